@@ -1,0 +1,1 @@
+//! reelay-catalog (stub)

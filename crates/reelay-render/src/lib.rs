@@ -1,0 +1,1 @@
+//! reelay-render (stub)
