@@ -76,7 +76,10 @@ impl Catalog {
 
     /// Every model name, in file order.
     pub fn model_names(&self) -> Vec<&str> {
-        self.models.iter().map(|model| model.name.as_str()).collect()
+        self.models
+            .iter()
+            .map(|model| model.name.as_str())
+            .collect()
     }
 
     /// Every model, in file order.

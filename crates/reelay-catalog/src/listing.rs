@@ -17,9 +17,10 @@ pub(crate) fn model_item(spec: &ModelSpec, channels: Vec<String>) -> Value {
                 .map(|credits| (resolution.clone(), json!(credits)))
         })
         .collect();
-    let reference_videos = spec.reference_videos.map_or(Value::Null, |videos| {
-        json!({"max": videos.max, "total_seconds": videos.total_seconds})
-    });
+    let reference_videos = spec.reference_videos.map_or(
+        Value::Null,
+        |videos| json!({"max": videos.max, "total_seconds": videos.total_seconds}),
+    );
     let reference_audios = spec.reference_audios.map_or(Value::Null, |audios| {
         json!({
             "max": audios.max,

@@ -110,13 +110,21 @@ pub(crate) fn merge_override(mut base: Table, overlay: Table) -> Result<Table, C
             "replace" => {}
             "models" => {
                 let mut models = array_of_tables(base.get("models"), "models")?;
-                for model in array_of_tables(Some(&value), "models")? {
-                    let name = model.get("name").and_then(Value::as_str);
-                    let existing = name.and_then(|name| {
-                        models
-                            .iter()
-                            .position(|m| m.get("name").and_then(Value::as_str) == Some(name))
-                    });
+                for (index, model) in array_of_tables(Some(&value), "models")?
+                    .into_iter()
+                    .enumerate()
+                {
+                    // Named by its index in the operator's file, not the merged list.
+                    let Some(name) = model.get("name").and_then(Value::as_str) else {
+                        return Err(CatalogError::invalid(
+                            &format!("models[{index}]"),
+                            "name",
+                            "missing or not a non-empty string",
+                        ));
+                    };
+                    let existing = models
+                        .iter()
+                        .position(|m| m.get("name").and_then(Value::as_str) == Some(name));
                     match existing {
                         Some(index) => models[index] = model,
                         None => models.push(model),
@@ -200,11 +208,17 @@ fn take_optional<T: DeserializeOwned>(
 
 /// Builds and checks a catalog from a raw (possibly merged) table.
 pub(crate) fn build(raw: &Table) -> Result<Loaded, CatalogError> {
-    if let Some(key) = raw.keys().find(|key| !TOP_LEVEL_KEYS.contains(&key.as_str())) {
+    if let Some(key) = raw
+        .keys()
+        .find(|key| !TOP_LEVEL_KEYS.contains(&key.as_str()))
+    {
         return Err(CatalogError::invalid(
             "top level",
             key,
-            format!("unknown key (expected one of: {})", TOP_LEVEL_KEYS.join(", ")),
+            format!(
+                "unknown key (expected one of: {})",
+                TOP_LEVEL_KEYS.join(", ")
+            ),
         ));
     }
     let request: RequestRules = take(raw, "top level", "request")?;
@@ -239,7 +253,11 @@ pub(crate) fn build(raw: &Table) -> Result<Loaded, CatalogError> {
 fn check_request(request: &RequestRules) -> Result<(), CatalogError> {
     let at = "[request]";
     if request.resolutions.is_empty() {
-        return Err(CatalogError::invalid(at, "resolutions", "must not be empty"));
+        return Err(CatalogError::invalid(
+            at,
+            "resolutions",
+            "must not be empty",
+        ));
     }
     if !is_plain_ratio(&request.default_ratio) {
         return Err(CatalogError::invalid(
@@ -296,7 +314,10 @@ fn build_model(
             merged.insert(key.clone(), value.clone());
         }
     }
-    if let Some(key) = merged.keys().find(|key| !MODEL_KEYS.contains(&key.as_str())) {
+    if let Some(key) = merged
+        .keys()
+        .find(|key| !MODEL_KEYS.contains(&key.as_str()))
+    {
         return Err(CatalogError::invalid(
             &at,
             key,

@@ -24,7 +24,13 @@ pub(crate) fn check_media(
     spec: &ModelSpec,
     body: &Map<String, Value>,
 ) -> Result<Media, ValidationError> {
-    let images = list(spec, body, "images", "reference images", Some(spec.images.max))?;
+    let images = list(
+        spec,
+        body,
+        "images",
+        "reference images",
+        Some(spec.images.max),
+    )?;
     let first_image = single(spec, body, "first_image")?;
     let last_image = single(spec, body, "last_image")?;
     let reference_videos = list(
@@ -95,9 +101,7 @@ fn check_combinations(spec: &ModelSpec, media: &Media) -> Result<(), ValidationE
     if spec.images.required && media.images.is_empty() && media.first_image.is_none() {
         return Err(ValidationError::invalid(
             "images",
-            format!(
-                "images: model {model} needs at least one image, in images or first_image"
-            ),
+            format!("images: model {model} needs at least one image, in images or first_image"),
         ));
     }
     if !media.reference_audios.is_empty() {

@@ -148,9 +148,8 @@ fn duration(spec: &ModelSpec, body: &Map<String, Value>) -> Result<u32, Validati
     let Some(value) = field(body, "duration") else {
         return Ok(range.default);
     };
-    let seconds = integer(value).filter(|seconds| {
-        (i64::from(range.min)..=i64::from(range.max)).contains(seconds)
-    });
+    let seconds = integer(value)
+        .filter(|seconds| (i64::from(range.min)..=i64::from(range.max)).contains(seconds));
     match seconds.and_then(|seconds| u32::try_from(seconds).ok()) {
         Some(seconds) => Ok(seconds),
         None => Err(ValidationError::invalid(
@@ -176,7 +175,9 @@ fn resolution(
     let Some(value) = field(body, "resolution") else {
         return Ok(allowed.default.clone());
     };
-    let requested = value.as_str().filter(|text| rules.resolutions.iter().any(|r| r == text));
+    let requested = value
+        .as_str()
+        .filter(|text| rules.resolutions.iter().any(|r| r == text));
     let Some(requested) = requested else {
         let choices = if allowed.fixed {
             format!(

@@ -21,7 +21,11 @@ fn model_missing_or_not_a_string_is_invalid_field() {
         assert_eq!(error.kind, ErrorKind::InvalidField, "{body}");
         assert_eq!(error.param, "model");
         assert!(error.message.starts_with("model:"), "{}", error.message);
-        assert!(error.message.contains("seedance2.0-sp"), "{}", error.message);
+        assert!(
+            error.message.contains("seedance2.0-sp"),
+            "{}",
+            error.message
+        );
     }
 }
 
@@ -98,7 +102,10 @@ fn prompt_length_counts_unicode_scalar_values() {
 
 #[test]
 fn prompt_is_kept_unchanged() {
-    let request = accept(with("seedance2.0-sp", json!({"prompt": "  雨夜街头 --rs 1080p "})));
+    let request = accept(with(
+        "seedance2.0-sp",
+        json!({"prompt": "  雨夜街头 --rs 1080p "}),
+    ));
     assert_eq!(request.prompt, "  雨夜街头 --rs 1080p ");
 }
 
@@ -112,7 +119,11 @@ fn duration_table() -> Vec<(Vec<&'static str>, u32, u32)> {
     one_to_fifteen.push(FAST_I2V);
     let mut full: Vec<&str> = FULL.to_vec();
     full.extend(FULL_VIDEO);
-    vec![(four_to_fifteen, 4, 15), (one_to_fifteen, 1, 15), (full, 4, 12)]
+    vec![
+        (four_to_fifteen, 4, 15),
+        (one_to_fifteen, 1, 15),
+        (full, 4, 12),
+    ]
 }
 
 #[test]
@@ -169,7 +180,13 @@ fn duration_types() {
 #[test]
 fn resolution_must_be_a_known_value_on_every_model() {
     for model in all_models() {
-        for bad in [json!("2k"), json!("4k"), json!("720P"), json!("hd"), json!(720)] {
+        for bad in [
+            json!("2k"),
+            json!("4k"),
+            json!("720P"),
+            json!("hd"),
+            json!(720),
+        ] {
             let error = reject(with(model, json!({"resolution": bad})), "resolution");
             assert!(error.message.contains("720p"), "{}", error.message);
         }
@@ -233,7 +250,11 @@ fn ratios_per_family() {
     let mut with_adaptive: Vec<&str> = FULL.to_vec();
     with_adaptive.extend(FULL_VIDEO);
     with_adaptive.extend(&SELECTABLE[..5]);
-    for model in with_adaptive.iter().copied().chain(["seedance2.0-mini-sp", STD]) {
+    for model in with_adaptive
+        .iter()
+        .copied()
+        .chain(["seedance2.0-mini-sp", STD])
+    {
         for ratio in six {
             assert_eq!(accept(with(model, json!({"ratio": ratio}))).ratio, ratio);
         }
@@ -245,7 +266,11 @@ fn ratios_per_family() {
         }
         for ratio in ["4:3", "3:4", "21:9", "adaptive"] {
             let error = reject(with(model, json!({"ratio": ratio})), "ratio");
-            assert!(error.message.contains("16:9, 9:16 or 1:1"), "{}", error.message);
+            assert!(
+                error.message.contains("16:9, 9:16 or 1:1"),
+                "{}",
+                error.message
+            );
         }
     }
     for model in ["seedance2.0-mini-sp", STD] {
@@ -255,7 +280,13 @@ fn ratios_per_family() {
 
 #[test]
 fn ratio_type_errors() {
-    for bad in [json!(1.77), json!(true), json!(["16:9"]), json!(""), json!("16/9")] {
+    for bad in [
+        json!(1.77),
+        json!(true),
+        json!(["16:9"]),
+        json!(""),
+        json!("16/9"),
+    ] {
         reject(with("seedance2.0-sp", json!({"ratio": bad})), "ratio");
     }
 }
@@ -268,7 +299,10 @@ fn adaptive_any_case_with_an_image_is_normalised() {
         let image = media(catalog, model, 1);
         let request = accept(with(model, json!({"ratio": spelling, "images": [image]})));
         assert_eq!(request.ratio, "adaptive");
-        let request = accept(with(model, json!({"ratio": spelling, "first_image": image})));
+        let request = accept(with(
+            model,
+            json!({"ratio": spelling, "first_image": image}),
+        ));
         assert_eq!(request.ratio, "adaptive");
     }
 }
@@ -277,7 +311,10 @@ fn adaptive_any_case_with_an_image_is_normalised() {
 fn adaptive_without_any_image_resolves_to_16_9() {
     let catalog = catalog();
     for model in ["seedance2.0-sp", "sd2_mx_video_720p"] {
-        assert_eq!(accept(with(model, json!({"ratio": "Adaptive"}))).ratio, "16:9");
+        assert_eq!(
+            accept(with(model, json!({"ratio": "Adaptive"}))).ratio,
+            "16:9"
+        );
         let video = media(catalog, model, 7).replace(".png", ".mp4");
         let request = accept(with(
             model,
@@ -297,7 +334,11 @@ fn first_frame_mode_defaults_to_adaptive_when_allowed() {
             extra["last_image"] = json!(media(catalog, model, 2));
         }
         let request = accept(with(model, extra.clone()));
-        let expected = if spec.allows_adaptive() { "adaptive" } else { "16:9" };
+        let expected = if spec.allows_adaptive() {
+            "adaptive"
+        } else {
+            "16:9"
+        };
         assert_eq!(request.ratio, expected, "{model}");
         // Reference-image mode keeps the 16:9 default.
         if spec.images.max > 0 {
@@ -321,9 +362,15 @@ fn orientation_maps_to_a_ratio_and_ratio_wins() {
         assert_eq!(landscape.ratio, "16:9");
         let portrait = accept(with(model, json!({"orientation": "portrait"})));
         assert_eq!(portrait.ratio, "9:16");
-        let both = accept(with(model, json!({"orientation": "landscape", "ratio": "1:1"})));
+        let both = accept(with(
+            model,
+            json!({"orientation": "landscape", "ratio": "1:1"}),
+        ));
         assert_eq!(both.ratio, "1:1");
-        let both = accept(with(model, json!({"orientation": "portrait", "ratio": "16:9"})));
+        let both = accept(with(
+            model,
+            json!({"orientation": "portrait", "ratio": "16:9"}),
+        ));
         assert_eq!(both.ratio, "16:9");
     }
     // Decision: orientation is matched without regard to case.
@@ -334,10 +381,20 @@ fn orientation_maps_to_a_ratio_and_ratio_wins() {
 #[test]
 fn bad_orientation_is_invalid_even_when_ratio_is_set() {
     for bad in [json!("square"), json!(""), json!(1), json!(true)] {
-        let error = reject(with("seedance2.0-sp", json!({"orientation": bad})), "orientation");
-        assert!(error.message.contains("landscape or portrait"), "{}", error.message);
+        let error = reject(
+            with("seedance2.0-sp", json!({"orientation": bad})),
+            "orientation",
+        );
+        assert!(
+            error.message.contains("landscape or portrait"),
+            "{}",
+            error.message
+        );
         reject(
-            with("seedance2.0-md", json!({"orientation": bad, "ratio": "1:1"})),
+            with(
+                "seedance2.0-md",
+                json!({"orientation": bad, "ratio": "1:1"}),
+            ),
             "orientation",
         );
     }
@@ -346,7 +403,10 @@ fn bad_orientation_is_invalid_even_when_ratio_is_set() {
 #[test]
 fn a_bad_ratio_is_reported_even_with_a_good_orientation() {
     reject(
-        with("seedance2.0-md", json!({"ratio": "4:3", "orientation": "landscape"})),
+        with(
+            "seedance2.0-md",
+            json!({"ratio": "4:3", "orientation": "landscape"}),
+        ),
         "ratio",
     );
 }
@@ -375,7 +435,12 @@ fn seed_bounds_and_types() {
 
 #[test]
 fn boolean_extension_fields() {
-    for name in ["generate_audio", "watermark", "camera_fixed", "return_last_frame"] {
+    for name in [
+        "generate_audio",
+        "watermark",
+        "camera_fixed",
+        "return_last_frame",
+    ] {
         let on = accept(with("seedance2.0-sp", json!({name: true})));
         let off = accept(with("seedance2.0-sp", json!({name: false})));
         let value = |request: &reelay_catalog::ValidatedRequest| match name {
@@ -399,7 +464,10 @@ fn generate_audio_defaults_to_the_model_and_is_refused_without_audio_output() {
     for model in MD {
         assert!(!accept(minimal(model)).generate_audio);
         assert!(!accept(with(model, json!({"generate_audio": false}))).generate_audio);
-        reject(with(model, json!({"generate_audio": true})), "generate_audio");
+        reject(
+            with(model, json!({"generate_audio": true})),
+            "generate_audio",
+        );
     }
 }
 
@@ -408,7 +476,9 @@ fn callback_url_rules() {
     let model = "seedance2.0-sp";
     let url = "https://hooks.example.com/reelay?x=1";
     assert_eq!(
-        accept(with(model, json!({"callback_url": url}))).callback_url.as_deref(),
+        accept(with(model, json!({"callback_url": url})))
+            .callback_url
+            .as_deref(),
         Some(url)
     );
     let long_ok = format!("https://h.example.com/{}", "a".repeat(2048 - 22));
@@ -432,12 +502,18 @@ fn callback_url_rules() {
 
 #[test]
 fn http_callback_is_allowed_only_with_the_option() {
-    let body = with("seedance2.0-sp", json!({"callback_url": "http://127.0.0.1:9000/hook"}));
+    let body = with(
+        "seedance2.0-sp",
+        json!({"callback_url": "http://127.0.0.1:9000/hook"}),
+    );
     let options = ValidateOptions {
         allow_http_callback: true,
     };
     let request = catalog().validate(&body, &options).expect("allowed");
-    assert_eq!(request.callback_url.as_deref(), Some("http://127.0.0.1:9000/hook"));
+    assert_eq!(
+        request.callback_url.as_deref(),
+        Some("http://127.0.0.1:9000/hook")
+    );
     reject(body, "callback_url");
     let bad = with("seedance2.0-sp", json!({"callback_url": "http://"}));
     assert!(catalog().validate(&bad, &options).is_err());

@@ -52,7 +52,10 @@ fn full_route_takes_only_asset_references() {
     models.extend(FULL_VIDEO);
     for model in models {
         accept(with(model, json!({"images": [ASSET]})));
-        accept(with(model, json!({"first_image": ASSET, "last_image": "asset://other"})));
+        accept(with(
+            model,
+            json!({"first_image": ASSET, "last_image": "asset://other"}),
+        ));
         let error = reject(with(model, json!({"images": [ASSET, URL]})), "images[1]");
         assert!(error.message.contains("asset://"), "{}", error.message);
         assert!(error.message.contains("audited"), "{}", error.message);
@@ -74,7 +77,11 @@ fn https_only_models_refuse_asset_references() {
         accept(no_images(model, json!({"images": [URL]})));
         let error = reject(with(model, json!({"images": [ASSET]})), "images[0]");
         assert!(error.message.contains("https://"), "{}", error.message);
-        assert!(error.message.contains("not an asset://"), "{}", error.message);
+        assert!(
+            error.message.contains("not an asset://"),
+            "{}",
+            error.message
+        );
     }
     reject(
         with("seedance2.0-md", json!({"reference_videos": [ASSET]})),
@@ -126,7 +133,10 @@ fn malformed_items_name_the_item() {
     ];
     for model in ["seedance2.0-sp", "sd2_mx_720p", "seedance2.0-md"] {
         for bad in &bad_items {
-            reject(with(model, json!({"images": [items(model, 1)[0], bad]})), "images[1]");
+            reject(
+                with(model, json!({"images": [items(model, 1)[0], bad]})),
+                "images[1]",
+            );
             if !bad.is_null() {
                 reject(no_images(model, json!({"first_image": bad})), "first_image");
             }
@@ -163,17 +173,26 @@ fn duplicates_inside_one_list_are_invalid() {
     for model in ["seedance2.0-sp", "sd2_mx_video_720p", STD] {
         let item = items(model, 1)[0].clone();
         let error = reject(
-            with(model, json!({"images": [item.clone(), items(model, 2)[1], item.clone()]})),
+            with(
+                model,
+                json!({"images": [item.clone(), items(model, 2)[1], item.clone()]}),
+            ),
             "images[2]",
         );
         assert!(error.message.contains("images[0]"), "{}", error.message);
         reject(
-            with(model, json!({"reference_videos": [item.clone(), item.clone()]})),
+            with(
+                model,
+                json!({"reference_videos": [item.clone(), item.clone()]}),
+            ),
             "reference_videos[1]",
         );
     }
     // The same file in two different lists is allowed.
-    accept(with("seedance2.0-sp", json!({"images": [URL], "reference_videos": [URL]})));
+    accept(with(
+        "seedance2.0-sp",
+        json!({"images": [URL], "reference_videos": [URL]}),
+    ));
 }
 
 #[test]
@@ -181,8 +200,15 @@ fn image_counts_per_family() {
     for model in all_models() {
         let max = if MD.contains(&model) { 4 } else { 9 };
         accept(with(model, json!({"images": items(model, max)})));
-        let error = reject(with(model, json!({"images": items(model, max + 1)})), "images");
-        assert!(error.message.contains(&format!("at most {max}")), "{}", error.message);
+        let error = reject(
+            with(model, json!({"images": items(model, max + 1)})),
+            "images",
+        );
+        assert!(
+            error.message.contains(&format!("at most {max}")),
+            "{}",
+            error.message
+        );
     }
 }
 
@@ -223,9 +249,15 @@ fn reference_audio_counts_and_availability() {
                 .map(|item| item.replace(".bin", ".mp3"))
                 .collect()
         };
-        accept(with(model, json!({"images": image, "reference_audios": audios(3)})));
+        accept(with(
+            model,
+            json!({"images": image, "reference_audios": audios(3)}),
+        ));
         reject(
-            with(model, json!({"images": image, "reference_audios": audios(4)})),
+            with(
+                model,
+                json!({"images": image, "reference_audios": audios(4)}),
+            ),
             "reference_audios",
         );
     }
@@ -259,7 +291,10 @@ fn images_and_frames_are_mutually_exclusive() {
 fn last_image_needs_first_image() {
     for model in all_models() {
         let media = items(model, 1);
-        let error = reject(no_images(model, json!({"last_image": media[0]})), "last_image");
+        let error = reject(
+            no_images(model, json!({"last_image": media[0]})),
+            "last_image",
+        );
         assert!(error.message.contains("first_image"), "{}", error.message);
     }
 }
@@ -291,11 +326,12 @@ fn first_frame_alone_is_fine_elsewhere() {
 
 #[test]
 fn fast_i2v_requires_an_image() {
-    let error = reject(
-        with(FAST_I2V, json!({"images": null})),
-        "images",
+    let error = reject(with(FAST_I2V, json!({"images": null})), "images");
+    assert!(
+        error.message.contains("at least one image"),
+        "{}",
+        error.message
     );
-    assert!(error.message.contains("at least one image"), "{}", error.message);
     reject(with(FAST_I2V, json!({"images": []})), "images");
     accept(with(FAST_I2V, json!({"images": [URL]})));
     let request = accept(no_images(FAST_I2V, json!({"first_image": URL})));
@@ -320,8 +356,16 @@ fn reference_audio_is_never_the_only_media() {
             "reference_audios",
         );
         assert!(error.message.contains("only media"), "{}", error.message);
-        accept(with(model, json!({"reference_audios": [media[0]], "images": [media[1]]})));
-        if catalog().model(model).expect("listed").reference_videos.is_some() {
+        accept(with(
+            model,
+            json!({"reference_audios": [media[0]], "images": [media[1]]}),
+        ));
+        if catalog()
+            .model(model)
+            .expect("listed")
+            .reference_videos
+            .is_some()
+        {
             accept(with(
                 model,
                 json!({"reference_audios": [media[0]], "reference_videos": [media[1]]}),
@@ -393,16 +437,24 @@ fn media_iteration_names_every_field() {
     ));
     let fields: Vec<String> = frames.media().into_iter().map(|item| item.field).collect();
     assert_eq!(fields, vec!["first_image", "last_image"]);
-    assert_eq!(frames.first_image.as_ref().and_then(MediaRef::as_asset_id), Some("f"));
+    assert_eq!(
+        frames.first_image.as_ref().and_then(MediaRef::as_asset_id),
+        Some("f")
+    );
 }
 
 #[test]
 fn media_ref_parses_and_serialises_as_the_original_string() {
     assert_eq!(
         MediaRef::parse("https://example.com/x.png?sig=1#a"),
-        Ok(MediaRef::Https("https://example.com/x.png?sig=1#a".to_string()))
+        Ok(MediaRef::Https(
+            "https://example.com/x.png?sig=1#a".to_string()
+        ))
     );
-    assert_eq!(MediaRef::parse("asset://rp_1"), Ok(MediaRef::Asset("rp_1".to_string())));
+    assert_eq!(
+        MediaRef::parse("asset://rp_1"),
+        Ok(MediaRef::Asset("rp_1".to_string()))
+    );
     assert_eq!(MediaRef::parse(""), Err(MediaRefError::Empty));
     assert_eq!(MediaRef::parse("http://x"), Err(MediaRefError::UnknownForm));
     assert_eq!(MediaRef::parse("https://"), Err(MediaRefError::BadUrl));
@@ -410,7 +462,10 @@ fn media_ref_parses_and_serialises_as_the_original_string() {
     let asset = MediaRef::Asset("asset_1".to_string());
     assert_eq!(asset.as_asset_id(), Some("asset_1"));
     assert_eq!(asset.to_string(), "asset://asset_1");
-    assert_eq!(serde_json::to_value(&asset).ok(), Some(json!("asset://asset_1")));
+    assert_eq!(
+        serde_json::to_value(&asset).ok(),
+        Some(json!("asset://asset_1"))
+    );
     let url = MediaRef::Https(URL.to_string());
     assert_eq!(url.as_asset_id(), None);
     assert_eq!(url.as_url(), Some(URL));
@@ -430,7 +485,10 @@ fn validated_request_round_trips_through_json() {
     ));
     let value = serde_json::to_value(&request).expect("serialises");
     assert_eq!(value["images"], json!([URL, ASSET]));
-    assert_eq!(value["price"], json!({"credits": 36000, "unit": "per_second", "seconds": 6}));
+    assert_eq!(
+        value["price"],
+        json!({"credits": 36000, "unit": "per_second", "seconds": 6})
+    );
     let back: ValidatedRequest = serde_json::from_value(value).expect("deserialises");
     assert_eq!(back, request);
 }
