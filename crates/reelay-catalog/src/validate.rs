@@ -181,7 +181,7 @@ fn resolution(
     let Some(requested) = requested else {
         let choices = if allowed.fixed {
             format!(
-                "{} (model {model} always renders {}; other values are ignored)",
+                "{} (model {model} always renders {} and ignores a valid value)",
                 one_of(&rules.resolutions),
                 allowed.default
             )
