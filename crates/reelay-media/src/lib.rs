@@ -1,1 +1,28 @@
-//! reelay-media (stub)
+//! reelay-media: everything reelay does with users' media.
+//!
+//! - [`fetch`]: the safe fetcher for user-supplied URLs ([`Fetcher`], [`FetchPolicy`]),
+//!   enforcing API.md §7 (https only, public addresses only, checked after DNS and on
+//!   every redirect, capped size, timeouts).
+//! - [`ip`]: which addresses count as public ([`is_public_ip`]).
+//! - [`sniff`]: the format from magic bytes ([`sniff()`], [`MediaFormat`]), never from an
+//!   extension or a Content-Type.
+//! - [`probe`]: dimensions and duration read from headers ([`probe()`], [`Probe`]).
+//! - [`limits`]: Seedance's published media rules ([`MediaLimits`], [`check_limits`]).
+//!
+//! Architecture Invariant: nothing here decodes pixels or samples, and no parser indexes
+//! past the end of its input: every read is bounds-checked and garbage yields an error.
+
+pub mod fetch;
+pub mod ip;
+pub mod limits;
+pub mod probe;
+pub mod sniff;
+
+pub use fetch::{
+    FetchError, FetchPolicy, Fetched, Fetcher, HostResolver, LookupFuture, PostOutcome,
+    SystemResolver, POST_BODY_LIMIT,
+};
+pub use ip::{classify_ip, is_public_ip, AddressClass};
+pub use limits::{check_limits, probe_and_check, MediaLimits};
+pub use probe::{probe, Probe, ProbeError};
+pub use sniff::{describe_unrecognized, sniff, MediaFormat, MediaKind};
