@@ -1,0 +1,389 @@
+//! Reference videos: a bounds-checked MP4/MOV demuxer for the first H.264 video track and a
+//! streaming OpenH264 decoder that hands out the source frame for each output time, looping a
+//! clip shorter than its share. Only one decoded frame per video is kept in memory.
+//!
+//! Every malformed, truncated or unsupported input (no video track, H.265, undecodable data)
+//! becomes `RenderError::InvalidInput` naming the field; nothing here panics on bad bytes.
+
+use openh264::decoder::Decoder;
+use openh264::formats::YUVSource;
+
+use crate::yuv::Yuv420;
+use crate::{MediaInput, RenderError};
+
+/// Samples fed before giving up on seeing a first picture.
+const FIRST_PICTURE_WITHIN: usize = 64;
+
+/// One video track's samples, located in the file.
+struct Track {
+    /// `avcC` parameter sets and NAL length size.
+    sps: Vec<Vec<u8>>,
+    pps: Vec<Vec<u8>>,
+    length_size: usize,
+    /// (offset, size) of each sample in decode order.
+    samples: Vec<(usize, usize)>,
+    /// Duration in seconds.
+    duration: f64,
+}
+
+/// Reads big-endian integers with bounds checks.
+fn be(bytes: &[u8], at: usize, len: usize) -> Result<u64, String> {
+    let slice = bytes
+        .get(at..at.checked_add(len).ok_or("offset overflow")?)
+        .ok_or("truncated box")?;
+    Ok(slice.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+}
+
+/// Child boxes of `data` as (type, body).
+fn boxes(data: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, String> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at + 8 <= data.len() {
+        let mut size = be(data, at, 4)? as usize;
+        let kind: [u8; 4] = data[at + 4..at + 8]
+            .try_into()
+            .map_err(|_| "bad box type")?;
+        let mut header = 8;
+        if size == 1 {
+            size = usize::try_from(be(data, at + 8, 8)?).map_err(|_| "box too large")?;
+            header = 16;
+        } else if size == 0 {
+            size = data.len() - at;
+        }
+        if size < header || at + size > data.len() {
+            return Err(format!(
+                "box '{}' overruns its parent",
+                String::from_utf8_lossy(&kind)
+            ));
+        }
+        out.push((kind, &data[at + header..at + size]));
+        at += size;
+    }
+    Ok(out)
+}
+
+fn child<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, String> {
+    Ok(boxes(data)?
+        .into_iter()
+        .find(|(k, _)| k == kind)
+        .map(|(_, body)| body))
+}
+
+fn require<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<&'a [u8], String> {
+    child(data, kind)?.ok_or_else(|| format!("missing '{}' box", String::from_utf8_lossy(kind)))
+}
+
+/// Parses the first video track of an MP4/MOV file.
+fn parse(file: &[u8]) -> Result<Track, String> {
+    let moov = child(file, b"moov")?.ok_or("not an MP4/MOV file (no 'moov' box)")?;
+    for (kind, trak) in boxes(moov)? {
+        if &kind != b"trak" {
+            continue;
+        }
+        let mdia = require(trak, b"mdia")?;
+        let hdlr = require(mdia, b"hdlr")?;
+        if hdlr.get(8..12) != Some(b"vide") {
+            continue;
+        }
+        return parse_video_track(file, mdia);
+    }
+    Err("no video track".to_string())
+}
+
+fn parse_video_track(file: &[u8], mdia: &[u8]) -> Result<Track, String> {
+    let mdhd = require(mdia, b"mdhd")?;
+    let (timescale, duration) = if mdhd.first() == Some(&1) {
+        (be(mdhd, 20, 4)?, be(mdhd, 24, 8)?)
+    } else {
+        (be(mdhd, 12, 4)?, be(mdhd, 16, 4)?)
+    };
+    let stbl = require(require(mdia, b"minf")?, b"stbl")?;
+    let stsd = require(stbl, b"stsd")?;
+    let entry = boxes(stsd.get(8..).ok_or("truncated stsd")?)?;
+    let (codec, sample_entry) = entry.first().ok_or("empty stsd")?;
+    match codec {
+        b"avc1" | b"avc3" => {}
+        b"hvc1" | b"hev1" => return Err("H.265/HEVC video is not supported; use H.264".to_string()),
+        other => {
+            return Err(format!(
+                "unsupported video codec '{}'; use H.264",
+                String::from_utf8_lossy(other)
+            ))
+        }
+    }
+    let avcc = require(
+        sample_entry.get(78..).ok_or("truncated avc1 entry")?,
+        b"avcC",
+    )?;
+    let (sps, pps, length_size) = parse_avcc(avcc)?;
+
+    let sizes = {
+        let stsz = require(stbl, b"stsz")?;
+        let fixed = be(stsz, 4, 4)? as usize;
+        let count = be(stsz, 8, 4)? as usize;
+        if fixed != 0 {
+            vec![fixed; count.min(10_000_000)]
+        } else {
+            (0..count)
+                .map(|i| be(stsz, 12 + 4 * i, 4).map(|v| v as usize))
+                .collect::<Result<Vec<_>, _>>()?
+        }
+    };
+    let chunk_offsets: Vec<u64> = if let Some(stco) = child(stbl, b"stco")? {
+        let count = be(stco, 4, 4)? as usize;
+        (0..count)
+            .map(|i| be(stco, 8 + 4 * i, 4))
+            .collect::<Result<_, _>>()?
+    } else {
+        let co64 = require(stbl, b"co64")?;
+        let count = be(co64, 4, 4)? as usize;
+        (0..count)
+            .map(|i| be(co64, 8 + 8 * i, 8))
+            .collect::<Result<_, _>>()?
+    };
+    let stsc = require(stbl, b"stsc")?;
+    let runs = (0..be(stsc, 4, 4)? as usize)
+        .map(|i| {
+            Ok((
+                be(stsc, 8 + 12 * i, 4)? as usize,
+                be(stsc, 12 + 12 * i, 4)? as usize,
+            ))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+
+    let mut samples = Vec::with_capacity(sizes.len());
+    let mut sample = 0usize;
+    for (chunk_index, &offset) in chunk_offsets.iter().enumerate() {
+        let chunk_number = chunk_index + 1;
+        let per_chunk = runs
+            .iter()
+            .rev()
+            .find(|(first, _)| *first <= chunk_number)
+            .map_or(0, |&(_, n)| n);
+        let mut at = usize::try_from(offset).map_err(|_| "offset too large")?;
+        for _ in 0..per_chunk {
+            let Some(&size) = sizes.get(sample) else {
+                break;
+            };
+            if at.checked_add(size).is_none_or(|end| end > file.len()) {
+                return Err("sample data lies outside the file".to_string());
+            }
+            samples.push((at, size));
+            at += size;
+            sample += 1;
+        }
+    }
+    if samples.is_empty() {
+        return Err("video track has no samples".to_string());
+    }
+    let seconds = if timescale > 0 && duration > 0 {
+        duration as f64 / timescale as f64
+    } else {
+        samples.len() as f64 / 24.0
+    };
+    Ok(Track {
+        sps,
+        pps,
+        length_size,
+        samples,
+        duration: seconds.max(0.04),
+    })
+}
+
+type ParameterSets = (Vec<Vec<u8>>, Vec<Vec<u8>>, usize);
+
+fn parse_avcc(avcc: &[u8]) -> Result<ParameterSets, String> {
+    let length_size = (be(avcc, 4, 1)? as usize & 3) + 1;
+    let mut at = 5;
+    let mut read_sets = |count_mask: u64| -> Result<Vec<Vec<u8>>, String> {
+        let count = be(avcc, at, 1)? & count_mask;
+        at += 1;
+        let mut sets = Vec::new();
+        for _ in 0..count {
+            let len = be(avcc, at, 2)? as usize;
+            sets.push(
+                avcc.get(at + 2..at + 2 + len)
+                    .ok_or("truncated avcC")?
+                    .to_vec(),
+            );
+            at += 2 + len;
+        }
+        Ok(sets)
+    };
+    let sps = read_sets(0x1f)?;
+    let pps = read_sets(0xff)?;
+    Ok((sps, pps, length_size))
+}
+
+/// Converts one length-prefixed sample to Annex B.
+fn to_annex_b(sample: &[u8], length_size: usize, out: &mut Vec<u8>) -> Result<(), String> {
+    out.clear();
+    let mut at = 0;
+    while at + length_size <= sample.len() {
+        let len = be(sample, at, length_size)? as usize;
+        let nal = sample
+            .get(at + length_size..at + length_size + len)
+            .ok_or("NAL unit overruns its sample")?;
+        out.extend_from_slice(&[0, 0, 0, 1]);
+        out.extend_from_slice(nal);
+        at += length_size + len;
+    }
+    Ok(())
+}
+
+/// A reference video being decoded in order.
+struct VideoSource {
+    field: String,
+    file: Vec<u8>,
+    track: Track,
+    decoder: Decoder,
+    next_sample: usize,
+    pictures_out: usize,
+    current: Yuv420,
+    packet: Vec<u8>,
+}
+
+impl VideoSource {
+    fn open(input: &MediaInput) -> Result<Self, String> {
+        let track = parse(&input.bytes)?;
+        let decoder = Decoder::new().map_err(|e| format!("cannot start the H.264 decoder: {e}"))?;
+        let mut source = Self {
+            field: input.field.clone(),
+            file: input.bytes.clone(),
+            track,
+            decoder,
+            next_sample: 0,
+            pictures_out: 0,
+            current: Yuv420::black(2, 2),
+            packet: Vec::new(),
+        };
+        source.rewind()?;
+        if !source.advance(FIRST_PICTURE_WITHIN)? {
+            return Err("no decodable H.264 picture found".to_string());
+        }
+        Ok(source)
+    }
+
+    fn rewind(&mut self) -> Result<(), String> {
+        self.decoder =
+            Decoder::new().map_err(|e| format!("cannot start the H.264 decoder: {e}"))?;
+        let mut headers = Vec::new();
+        for set in self.track.sps.iter().chain(&self.track.pps) {
+            headers.extend_from_slice(&[0, 0, 0, 1]);
+            headers.extend_from_slice(set);
+        }
+        if !headers.is_empty() {
+            self.decoder
+                .decode(&headers)
+                .map_err(|e| format!("bad parameter sets: {e}"))?;
+        }
+        self.next_sample = 0;
+        self.pictures_out = 0;
+        Ok(())
+    }
+
+    /// Feeds samples until one more picture comes out (true) or `budget` samples are used up or
+    /// the track ends (false).
+    fn advance(&mut self, budget: usize) -> Result<bool, String> {
+        for _ in 0..budget {
+            let Some(&(offset, size)) = self.track.samples.get(self.next_sample) else {
+                return Ok(false);
+            };
+            self.next_sample += 1;
+            to_annex_b(
+                &self.file[offset..offset + size],
+                self.track.length_size,
+                &mut self.packet,
+            )?;
+            let decoded = self
+                .decoder
+                .decode(&self.packet)
+                .map_err(|e| format!("cannot decode frame: {e}"))?;
+            if let Some(picture) = decoded {
+                copy_picture(&picture, &mut self.current);
+                self.pictures_out += 1;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The picture showing at `seconds` into this clip (looped).
+    fn picture_at(&mut self, seconds: f64) -> Result<&Yuv420, String> {
+        let count = self.track.samples.len();
+        let wanted =
+            ((seconds % self.track.duration) / self.track.duration * count as f64) as usize;
+        let wanted = wanted.min(count - 1);
+        if wanted + 1 < self.pictures_out {
+            self.rewind()?;
+        }
+        while self.pictures_out < wanted + 1 {
+            if !self.advance(FIRST_PICTURE_WITHIN)? {
+                break;
+            }
+        }
+        if self.pictures_out == 0 {
+            return Err("no decodable H.264 picture found".to_string());
+        }
+        Ok(&self.current)
+    }
+}
+
+/// Copies a decoded picture into `out`, dropping an odd last row/column.
+fn copy_picture(picture: &impl YUVSource, out: &mut Yuv420) {
+    let (width, height) = picture.dimensions();
+    let (width, height) = ((width & !1).max(2), (height & !1).max(2));
+    if out.width != width || out.height != height {
+        *out = Yuv420::black(width, height);
+    }
+    let (sy, su, sv) = picture.strides();
+    let planes = [
+        (picture.y(), sy, &mut out.y, width),
+        (picture.u(), su, &mut out.u, width / 2),
+        (picture.v(), sv, &mut out.v, width / 2),
+    ];
+    for (src, stride, dst, row_width) in planes {
+        for (row, dst_row) in dst.chunks_mut(row_width).enumerate() {
+            if let Some(src_row) = src.get(row * stride..row * stride + row_width) {
+                dst_row.copy_from_slice(src_row);
+            }
+        }
+    }
+}
+
+/// The reference videos, each playing for an equal share of the clip.
+pub struct VideoSequence {
+    sources: Vec<VideoSource>,
+}
+
+impl VideoSequence {
+    /// Opens every video and decodes its first picture, so bad inputs fail before rendering.
+    pub fn open(inputs: &[MediaInput]) -> Result<Self, RenderError> {
+        let sources = inputs
+            .iter()
+            .map(|input| {
+                VideoSource::open(input).map_err(|reason| RenderError::InvalidInput {
+                    field: input.field.clone(),
+                    reason,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { sources })
+    }
+
+    /// The source picture for output frame `index` of `frames` at `fps`.
+    pub fn frame(&mut self, index: u32, frames: u32, fps: u32) -> Result<&Yuv420, RenderError> {
+        let count = self.sources.len().max(1) as u64;
+        let which = (u64::from(index) * count / u64::from(frames.max(1))) as usize;
+        let share_start = (which as u64 * u64::from(frames) / count) as u32;
+        let seconds = f64::from(index - share_start.min(index)) / f64::from(fps.max(1));
+        let source = self
+            .sources
+            .get_mut(which)
+            .ok_or_else(|| RenderError::Internal("no reference video".into()))?;
+        let field = source.field.clone();
+        source
+            .picture_at(seconds)
+            .map_err(|reason| RenderError::InvalidInput { field, reason })
+    }
+}
