@@ -1,0 +1,116 @@
+//! The one error type of the HTTP layer and the table of stable error codes (API.md §1).
+//!
+//! Handlers return `Result<_, ApiError>`. `ApiError`'s `IntoResponse` is the only place that picks
+//! an HTTP status; internal errors are logged in full with the request id and answered with an
+//! opaque 50000.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Stable error codes; clients branch on these, never on the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadJson,
+    InvalidField,
+    UnknownModel,
+    BadAsset,
+    Unauthorized,
+    InsufficientBalance,
+    Forbidden,
+    NotFound,
+    Conflict,
+    TooLarge,
+    RateLimited,
+    Internal,
+    NoChannel,
+}
+
+impl ErrorCode {
+    /// The integer code and HTTP status of this error.
+    pub fn code_and_status(self) -> (i64, StatusCode) {
+        match self {
+            ErrorCode::BadJson => (40000, StatusCode::BAD_REQUEST),
+            ErrorCode::InvalidField => (40001, StatusCode::BAD_REQUEST),
+            ErrorCode::UnknownModel => (40002, StatusCode::BAD_REQUEST),
+            ErrorCode::BadAsset => (40003, StatusCode::BAD_REQUEST),
+            ErrorCode::Unauthorized => (40100, StatusCode::UNAUTHORIZED),
+            ErrorCode::InsufficientBalance => (40200, StatusCode::PAYMENT_REQUIRED),
+            ErrorCode::Forbidden => (40300, StatusCode::FORBIDDEN),
+            ErrorCode::NotFound => (40400, StatusCode::NOT_FOUND),
+            ErrorCode::Conflict => (40900, StatusCode::CONFLICT),
+            ErrorCode::TooLarge => (41300, StatusCode::PAYLOAD_TOO_LARGE),
+            ErrorCode::RateLimited => (42900, StatusCode::TOO_MANY_REQUESTS),
+            ErrorCode::Internal => (50000, StatusCode::INTERNAL_SERVER_ERROR),
+            ErrorCode::NoChannel => (50300, StatusCode::SERVICE_UNAVAILABLE),
+        }
+    }
+}
+
+/// An error answered to a client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The field (or header) at fault, reported as `data.param`.
+    pub param: Option<String>,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+            param: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn with_param(mut self, param: impl Into<String>) -> ApiError {
+        self.param = Some(param.into());
+        self
+    }
+
+    pub fn field(param: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::InvalidField, message).with_param(param)
+    }
+
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(ErrorCode::NotFound, format!("{what} not found for this API key's account"))
+    }
+
+    /// An unexpected failure: logged here in full, answered opaquely.
+    pub fn internal(error: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %error, "internal error");
+        ApiError::new(
+            ErrorCode::Internal,
+            "internal error; the server log has details under this response's X-Request-Id",
+        )
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> ApiError {
+        ApiError::internal(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (code, status) = self.code.code_and_status();
+        let data = match &self.param {
+            Some(param) => json!({ "param": param }),
+            None => serde_json::Value::Null,
+        };
+        let body = json!({ "code": code, "msg": self.message, "data": data });
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert("retry-after", value);
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,88 @@
+//! Request extractors: the API key (`Authorization: Bearer sk_…`) and a JSON object body with
+//! the documented error codes for each way it can be wrong.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use serde_json::Value;
+
+use super::error::{ApiError, ErrorCode};
+use super::AppState;
+use crate::store::keys;
+
+/// The caller, authenticated by API key.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account_id: String,
+    pub key_id: String,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| unauthorized("missing Authorization header; send `Authorization: Bearer sk_...`"))?;
+        let value = header
+            .to_str()
+            .map_err(|_| unauthorized("Authorization header is not valid text"))?;
+        let secret = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .ok_or_else(|| unauthorized("Authorization must be `Bearer sk_...`"))?;
+        let key = keys::authenticate(&state.db, secret)
+            .await?
+            .ok_or_else(|| unauthorized("API key is invalid or revoked"))?;
+        tracing::Span::current().record("account_id", key.account_id.as_str());
+        Ok(Caller {
+            account_id: key.account_id,
+            key_id: key.id,
+        })
+    }
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(ErrorCode::Unauthorized, message)
+}
+
+/// A body that is a JSON object.
+pub struct JsonObject(pub Value);
+
+impl FromRequest<AppState> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<JsonObject, ApiError> {
+        let content_type = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if !content_type.starts_with("application/json") {
+            return Err(ApiError::new(
+                ErrorCode::BadJson,
+                "body must be JSON with `Content-Type: application/json`",
+            ));
+        }
+        let limit = state.max_body_bytes;
+        let bytes = axum::body::to_bytes(request.into_body(), limit)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::TooLarge,
+                    format!("body is larger than {} bytes", limit),
+                )
+            })?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::new(ErrorCode::BadJson, format!("body is not valid JSON: {e}"))
+        })?;
+        if value.is_object() {
+            Ok(JsonObject(value))
+        } else {
+            Err(ApiError::new(ErrorCode::BadJson, "body must be a JSON object"))
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! `GET /files/{key}?exp=&sig=`: result files behind an HMAC-signed, expiring URL, with `Range`.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use super::error::{ApiError, ErrorCode};
+use super::AppState;
+use crate::storage::StorageError;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/files/{*key}", get(serve))
+}
+
+#[derive(Deserialize)]
+struct Signature {
+    exp: Option<i64>,
+    sig: Option<String>,
+}
+
+/// A single byte range from a `Range` header, resolved against the object size.
+#[derive(Debug, PartialEq, Eq)]
+enum Wanted {
+    All,
+    Part(u64, u64),
+    Unsatisfiable,
+}
+
+fn parse_range(header: Option<&str>, size: u64) -> Wanted {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return Wanted::All;
+    };
+    if spec.contains(',') {
+        return Wanted::All; // multipart ranges are not served; the whole file is a valid answer
+    }
+    let Some((start, end)) = spec.split_once('-') else {
+        return Wanted::All;
+    };
+    let (start, end) = match (start.trim(), end.trim()) {
+        ("", suffix) => match suffix.parse::<u64>() {
+            Ok(n) if n > 0 => (size.saturating_sub(n), size.saturating_sub(1)),
+            _ => return Wanted::Unsatisfiable,
+        },
+        (start, "") => match start.parse::<u64>() {
+            Ok(s) => (s, size.saturating_sub(1)),
+            Err(_) => return Wanted::All,
+        },
+        (start, end) => match (start.parse::<u64>(), end.parse::<u64>()) {
+            (Ok(s), Ok(e)) if s <= e => (s, e.min(size.saturating_sub(1))),
+            _ => return Wanted::All,
+        },
+    };
+    if size == 0 || start >= size {
+        Wanted::Unsatisfiable
+    } else {
+        Wanted::Part(start, end)
+    }
+}
+
+fn content_type(key: &str) -> &'static str {
+    if key.ends_with(".mp4") {
+        "video/mp4"
+    } else if key.ends_with(".png") {
+        "image/png"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+async fn serve(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(signature): Query<Signature>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (Some(exp), Some(sig)) = (signature.exp, signature.sig) else {
+        return Err(ApiError::new(ErrorCode::Forbidden, "this file URL is not signed"));
+    };
+    if !state.storage.verify(&key, exp, &sig, crate::store::now()) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "this file URL is expired or its signature does not match; query the task for a fresh URL",
+        ));
+    }
+    let not_found = |e: StorageError| match e {
+        StorageError::NotFound => ApiError::new(ErrorCode::NotFound, "this file was deleted (past its retention)"),
+        other => ApiError::internal(other),
+    };
+    let size = state.storage.size(&key).await.map_err(not_found)?;
+    let wanted = parse_range(headers.get(RANGE).and_then(|v| v.to_str().ok()), size);
+    let (status, range) = match wanted {
+        Wanted::All => (StatusCode::OK, None),
+        Wanted::Part(start, end) => (StatusCode::PARTIAL_CONTENT, Some(start..end + 1)),
+        Wanted::Unsatisfiable => {
+            let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                response.headers_mut().insert(CONTENT_RANGE, value);
+            }
+            return Ok(response);
+        }
+    };
+    let read = state.storage.read(&key, range.clone()).await.map_err(not_found)?;
+    let mut response = Response::new(Body::from(read.bytes.clone()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type(&key)));
+    headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(value) = HeaderValue::from_str(&read.bytes.len().to_string()) {
+        headers.insert(CONTENT_LENGTH, value);
+    }
+    if range.is_some() {
+        let content_range = format!("bytes {}-{}/{}", read.range.start, read.range.end - 1, read.total);
+        if let Ok(value) = HeaderValue::from_str(&content_range) {
+            headers.insert(CONTENT_RANGE, value);
+        }
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range(None, 100), Wanted::All);
+        assert_eq!(parse_range(Some("bytes=0-9"), 100), Wanted::Part(0, 9));
+        assert_eq!(parse_range(Some("bytes=90-"), 100), Wanted::Part(90, 99));
+        assert_eq!(parse_range(Some("bytes=-10"), 100), Wanted::Part(90, 99));
+        assert_eq!(parse_range(Some("bytes=50-500"), 100), Wanted::Part(50, 99));
+        assert_eq!(parse_range(Some("bytes=100-"), 100), Wanted::Unsatisfiable);
+    }
+}

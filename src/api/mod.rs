@@ -1,0 +1,101 @@
+//! The HTTP API: one router per resource, the envelope, the error table, auth, and ops routes.
+
+pub mod account;
+pub mod envelope;
+pub mod error;
+pub mod extract;
+pub mod files;
+pub mod ops;
+pub mod videos;
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use reelay_catalog::{Catalog, ValidateOptions};
+use tokio::sync::Notify;
+
+use crate::storage::Storage;
+use crate::store::Db;
+use crate::tasks::view::ViewContext;
+use envelope::SuccessCode;
+use error::{ApiError, ErrorCode};
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub catalog: Arc<Catalog>,
+    pub storage: Storage,
+    pub success: SuccessCode,
+    /// Origin of the URLs reelay hands out, without a trailing slash.
+    pub public_url: Arc<str>,
+    /// 0 = results kept forever.
+    pub retention_secs: i64,
+    /// Poked on create so an idle worker claims at once.
+    pub wake: Arc<Notify>,
+    pub validate_options: ValidateOptions,
+    /// Names of the channels that run tasks.
+    pub channels: Arc<Vec<String>>,
+    /// Largest JSON body accepted.
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    pub fn view(&self) -> ViewContext<'_> {
+        ViewContext {
+            storage: &self.storage,
+            public_url: &self.public_url,
+            retention_secs: self.retention_secs,
+        }
+    }
+}
+
+/// Base path of the public API.
+pub const BASE: &str = "/api/open-api/v1";
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let public = Router::new()
+        .merge(videos::router())
+        .merge(account::router())
+        .fallback(unknown_route);
+    Router::new()
+        .nest(BASE, public)
+        .merge(ops::router())
+        .merge(files::router())
+        .fallback(unknown_route)
+        .with_state(state)
+        .layer(middleware::from_fn(request_id))
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such route; see the API reference for the routes reelay serves")
+}
+
+/// Gives every request an id (`X-Request-Id`, kept when the client sent a sane one) and a span.
+async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| crate::ids::new_id("req"));
+    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert("x-request-id", value);
+    }
+    let mut response = {
+        use tracing::Instrument;
+        next.run(request).instrument(span.clone()).await
+    };
+    span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "answered"));
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

@@ -1,0 +1,259 @@
+//! Task routes: create, quote, query, list, cancel (API.md §2).
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::Router;
+use base64::Engine;
+use reelay_catalog::{ErrorKind, ValidatedRequest, ValidationError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::envelope::Data;
+use super::error::{ApiError, ErrorCode};
+use super::extract::{Caller, JsonObject};
+use super::AppState;
+use crate::billing::{self, CreateError, Idempotency};
+use crate::store::tasks::{self, ListFilter};
+use crate::tasks::state::{self, CancelOutcome};
+use crate::tasks::view::task_json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/seedance/videos", post(create))
+        .route("/seedance/videos/quote", post(quote))
+        .route("/videos", get(list))
+        .route("/videos/{task_id}", get(query))
+        .route("/videos/{task_id}/cancel", post(cancel))
+}
+
+/// Validates a create/quote body against the catalog, then checks its `asset://` references.
+fn validate(state: &AppState, body: &Value) -> Result<ValidatedRequest, ApiError> {
+    let request = state
+        .catalog
+        .validate(body, &state.validate_options)
+        .map_err(validation_error)?;
+    // The asset library is a later addition: until it lands no asset id exists, so every
+    // `asset://` reference (in a form the model accepts) is unknown (40003).
+    if let Some((field, _kind, id)) = request.asset_refs().first() {
+        return Err(ApiError::new(
+            ErrorCode::BadAsset,
+            format!("{field}: asset://{id} is not a known asset of this account"),
+        )
+        .with_param(field.clone()));
+    }
+    if !state.channels.iter().any(|c| c == crate::providers::LOCAL_CHANNEL) {
+        return Err(ApiError::new(
+            ErrorCode::NoChannel,
+            format!("no configured channel serves model {}", request.model),
+        ));
+    }
+    Ok(request)
+}
+
+fn validation_error(error: ValidationError) -> ApiError {
+    let code = match error.kind {
+        ErrorKind::InvalidField => ErrorCode::InvalidField,
+        ErrorKind::UnknownModel => ErrorCode::UnknownModel,
+    };
+    ApiError::new(code, error.message).with_param(error.param)
+}
+
+fn cost_json(request: &ValidatedRequest) -> Value {
+    json!({
+        "credits": request.price.credits,
+        "unit": request.price.unit.as_str(),
+        "seconds": request.price.seconds,
+    })
+}
+
+/// The `Idempotency-Key` header, if any, checked for shape.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::field(
+            "Idempotency-Key",
+            "Idempotency-Key: must be 1-255 printable ASCII characters",
+        )
+    };
+    let text = value.to_str().map_err(|_| bad())?;
+    if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err(bad());
+    }
+    Ok(Some(text.to_string()))
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Data<Value>, ApiError> {
+    let idem_key = idempotency_key(&headers)?;
+    let request = validate(&state, &body)?;
+    let body_hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
+    let idempotency = idem_key.as_deref().map(|key| Idempotency {
+        key,
+        body_hash: &body_hash,
+    });
+    let accepted = billing::accept_task(&state.db, &caller.account_id, &caller.key_id, &request, idempotency)
+        .await
+        .map_err(|e| match e {
+            CreateError::Insufficient { balance, price } => ApiError::new(
+                ErrorCode::InsufficientBalance,
+                format!(
+                    "balance too low: this task costs {price} credits and the balance is {balance} credits"
+                ),
+            ),
+            CreateError::IdempotencyConflict => ApiError::new(
+                ErrorCode::Conflict,
+                "Idempotency-Key was already used with a different body in the last 24 hours",
+            )
+            .with_param("Idempotency-Key"),
+            CreateError::Db(e) => ApiError::internal(e),
+        })?;
+    if !accepted.replayed {
+        state.wake.notify_one();
+        tracing::info!(task_id = %accepted.task_id, model = %request.model, credits = request.price.credits, "task accepted");
+    }
+    Ok(Data(
+        state.success,
+        json!({
+            "task_id": accepted.task_id,
+            "status": "queued",
+            "model": request.model,
+            "created_at": accepted.created_at,
+            "cost": cost_json(&request),
+        }),
+    ))
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %_caller.account_id))]
+async fn quote(
+    State(state): State<AppState>,
+    _caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Data<Value>, ApiError> {
+    let request = validate(&state, &body)?;
+    Ok(Data(state.success, cost_json(&request)))
+}
+
+#[tracing::instrument(skip_all, fields(task_id = %task_id))]
+async fn query(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(task_id): Path<String>,
+) -> Result<Data<Value>, ApiError> {
+    let row = tasks::get_for_account(&state.db, &caller.account_id, &task_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;
+    Ok(Data(state.success, task_json(&row, &state.view())))
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    status: Option<String>,
+    model: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+const STATUSES: [&str; 4] = ["queued", "processing", "completed", "failed"];
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<ListParams>,
+) -> Result<Data<Value>, ApiError> {
+    let limit = parse_limit(params.limit.as_deref())?;
+    if let Some(status) = &params.status {
+        if !STATUSES.contains(&status.as_str()) {
+            return Err(ApiError::field(
+                "status",
+                format!("status: must be one of queued, processing, completed, failed (got {status:?})"),
+            ));
+        }
+    }
+    let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(cursor) => Some(decode_cursor(cursor)?),
+        None => None,
+    };
+    let rows = tasks::page(
+        &state.db,
+        &ListFilter {
+            account_id: &caller.account_id,
+            status: params.status.as_deref(),
+            model: params.model.as_deref(),
+            before,
+            limit: limit + 1,
+        },
+    )
+    .await?;
+    let has_more = rows.len() as i64 > limit;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    let next_cursor = match (has_more, rows.last()) {
+        (true, Some(last)) => Some(encode_cursor(last.created_at, &last.id)),
+        _ => None,
+    };
+    let view = state.view();
+    let items: Vec<Value> = rows.iter().map(|row| task_json(row, &view)).collect();
+    Ok(Data(state.success, json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+/// `limit` of a listing: 1–100, default 20.
+pub fn parse_limit(limit: Option<&str>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(20),
+        Some(text) => match text.parse::<i64>() {
+            Ok(n) if (1..=100).contains(&n) => Ok(n),
+            _ => Err(ApiError::field(
+                "limit",
+                format!("limit: must be an integer from 1 to 100 (got {text:?})"),
+            )),
+        },
+    }
+}
+
+fn encode_cursor(created_at: i64, id: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
+    let bad = || ApiError::field("cursor", "cursor: not a cursor this server issued; pass next_cursor unchanged");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (at, id) = text.split_once(':').ok_or_else(bad)?;
+    Ok((at.parse().map_err(|_| bad())?, id.to_string()))
+}
+
+#[tracing::instrument(skip_all, fields(task_id = %task_id))]
+async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(task_id): Path<String>,
+) -> Result<Data<Value>, ApiError> {
+    match state::cancel(&state.db, &caller.account_id, &task_id).await? {
+        CancelOutcome::Cancelled => {
+            let row = tasks::get_for_account(&state.db, &caller.account_id, &task_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;
+            Ok(Data(state.success, task_json(&row, &state.view())))
+        }
+        CancelOutcome::NotFound => Err(ApiError::not_found(&format!("task {task_id}"))),
+        CancelOutcome::NotCancellable { status } => Err(ApiError::new(
+            ErrorCode::Conflict,
+            match status.as_str() {
+                "processing" => format!(
+                    "task {task_id} is processing on the local channel, which cannot stop a render once started"
+                ),
+                _ => format!("task {task_id} is {status} and can no longer be cancelled"),
+            },
+        )),
+    }
+}

@@ -1,0 +1,272 @@
+//! `Application::build` wires settings into a running server (database, storage, catalog, API,
+//! workers, sweeps); `run_until_stopped` serves until the shutdown future fires, then drains.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reelay_catalog::{Catalog, ValidateOptions};
+use reelay_media::{FetchPolicy, Fetcher, MediaLimits};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::envelope::SuccessCode;
+use crate::api::{self, AppState};
+use crate::config::Settings;
+use crate::providers::local::LocalProvider;
+use crate::providers::LOCAL_CHANNEL;
+use crate::storage::Storage;
+use crate::store::{self, Db};
+use crate::tasks::sweep::Sweeper;
+use crate::tasks::worker::Worker;
+
+/// The account and key made on first start (the secret is shown once).
+#[derive(Debug, Clone)]
+pub struct BootstrapKey {
+    pub account_id: String,
+    pub key_id: String,
+    pub secret: String,
+    pub credits: i64,
+}
+
+/// Which parts of reelay this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// API, workers and sweeps (`reelay serve`).
+    All,
+    /// Workers and sweeps only (`reelay worker`).
+    WorkerOnly,
+}
+
+/// A built, bound, not yet running reelay.
+pub struct Application {
+    listener: Option<TcpListener>,
+    address: SocketAddr,
+    state: AppState,
+    worker: Worker,
+    sweeper: Sweeper,
+    settings: Settings,
+    /// Set when this start created the first account.
+    pub bootstrap: Option<BootstrapKey>,
+}
+
+/// Errors that stop reelay from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database {url}: {source}")]
+    Database { url: String, source: sqlx::Error },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Application {
+    /// Connects, migrates, loads the catalog, bootstraps the first account and binds the listener.
+    pub async fn build(settings: Settings, role: Role) -> Result<Application, StartError> {
+        std::fs::create_dir_all(settings.data_dir())
+            .map_err(|e| StartError::Other(format!("data dir {}: {e}", settings.data_dir().display())))?;
+        let url = settings.database_url();
+        let db = Db::connect(&url).await.map_err(|source| StartError::Database {
+            url: crate::config::redact_url(&url),
+            source,
+        })?;
+        let catalog = match &settings.catalog.path {
+            Some(path) => Catalog::with_override_file(path)
+                .map_err(|e| StartError::Other(format!("catalog.path {}: {e}", path.display())))?,
+            None => Catalog::embedded(),
+        };
+        let signing_key = store::meta::get_or_init(&db, "url_signing_key", || crate::ids::random_token(48))
+            .await
+            .map_err(|e| StartError::Other(format!("reading the URL signing key: {e}")))?;
+        let storage = Storage::local(&settings.objects_dir(), signing_key.into_bytes())
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        let bootstrap = bootstrap_first_account(&db, &settings).await?;
+
+        let (listener, address) = match role {
+            Role::All => {
+                let listener = TcpListener::bind(&settings.server.listen)
+                    .await
+                    .map_err(|e| StartError::Other(format!("server.listen {}: {e}", settings.server.listen)))?;
+                let address = listener
+                    .local_addr()
+                    .map_err(|e| StartError::Other(e.to_string()))?;
+                (Some(listener), address)
+            }
+            Role::WorkerOnly => (None, ([0, 0, 0, 0], 0).into()),
+        };
+        let public_url = settings
+            .server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"))
+            .trim_end_matches('/')
+            .to_string();
+        let channels: Vec<String> = if settings.channels.is_empty() {
+            vec![LOCAL_CHANNEL.to_string()]
+        } else {
+            settings.channels.iter().map(|c| c.name.clone()).collect()
+        };
+        let catalog = Arc::new(catalog);
+        let wake = Arc::new(Notify::new());
+        let retention_secs = (settings.results.retention_hours * 3600) as i64;
+        let state = AppState {
+            db: db.clone(),
+            catalog: catalog.clone(),
+            storage: storage.clone(),
+            success: SuccessCode::from_setting(&settings.api.success_code),
+            public_url: public_url.into(),
+            retention_secs,
+            wake: wake.clone(),
+            validate_options: ValidateOptions {
+                allow_http_callback: settings.media.allow_http,
+            },
+            channels: Arc::new(channels),
+            max_body_bytes: settings.api.max_body_bytes,
+        };
+        let fetcher = Fetcher::new(FetchPolicy {
+            allow_http: settings.media.allow_http,
+            allow_private_networks: settings.media.allow_private_networks,
+            timeout: Duration::from_secs(settings.media.fetch_timeout_secs),
+            ..FetchPolicy::default()
+        })
+        .map_err(|e| StartError::Other(format!("media fetcher: {e}")))?;
+        let worker = Worker {
+            id: crate::ids::new_id("wrk"),
+            db: db.clone(),
+            local: LocalProvider {
+                catalog,
+                fetcher,
+                limits: MediaLimits::default(),
+                storage: storage.clone(),
+            },
+            settings: settings.worker.clone(),
+            wake,
+        };
+        let sweeper = Sweeper {
+            db,
+            storage,
+            max_attempts: settings.worker.max_attempts,
+            retention_secs,
+        };
+        Ok(Application {
+            listener,
+            address,
+            state,
+            worker,
+            sweeper,
+            settings,
+            bootstrap,
+        })
+    }
+
+    /// The bound address (port 0 in tests becomes a real port here).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The public origin of the URLs this server hands out.
+    pub fn public_url(&self) -> String {
+        self.state.public_url.to_string()
+    }
+
+    /// State for tests that drive workers by hand.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// A worker sharing this application's database and storage (for tests).
+    pub fn worker(&self) -> Worker {
+        self.worker.clone()
+    }
+
+    /// A sweeper sharing this application's database and storage (for tests).
+    pub fn sweeper(&self) -> Sweeper {
+        self.sweeper.clone()
+    }
+
+    /// Serves the API and runs workers and sweeps until `shutdown` resolves; then stops accepting,
+    /// lets in-flight renders finish within `server.shutdown_grace_secs`, and requeues the rest.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        self.run(shutdown, true).await
+    }
+
+    /// Like `run_until_stopped` but without background workers (tests call `poll_once`).
+    pub async fn run_api_only(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        self.run(shutdown, false).await
+    }
+
+    async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static, with_workers: bool) -> Result<(), StartError> {
+        let token = CancellationToken::new();
+        let grace = Duration::from_secs(self.settings.server.shutdown_grace_secs);
+        let mut background = tokio::task::JoinSet::new();
+        if with_workers {
+            background.spawn(self.worker.run(token.clone(), grace));
+            let every = Duration::from_secs(self.settings.results.sweep_interval_secs.clamp(1, 3600))
+                .min(Duration::from_secs(self.settings.worker.lease_secs));
+            background.spawn(self.sweeper.run(every, token.clone()));
+        }
+        let trigger = token.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new requests or claims");
+            trigger.cancel();
+        });
+        if let Some(listener) = self.listener {
+            let app = api::router(self.state);
+            let stop = token.clone();
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+                .map_err(|e| StartError::Other(format!("server: {e}")))?;
+        } else {
+            token.cancelled().await;
+        }
+        while background.join_next().await.is_some() {}
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// On an empty database, creates the first account and key.
+async fn bootstrap_first_account(db: &Db, settings: &Settings) -> Result<Option<BootstrapKey>, StartError> {
+    let count = store::accounts::count(db)
+        .await
+        .map_err(|e| StartError::Other(format!("counting accounts: {e}")))?;
+    if count > 0 {
+        return Ok(None);
+    }
+    let credits = settings.bootstrap.initial_credits;
+    let (account_id, key_id, secret) =
+        crate::billing::create_account_with_key(db, "default", "bootstrap", credits)
+            .await
+            .map_err(|e| StartError::Other(format!("creating the first account: {e}")))?;
+    Ok(Some(BootstrapKey {
+        account_id,
+        key_id,
+        secret,
+        credits,
+    }))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,132 @@
+//! The `reelay` command line: `serve`, `worker`, `migrate`, and the operator commands `keys`
+//! and `credits`, which act on the configured database directly.
+
+mod operator;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{self, Application, Role};
+use crate::config::{Overrides, Settings};
+
+/// reelay: a self-hostable gateway for AI video generation (Seedance 2.0 task API).
+#[derive(Parser, Debug)]
+#[command(name = "reelay", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the configuration and data live (shared by every server-side command).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ConfigArgs {
+    /// Configuration file (default: ./reelay.toml when it exists).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory for the default SQLite database and object store.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Database URL (overrides database.url).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the API, the workers and the sweeps in one process.
+    ///
+    /// Example: reelay serve --listen 127.0.0.1:8080 --data-dir ./reelay-data
+    Serve {
+        /// Address to listen on.
+        #[arg(long)]
+        listen: Option<String>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Run workers and sweeps only (no HTTP API).
+    Worker {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(operator::KeysCommand),
+    /// Manage account credits.
+    #[command(subcommand)]
+    Credits(operator::CreditsCommand),
+}
+
+impl ConfigArgs {
+    fn overrides(&self, listen: Option<String>) -> Overrides {
+        Overrides {
+            config_file: self.config.clone(),
+            listen,
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+        }
+    }
+
+    pub fn load(&self) -> Result<Settings, String> {
+        Settings::load(&self.overrides(None)).map_err(|e| e.to_string())
+    }
+}
+
+/// Parses the command line and runs it.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { listen, config } => serve(Settings::load(&config.overrides(listen)), Role::All).await,
+        Command::Worker { config } => serve(Settings::load(&config.overrides(None)), Role::WorkerOnly).await,
+        Command::Migrate { config } => migrate(&config).await,
+        Command::Keys(command) => operator::keys(command).await,
+        Command::Credits(command) => operator::credits(command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve(settings: Result<Settings, crate::config::ConfigError>, role: Role) -> Result<(), String> {
+    let settings = settings.map_err(|e| e.to_string())?;
+    let application = Application::build(settings, role).await.map_err(|e| e.to_string())?;
+    if let Some(key) = &application.bootstrap {
+        println!("reelay: first start on an empty database.");
+        println!(
+            "Created account {} with {} credits and API key {}.",
+            key.account_id, key.credits, key.key_id
+        );
+        println!("This secret is shown once; keep it (it is stored only as a hash):");
+        println!("{}", key.secret);
+    }
+    if role == Role::All {
+        tracing::info!(address = %application.address(), public_url = %application.public_url(), "reelay listening");
+        println!("reelay listening on http://{}", application.address());
+    } else {
+        tracing::info!("reelay worker started");
+    }
+    application
+        .run_until_stopped(app::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn migrate(config: &ConfigArgs) -> Result<(), String> {
+    let settings = config.load()?;
+    std::fs::create_dir_all(settings.data_dir()).map_err(|e| e.to_string())?;
+    crate::store::Db::migrate(&settings.database_url())
+        .await
+        .map_err(|e| format!("migrations failed: {e}"))?;
+    println!("migrations applied");
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! Operator commands that act on the database directly: `keys create|list|revoke`, `credits add`.
+
+use clap::Subcommand;
+
+use super::ConfigArgs;
+use crate::store::{accounts, keys, Db};
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create an API key; without --account, also a new account holding --credits.
+    ///
+    /// Example: reelay keys create --name ci --credits 100000
+    /// The secret is printed alone on the last line of stdout.
+    Create {
+        /// A name to recognise the key by.
+        #[arg(long)]
+        name: String,
+        /// Starting credits of the new account (ignored with --account).
+        #[arg(long, default_value_t = 0)]
+        credits: i64,
+        /// Add the key to this existing account instead of creating one.
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List API keys (never their secrets).
+    ///
+    /// Example: reelay keys list --account acct_...
+    List {
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Revoke an API key by id.
+    ///
+    /// Example: reelay keys revoke key_...
+    Revoke {
+        key_id: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CreditsCommand {
+    /// Add credits to an account (negative to remove), recorded in the ledger.
+    ///
+    /// Example: reelay credits add --account acct_... 50000
+    Add {
+        #[arg(long)]
+        account: String,
+        #[arg(allow_hyphen_values = true)]
+        credits: i64,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+async fn open(config: &ConfigArgs) -> Result<Db, String> {
+    let settings = config.load()?;
+    std::fs::create_dir_all(settings.data_dir()).map_err(|e| e.to_string())?;
+    Db::connect(&settings.database_url())
+        .await
+        .map_err(|e| format!("database: {e}"))
+}
+
+pub async fn keys(command: KeysCommand) -> Result<(), String> {
+    match command {
+        KeysCommand::Create {
+            name,
+            credits,
+            account,
+            config,
+        } => {
+            let db = open(&config).await?;
+            match account {
+                Some(account_id) => {
+                    if accounts::get(&db, &account_id).await.map_err(|e| e.to_string())?.is_none() {
+                        return Err(format!("no account {account_id}"));
+                    }
+                    let mut conn = db.write.acquire().await.map_err(|e| e.to_string())?;
+                    let key = keys::insert(&mut conn, &account_id, &name)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    println!("account {account_id}");
+                    println!("key {}", key.key_id);
+                    println!("{}", key.secret);
+                }
+                None => {
+                    if credits < 0 {
+                        return Err("--credits must not be negative".into());
+                    }
+                    let (account_id, key_id, secret) =
+                        crate::billing::create_account_with_key(&db, &name, &name, credits)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    println!("account {account_id} ({credits} credits)");
+                    println!("key {key_id}");
+                    println!("{secret}");
+                }
+            }
+            db.close().await;
+            Ok(())
+        }
+        KeysCommand::List { account, config } => {
+            let db = open(&config).await?;
+            let listed = keys::list(&db, account.as_deref()).await.map_err(|e| e.to_string())?;
+            println!("{:<26} {:<26} {:<20} {:<10} prefix", "key", "account", "name", "state");
+            for key in listed {
+                let state = if key.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{:<26} {:<26} {:<20} {:<10} {}...", key.id, key.account_id, key.name, state, key.lookup);
+            }
+            db.close().await;
+            Ok(())
+        }
+        KeysCommand::Revoke { key_id, config } => {
+            let db = open(&config).await?;
+            let revoked = keys::revoke(&db, &key_id).await.map_err(|e| e.to_string())?;
+            db.close().await;
+            if revoked {
+                println!("revoked {key_id}");
+                Ok(())
+            } else {
+                Err(format!("no active key {key_id}"))
+            }
+        }
+    }
+}
+
+pub async fn credits(command: CreditsCommand) -> Result<(), String> {
+    match command {
+        CreditsCommand::Add {
+            account,
+            credits,
+            config,
+        } => {
+            let db = open(&config).await?;
+            let balance = crate::billing::adjust_credits(&db, &account, credits, Some("reelay credits add"))
+                .await
+                .map_err(|e| match e {
+                    crate::store::ledger::PostError::NoAccount => format!("no account {account}"),
+                    other => other.to_string(),
+                })?;
+            db.close().await;
+            println!("account {account} balance {balance}");
+            Ok(())
+        }
+    }
+}

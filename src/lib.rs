@@ -1,0 +1,15 @@
+//! reelay: a self-hostable gateway for AI video generation that speaks the Seedance 2.0 task API.
+//!
+//! See ARCHITECTURE.md for the map of these modules and the path of one task.
+
+pub mod api;
+pub mod app;
+pub mod billing;
+pub mod cli;
+pub mod config;
+pub mod ids;
+pub mod providers;
+pub mod storage;
+pub mod store;
+pub mod tasks;
+pub mod telemetry;

@@ -1,0 +1,40 @@
+//! Accounts: who owns keys, tasks and a balance.
+
+use serde::Serialize;
+use sqlx::{FromRow, SqliteConnection};
+
+use super::{now, Db};
+
+/// One account as stored.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub balance: i64,
+    pub spent_total: i64,
+    pub webhook_secret: Option<String>,
+    pub created_at: i64,
+}
+
+pub async fn insert(conn: &mut SqliteConnection, id: &str, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO accounts (id, name, balance, spent_total, created_at) VALUES (?, ?, 0, 0, ?)")
+        .bind(id)
+        .bind(name)
+        .bind(now())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Account>, sqlx::Error> {
+    sqlx::query_as::<_, Account>("SELECT * FROM accounts WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&db.read)
+        .await
+}
+
+pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(&db.read)
+        .await
+}

@@ -1,0 +1,88 @@
+//! API keys: stored as a clear lookup prefix plus a SHA-256 hash of the whole secret.
+
+use serde::Serialize;
+use sqlx::{FromRow, SqliteConnection};
+use subtle::ConstantTimeEq;
+
+use super::{now, Db};
+use crate::ids;
+
+/// One key as stored (never the secret).
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct ApiKey {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub lookup: String,
+    #[serde(skip)]
+    pub secret_hash: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    pub rpm: Option<i64>,
+    pub max_in_flight: Option<i64>,
+}
+
+/// A key just made: its id and the secret to show once.
+pub struct CreatedKey {
+    pub key_id: String,
+    pub secret: String,
+}
+
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    name: &str,
+) -> Result<CreatedKey, sqlx::Error> {
+    let key_id = ids::new_id("key");
+    let made = ids::new_api_secret();
+    sqlx::query(
+        "INSERT INTO api_keys (id, account_id, name, lookup, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&key_id)
+    .bind(account_id)
+    .bind(name)
+    .bind(&made.lookup)
+    .bind(&made.hash)
+    .bind(now())
+    .execute(conn)
+    .await?;
+    Ok(CreatedKey {
+        key_id,
+        secret: made.secret,
+    })
+}
+
+/// The active key whose secret is `secret`, compared in constant time.
+pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<ApiKey>, sqlx::Error> {
+    let Some(lookup) = ids::secret_lookup(secret) else {
+        return Ok(None);
+    };
+    let key = sqlx::query_as::<_, ApiKey>(
+        "SELECT * FROM api_keys WHERE lookup = ? AND revoked_at IS NULL",
+    )
+    .bind(lookup)
+    .fetch_optional(&db.read)
+    .await?;
+    let presented = ids::hash_secret(secret);
+    Ok(key.filter(|k| bool::from(k.secret_hash.as_bytes().ct_eq(presented.as_bytes()))))
+}
+
+pub async fn list(db: &Db, account_id: Option<&str>) -> Result<Vec<ApiKey>, sqlx::Error> {
+    sqlx::query_as::<_, ApiKey>(
+        "SELECT * FROM api_keys WHERE (? IS NULL OR account_id = ?) ORDER BY created_at, id",
+    )
+    .bind(account_id)
+    .bind(account_id)
+    .fetch_all(&db.read)
+    .await
+}
+
+/// Revokes a key; false when no active key has that id.
+pub async fn revoke(db: &Db, key_id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        .bind(now())
+        .bind(key_id)
+        .execute(&db.write)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,119 @@
+//! Task rows: insert and read. Status changes live in `crate::tasks::state`, the only writer.
+
+use sqlx::{FromRow, SqliteConnection};
+
+use super::Db;
+
+/// One task as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct TaskRow {
+    pub id: String,
+    pub account_id: String,
+    pub key_id: Option<String>,
+    pub model: String,
+    pub status: String,
+    pub progress: i64,
+    /// The validated request (JSON of `reelay_catalog::ValidatedRequest`).
+    pub request: String,
+    pub cost_credits: i64,
+    pub cost_unit: String,
+    pub cost_seconds: i64,
+    pub refunded: i64,
+    pub channel: Option<String>,
+    /// JSON of `crate::tasks::StoredResult` once completed.
+    pub result: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub attempts: i64,
+    pub claimed_by: Option<String>,
+    pub lease_until: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub completed_at: Option<i64>,
+    pub expired: i64,
+}
+
+/// The values of a new task row.
+pub struct NewTask<'a> {
+    pub id: &'a str,
+    pub account_id: &'a str,
+    pub key_id: &'a str,
+    pub model: &'a str,
+    pub request_json: &'a str,
+    pub cost_credits: i64,
+    pub cost_unit: &'a str,
+    pub cost_seconds: i64,
+    pub created_at: i64,
+}
+
+pub async fn insert(conn: &mut SqliteConnection, task: &NewTask<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO tasks (id, account_id, key_id, model, status, progress, request, cost_credits, cost_unit, \
+         cost_seconds, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(task.id)
+    .bind(task.account_id)
+    .bind(task.key_id)
+    .bind(task.model)
+    .bind(task.request_json)
+    .bind(task.cost_credits)
+    .bind(task.cost_unit)
+    .bind(task.cost_seconds)
+    .bind(task.created_at)
+    .bind(task.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A task of this account (others' tasks are invisible).
+pub async fn get_for_account(db: &Db, account_id: &str, id: &str) -> Result<Option<TaskRow>, sqlx::Error> {
+    sqlx::query_as::<_, TaskRow>("SELECT * FROM tasks WHERE id = ? AND account_id = ?")
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(&db.read)
+        .await
+}
+
+/// Any task, for workers and the admin API.
+pub async fn get(db: &Db, id: &str) -> Result<Option<TaskRow>, sqlx::Error> {
+    sqlx::query_as::<_, TaskRow>("SELECT * FROM tasks WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&db.read)
+        .await
+}
+
+/// Filters of a task listing.
+pub struct ListFilter<'a> {
+    pub account_id: &'a str,
+    pub status: Option<&'a str>,
+    pub model: Option<&'a str>,
+    /// Only tasks strictly older than this `(created_at, id)` position.
+    pub before: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// A page of an account's tasks, newest first.
+pub async fn page(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<TaskRow>, sqlx::Error> {
+    let (before_at, before_id) = filter
+        .before
+        .clone()
+        .unwrap_or((i64::MAX, String::new()));
+    sqlx::query_as::<_, TaskRow>(
+        "SELECT * FROM tasks WHERE account_id = ? \
+         AND (? IS NULL OR status = ?) AND (? IS NULL OR model = ?) \
+         AND (created_at < ? OR (created_at = ? AND id < ?) ) \
+         ORDER BY created_at DESC, id DESC LIMIT ?",
+    )
+    .bind(filter.account_id)
+    .bind(filter.status)
+    .bind(filter.status)
+    .bind(filter.model)
+    .bind(filter.model)
+    .bind(before_at)
+    .bind(before_at)
+    .bind(&before_id)
+    .bind(filter.limit)
+    .fetch_all(&db.read)
+    .await
+}

@@ -1,0 +1,197 @@
+//! The task state machine: the only code that writes a task's `status`.
+//!
+//! `queued → processing → completed | failed`, never backwards. A crashed worker's task stays
+//! `processing` and is reclaimed when its lease runs out (resume), or failed and refunded after
+//! `max_attempts` claims. Failing a task and refunding it is one transaction, and the refund is
+//! guarded twice (the `refunded` flag and a unique ledger index), so it happens exactly once.
+
+use crate::store::ledger::{self, Kind};
+use crate::store::tasks::TaskRow;
+use crate::store::{now, Db};
+
+/// Why a cancel was refused.
+#[derive(Debug)]
+pub enum CancelOutcome {
+    Cancelled,
+    NotFound,
+    NotCancellable { status: String },
+}
+
+/// Claims the oldest runnable task: a `queued` one, or a `processing` one whose lease ran out
+/// (its worker died) and that has claims left.
+pub async fn claim(db: &Db, worker_id: &str, lease_secs: u64, max_attempts: i64) -> Result<Option<TaskRow>, sqlx::Error> {
+    let now = now();
+    sqlx::query_as::<_, TaskRow>(
+        "UPDATE tasks SET status = 'processing', progress = MAX(progress, 1), claimed_by = ?, lease_until = ?, \
+         attempts = attempts + 1, channel = 'local', updated_at = ? \
+         WHERE id = (SELECT id FROM tasks WHERE status = 'queued' \
+                     OR (status = 'processing' AND lease_until < ? AND attempts < ?) \
+                     ORDER BY created_at, id LIMIT 1) \
+         RETURNING *",
+    )
+    .bind(worker_id)
+    .bind(now + lease_secs as i64)
+    .bind(now)
+    .bind(now)
+    .bind(max_attempts)
+    .fetch_optional(&db.write)
+    .await
+}
+
+/// Renews a claim and records progress (1–99). False when the claim was lost.
+pub async fn heartbeat(db: &Db, task_id: &str, worker_id: &str, progress: i64, lease_secs: u64) -> Result<bool, sqlx::Error> {
+    let now = now();
+    let done = sqlx::query(
+        "UPDATE tasks SET progress = MAX(progress, ?), lease_until = ?, updated_at = ? \
+         WHERE id = ? AND status = 'processing' AND claimed_by = ?",
+    )
+    .bind(progress.clamp(1, 99))
+    .bind(now + lease_secs as i64)
+    .bind(now)
+    .bind(task_id)
+    .bind(worker_id)
+    .execute(&db.write)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// `processing → completed` with the stored result. False when the claim was lost.
+pub async fn complete(db: &Db, task_id: &str, worker_id: &str, result_json: &str) -> Result<bool, sqlx::Error> {
+    let now = now();
+    let done = sqlx::query(
+        "UPDATE tasks SET status = 'completed', progress = 100, result = ?, completed_at = ?, updated_at = ?, \
+         lease_until = NULL WHERE id = ? AND status = 'processing' AND claimed_by = ?",
+    )
+    .bind(result_json)
+    .bind(now)
+    .bind(now)
+    .bind(task_id)
+    .bind(worker_id)
+    .execute(&db.write)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Which tasks `fail` may touch.
+pub enum FailGuard<'a> {
+    /// Only while this worker holds the claim.
+    ClaimedBy(&'a str),
+    /// Only while still `queued` (cancel).
+    Queued,
+    /// Any non-terminal task (operator action, sweeps).
+    AnyLive,
+}
+
+/// Moves a live task to `failed` and refunds it, in one transaction. False when the guard did not hold.
+pub async fn fail(db: &Db, task_id: &str, guard: FailGuard<'_>, code: &str, message: &str) -> Result<bool, sqlx::Error> {
+    let now = now();
+    let mut tx = db.write.begin().await?;
+    let (condition, worker) = match guard {
+        FailGuard::ClaimedBy(worker) => ("status = 'processing' AND claimed_by = ?", Some(worker)),
+        FailGuard::Queued => ("status = 'queued' AND ? IS NULL", None),
+        FailGuard::AnyLive => ("status IN ('queued', 'processing') AND ? IS NULL", None),
+    };
+    let sql = format!(
+        "UPDATE tasks SET status = 'failed', error_code = ?, error_message = ?, completed_at = ?, updated_at = ?, \
+         lease_until = NULL WHERE id = ? AND {condition} RETURNING *"
+    );
+    let row = sqlx::query_as::<_, TaskRow>(&sql)
+        .bind(code)
+        .bind(message)
+        .bind(now)
+        .bind(now)
+        .bind(task_id)
+        .bind(worker)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    refund_in(&mut tx, &row).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Refunds a failed task's charge once (no-op when already refunded or free).
+async fn refund_in(tx: &mut sqlx::SqliteConnection, row: &TaskRow) -> Result<(), sqlx::Error> {
+    let flagged = sqlx::query("UPDATE tasks SET refunded = 1 WHERE id = ? AND refunded = 0")
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
+    if flagged.rows_affected() == 0 || row.cost_credits == 0 {
+        return Ok(());
+    }
+    match ledger::post(tx, &row.account_id, Kind::Refund, row.cost_credits, Some(&row.id), None).await {
+        Ok(_) => Ok(()),
+        Err(ledger::PostError::Db(e)) => Err(e),
+        Err(other) => Err(sqlx::Error::Protocol(format!("refund of {}: {other}", row.id))),
+    }
+}
+
+/// Cancels a `queued` task of this account (refunded); other states are not cancellable here.
+pub async fn cancel(db: &Db, account_id: &str, task_id: &str) -> Result<CancelOutcome, sqlx::Error> {
+    let Some(row) = crate::store::tasks::get_for_account(db, account_id, task_id).await? else {
+        return Ok(CancelOutcome::NotFound);
+    };
+    if row.status == "queued" && fail(db, task_id, FailGuard::Queued, "cancelled", "cancelled by the user").await? {
+        return Ok(CancelOutcome::Cancelled);
+    }
+    let status = crate::store::tasks::get(db, task_id)
+        .await?
+        .map(|r| r.status)
+        .unwrap_or(row.status);
+    Ok(CancelOutcome::NotCancellable { status })
+}
+
+/// Gives up this worker's claims at shutdown so that another worker resumes them at once.
+pub async fn release_claims(db: &Db, worker_id: &str) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE tasks SET lease_until = 0, attempts = MAX(attempts - 1, 0), updated_at = ? \
+         WHERE status = 'processing' AND claimed_by = ?",
+    )
+    .bind(now())
+    .bind(worker_id)
+    .execute(&db.write)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Fails (with a refund) tasks whose worker died on their last allowed claim.
+pub async fn fail_exhausted(db: &Db, max_attempts: i64) -> Result<u64, sqlx::Error> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM tasks WHERE status = 'processing' AND lease_until < ? AND attempts >= ?",
+    )
+    .bind(now())
+    .bind(max_attempts)
+    .fetch_all(&db.read)
+    .await?;
+    let mut failed = 0;
+    for id in ids {
+        let message = format!("the worker running this task stopped {max_attempts} times; the task was refunded");
+        if fail(db, &id, FailGuard::AnyLive, "worker_lost", &message).await? {
+            failed += 1;
+        }
+    }
+    Ok(failed)
+}
+
+/// Marks a completed task's result files as deleted by retention.
+pub async fn mark_expired(db: &Db, task_id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE tasks SET expired = 1, updated_at = ? WHERE id = ? AND status = 'completed' AND expired = 0")
+        .bind(now())
+        .bind(task_id)
+        .execute(&db.write)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Completed tasks whose results are older than `cutoff` and not yet swept.
+pub async fn due_for_expiry(db: &Db, cutoff: i64, limit: i64) -> Result<Vec<TaskRow>, sqlx::Error> {
+    sqlx::query_as::<_, TaskRow>(
+        "SELECT * FROM tasks WHERE status = 'completed' AND expired = 0 AND completed_at <= ? ORDER BY completed_at LIMIT ?",
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await
+}

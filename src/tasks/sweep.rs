@@ -1,0 +1,75 @@
+//! Periodic sweeps: fail-and-refund tasks whose worker died on their last claim, and delete
+//! result files after `results.retention_hours` (the task stays `completed`, marked expired).
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{state, StoredResult};
+use crate::storage::Storage;
+use crate::store::{now, Db};
+
+/// What the sweeps need.
+#[derive(Clone)]
+pub struct Sweeper {
+    pub db: Db,
+    pub storage: Storage,
+    pub max_attempts: i64,
+    /// 0 = keep results forever.
+    pub retention_secs: i64,
+}
+
+impl Sweeper {
+    /// Runs both sweeps every `every` until `shutdown`.
+    pub async fn run(self, every: Duration, shutdown: CancellationToken) {
+        loop {
+            if let Err(error) = self.sweep_lost().await {
+                tracing::error!(%error, "lost-worker sweep failed");
+            }
+            if let Err(error) = self.sweep_retention().await {
+                tracing::error!(%error, "retention sweep failed");
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+
+    /// Fails (refunding) tasks whose worker died on their last allowed claim.
+    pub async fn sweep_lost(&self) -> Result<u64, sqlx::Error> {
+        let failed = state::fail_exhausted(&self.db, self.max_attempts).await?;
+        if failed > 0 {
+            tracing::warn!(failed, "failed and refunded tasks whose workers kept dying");
+        }
+        Ok(failed)
+    }
+
+    /// Deletes result files past retention; returns how many tasks were expired.
+    pub async fn sweep_retention(&self) -> Result<u64, sqlx::Error> {
+        if self.retention_secs <= 0 {
+            return Ok(0);
+        }
+        let cutoff = now() - self.retention_secs;
+        let mut expired = 0;
+        loop {
+            let due = state::due_for_expiry(&self.db, cutoff, 100).await?;
+            if due.is_empty() {
+                return Ok(expired);
+            }
+            for task in due {
+                if let Some(stored) = task.result.as_deref().and_then(|r| serde_json::from_str::<StoredResult>(r).ok()) {
+                    let keys = std::iter::once(stored.video_key).chain(stored.last_frame_key);
+                    for key in keys {
+                        if let Err(error) = self.storage.delete(&key).await {
+                            tracing::error!(%error, task_id = %task.id, "deleting an expired result failed");
+                        }
+                    }
+                }
+                if state::mark_expired(&self.db, &task.id).await? {
+                    expired += 1;
+                }
+            }
+        }
+    }
+}
