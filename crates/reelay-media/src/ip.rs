@@ -157,9 +157,21 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
         ([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10, AddressClass::LinkLocal),
         ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, AddressClass::UniqueLocal),
         ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, AddressClass::UniqueLocal),
-        ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32, AddressClass::Documentation),
-        ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, AddressClass::Documentation),
-        ([0x2001, 0x2, 0, 0, 0, 0, 0, 0], 48, AddressClass::Benchmarking),
+        (
+            [0x2001, 0xdb8, 0, 0, 0, 0, 0, 0],
+            32,
+            AddressClass::Documentation,
+        ),
+        (
+            [0x3fff, 0, 0, 0, 0, 0, 0, 0],
+            20,
+            AddressClass::Documentation,
+        ),
+        (
+            [0x2001, 0x2, 0, 0, 0, 0, 0, 0],
+            48,
+            AddressClass::Benchmarking,
+        ),
         // IETF protocol assignments, including Teredo 2001::/32 and ORCHID.
         ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23, AddressClass::Reserved),
         // SRv6 segment identifiers.

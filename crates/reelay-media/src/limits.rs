@@ -84,7 +84,11 @@ impl MediaLimits {
 
 /// Checks a probed file against `limits` for a slot expecting `expected`. The error is a
 /// sentence for the user, e.g. "image is 200×150 px; each side must be 300–6000 px".
-pub fn check_limits(expected: MediaKind, probe: &Probe, limits: &MediaLimits) -> Result<(), String> {
+pub fn check_limits(
+    expected: MediaKind,
+    probe: &Probe,
+    limits: &MediaLimits,
+) -> Result<(), String> {
     let format = probe.format;
     let kind = format.kind();
     if kind != expected {
@@ -157,11 +161,11 @@ fn check_duration(kind: MediaKind, probe: &Probe, limits: &MediaLimits) -> Resul
 }
 
 fn check_video_size(probe: &Probe, limits: &MediaLimits) -> Result<(), String> {
-    if limits.video_min_side.is_none() && limits.video_max_side.is_none() {
-        return Ok(());
-    }
     let (Some(width), Some(height)) = (probe.width, probe.height) else {
-        return Err("could not read the video's frame size".to_owned());
+        return Err(format!(
+            "could not find a video track in the {} file",
+            probe.format
+        ));
     };
     let min = limits.video_min_side.unwrap_or(0);
     let max = limits.video_max_side.unwrap_or(u32::MAX);
@@ -231,7 +235,13 @@ mod tests {
     #[test]
     fn images_within_limits_pass() {
         let limits = MediaLimits::default();
-        for (width, height) in [(300, 300), (6000, 6000), (1000, 400), (400, 1000), (1920, 1080)] {
+        for (width, height) in [
+            (300, 300),
+            (6000, 6000),
+            (1000, 400),
+            (400, 1000),
+            (1920, 1080),
+        ] {
             assert_eq!(
                 check_limits(MediaKind::Image, &image(width, height), &limits),
                 Ok(()),
@@ -251,7 +261,10 @@ mod tests {
         let skewed = check_limits(MediaKind::Image, &image(3000, 1000), &limits);
         assert_eq!(
             skewed,
-            Err("image is 3000×1000 px (aspect ratio 3.00); width/height must be 0.4–2.5".to_owned())
+            Err(
+                "image is 3000×1000 px (aspect ratio 3.00); width/height must be 0.4–2.5"
+                    .to_owned()
+            )
         );
     }
 
@@ -267,7 +280,10 @@ mod tests {
     #[test]
     fn durations_outside_2_to_15_seconds_are_refused() {
         let limits = MediaLimits::default();
-        assert_eq!(check_limits(MediaKind::Video, &timed(MediaFormat::Mp4, 5.0), &limits), Ok(()));
+        assert_eq!(
+            check_limits(MediaKind::Video, &timed(MediaFormat::Mp4, 5.0), &limits),
+            Ok(())
+        );
         assert_eq!(
             check_limits(MediaKind::Video, &timed(MediaFormat::Mov, 1.5), &limits),
             Err("video is 1.50 s long; it must be 2–15 s".to_owned())
@@ -287,12 +303,28 @@ mod tests {
             check_limits(MediaKind::Image, &big, &limits),
             Err("image is 31 MB; it must be at most 30 MB".to_owned())
         );
-        limits.allowed_formats.retain(|format| *format != MediaFormat::Gif);
+        limits
+            .allowed_formats
+            .retain(|format| *format != MediaFormat::Gif);
         let mut gif = image(1000, 1000);
         gif.format = MediaFormat::Gif;
         assert_eq!(
             check_limits(MediaKind::Image, &gif, &limits),
-            Err("gif files are not accepted here; accepted image formats: jpeg, png, webp, bmp".to_owned())
+            Err(
+                "gif files are not accepted here; accepted image formats: jpeg, png, webp, bmp"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn a_video_without_a_video_track_is_refused() {
+        let mut audio_only = timed(MediaFormat::Mp4, 5.0);
+        audio_only.width = None;
+        audio_only.height = None;
+        assert_eq!(
+            check_limits(MediaKind::Video, &audio_only, &MediaLimits::default()),
+            Err("could not find a video track in the mp4 file".to_owned())
         );
     }
 

@@ -216,7 +216,8 @@ pub fn describe_unrecognized(bytes: &[u8]) -> &'static str {
         || (trimmed.starts_with('<') && trimmed.contains("<html"))
     {
         "an HTML document"
-    } else if trimmed.starts_with("<svg") || (trimmed.starts_with("<?xml") && trimmed.contains("<svg"))
+    } else if trimmed.starts_with("<svg")
+        || (trimmed.starts_with("<?xml") && trimmed.contains("<svg"))
     {
         "an SVG image (not supported)"
     } else if trimmed.starts_with("<?xml") {
@@ -294,7 +295,10 @@ mod tests {
             "an SVG image (not supported)"
         );
         assert_eq!(describe_unrecognized(b""), "an empty file");
-        assert_eq!(describe_unrecognized(b"\0\x01\x02"), "a file of unknown format");
+        assert_eq!(
+            describe_unrecognized(b"\0\x01\x02"),
+            "a file of unknown format"
+        );
     }
 
     #[test]

@@ -88,8 +88,12 @@ pub fn probe(bytes: &[u8]) -> Result<Probe, ProbeError> {
             probe.height = movie.height;
             probe.duration_secs = movie.duration_secs;
         }
-        MediaFormat::Wav => probe.duration_secs = Some(wav::duration_secs(bytes).map_err(malformed)?),
-        MediaFormat::Mp3 => probe.duration_secs = Some(mp3::duration_secs(bytes).map_err(malformed)?),
+        MediaFormat::Wav => {
+            probe.duration_secs = Some(wav::duration_secs(bytes).map_err(malformed)?)
+        }
+        MediaFormat::Mp3 => {
+            probe.duration_secs = Some(mp3::duration_secs(bytes).map_err(malformed)?)
+        }
     }
     Ok(probe)
 }
