@@ -8,6 +8,7 @@
 
 pub(crate) mod mp3;
 mod mp4;
+mod mp4_fragments;
 mod wav;
 
 use crate::sniff::{describe_unrecognized, sniff, MediaFormat, MediaKind};

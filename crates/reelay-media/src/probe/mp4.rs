@@ -2,6 +2,8 @@
 //! `moov/mvhd` (or `moov/mvex/mehd` for fragmented files) and frame size from the first
 //! video track's `tkhd` (or its `stsd` sample entry when `tkhd` says 0×0).
 //!
+//! Fragmented files with no total duration are summed by `mp4_fragments`.
+//!
 //! Only the boxes on those paths are visited; every size is checked against its parent
 //! before slicing, so a lying size is an error, not a panic.
 
@@ -16,20 +18,20 @@ pub(super) struct Movie {
 }
 
 /// One box: its four-character type and its body (after the header).
-struct Mp4Box<'a> {
-    kind: [u8; 4],
-    body: &'a [u8],
+pub(super) struct Mp4Box<'a> {
+    pub(super) kind: [u8; 4],
+    pub(super) body: &'a [u8],
 }
 
 /// Iterates the boxes laid end to end in `data`; yields an error and stops at a box
 /// whose size does not fit.
-struct Boxes<'a> {
+pub(super) struct Boxes<'a> {
     data: &'a [u8],
     position: usize,
     failed: bool,
 }
 
-fn boxes(data: &[u8]) -> Boxes<'_> {
+pub(super) fn boxes(data: &[u8]) -> Boxes<'_> {
     Boxes {
         data,
         position: 0,
@@ -79,7 +81,7 @@ impl<'a> Boxes<'a> {
 }
 
 /// The body of the first child of type `kind` in `data`, if any.
-fn find<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, String> {
+pub(super) fn find<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, String> {
     for item in boxes(data) {
         let item = item?;
         if &item.kind == kind {
@@ -90,7 +92,7 @@ fn find<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, String> 
 }
 
 /// Follows a path of box types from `data`.
-fn find_path<'a>(data: &'a [u8], path: &[&[u8; 4]]) -> Result<Option<&'a [u8]>, String> {
+pub(super) fn find_path<'a>(data: &'a [u8], path: &[&[u8; 4]]) -> Result<Option<&'a [u8]>, String> {
     let mut current = data;
     for kind in path {
         match find(current, kind)? {
@@ -111,8 +113,12 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Movie, String> {
             duration = read_full_box_u32_or_u64(mehd, 4).unwrap_or(0);
         }
     }
-    let duration_secs = (timescale > 0 && duration > 0 && duration != u64::MAX)
+    let mut duration_secs = (timescale > 0 && duration > 0 && duration != u64::MAX)
         .then(|| duration as f64 / f64::from(timescale));
+    if duration_secs.is_none() && find(moov, b"mvex")?.is_some() {
+        // Fragmented with no total anywhere: add up the fragments.
+        duration_secs = super::mp4_fragments::duration_secs(bytes, moov)?;
+    }
     let mut movie = Movie {
         duration_secs,
         ..Movie::default()

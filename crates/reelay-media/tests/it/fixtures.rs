@@ -140,6 +140,53 @@ pub fn movie_with_size_in_stsd(seconds: f64, width: u16, height: u16) -> Vec<u8>
     out
 }
 
+/// A fragmented MP4 (as `-movflags empty_moov` writes): mvhd duration 0, a video track
+/// at timescale 1000 with a trex default of 40 ticks, then two fragments: 25 samples at
+/// the default (1 s) and 3 samples with explicit durations 100, 200, 300 (1.6 s in all).
+pub fn fragmented_movie_file() -> Vec<u8> {
+    let mut mdhd_fields = vec![0; 8];
+    mdhd_fields.extend_from_slice(&1000u32.to_be_bytes());
+    mdhd_fields.extend_from_slice(&[0; 8]);
+    let mut mdia = full_box(b"mdhd", 0, &mdhd_fields);
+    mdia.extend_from_slice(&hdlr(b"vide"));
+    let mut trak_body = tkhd(640, 360);
+    trak_body.extend_from_slice(&mp4_box(b"mdia", &mdia));
+    let mut trex_fields = 1u32.to_be_bytes().to_vec(); // track id
+    trex_fields.extend_from_slice(&1u32.to_be_bytes()); // sample description index
+    trex_fields.extend_from_slice(&40u32.to_be_bytes()); // default duration
+    trex_fields.extend_from_slice(&[0; 8]);
+    let mut moov = mvhd(1000, 0);
+    moov.extend_from_slice(&mp4_box(b"trak", &trak_body));
+    moov.extend_from_slice(&mp4_box(b"mvex", &full_box(b"trex", 0, &trex_fields)));
+
+    let tfhd = full_box(b"tfhd", 0, &1u32.to_be_bytes());
+    let mut plain_run = 25u32.to_be_bytes().to_vec();
+    plain_run.extend_from_slice(&0u32.to_be_bytes()); // data offset
+    let mut fragment_1 = tfhd.clone();
+    fragment_1.extend_from_slice(&flagged_box(b"trun", 0x000001, &plain_run));
+    let mut timed_run = 3u32.to_be_bytes().to_vec();
+    for duration in [100u32, 200, 300] {
+        timed_run.extend_from_slice(&duration.to_be_bytes());
+        timed_run.extend_from_slice(&500u32.to_be_bytes()); // sample size
+    }
+    let mut fragment_2 = tfhd;
+    fragment_2.extend_from_slice(&flagged_box(b"trun", 0x000300, &timed_run));
+
+    let mut out = mp4_box(b"ftyp", b"iso6\0\0\0\0");
+    out.extend_from_slice(&mp4_box(b"moov", &moov));
+    for fragment in [fragment_1, fragment_2] {
+        out.extend_from_slice(&mp4_box(b"moof", &mp4_box(b"traf", &fragment)));
+        out.extend_from_slice(&mp4_box(b"mdat", &[0; 64]));
+    }
+    out
+}
+
+fn flagged_box(kind: &[u8; 4], flags: u32, fields: &[u8]) -> Vec<u8> {
+    let mut body = flags.to_be_bytes().to_vec();
+    body.extend_from_slice(fields);
+    mp4_box(kind, &body)
+}
+
 /// `frames` MPEG-1 layer III frames at 128 kbit/s, 44.1 kHz stereo, after an ID3v2 tag.
 pub fn mp3_file(frames: usize) -> Vec<u8> {
     let mut out = b"ID3\x03\x00\x00\x00\x00\x00\x14".to_vec(); // 20-byte tag body

@@ -7,7 +7,8 @@ use reelay_media::{
 };
 
 use crate::fixtures::{
-    image_file, movie_file, movie_with_size_in_stsd, mp3_file, mp3_with_xing, wav_file,
+    fragmented_movie_file, image_file, movie_file, movie_with_size_in_stsd, mp3_file,
+    mp3_with_xing, wav_file,
 };
 
 #[test]
@@ -127,6 +128,14 @@ fn mp4_size_falls_back_to_the_sample_description() {
 }
 
 #[test]
+fn fragmented_mp4_duration_is_the_sum_of_its_fragments() {
+    let probed = probe(&fragmented_movie_file()).expect("fragmented mp4 probes");
+    assert_eq!(probed.format, MediaFormat::Mp4);
+    assert_eq!(probed.duration_secs, Some(1.6));
+    assert_eq!((probed.width, probed.height), (Some(640), Some(360)));
+}
+
+#[test]
 fn mp3_duration_by_counting_frames_or_from_xing() {
     let probed = probe(&mp3_file(200)).expect("mp3 probes");
     assert_eq!(probed.format, MediaFormat::Mp3);
@@ -187,6 +196,7 @@ fn samples() -> Vec<Vec<u8>> {
         movie_file(b"isom", 5.0, 1280, 720),
         movie_file(b"qt  ", 5.0, 1280, 720),
         movie_with_size_in_stsd(3.0, 720, 1280),
+        fragmented_movie_file(),
         mp3_file(8),
         mp3_with_xing(100),
     ]
