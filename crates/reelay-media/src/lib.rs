@@ -4,9 +4,9 @@
 //!   enforcing API.md §7 (https only, public addresses only, checked after DNS and on
 //!   every redirect, capped size, timeouts).
 //! - [`ip`]: which addresses count as public ([`is_public_ip`]).
-//! - [`sniff`]: the format from magic bytes ([`sniff()`], [`MediaFormat`]), never from an
+//! - [`mod@sniff`]: the format from magic bytes ([`sniff()`], [`MediaFormat`]), never from an
 //!   extension or a Content-Type.
-//! - [`probe`]: dimensions and duration read from headers ([`probe()`], [`Probe`]).
+//! - [`mod@probe`]: dimensions and duration read from headers ([`probe()`], [`Probe`]).
 //! - [`limits`]: Seedance's published media rules ([`MediaLimits`], [`check_limits`]).
 //!
 //! Architecture Invariant: nothing here decodes pixels or samples, and no parser indexes

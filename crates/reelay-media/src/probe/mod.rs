@@ -1,6 +1,6 @@
 //! Reads what reelay needs to enforce media limits from a file's headers: image width and
 //! height, video duration and frame size, audio duration. [`probe`] sniffs the format
-//! first (see [`crate::sniff`]), then dispatches to a small parser per container.
+//! first (see [`mod@crate::sniff`]), then dispatches to a small parser per container.
 //!
 //! Architecture Invariant: the parsers read through the bounds-checked helpers below and
 //! return [`ProbeError::Malformed`] on anything odd; they never panic on garbage (tests
