@@ -64,21 +64,25 @@ pub enum StartError {
 impl Application {
     /// Connects, migrates, loads the catalog, bootstraps the first account and binds the listener.
     pub async fn build(settings: Settings, role: Role) -> Result<Application, StartError> {
-        std::fs::create_dir_all(settings.data_dir())
-            .map_err(|e| StartError::Other(format!("data dir {}: {e}", settings.data_dir().display())))?;
-        let url = settings.database_url();
-        let db = Db::connect(&url).await.map_err(|source| StartError::Database {
-            url: crate::config::redact_url(&url),
-            source,
+        std::fs::create_dir_all(settings.data_dir()).map_err(|e| {
+            StartError::Other(format!("data dir {}: {e}", settings.data_dir().display()))
         })?;
+        let url = settings.database_url();
+        let db = Db::connect(&url)
+            .await
+            .map_err(|source| StartError::Database {
+                url: crate::config::redact_url(&url),
+                source,
+            })?;
         let catalog = match &settings.catalog.path {
             Some(path) => Catalog::with_override_file(path)
                 .map_err(|e| StartError::Other(format!("catalog.path {}: {e}", path.display())))?,
             None => Catalog::embedded(),
         };
-        let signing_key = store::meta::get_or_init(&db, "url_signing_key", || crate::ids::random_token(48))
-            .await
-            .map_err(|e| StartError::Other(format!("reading the URL signing key: {e}")))?;
+        let signing_key =
+            store::meta::get_or_init(&db, "url_signing_key", || crate::ids::random_token(48))
+                .await
+                .map_err(|e| StartError::Other(format!("reading the URL signing key: {e}")))?;
         let storage = Storage::local(&settings.objects_dir(), signing_key.into_bytes())
             .map_err(|e| StartError::Other(e.to_string()))?;
         let bootstrap = bootstrap_first_account(&db, &settings).await?;
@@ -87,7 +91,9 @@ impl Application {
             Role::All => {
                 let listener = TcpListener::bind(&settings.server.listen)
                     .await
-                    .map_err(|e| StartError::Other(format!("server.listen {}: {e}", settings.server.listen)))?;
+                    .map_err(|e| {
+                        StartError::Other(format!("server.listen {}: {e}", settings.server.listen))
+                    })?;
                 let address = listener
                     .local_addr()
                     .map_err(|e| StartError::Other(e.to_string()))?;
@@ -120,6 +126,7 @@ impl Application {
             wake: wake.clone(),
             validate_options: ValidateOptions {
                 allow_http_callback: settings.media.allow_http,
+                allow_http_media: settings.media.allow_http,
             },
             channels: Arc::new(channels),
             max_body_bytes: settings.api.max_body_bytes,
@@ -187,23 +194,34 @@ impl Application {
 
     /// Serves the API and runs workers and sweeps until `shutdown` resolves; then stops accepting,
     /// lets in-flight renders finish within `server.shutdown_grace_secs`, and requeues the rest.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
         self.run(shutdown, true).await
     }
 
     /// Like `run_until_stopped` but without background workers (tests call `poll_once`).
-    pub async fn run_api_only(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+    pub async fn run_api_only(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
         self.run(shutdown, false).await
     }
 
-    async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static, with_workers: bool) -> Result<(), StartError> {
+    async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        with_workers: bool,
+    ) -> Result<(), StartError> {
         let token = CancellationToken::new();
         let grace = Duration::from_secs(self.settings.server.shutdown_grace_secs);
         let mut background = tokio::task::JoinSet::new();
         if with_workers {
             background.spawn(self.worker.run(token.clone(), grace));
-            let every = Duration::from_secs(self.settings.results.sweep_interval_secs.clamp(1, 3600))
-                .min(Duration::from_secs(self.settings.worker.lease_secs));
+            let every =
+                Duration::from_secs(self.settings.results.sweep_interval_secs.clamp(1, 3600))
+                    .min(Duration::from_secs(self.settings.worker.lease_secs));
             background.spawn(self.sweeper.run(every, token.clone()));
         }
         let trigger = token.clone();
@@ -229,7 +247,10 @@ impl Application {
 }
 
 /// On an empty database, creates the first account and key.
-async fn bootstrap_first_account(db: &Db, settings: &Settings) -> Result<Option<BootstrapKey>, StartError> {
+async fn bootstrap_first_account(
+    db: &Db,
+    settings: &Settings,
+) -> Result<Option<BootstrapKey>, StartError> {
     let count = store::accounts::count(db)
         .await
         .map_err(|e| StartError::Other(format!("counting accounts: {e}")))?;

@@ -60,10 +60,11 @@ pub async fn accept_task(
                 if body_hash != idem.body_hash {
                     return Err(CreateError::IdempotencyConflict);
                 }
-                let task_created: i64 = sqlx::query_scalar("SELECT created_at FROM tasks WHERE id = ?")
-                    .bind(&task_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let task_created: i64 =
+                    sqlx::query_scalar("SELECT created_at FROM tasks WHERE id = ?")
+                        .bind(&task_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 return Ok(Accepted {
                     task_id,
                     created_at: task_created,
@@ -79,7 +80,8 @@ pub async fn accept_task(
     }
 
     let task_id = ids::new_id("vid");
-    let request_json = serde_json::to_string(request).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let request_json =
+        serde_json::to_string(request).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     tasks::insert(
         &mut tx,
         &NewTask {
@@ -96,7 +98,16 @@ pub async fn accept_task(
     )
     .await?;
     if request.price.credits > 0 {
-        match ledger::post(&mut tx, account_id, Kind::Charge, -request.price.credits, Some(&task_id), None).await {
+        match ledger::post(
+            &mut tx,
+            account_id,
+            Kind::Charge,
+            -request.price.credits,
+            Some(&task_id),
+            None,
+        )
+        .await
+        {
             Ok(_) => {}
             Err(PostError::Insufficient { balance, .. }) => {
                 return Err(CreateError::Insufficient {
@@ -127,9 +138,18 @@ pub async fn accept_task(
 }
 
 /// Adds (or, when negative, removes) credits through the ledger, outside any task.
-pub async fn adjust_credits(db: &Db, account_id: &str, credits: i64, note: Option<&str>) -> Result<i64, PostError> {
+pub async fn adjust_credits(
+    db: &Db,
+    account_id: &str,
+    credits: i64,
+    note: Option<&str>,
+) -> Result<i64, PostError> {
     let mut tx = db.write.begin().await?;
-    let kind = if credits >= 0 { Kind::Topup } else { Kind::Adjust };
+    let kind = if credits >= 0 {
+        Kind::Topup
+    } else {
+        Kind::Adjust
+    };
     let balance = ledger::post(&mut tx, account_id, kind, credits, None, note).await?;
     tx.commit().await?;
     Ok(balance)
@@ -147,7 +167,15 @@ pub async fn create_account_with_key(
     crate::store::accounts::insert(&mut tx, &account_id, name).await?;
     let key = crate::store::keys::insert(&mut tx, &account_id, key_name).await?;
     if credits != 0 {
-        ledger::post(&mut tx, &account_id, Kind::Topup, credits, None, Some("initial credits")).await?;
+        ledger::post(
+            &mut tx,
+            &account_id,
+            Kind::Topup,
+            credits,
+            None,
+            Some("initial credits"),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok((account_id, key.key_id, key.secret))

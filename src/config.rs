@@ -275,7 +275,10 @@ impl Settings {
             .parse::<SocketAddr>()
             .map_err(|e| ConfigError::Invalid {
                 key: "server.listen",
-                message: format!("`{}` is not an address like 127.0.0.1:8080 ({e})", self.server.listen),
+                message: format!(
+                    "`{}` is not an address like 127.0.0.1:8080 ({e})",
+                    self.server.listen
+                ),
             })?;
         if let Some(public) = &self.server.public_url {
             let parsed = url::Url::parse(public).map_err(|e| ConfigError::Invalid {
@@ -292,7 +295,10 @@ impl Settings {
         if self.api.success_code != "0" && self.api.success_code != "20000" {
             return Err(ConfigError::Invalid {
                 key: "api.success_code",
-                message: format!("must be \"0\" or \"20000\" (got \"{}\")", self.api.success_code),
+                message: format!(
+                    "must be \"0\" or \"20000\" (got \"{}\")",
+                    self.api.success_code
+                ),
             });
         }
         if self.worker.local_concurrency == 0 {
@@ -333,7 +339,9 @@ impl Settings {
             if !storage.starts_with("file://") {
                 return Err(ConfigError::Invalid {
                     key: "storage.url",
-                    message: format!("only file:// URLs are supported in this version (got `{storage}`)"),
+                    message: format!(
+                        "only file:// URLs are supported in this version (got `{storage}`)"
+                    ),
                 });
             }
         }

@@ -33,7 +33,11 @@ pub fn new_api_secret() -> NewSecret {
     let secret = format!("sk_{}", random_token(44));
     let lookup = secret[..LOOKUP_LEN].to_string();
     let hash = hash_secret(&secret);
-    NewSecret { secret, lookup, hash }
+    NewSecret {
+        secret,
+        lookup,
+        hash,
+    }
 }
 
 /// The lookup part of a presented secret, if it has the right shape.

@@ -58,7 +58,8 @@ pub struct Storage {
 impl Storage {
     /// A filesystem store rooted at `dir` (created if missing).
     pub fn local(dir: &std::path::Path, signing_key: Vec<u8>) -> Result<Storage, StorageError> {
-        std::fs::create_dir_all(dir).map_err(|e| StorageError::Other(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StorageError::Other(format!("{}: {e}", dir.display())))?;
         let store = LocalFileSystem::new_with_prefix(dir)?;
         Ok(Storage {
             store: Arc::new(store),
@@ -86,7 +87,11 @@ impl Storage {
     }
 
     /// Reads `range` of an object (the whole object when `None`).
-    pub async fn read(&self, key: &str, range: Option<Range<u64>>) -> Result<RangeRead, StorageError> {
+    pub async fn read(
+        &self,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<RangeRead, StorageError> {
         let path = ObjectPath::from(key);
         let options = GetOptions {
             range: range.clone().map(GetRange::Bounded),
@@ -96,7 +101,11 @@ impl Storage {
         let total = result.meta.size;
         let range = result.range.clone();
         let bytes = result.bytes().await?;
-        Ok(RangeRead { bytes, range, total })
+        Ok(RangeRead {
+            bytes,
+            range,
+            total,
+        })
     }
 
     /// True when the store answers (used by `/readyz`).
@@ -121,7 +130,10 @@ impl Storage {
 
     /// The path and query of a signed URL for `key`, e.g. `/files/results/vid_x/video.mp4?exp=…&sig=…`.
     pub fn signed_path(&self, key: &str, expires: i64) -> String {
-        format!("/files/{key}?exp={expires}&sig={}", self.signature(key, expires))
+        format!(
+            "/files/{key}?exp={expires}&sig={}",
+            self.signature(key, expires)
+        )
     }
 
     /// Checks a signed URL's parts; `now` decides expiry.
@@ -142,8 +154,17 @@ mod tests {
         let storage = Storage::local(dir.path(), b"k".to_vec()).expect("store");
         let sig = storage.signature("results/a/video.mp4", 100);
         assert!(storage.verify("results/a/video.mp4", 100, &sig, 50));
-        assert!(!storage.verify("results/a/video.mp4", 100, &sig, 100), "expired");
-        assert!(!storage.verify("results/b/video.mp4", 100, &sig, 50), "other key");
-        assert!(!storage.verify("results/a/video.mp4", 101, &sig, 50), "other expiry");
+        assert!(
+            !storage.verify("results/a/video.mp4", 100, &sig, 100),
+            "expired"
+        );
+        assert!(
+            !storage.verify("results/b/video.mp4", 100, &sig, 50),
+            "other key"
+        );
+        assert!(
+            !storage.verify("results/a/video.mp4", 101, &sig, 50),
+            "other expiry"
+        );
     }
 }

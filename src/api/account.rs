@@ -22,7 +22,9 @@ pub fn router() -> Router<AppState> {
 
 async fn models(State(state): State<AppState>, _caller: Caller) -> Data<Value> {
     let channels = state.channels.clone();
-    let listing = state.catalog.models_listing(&|_model: &str| channels.as_ref().clone());
+    let listing = state
+        .catalog
+        .models_listing(&|_model: &str| channels.as_ref().clone());
     Data(state.success, listing)
 }
 
@@ -56,7 +58,10 @@ async fn ledger_page(
     let limit = parse_limit(params.limit.as_deref())?;
     let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
-            ApiError::field("cursor", "cursor: not a cursor this server issued; pass next_cursor unchanged")
+            ApiError::field(
+                "cursor",
+                "cursor: not a cursor this server issued; pass next_cursor unchanged",
+            )
         })?),
         None => None,
     };
@@ -80,5 +85,8 @@ async fn ledger_page(
             })
         })
         .collect();
-    Ok(Data(state.success, json!({ "items": items, "next_cursor": next_cursor })))
+    Ok(Data(
+        state.success,
+        json!({ "items": items, "next_cursor": next_cursor }),
+    ))
 }

@@ -34,9 +34,8 @@ pub struct Data<T: Serialize>(pub SuccessCode, pub T);
 impl<T: Serialize> IntoResponse for Data<T> {
     fn into_response(self) -> Response {
         match serde_json::to_value(&self.1) {
-            Ok(data) => {
-                axum::Json(json!({ "code": self.0.value(), "msg": "ok", "data": data })).into_response()
-            }
+            Ok(data) => axum::Json(json!({ "code": self.0.value(), "msg": "ok", "data": data }))
+                .into_response(),
             Err(error) => super::error::ApiError::internal(error).into_response(),
         }
     }

@@ -78,7 +78,10 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(ErrorCode::NotFound, format!("{what} not found for this API key's account"))
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("{what} not found for this API key's account"),
+        )
     }
 
     /// An unexpected failure: logged here in full, answered opaquely.

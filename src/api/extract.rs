@@ -21,10 +21,9 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| unauthorized("missing Authorization header; send `Authorization: Bearer sk_...`"))?;
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            unauthorized("missing Authorization header; send `Authorization: Bearer sk_...`")
+        })?;
         let value = header
             .to_str()
             .map_err(|_| unauthorized("Authorization header is not valid text"))?;
@@ -82,7 +81,10 @@ impl FromRequest<AppState> for JsonObject {
         if value.is_object() {
             Ok(JsonObject(value))
         } else {
-            Err(ApiError::new(ErrorCode::BadJson, "body must be a JSON object"))
+            Err(ApiError::new(
+                ErrorCode::BadJson,
+                "body must be a JSON object",
+            ))
         }
     }
 }

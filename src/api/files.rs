@@ -79,7 +79,10 @@ async fn serve(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (Some(exp), Some(sig)) = (signature.exp, signature.sig) else {
-        return Err(ApiError::new(ErrorCode::Forbidden, "this file URL is not signed"));
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "this file URL is not signed",
+        ));
     };
     if !state.storage.verify(&key, exp, &sig, crate::store::now()) {
         return Err(ApiError::new(
@@ -88,7 +91,10 @@ async fn serve(
         ));
     }
     let not_found = |e: StorageError| match e {
-        StorageError::NotFound => ApiError::new(ErrorCode::NotFound, "this file was deleted (past its retention)"),
+        StorageError::NotFound => ApiError::new(
+            ErrorCode::NotFound,
+            "this file was deleted (past its retention)",
+        ),
         other => ApiError::internal(other),
     };
     let size = state.storage.size(&key).await.map_err(not_found)?;
@@ -104,7 +110,11 @@ async fn serve(
             return Ok(response);
         }
     };
-    let read = state.storage.read(&key, range.clone()).await.map_err(not_found)?;
+    let read = state
+        .storage
+        .read(&key, range.clone())
+        .await
+        .map_err(not_found)?;
     let mut response = Response::new(Body::from(read.bytes.clone()));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -114,7 +124,12 @@ async fn serve(
         headers.insert(CONTENT_LENGTH, value);
     }
     if range.is_some() {
-        let content_range = format!("bytes {}-{}/{}", read.range.start, read.range.end - 1, read.total);
+        let content_range = format!(
+            "bytes {}-{}/{}",
+            read.range.start,
+            read.range.end - 1,
+            read.total
+        );
         if let Ok(value) = HeaderValue::from_str(&content_range) {
             headers.insert(CONTENT_RANGE, value);
         }

@@ -73,7 +73,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn unknown_route() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such route; see the API reference for the routes reelay serves")
+    ApiError::new(
+        ErrorCode::NotFound,
+        "no such route; see the API reference for the routes reelay serves",
+    )
 }
 
 /// Gives every request an id (`X-Request-Id`, kept when the client sent a sane one) and a span.

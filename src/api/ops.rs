@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 use super::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 async fn healthz() -> Json<Value> {
@@ -26,6 +28,8 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     };
     (
         status,
-        Json(json!({ "status": if status == StatusCode::OK { "ready" } else { "not_ready" }, "database": database, "storage": storage })),
+        Json(
+            json!({ "status": if status == StatusCode::OK { "ready" } else { "not_ready" }, "database": database, "storage": storage }),
+        ),
     )
 }

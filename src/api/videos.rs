@@ -43,7 +43,11 @@ fn validate(state: &AppState, body: &Value) -> Result<ValidatedRequest, ApiError
         )
         .with_param(field.clone()));
     }
-    if !state.channels.iter().any(|c| c == crate::providers::LOCAL_CHANNEL) {
+    if !state
+        .channels
+        .iter()
+        .any(|c| c == crate::providers::LOCAL_CHANNEL)
+    {
         return Err(ApiError::new(
             ErrorCode::NoChannel,
             format!("no configured channel serves model {}", request.model),
@@ -174,7 +178,9 @@ async fn list(
         if !STATUSES.contains(&status.as_str()) {
             return Err(ApiError::field(
                 "status",
-                format!("status: must be one of queued, processing, completed, failed (got {status:?})"),
+                format!(
+                    "status: must be one of queued, processing, completed, failed (got {status:?})"
+                ),
             ));
         }
     }
@@ -201,7 +207,10 @@ async fn list(
     };
     let view = state.view();
     let items: Vec<Value> = rows.iter().map(|row| task_json(row, &view)).collect();
-    Ok(Data(state.success, json!({ "items": items, "next_cursor": next_cursor })))
+    Ok(Data(
+        state.success,
+        json!({ "items": items, "next_cursor": next_cursor }),
+    ))
 }
 
 /// `limit` of a listing: 1–100, default 20.
@@ -223,7 +232,12 @@ fn encode_cursor(created_at: i64, id: &str) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
-    let bad = || ApiError::field("cursor", "cursor: not a cursor this server issued; pass next_cursor unchanged");
+    let bad = || {
+        ApiError::field(
+            "cursor",
+            "cursor: not a cursor this server issued; pass next_cursor unchanged",
+        )
+    };
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| bad())?;

@@ -82,8 +82,12 @@ impl ConfigArgs {
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { listen, config } => serve(Settings::load(&config.overrides(listen)), Role::All).await,
-        Command::Worker { config } => serve(Settings::load(&config.overrides(None)), Role::WorkerOnly).await,
+        Command::Serve { listen, config } => {
+            serve(Settings::load(&config.overrides(listen)), Role::All).await
+        }
+        Command::Worker { config } => {
+            serve(Settings::load(&config.overrides(None)), Role::WorkerOnly).await
+        }
         Command::Migrate { config } => migrate(&config).await,
         Command::Keys(command) => operator::keys(command).await,
         Command::Credits(command) => operator::credits(command).await,
@@ -97,9 +101,14 @@ pub async fn run() -> ExitCode {
     }
 }
 
-async fn serve(settings: Result<Settings, crate::config::ConfigError>, role: Role) -> Result<(), String> {
+async fn serve(
+    settings: Result<Settings, crate::config::ConfigError>,
+    role: Role,
+) -> Result<(), String> {
     let settings = settings.map_err(|e| e.to_string())?;
-    let application = Application::build(settings, role).await.map_err(|e| e.to_string())?;
+    let application = Application::build(settings, role)
+        .await
+        .map_err(|e| e.to_string())?;
     if let Some(key) = &application.bootstrap {
         println!("reelay: first start on an empty database.");
         println!(

@@ -77,7 +77,11 @@ pub async fn keys(command: KeysCommand) -> Result<(), String> {
             let db = open(&config).await?;
             match account {
                 Some(account_id) => {
-                    if accounts::get(&db, &account_id).await.map_err(|e| e.to_string())?.is_none() {
+                    if accounts::get(&db, &account_id)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .is_none()
+                    {
                         return Err(format!("no account {account_id}"));
                     }
                     let mut conn = db.write.acquire().await.map_err(|e| e.to_string())?;
@@ -106,18 +110,32 @@ pub async fn keys(command: KeysCommand) -> Result<(), String> {
         }
         KeysCommand::List { account, config } => {
             let db = open(&config).await?;
-            let listed = keys::list(&db, account.as_deref()).await.map_err(|e| e.to_string())?;
-            println!("{:<26} {:<26} {:<20} {:<10} prefix", "key", "account", "name", "state");
+            let listed = keys::list(&db, account.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{:<26} {:<26} {:<20} {:<10} prefix",
+                "key", "account", "name", "state"
+            );
             for key in listed {
-                let state = if key.revoked_at.is_some() { "revoked" } else { "active" };
-                println!("{:<26} {:<26} {:<20} {:<10} {}...", key.id, key.account_id, key.name, state, key.lookup);
+                let state = if key.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<26} {:<26} {:<20} {:<10} {}...",
+                    key.id, key.account_id, key.name, state, key.lookup
+                );
             }
             db.close().await;
             Ok(())
         }
         KeysCommand::Revoke { key_id, config } => {
             let db = open(&config).await?;
-            let revoked = keys::revoke(&db, &key_id).await.map_err(|e| e.to_string())?;
+            let revoked = keys::revoke(&db, &key_id)
+                .await
+                .map_err(|e| e.to_string())?;
             db.close().await;
             if revoked {
                 println!("revoked {key_id}");
@@ -137,12 +155,15 @@ pub async fn credits(command: CreditsCommand) -> Result<(), String> {
             config,
         } => {
             let db = open(&config).await?;
-            let balance = crate::billing::adjust_credits(&db, &account, credits, Some("reelay credits add"))
-                .await
-                .map_err(|e| match e {
-                    crate::store::ledger::PostError::NoAccount => format!("no account {account}"),
-                    other => other.to_string(),
-                })?;
+            let balance =
+                crate::billing::adjust_credits(&db, &account, credits, Some("reelay credits add"))
+                    .await
+                    .map_err(|e| match e {
+                        crate::store::ledger::PostError::NoAccount => {
+                            format!("no account {account}")
+                        }
+                        other => other.to_string(),
+                    })?;
             db.close().await;
             println!("account {account} balance {balance}");
             Ok(())

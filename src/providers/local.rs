@@ -33,12 +33,13 @@ impl LocalProvider {
     ) -> Result<StoredResult, TaskFailure> {
         let inputs = self.fetch_inputs(request).await?;
         let ratio = self.effective_ratio(request, &inputs)?;
-        let (width, height) = reelay_catalog::output_size(&request.resolution, &ratio).ok_or_else(|| {
-            TaskFailure::new(
-                "internal",
-                format!("no output size for {} at {ratio}", request.resolution),
-            )
-        })?;
+        let (width, height) =
+            reelay_catalog::output_size(&request.resolution, &ratio).ok_or_else(|| {
+                TaskFailure::new(
+                    "internal",
+                    format!("no output size for {} at {ratio}", request.resolution),
+                )
+            })?;
         let render_request = RenderRequest {
             prompt: request.prompt.clone(),
             duration_secs: request.duration,
@@ -65,7 +66,9 @@ impl LocalProvider {
         .await
         .map_err(|e| TaskFailure::new("internal", format!("render thread stopped: {e}")))?
         .map_err(|e| match e {
-            reelay_render::RenderError::InvalidInput { .. } => TaskFailure::new("invalid_input", e.to_string()),
+            reelay_render::RenderError::InvalidInput { .. } => {
+                TaskFailure::new("invalid_input", e.to_string())
+            }
             other => {
                 tracing::error!(task_id, error = %other, "local render failed");
                 TaskFailure::new("render_failed", other.to_string())
@@ -81,10 +84,9 @@ impl LocalProvider {
         let last_frame_key = match output.last_frame_png {
             Some(png) => {
                 let key = storage::last_frame_key(task_id);
-                self.storage
-                    .put(&key, png)
-                    .await
-                    .map_err(|e| TaskFailure::new("storage", format!("storing the last frame failed: {e}")))?;
+                self.storage.put(&key, png).await.map_err(|e| {
+                    TaskFailure::new("storage", format!("storing the last frame failed: {e}"))
+                })?;
                 Some(key)
             }
             None => None,
@@ -105,7 +107,11 @@ impl LocalProvider {
     }
 
     /// `adaptive` takes the first image's shape, snapped to the model's nearest ratio.
-    fn effective_ratio(&self, request: &ValidatedRequest, inputs: &Inputs) -> Result<String, TaskFailure> {
+    fn effective_ratio(
+        &self,
+        request: &ValidatedRequest,
+        inputs: &Inputs,
+    ) -> Result<String, TaskFailure> {
         if request.ratio != "adaptive" {
             return Ok(request.ratio.clone());
         }
@@ -113,12 +119,19 @@ impl LocalProvider {
         let Some(source) = source else {
             return Ok("16:9".to_string());
         };
-        let (w, h) = reelay_render::image_dimensions(&source.bytes)
-            .map_err(|reason| TaskFailure::new("invalid_input", format!("{}: {reason}", source.field)))?;
+        let (w, h) = reelay_render::image_dimensions(&source.bytes).map_err(|reason| {
+            TaskFailure::new("invalid_input", format!("{}: {reason}", source.field))
+        })?;
         let allowed: Vec<&str> = self
             .catalog
             .model(&request.model)
-            .map(|m| m.ratios.iter().map(String::as_str).filter(|r| *r != "adaptive").collect())
+            .map(|m| {
+                m.ratios
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|r| *r != "adaptive")
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(reelay_catalog::nearest_ratio(w, h, &allowed))
     }
@@ -140,14 +153,21 @@ impl LocalProvider {
                 "first_image" => inputs.first_frame = Some(input),
                 "last_image" => inputs.last_frame = Some(input),
                 field if field.starts_with("images") => inputs.images.push(input),
-                field if field.starts_with("reference_videos") => inputs.reference_videos.push(input),
+                field if field.starts_with("reference_videos") => {
+                    inputs.reference_videos.push(input)
+                }
                 _ => inputs.reference_audios.push(input),
             }
         }
         Ok(inputs)
     }
 
-    async fn fetch_one(&self, field: &str, kind: MediaKind, media: &MediaRef) -> Result<Vec<u8>, TaskFailure> {
+    async fn fetch_one(
+        &self,
+        field: &str,
+        kind: MediaKind,
+        media: &MediaRef,
+    ) -> Result<Vec<u8>, TaskFailure> {
         let url = match media {
             MediaRef::Https(url) => url,
             MediaRef::Asset(id) => {

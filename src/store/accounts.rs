@@ -17,12 +17,14 @@ pub struct Account {
 }
 
 pub async fn insert(conn: &mut SqliteConnection, id: &str, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO accounts (id, name, balance, spent_total, created_at) VALUES (?, ?, 0, 0, ?)")
-        .bind(id)
-        .bind(name)
-        .bind(now())
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO accounts (id, name, balance, spent_total, created_at) VALUES (?, ?, 0, 0, ?)",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(now())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -79,10 +79,11 @@ pub async fn list(db: &Db, account_id: Option<&str>) -> Result<Vec<ApiKey>, sqlx
 
 /// Revokes a key; false when no active key has that id.
 pub async fn revoke(db: &Db, key_id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-        .bind(now())
-        .bind(key_id)
-        .execute(&db.write)
-        .await?;
+    let done =
+        sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now())
+            .bind(key_id)
+            .execute(&db.write)
+            .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -3,7 +3,11 @@
 use super::Db;
 
 /// The value stored under `name`, creating it with `make()` the first time.
-pub async fn get_or_init(db: &Db, name: &str, make: impl FnOnce() -> String) -> Result<String, sqlx::Error> {
+pub async fn get_or_init(
+    db: &Db,
+    name: &str,
+    make: impl FnOnce() -> String,
+) -> Result<String, sqlx::Error> {
     sqlx::query("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
         .bind(name)
         .bind(make())

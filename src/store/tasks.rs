@@ -67,7 +67,11 @@ pub async fn insert(conn: &mut SqliteConnection, task: &NewTask<'_>) -> Result<(
 }
 
 /// A task of this account (others' tasks are invisible).
-pub async fn get_for_account(db: &Db, account_id: &str, id: &str) -> Result<Option<TaskRow>, sqlx::Error> {
+pub async fn get_for_account(
+    db: &Db,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<TaskRow>, sqlx::Error> {
     sqlx::query_as::<_, TaskRow>("SELECT * FROM tasks WHERE id = ? AND account_id = ?")
         .bind(id)
         .bind(account_id)
@@ -95,10 +99,7 @@ pub struct ListFilter<'a> {
 
 /// A page of an account's tasks, newest first.
 pub async fn page(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<TaskRow>, sqlx::Error> {
-    let (before_at, before_id) = filter
-        .before
-        .clone()
-        .unwrap_or((i64::MAX, String::new()));
+    let (before_at, before_id) = filter.before.clone().unwrap_or((i64::MAX, String::new()));
     sqlx::query_as::<_, TaskRow>(
         "SELECT * FROM tasks WHERE account_id = ? \
          AND (? IS NULL OR status = ?) AND (? IS NULL OR model = ?) \

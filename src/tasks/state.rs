@@ -19,7 +19,12 @@ pub enum CancelOutcome {
 
 /// Claims the oldest runnable task: a `queued` one, or a `processing` one whose lease ran out
 /// (its worker died) and that has claims left.
-pub async fn claim(db: &Db, worker_id: &str, lease_secs: u64, max_attempts: i64) -> Result<Option<TaskRow>, sqlx::Error> {
+pub async fn claim(
+    db: &Db,
+    worker_id: &str,
+    lease_secs: u64,
+    max_attempts: i64,
+) -> Result<Option<TaskRow>, sqlx::Error> {
     let now = now();
     sqlx::query_as::<_, TaskRow>(
         "UPDATE tasks SET status = 'processing', progress = MAX(progress, 1), claimed_by = ?, lease_until = ?, \
@@ -39,7 +44,13 @@ pub async fn claim(db: &Db, worker_id: &str, lease_secs: u64, max_attempts: i64)
 }
 
 /// Renews a claim and records progress (1–99). False when the claim was lost.
-pub async fn heartbeat(db: &Db, task_id: &str, worker_id: &str, progress: i64, lease_secs: u64) -> Result<bool, sqlx::Error> {
+pub async fn heartbeat(
+    db: &Db,
+    task_id: &str,
+    worker_id: &str,
+    progress: i64,
+    lease_secs: u64,
+) -> Result<bool, sqlx::Error> {
     let now = now();
     let done = sqlx::query(
         "UPDATE tasks SET progress = MAX(progress, ?), lease_until = ?, updated_at = ? \
@@ -56,7 +67,12 @@ pub async fn heartbeat(db: &Db, task_id: &str, worker_id: &str, progress: i64, l
 }
 
 /// `processing → completed` with the stored result. False when the claim was lost.
-pub async fn complete(db: &Db, task_id: &str, worker_id: &str, result_json: &str) -> Result<bool, sqlx::Error> {
+pub async fn complete(
+    db: &Db,
+    task_id: &str,
+    worker_id: &str,
+    result_json: &str,
+) -> Result<bool, sqlx::Error> {
     let now = now();
     let done = sqlx::query(
         "UPDATE tasks SET status = 'completed', progress = 100, result = ?, completed_at = ?, updated_at = ?, \
@@ -83,7 +99,13 @@ pub enum FailGuard<'a> {
 }
 
 /// Moves a live task to `failed` and refunds it, in one transaction. False when the guard did not hold.
-pub async fn fail(db: &Db, task_id: &str, guard: FailGuard<'_>, code: &str, message: &str) -> Result<bool, sqlx::Error> {
+pub async fn fail(
+    db: &Db,
+    task_id: &str,
+    guard: FailGuard<'_>,
+    code: &str,
+    message: &str,
+) -> Result<bool, sqlx::Error> {
     let now = now();
     let mut tx = db.write.begin().await?;
     let (condition, worker) = match guard {
@@ -121,19 +143,44 @@ async fn refund_in(tx: &mut sqlx::SqliteConnection, row: &TaskRow) -> Result<(),
     if flagged.rows_affected() == 0 || row.cost_credits == 0 {
         return Ok(());
     }
-    match ledger::post(tx, &row.account_id, Kind::Refund, row.cost_credits, Some(&row.id), None).await {
+    match ledger::post(
+        tx,
+        &row.account_id,
+        Kind::Refund,
+        row.cost_credits,
+        Some(&row.id),
+        None,
+    )
+    .await
+    {
         Ok(_) => Ok(()),
         Err(ledger::PostError::Db(e)) => Err(e),
-        Err(other) => Err(sqlx::Error::Protocol(format!("refund of {}: {other}", row.id))),
+        Err(other) => Err(sqlx::Error::Protocol(format!(
+            "refund of {}: {other}",
+            row.id
+        ))),
     }
 }
 
 /// Cancels a `queued` task of this account (refunded); other states are not cancellable here.
-pub async fn cancel(db: &Db, account_id: &str, task_id: &str) -> Result<CancelOutcome, sqlx::Error> {
+pub async fn cancel(
+    db: &Db,
+    account_id: &str,
+    task_id: &str,
+) -> Result<CancelOutcome, sqlx::Error> {
     let Some(row) = crate::store::tasks::get_for_account(db, account_id, task_id).await? else {
         return Ok(CancelOutcome::NotFound);
     };
-    if row.status == "queued" && fail(db, task_id, FailGuard::Queued, "cancelled", "cancelled by the user").await? {
+    if row.status == "queued"
+        && fail(
+            db,
+            task_id,
+            FailGuard::Queued,
+            "cancelled",
+            "cancelled by the user",
+        )
+        .await?
+    {
         return Ok(CancelOutcome::Cancelled);
     }
     let status = crate::store::tasks::get(db, task_id)
@@ -167,7 +214,9 @@ pub async fn fail_exhausted(db: &Db, max_attempts: i64) -> Result<u64, sqlx::Err
     .await?;
     let mut failed = 0;
     for id in ids {
-        let message = format!("the worker running this task stopped {max_attempts} times; the task was refunded");
+        let message = format!(
+            "the worker running this task stopped {max_attempts} times; the task was refunded"
+        );
         if fail(db, &id, FailGuard::AnyLive, "worker_lost", &message).await? {
             failed += 1;
         }

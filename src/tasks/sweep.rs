@@ -58,7 +58,11 @@ impl Sweeper {
                 return Ok(expired);
             }
             for task in due {
-                if let Some(stored) = task.result.as_deref().and_then(|r| serde_json::from_str::<StoredResult>(r).ok()) {
+                if let Some(stored) = task
+                    .result
+                    .as_deref()
+                    .and_then(|r| serde_json::from_str::<StoredResult>(r).ok())
+                {
                     let keys = std::iter::once(stored.video_key).chain(stored.last_frame_key);
                     for key in keys {
                         if let Err(error) = self.storage.delete(&key).await {

@@ -52,7 +52,14 @@ impl Worker {
                 },
             };
             while running.try_join_next().is_some() {}
-            match state::claim(&self.db, &self.id, self.settings.lease_secs, self.settings.max_attempts).await {
+            match state::claim(
+                &self.db,
+                &self.id,
+                self.settings.lease_secs,
+                self.settings.max_attempts,
+            )
+            .await
+            {
                 Ok(Some(task)) => {
                     let worker = self.clone();
                     running.spawn(async move {
@@ -80,7 +87,10 @@ impl Worker {
         }
         if !running.is_empty() {
             tracing::info!(in_flight = running.len(), "waiting for in-flight renders");
-            let drained = tokio::time::timeout(grace, async { while running.join_next().await.is_some() {} }).await;
+            let drained = tokio::time::timeout(grace, async {
+                while running.join_next().await.is_some() {}
+            })
+            .await;
             if drained.is_err() {
                 running.abort_all();
             }
@@ -88,13 +98,22 @@ impl Worker {
         match state::release_claims(&self.db, &self.id).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(released = n, "released unfinished tasks for the next start"),
-            Err(error) => tracing::error!(%error, "releasing claims failed; they resume after the lease"),
+            Err(error) => {
+                tracing::error!(%error, "releasing claims failed; they resume after the lease")
+            }
         }
     }
 
     /// Claims one task and runs it to the end (for tests that drive the worker by hand).
     pub async fn poll_once(&self) -> Result<PollOutcome, sqlx::Error> {
-        match state::claim(&self.db, &self.id, self.settings.lease_secs, self.settings.max_attempts).await? {
+        match state::claim(
+            &self.db,
+            &self.id,
+            self.settings.lease_secs,
+            self.settings.max_attempts,
+        )
+        .await?
+        {
             Some(task) => {
                 self.execute(task).await;
                 Ok(PollOutcome::Started)
@@ -120,7 +139,10 @@ impl Worker {
                     }
                 }
             }
-            Err(error) => Err(TaskFailure::new("internal", format!("stored request unreadable: {error}"))),
+            Err(error) => Err(TaskFailure::new(
+                "internal",
+                format!("stored request unreadable: {error}"),
+            )),
         };
         let recorded = match outcome {
             Ok(result) => match serde_json::to_string(&result) {
@@ -142,7 +164,9 @@ impl Worker {
         match recorded {
             Ok(true) => tracing::info!("task finished"),
             Ok(false) => tracing::warn!("task was taken over before it finished; outcome dropped"),
-            Err(error) => tracing::error!(%error, "recording the outcome failed; the task resumes after its lease"),
+            Err(error) => {
+                tracing::error!(%error, "recording the outcome failed; the task resumes after its lease")
+            }
         }
     }
 
@@ -152,7 +176,15 @@ impl Worker {
         loop {
             tokio::time::sleep(every).await;
             let percent = 1 + (*progress.borrow() * 98.0) as i64;
-            match state::heartbeat(&self.db, &task_id, &self.id, percent, self.settings.lease_secs).await {
+            match state::heartbeat(
+                &self.db,
+                &task_id,
+                &self.id,
+                percent,
+                self.settings.lease_secs,
+            )
+            .await
+            {
                 Ok(true) => {}
                 Ok(false) => return "the task is no longer claimed by this worker".to_string(),
                 Err(error) => tracing::warn!(%error, "heartbeat failed"),

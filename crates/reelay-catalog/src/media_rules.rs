@@ -6,8 +6,8 @@
 use serde_json::{Map, Value};
 
 use crate::json::{describe, field};
-use crate::media::{MediaRef, MediaRefError};
-use crate::request::ValidationError;
+use crate::media::{MediaRef, MediaRefError, HTTPS_PREFIX, HTTP_PREFIX};
+use crate::request::{ValidateOptions, ValidationError};
 use crate::spec::{FrameMode, MediaForm, ModelSpec};
 
 /// The media of a request after parsing.
@@ -23,19 +23,22 @@ pub(crate) struct Media {
 pub(crate) fn check_media(
     spec: &ModelSpec,
     body: &Map<String, Value>,
+    opts: &ValidateOptions,
 ) -> Result<Media, ValidationError> {
     let images = list(
         spec,
         body,
+        opts,
         "images",
         "reference images",
         Some(spec.images.max),
     )?;
-    let first_image = single(spec, body, "first_image")?;
-    let last_image = single(spec, body, "last_image")?;
+    let first_image = single(spec, body, opts, "first_image")?;
+    let last_image = single(spec, body, opts, "last_image")?;
     let reference_videos = list(
         spec,
         body,
+        opts,
         "reference_videos",
         "reference videos",
         spec.reference_videos.map(|videos| videos.max),
@@ -43,6 +46,7 @@ pub(crate) fn check_media(
     let reference_audios = list(
         spec,
         body,
+        opts,
         "reference_audios",
         "reference audios",
         spec.reference_audios.map(|audios| audios.max),
@@ -134,6 +138,7 @@ fn check_combinations(spec: &ModelSpec, media: &Media) -> Result<(), ValidationE
 fn list(
     spec: &ModelSpec,
     body: &Map<String, Value>,
+    opts: &ValidateOptions,
     name: &str,
     what: &str,
     max: Option<u32>,
@@ -173,7 +178,7 @@ fn list(
     let mut parsed: Vec<MediaRef> = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         let param = format!("{name}[{index}]");
-        let media = parse_item(spec, &param, item)?;
+        let media = parse_item(spec, opts, &param, item)?;
         if let Some(first) = parsed.iter().position(|earlier| *earlier == media) {
             return Err(ValidationError::invalid(
                 &param,
@@ -191,15 +196,21 @@ fn list(
 fn single(
     spec: &ModelSpec,
     body: &Map<String, Value>,
+    opts: &ValidateOptions,
     name: &str,
 ) -> Result<Option<MediaRef>, ValidationError> {
     field(body, name)
-        .map(|value| parse_item(spec, name, value))
+        .map(|value| parse_item(spec, opts, name, value))
         .transpose()
 }
 
 /// Parses one media string and checks its form against the model.
-fn parse_item(spec: &ModelSpec, param: &str, value: &Value) -> Result<MediaRef, ValidationError> {
+fn parse_item(
+    spec: &ModelSpec,
+    opts: &ValidateOptions,
+    param: &str,
+    value: &Value,
+) -> Result<MediaRef, ValidationError> {
     let model = &spec.name;
     let forms = forms_text(spec);
     let Value::String(text) = value else {
@@ -211,7 +222,13 @@ fn parse_item(spec: &ModelSpec, param: &str, value: &Value) -> Result<MediaRef, 
             ),
         ));
     };
-    let media = MediaRef::parse(text).map_err(|error| {
+    let parsed = match text.strip_prefix(HTTP_PREFIX) {
+        // Development only (`media.allow_http`): an http:// URL is checked as its https:// twin.
+        Some(rest) if opts.allow_http_media => MediaRef::parse(&format!("{HTTPS_PREFIX}{rest}"))
+            .map(|_| MediaRef::Https(text.clone())),
+        _ => MediaRef::parse(text),
+    };
+    let media = parsed.map_err(|error| {
         let problem = match error {
             MediaRefError::Empty => "must not be empty",
             MediaRefError::UnknownForm => "must be",

@@ -17,6 +17,8 @@ use crate::spec::BillingUnit;
 pub struct ValidateOptions {
     /// Accept `http://` callback URLs (development and tests only).
     pub allow_http_callback: bool,
+    /// Accept `http://` media URLs (development and tests only, `media.allow_http`).
+    pub allow_http_media: bool,
 }
 
 /// The kind of a validation failure; each has a stable API code.

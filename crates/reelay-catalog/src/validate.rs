@@ -39,7 +39,7 @@ pub(crate) fn validate(
     let prompt = prompt(spec, body)?;
     let duration = duration(spec, body)?;
     let resolution = resolution(spec, catalog.request_rules(), body)?;
-    let media = check_media(spec, body)?;
+    let media = check_media(spec, body, opts)?;
     let ratio = ratio(spec, catalog.request_rules(), body, &media)?;
     let seed = seed(spec, body)?;
     let generate_audio = generate_audio(spec, body)?;

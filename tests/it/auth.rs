@@ -1,0 +1,116 @@
+//! Authentication, isolation between accounts, and the shape of every error.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn missing_malformed_and_unknown_keys_get_401() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let none = answer(
+        app.client
+            .get(app.url("/account"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!((none.status, none.code()), (401, 40100));
+    assert!(none.msg().contains("Authorization"), "{}", none.msg());
+    assert!(none.headers.contains_key("x-request-id"));
+    for bad in [
+        "sk_nope",
+        "sk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "",
+    ] {
+        let answer = app.get_as(bad, "/account").await;
+        assert_eq!((answer.status, answer.code()), (401, 40100), "{bad}");
+    }
+    let basic = answer(
+        app.client
+            .get(app.url("/account"))
+            .header("Authorization", "Basic abc")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(basic.status, 401);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn revoked_keys_stop_working() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let keys = reelay::store::keys::list(&app.db, Some(&app.account_id))
+        .await
+        .expect("keys");
+    assert_eq!(app.get("/account").await.status, 200);
+    assert!(reelay::store::keys::revoke(&app.db, &keys[0].id)
+        .await
+        .expect("revoke"));
+    assert_eq!(app.get("/account").await.status, 401);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn other_accounts_tasks_are_404_and_lists_are_separate() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let created = app.create_task(&text_request("seedance2.0-sp")).await;
+    let task_id = created.data()["task_id"].as_str().expect("id").to_string();
+    let (_other, other_key) = app.new_account(100_000).await;
+    let peek = app.get_as(&other_key, &format!("/videos/{task_id}")).await;
+    assert_eq!((peek.status, peek.code()), (404, 40400));
+    let cancel = answer(
+        app.client
+            .post(app.url(&format!("/videos/{task_id}/cancel")))
+            .bearer_auth(&other_key)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!((cancel.status, cancel.code()), (404, 40400));
+    let listed = app.get_as(&other_key, "/videos").await;
+    assert_eq!(listed.data()["items"], json!([]));
+    let ledger = app.get_as(&other_key, "/account/ledger").await;
+    assert!(ledger.data()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .all(|e| e["task_id"].is_null()));
+    assert_eq!(
+        app.task(&task_id).await.status,
+        200,
+        "the owner still sees it"
+    );
+    let unknown = app.task("vid_unknown").await;
+    assert_eq!((unknown.status, unknown.code()), (404, 40400));
+    app.worker.poll_once().await.expect("poll");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn unknown_routes_answer_in_the_envelope() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let missing = app.get("/nothing-here").await;
+    assert_eq!((missing.status, missing.code()), (404, 40400));
+    assert_eq!(missing.data(), &json!(null));
+    app.finish().await;
+}

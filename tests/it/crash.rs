@@ -1,0 +1,273 @@
+//! Crash recovery with the real binary: SIGKILL mid-render, start again on the same data dir;
+//! the task resumes and completes, charged once (or fails with a refund once its claims run out).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+struct Server {
+    child: Child,
+    base: String,
+    lines: mpsc::Receiver<String>,
+}
+
+fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_reelay"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("REELAY_WORKER__LEASE_SECS", "3")
+        .env("REELAY_WORKER__POLL_INTERVAL_MS", "100")
+        .env("REELAY_SERVER__SHUTDOWN_GRACE_SECS", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut base = None;
+    let mut seen = Vec::new();
+    while base.is_none() {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server prints its address");
+        if let Some(address) = line.strip_prefix("reelay listening on ") {
+            base = Some(address.to_string());
+        }
+        seen.push(line);
+    }
+    let (tx2, rx2) = mpsc::channel();
+    for line in seen {
+        let _ = tx2.send(line);
+    }
+    std::thread::spawn(move || {
+        while let Ok(line) = rx.recv() {
+            if tx2.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Server {
+        child,
+        base: base.expect("base"),
+        lines: rx2,
+    }
+}
+
+fn bootstrap_secret(server: &Server) -> String {
+    for _ in 0..10 {
+        let line = server
+            .lines
+            .recv_timeout(Duration::from_secs(5))
+            .expect("line");
+        if line.starts_with("sk_") {
+            return line;
+        }
+    }
+    panic!("no secret printed on first start");
+}
+
+async fn get_task(client: &reqwest::Client, base: &str, key: &str, id: &str) -> Value {
+    let response = client
+        .get(format!("{base}/api/open-api/v1/videos/{id}"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("query");
+    response.json::<Value>().await.expect("json")["data"].clone()
+}
+
+async fn wait_for(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    id: &str,
+    statuses: &[&str],
+) -> Value {
+    for _ in 0..1200 {
+        let task = get_task(client, base, key, id).await;
+        if statuses.iter().any(|s| task["status"] == *s) {
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("task {id} never reached {statuses:?}");
+}
+
+async fn ledger(client: &reqwest::Client, base: &str, key: &str) -> Vec<Value> {
+    let response = client
+        .get(format!("{base}/api/open-api/v1/account/ledger?limit=100"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("ledger");
+    response.json::<Value>().await.expect("json")["data"]["items"]
+        .as_array()
+        .expect("items")
+        .clone()
+}
+
+/// A long render, so that the kill lands mid-task.
+fn long_request() -> Value {
+    json!({"model": "seedance2.0-sp", "prompt": "a long take across the city", "duration": 15, "resolution": "1080p"})
+}
+
+#[tokio::test]
+async fn a_task_interrupted_by_sigkill_resumes_and_completes_after_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = reqwest::Client::new();
+    let mut first = start(dir.path(), &[]);
+    let key = bootstrap_secret(&first);
+    let created: Value = client
+        .post(format!("{}/api/open-api/v1/seedance/videos", first.base))
+        .bearer_auth(&key)
+        .json(&long_request())
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let id = created["data"]["task_id"].as_str().expect("id").to_string();
+    let processing = wait_for(
+        &client,
+        &first.base,
+        &key,
+        &id,
+        &["processing", "completed"],
+    )
+    .await;
+    assert_eq!(
+        processing["status"], "processing",
+        "the kill must land mid-render"
+    );
+    first.child.kill().expect("SIGKILL");
+    let _ = first.child.wait();
+
+    let mut second = start(dir.path(), &[]);
+    let done = wait_for(&client, &second.base, &key, &id, &["completed", "failed"]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["result"]["duration"].as_f64(), Some(15.0));
+    let video = client
+        .get(done["result"]["video_url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("video")
+        .bytes()
+        .await
+        .expect("bytes");
+    let probe = reelay_media::probe(&video).expect("mp4");
+    assert_eq!((probe.width, probe.height), (Some(1920), Some(1088)));
+    let entries = ledger(&client, &second.base, &key).await;
+    let charges: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["task_id"] == json!(id))
+        .collect();
+    assert_eq!(
+        charges.len(),
+        1,
+        "charged once, never refunded: {entries:?}"
+    );
+    assert_eq!(charges[0]["kind"], "charge");
+    let _ = second.child.kill();
+    let _ = second.child.wait();
+}
+
+#[tokio::test]
+async fn a_task_whose_worker_keeps_dying_fails_with_one_refund() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = reqwest::Client::new();
+    let env = [("REELAY_WORKER__MAX_ATTEMPTS", "1")];
+    let mut first = start(dir.path(), &env);
+    let key = bootstrap_secret(&first);
+    let created: Value = client
+        .post(format!("{}/api/open-api/v1/seedance/videos", first.base))
+        .bearer_auth(&key)
+        .json(&long_request())
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let id = created["data"]["task_id"].as_str().expect("id").to_string();
+    let processing = wait_for(
+        &client,
+        &first.base,
+        &key,
+        &id,
+        &["processing", "completed"],
+    )
+    .await;
+    assert_eq!(processing["status"], "processing");
+    first.child.kill().expect("SIGKILL");
+    let _ = first.child.wait();
+
+    let mut second = start(dir.path(), &env);
+    let done = wait_for(&client, &second.base, &key, &id, &["completed", "failed"]).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "worker_lost");
+    assert_eq!(done["cost"]["refunded"], true);
+    let entries = ledger(&client, &second.base, &key).await;
+    let kinds: Vec<&str> = entries
+        .iter()
+        .filter(|e| e["task_id"] == json!(id))
+        .map(|e| e["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(kinds, vec!["refund", "charge"]);
+    let _ = second.child.kill();
+    let _ = second.child.wait();
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_render_finish_or_requeues_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = reqwest::Client::new();
+    let mut first = start(dir.path(), &[]);
+    let key = bootstrap_secret(&first);
+    let created: Value = client
+        .post(format!("{}/api/open-api/v1/seedance/videos", first.base))
+        .bearer_auth(&key)
+        .json(&long_request())
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let id = created["data"]["task_id"].as_str().expect("id").to_string();
+    wait_for(
+        &client,
+        &first.base,
+        &key,
+        &id,
+        &["processing", "completed"],
+    )
+    .await;
+    let pid = first.child.id().to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = first.child.wait().expect("exits");
+    assert!(exit.success(), "graceful exit: {exit:?}");
+    let mut second = start(dir.path(), &[]);
+    let done = wait_for(&client, &second.base, &key, &id, &["completed", "failed"]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let _ = second.child.kill();
+    let _ = second.child.wait();
+}

@@ -1,0 +1,360 @@
+//! The test harness: `spawn_app()` starts reelay on a random port with a fresh SQLite file and
+//! object store, and `TestApp` has one method per endpoint. At the end of a test,
+//! `finish()` fails the test if a task is left non-terminal or the books don't balance.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reelay::app::{Application, Role};
+use reelay::config::Settings;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+/// A running reelay for one test.
+pub struct TestApp {
+    pub base: String,
+    pub key: String,
+    pub account_id: String,
+    pub client: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+    pub app_handle: Option<tokio::task::JoinHandle<()>>,
+    stop: Option<oneshot::Sender<()>>,
+    pub worker: reelay::tasks::worker::Worker,
+    pub sweeper: reelay::tasks::sweep::Sweeper,
+    pub db: reelay::store::Db,
+}
+
+/// How a test wants its app.
+pub struct Options {
+    /// Run background workers (false: the test drives `poll_once`).
+    pub workers: bool,
+    pub tweak: Box<dyn FnOnce(&mut Settings)>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            workers: true,
+            tweak: Box::new(|_| {}),
+        }
+    }
+}
+
+pub fn test_settings(dir: &std::path::Path) -> Settings {
+    let mut settings = Settings::default();
+    settings.data_dir = dir.to_path_buf();
+    settings.server.listen = "127.0.0.1:0".into();
+    settings.worker.poll_interval_ms = 50;
+    settings.worker.lease_secs = 5;
+    settings.server.shutdown_grace_secs = 5;
+    // The tests serve media from their own loopback server.
+    settings.media.allow_http = true;
+    settings.media.allow_private_networks = true;
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    init_logs();
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = test_settings(data_dir.path());
+    (options.tweak)(&mut settings);
+    let application = Application::build(settings, Role::All)
+        .await
+        .expect("app builds");
+    let bootstrap = application
+        .bootstrap
+        .clone()
+        .expect("fresh database bootstraps");
+    let address: SocketAddr = application.address();
+    let worker = application.worker();
+    let sweeper = application.sweeper();
+    let db = application.state().db.clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    let handle = if options.workers {
+        tokio::spawn(async move {
+            application.run_until_stopped(shutdown).await.expect("runs");
+        })
+    } else {
+        tokio::spawn(async move {
+            application.run_api_only(shutdown).await.expect("runs");
+        })
+    };
+    TestApp {
+        base: format!("http://{address}"),
+        key: bootstrap.secret,
+        account_id: bootstrap.account_id,
+        client: reqwest::Client::new(),
+        data_dir,
+        app_handle: Some(handle),
+        stop: Some(stop),
+        worker,
+        sweeper,
+        db,
+    }
+}
+
+fn init_logs() {
+    if std::env::var("TEST_LOG").is_ok() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info,sqlx=warn")
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+/// An HTTP answer: status, headers and JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn code(&self) -> i64 {
+        self.body["code"].as_i64().unwrap_or(-1)
+    }
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+    pub fn msg(&self) -> &str {
+        self.body["msg"].as_str().unwrap_or("")
+    }
+}
+
+pub async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/open-api/v1{path}", self.base)
+    }
+
+    pub async fn create_task_with_key(&self, key: &str, body: &Value) -> Answer {
+        answer(
+            self.client
+                .post(self.url("/seedance/videos"))
+                .bearer_auth(key)
+                .json(body)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
+    }
+
+    pub async fn create_task(&self, body: &Value) -> Answer {
+        self.create_task_with_key(&self.key, body).await
+    }
+
+    pub async fn create_with_idempotency(&self, key: &str, body: &Value) -> Answer {
+        answer(
+            self.client
+                .post(self.url("/seedance/videos"))
+                .bearer_auth(&self.key)
+                .header("Idempotency-Key", key)
+                .json(body)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
+    }
+
+    pub async fn quote(&self, body: &Value) -> Answer {
+        answer(
+            self.client
+                .post(self.url("/seedance/videos/quote"))
+                .bearer_auth(&self.key)
+                .json(body)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
+    }
+
+    pub async fn get_as(&self, key: &str, path: &str) -> Answer {
+        answer(
+            self.client
+                .get(self.url(path))
+                .bearer_auth(key)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.get_as(&self.key, path).await
+    }
+
+    pub async fn task(&self, task_id: &str) -> Answer {
+        self.get(&format!("/videos/{task_id}")).await
+    }
+
+    pub async fn cancel(&self, task_id: &str) -> Answer {
+        answer(
+            self.client
+                .post(self.url(&format!("/videos/{task_id}/cancel")))
+                .bearer_auth(&self.key)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
+    }
+
+    pub async fn account(&self) -> Value {
+        self.get("/account").await.data().clone()
+    }
+
+    pub async fn balance(&self) -> i64 {
+        self.account().await["balance"].as_i64().expect("balance")
+    }
+
+    /// Makes a second account with its own key and credits.
+    pub async fn new_account(&self, credits: i64) -> (String, String) {
+        let (account, _key, secret) =
+            reelay::billing::create_account_with_key(&self.db, "other", "other", credits)
+                .await
+                .expect("account");
+        (account, secret)
+    }
+
+    /// Polls until the task is terminal (bounded so a hang fails instead of blocking CI).
+    pub async fn wait_terminal(&self, task_id: &str) -> Value {
+        for _ in 0..1200 {
+            let task = self.task(task_id).await;
+            let status = task.data()["status"].as_str().unwrap_or("").to_string();
+            if status == "completed" || status == "failed" {
+                return task.data().clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("task {task_id} did not finish");
+    }
+
+    /// Stops the app gracefully and checks the invariants every test must leave true.
+    pub async fn finish(mut self) {
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tasks WHERE status IN ('queued', 'processing')",
+        )
+        .fetch_one(&self.db.read)
+        .await
+        .expect("count");
+        assert_eq!(live, 0, "a task was left non-terminal");
+        assert_books_balance(&self.db).await;
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.app_handle.take() {
+            handle.await.expect("app stops cleanly");
+        }
+    }
+
+    pub fn objects_dir(&self) -> PathBuf {
+        self.data_dir.path().join("objects")
+    }
+}
+
+/// Every account's balance equals the sum of its ledger; every failed task is refunded exactly
+/// once and every other task charged exactly once.
+pub async fn assert_books_balance(db: &reelay::store::Db) {
+    let unbalanced: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM accounts a WHERE a.balance != (SELECT COALESCE(SUM(credits), 0) FROM ledger l WHERE l.account_id = a.id)",
+    )
+    .fetch_one(&db.read)
+    .await
+    .expect("query");
+    assert_eq!(
+        unbalanced, 0,
+        "an account's balance differs from its ledger"
+    );
+    let rows: Vec<(String, String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT t.id, t.status, t.cost_credits, t.refunded, \
+         (SELECT COUNT(*) FROM ledger l WHERE l.task_id = t.id AND l.kind = 'charge'), \
+         (SELECT COUNT(*) FROM ledger l WHERE l.task_id = t.id AND l.kind = 'refund') FROM tasks t",
+    )
+    .fetch_all(&db.read)
+    .await
+    .expect("query");
+    for (id, status, cost, refunded, charges, refunds) in rows {
+        if cost > 0 {
+            assert_eq!(charges, 1, "task {id} charged {charges} times");
+        }
+        let expect_refund = status == "failed" && cost > 0;
+        assert_eq!(
+            refunds,
+            i64::from(expect_refund),
+            "task {id} ({status}) refunds"
+        );
+        assert_eq!(refunded != 0, status == "failed", "task {id} refunded flag");
+    }
+}
+
+/// A minimal valid request for a model.
+pub fn text_request(model: &str) -> Value {
+    json!({ "model": model, "prompt": "a lighthouse at dusk, waves, 灯塔", "duration": 4, "resolution": "480p" })
+}
+
+/// Generates a PNG of the given size filled with a colour gradient.
+pub fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([
+            rgb[0].saturating_add((x * 40 / width.max(1)) as u8),
+            rgb[1].saturating_add((y * 40 / height.max(1)) as u8),
+            rgb[2],
+        ])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("png encodes");
+    out.into_inner()
+}
+
+/// A loopback HTTP server serving fixed files at `/name` (the tests' stand-in for users' URLs).
+pub struct MediaServer {
+    pub base: String,
+}
+
+pub async fn media_server(files: Vec<(&'static str, Vec<u8>)>) -> MediaServer {
+    use axum::routing::get;
+    let mut router = axum::Router::new();
+    for (name, bytes) in files {
+        let bytes = bytes::Bytes::from(bytes);
+        router = router.route(
+            &format!("/{name}"),
+            get(move || async move { bytes.clone() }),
+        );
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    MediaServer {
+        base: format!("http://{address}"),
+    }
+}

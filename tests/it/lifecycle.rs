@@ -1,0 +1,404 @@
+//! A task's life: create → queued → processing → completed, with a real MP4 behind a signed URL.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn text_task_completes_with_a_real_mp4() {
+    let app = spawn_app().await;
+    let created = app.create_task(&text_request("seedance2.0-sp")).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    assert_eq!(created.body["code"], json!(0));
+    assert_eq!(created.msg(), "ok");
+    assert!(created.headers.contains_key("x-request-id"));
+    let data = created.data();
+    let task_id = data["task_id"].as_str().expect("task id").to_string();
+    assert!(task_id.starts_with("vid_"));
+    assert_eq!(data["status"], "queued");
+    assert_eq!(data["model"], "seedance2.0-sp");
+    assert!(data["created_at"].as_i64().is_some());
+    assert_eq!(
+        data["cost"],
+        json!({"credits": 4000, "unit": "per_second", "seconds": 4})
+    );
+
+    let task = app.wait_terminal(&task_id).await;
+    assert_eq!(task["status"], "completed", "{task}");
+    assert_eq!(task["progress"], 100);
+    assert!(task["completed_at"].as_i64().is_some());
+    assert_eq!(task["error"], json!(null));
+    assert_eq!(task["request"]["duration"], 4);
+    assert_eq!(task["request"]["ratio"], "16:9");
+    let result = &task["result"];
+    assert_eq!(result["width"], 864);
+    assert_eq!(result["height"], 480);
+    assert_eq!(result["fps"], 24);
+    assert_eq!(result["has_audio"], false);
+    assert_eq!(result["channel"], "local");
+    assert!(
+        result["expires_at"].as_i64().expect("expires")
+            > task["completed_at"].as_i64().expect("done")
+    );
+
+    let url = result["video_url"].as_str().expect("video url");
+    assert!(url.starts_with(&app.base), "{url} is served by reelay");
+    let video = app.client.get(url).send().await.expect("get video");
+    assert_eq!(video.status(), 200);
+    assert_eq!(video.headers()["content-type"], "video/mp4");
+    let bytes = video.bytes().await.expect("bytes");
+    assert_eq!(
+        bytes.len() as u64,
+        result["size_bytes"].as_u64().expect("size")
+    );
+    // Parse the file with reelay-media's independent box parser, not the muxer that wrote it.
+    let probe = reelay_media::probe(&bytes).expect("a parseable MP4");
+    assert_eq!(probe.format, reelay_media::MediaFormat::Mp4);
+    assert_eq!((probe.width, probe.height), (Some(864), Some(480)));
+    let seconds = probe.duration_secs.expect("duration");
+    assert!((seconds - 4.0).abs() < 0.05, "duration {seconds}");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn every_model_of_the_catalog_runs_on_the_local_channel() {
+    let app = spawn_app().await;
+    let models = app.get("/models").await;
+    assert_eq!(models.status, 200);
+    let items = models.data()["items"].as_array().expect("items").clone();
+    assert_eq!(items.len(), 22);
+    let mut ids = Vec::new();
+    for model in &items {
+        let name = model["model"].as_str().expect("name");
+        assert_eq!(model["channels"], json!(["local"]), "{name}");
+        let min = model["duration"]["min"].as_u64().expect("min");
+        let mut body = json!({"model": name, "prompt": "a short test clip", "duration": min});
+        if name == "seedance2.0-fast-i2v" || name == "seedance2.0-md" {
+            continue; // these need images; media_inputs.rs covers them
+        }
+        if model["resolution"]["allowed"]
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("480p")))
+        {
+            body["resolution"] = json!("480p");
+        }
+        let created = app.create_task(&body).await;
+        assert_eq!(created.status, 200, "{name}: {:?}", created.body);
+        ids.push((
+            name.to_string(),
+            created.data()["task_id"].as_str().expect("id").to_string(),
+        ));
+    }
+    for (name, id) in ids {
+        let task = app.wait_terminal(&id).await;
+        assert_eq!(task["status"], "completed", "{name}: {task}");
+        assert_eq!(
+            task["result"]["duration"].as_f64().map(f64::round),
+            task["request"]["duration"].as_f64(),
+            "{name}"
+        );
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn list_pages_newest_first_with_a_cursor_and_filters() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let created = app.create_task(&text_request("seedance2.0-mini")).await;
+        ids.push(created.data()["task_id"].as_str().expect("id").to_string());
+    }
+    let page1 = app.get("/videos?limit=2").await;
+    assert_eq!(page1.status, 200);
+    let items: Vec<&str> = page1.data()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|t| t["task_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(items.len(), 2);
+    let cursor = page1.data()["next_cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_string();
+    let page2 = app.get(&format!("/videos?limit=2&cursor={cursor}")).await;
+    let cursor2 = page2.data()["next_cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_string();
+    let page3 = app.get(&format!("/videos?limit=2&cursor={cursor2}")).await;
+    assert_eq!(page3.data()["next_cursor"], json!(null));
+    let mut seen: Vec<String> = Vec::new();
+    for page in [&page1, &page2, &page3] {
+        for item in page.data()["items"].as_array().expect("items") {
+            seen.push(item["task_id"].as_str().expect("id").to_string());
+        }
+    }
+    let mut expected = ids.clone();
+    expected.sort();
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected, "every task exactly once across pages");
+    // created_at never increases along the listing
+    let times: Vec<i64> = [&page1, &page2, &page3]
+        .iter()
+        .flat_map(|p| {
+            p.data()["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|t| t["created_at"].as_i64().expect("t"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]));
+
+    assert_eq!(
+        app.get("/videos?status=queued").await.data()["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(5)
+    );
+    assert_eq!(
+        app.get("/videos?status=completed").await.data()["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+    assert_eq!(
+        app.get("/videos?model=seedance2.0-sp").await.data()["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+    let bad = app.get("/videos?status=done").await;
+    assert_eq!((bad.status, bad.code()), (400, 40001));
+    assert_eq!(bad.data()["param"], "status");
+    let bad = app.get("/videos?limit=101").await;
+    assert_eq!(
+        (bad.status, bad.code(), bad.data()["param"].as_str()),
+        (400, 40001, Some("limit"))
+    );
+    let bad = app.get("/videos?cursor=%%%").await;
+    assert_eq!((bad.status, bad.code()), (400, 40001));
+
+    while app.worker.poll_once().await.expect("poll") == reelay::tasks::worker::PollOutcome::Started
+    {
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn cancel_refunds_a_queued_task_and_refuses_terminal_ones() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let before = app.balance().await;
+    let created = app.create_task(&text_request("seedance2.0-sp")).await;
+    let task_id = created.data()["task_id"].as_str().expect("id").to_string();
+    assert_eq!(app.balance().await, before - 4000);
+    let cancelled = app.cancel(&task_id).await;
+    assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
+    assert_eq!(cancelled.data()["status"], "failed");
+    assert_eq!(cancelled.data()["error"]["code"], "cancelled");
+    assert_eq!(cancelled.data()["cost"]["refunded"], true);
+    assert_eq!(app.balance().await, before);
+    let again = app.cancel(&task_id).await;
+    assert_eq!((again.status, again.code()), (409, 40900));
+    assert_eq!(app.balance().await, before, "refunded exactly once");
+    let missing = app.cancel("vid_doesnotexist").await;
+    assert_eq!((missing.status, missing.code()), (404, 40400));
+
+    let done = app.create_task(&text_request("seedance2.0-sp")).await;
+    let done_id = done.data()["task_id"].as_str().expect("id").to_string();
+    app.worker.poll_once().await.expect("poll");
+    assert_eq!(app.task(&done_id).await.data()["status"], "completed");
+    let refused = app.cancel(&done_id).await;
+    assert_eq!((refused.status, refused.code()), (409, 40900));
+    assert!(refused.msg().contains("completed"), "{}", refused.msg());
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn signed_urls_support_range_and_refuse_tampering() {
+    let app = spawn_app().await;
+    let mut body = text_request("seedance2.0-sp");
+    body["return_last_frame"] = json!(true);
+    let created = app.create_task(&body).await;
+    let task = app
+        .wait_terminal(created.data()["task_id"].as_str().expect("id"))
+        .await;
+    let url = task["result"]["video_url"]
+        .as_str()
+        .expect("url")
+        .to_string();
+    let size = task["result"]["size_bytes"].as_u64().expect("size");
+
+    let part = app
+        .client
+        .get(&url)
+        .header("Range", "bytes=10-19")
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(part.status(), 206);
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 10-19/{size}").as_str()
+    );
+    assert_eq!(part.bytes().await.expect("bytes").len(), 10);
+    let tail = app
+        .client
+        .get(&url)
+        .header("Range", "bytes=-8")
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(tail.status(), 206);
+    let beyond = app
+        .client
+        .get(&url)
+        .header("Range", format!("bytes={size}-"))
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(beyond.status(), 416);
+
+    let other_path = url.replace("video.mp4", "last_frame.png");
+    assert_eq!(
+        app.client
+            .get(&other_path)
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        403,
+        "signature bound to the path"
+    );
+    let (head, _) = url.split_once("&sig=").expect("sig");
+    assert_eq!(
+        app.client
+            .get(format!("{head}&sig=AAAA"))
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        403
+    );
+    let parsed = reqwest::Url::parse(&url).expect("url");
+    let exp: i64 = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "exp")
+        .map(|(_, v)| v.parse().expect("exp"))
+        .expect("exp");
+    let changed = url.replace(&format!("exp={exp}"), &format!("exp={}", exp + 3600));
+    assert_eq!(
+        app.client.get(&changed).send().await.expect("get").status(),
+        403,
+        "expiry is signed"
+    );
+
+    let frame_url = task["result"]["last_frame_url"]
+        .as_str()
+        .expect("last frame");
+    let frame = app.client.get(frame_url).send().await.expect("frame");
+    assert_eq!(frame.headers()["content-type"], "image/png");
+    let png = frame.bytes().await.expect("png");
+    assert_eq!(
+        reelay_media::sniff(&png),
+        Some(reelay_media::MediaFormat::Png)
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn retention_sweep_deletes_files_and_marks_the_task() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        tweak: Box::new(|s| s.results.retention_hours = 1),
+    })
+    .await;
+    let created = app.create_task(&text_request("seedance2.0-sp")).await;
+    let task_id = created.data()["task_id"].as_str().expect("id").to_string();
+    app.worker.poll_once().await.expect("poll");
+    let url = app.task(&task_id).await.data()["result"]["video_url"]
+        .as_str()
+        .expect("url")
+        .to_string();
+    assert_eq!(
+        app.sweeper.sweep_retention().await.expect("sweep"),
+        0,
+        "not yet due"
+    );
+    // Age the result past retention.
+    sqlx::query("UPDATE tasks SET completed_at = completed_at - 7200 WHERE id = ?")
+        .bind(&task_id)
+        .execute(&app.db.write)
+        .await
+        .expect("age");
+    assert_eq!(app.sweeper.sweep_retention().await.expect("sweep"), 1);
+    let task = app.task(&task_id).await;
+    assert_eq!(task.data()["status"], "completed");
+    assert_eq!(task.data()["result"]["expired"], true);
+    assert_eq!(task.data()["result"]["video_url"], json!(null));
+    assert_eq!(task.data()["result"]["width"], 864, "metadata kept");
+    assert!(!app
+        .objects_dir()
+        .join(format!("results/{task_id}/video.mp4"))
+        .exists());
+    let gone = app.client.get(&url).send().await.expect("get");
+    assert!(
+        gone.status() == 403 || gone.status() == 404,
+        "{}",
+        gone.status()
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn success_code_can_be_the_string_20000() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        tweak: Box::new(|s| s.api.success_code = "20000".into()),
+    })
+    .await;
+    let quote = app.quote(&text_request("seedance2.0-sp")).await;
+    assert_eq!(quote.body["code"], json!("20000"));
+    let error = app.quote(&json!({"model": "nope", "prompt": "x"})).await;
+    assert_eq!(
+        error.body["code"],
+        json!(40002),
+        "errors keep integer codes"
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(health.status(), 200);
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.expect("json");
+    assert_eq!(body["database"], true);
+    assert_eq!(body["storage"], true);
+    app.finish().await;
+}
