@@ -65,18 +65,15 @@ pub fn render(width: usize, height: usize, rng: &mut Rng) -> Yuv420 {
             for col in 0..width {
                 let u = (col as f32 + 0.5) / w;
                 let t = (((u - 0.5) * dx * aspect + (v - 0.5) * dy) * 0.9 + 0.5).clamp(0.0, 1.0);
-                let mut colour = [0f32; 3];
-                for c in 0..3 {
-                    colour[c] = from[c] + (to[c] - from[c]) * t;
-                }
+                let mut colour: [f32; 3] = std::array::from_fn(|c| from[c] + (to[c] - from[c]) * t);
                 for blob in &blobs {
                     let ddx = (u - blob.x) * aspect;
                     let ddy = v - blob.y;
                     let falloff = 1.0 - (ddx * ddx + ddy * ddy) / (blob.radius * blob.radius);
                     if falloff > 0.0 {
                         let glow = falloff * falloff * blob.strength;
-                        for c in 0..3 {
-                            colour[c] += blob.colour[c] * glow;
+                        for (value, tint) in colour.iter_mut().zip(blob.colour) {
+                            *value += tint * glow;
                         }
                     }
                 }
@@ -85,9 +82,10 @@ pub fn render(width: usize, height: usize, rng: &mut Rng) -> Yuv420 {
                 // ±0.5 level of hashed dither keeps the smooth gradient from banding.
                 let noise = hash_noise(dither_seed, row, col);
                 let px = &mut out[col * 3..col * 3 + 3];
-                for c in 0..3 {
-                    let value = (colour[c] * vignette).min(1.0) * 255.0 + noise;
-                    px[c] = value.round().clamp(0.0, 255.0) as u8;
+                for (out, value) in px.iter_mut().zip(colour) {
+                    *out = ((value * vignette).min(1.0) * 255.0 + noise)
+                        .round()
+                        .clamp(0.0, 255.0) as u8;
                 }
             }
         });

@@ -90,16 +90,13 @@ impl H264Encoder {
         };
         for nal in split_annex_b(&annex_b) {
             match nal.first().map(|b| b & 0x1f) {
-                Some(7) => {
-                    if self.parameter_sets.sps.is_empty() {
-                        self.parameter_sets.sps = nal.to_vec();
-                    }
+                Some(7) if self.parameter_sets.sps.is_empty() => {
+                    self.parameter_sets.sps = nal.to_vec()
                 }
-                Some(8) => {
-                    if self.parameter_sets.pps.is_empty() {
-                        self.parameter_sets.pps = nal.to_vec();
-                    }
+                Some(8) if self.parameter_sets.pps.is_empty() => {
+                    self.parameter_sets.pps = nal.to_vec()
                 }
+                Some(7 | 8) => {}
                 Some(kind) => {
                     if kind == 5 {
                         sample.keyframe = true;

@@ -155,8 +155,8 @@ impl Scene {
                 let inset = if kind == SceneKind::VideoWithStills {
                     let (w, h) = (even(width as f64 * 0.64), even(height as f64 * 0.64));
                     let rect = Rect {
-                        x: (width - w) / 2 & !1,
-                        y: (height - h) / 2 & !1,
+                        x: ((width - w) / 2) & !1,
+                        y: ((height - h) / 2) & !1,
                         width: w,
                         height: h,
                     };

@@ -62,8 +62,9 @@ impl Sprite {
             let s = u32::from(shadow[i]) * 3 / 4;
             let combined = t + s * (255 - t) / 255;
             alpha[i] = combined.min(255) as u8;
-            if combined > 0 {
-                let y = (u32::from(Y_WHITE) * t + u32::from(Y_BLACK) * (combined - t)) / combined;
+            if let Some(y) =
+                (u32::from(Y_WHITE) * t + u32::from(Y_BLACK) * (combined - t)).checked_div(combined)
+            {
                 luma[i] = y as u8;
             }
         }

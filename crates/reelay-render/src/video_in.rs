@@ -5,9 +5,13 @@
 //! Every malformed, truncated or unsupported input (no video track, H.265, undecodable data)
 //! becomes `RenderError::InvalidInput` naming the field; nothing here panics on bad bytes.
 
-use openh264::decoder::Decoder;
-use openh264::formats::YUVSource;
+use std::collections::VecDeque;
 
+use openh264::decoder::{DecodeOptions, Decoder, DecoderConfig, Flush};
+use openh264::formats::YUVSource;
+use openh264::OpenH264API;
+
+use crate::encode::split_annex_b;
 use crate::yuv::Yuv420;
 use crate::{MediaInput, RenderError};
 
@@ -34,8 +38,11 @@ fn be(bytes: &[u8], at: usize, len: usize) -> Result<u64, String> {
     Ok(slice.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
 }
 
+/// A box's four-character type and its body.
+type BoxRef<'a> = ([u8; 4], &'a [u8]);
+
 /// Child boxes of `data` as (type, body).
-fn boxes(data: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, String> {
+fn boxes(data: &[u8]) -> Result<Vec<BoxRef<'_>>, String> {
     let mut out = Vec::new();
     let mut at = 0usize;
     while at + 8 <= data.len() {
@@ -215,6 +222,13 @@ fn parse_avcc(avcc: &[u8]) -> Result<ParameterSets, String> {
     Ok((sps, pps, length_size))
 }
 
+/// A decoder that keeps pictures for reordering (B-frames) until they are due.
+fn new_decoder() -> Result<Decoder, String> {
+    let config = DecoderConfig::default().flush_after_decode(Flush::NoFlush);
+    Decoder::with_api_config(OpenH264API::from_source(), config)
+        .map_err(|e| format!("cannot start the H.264 decoder: {e}"))
+}
+
 /// Converts one length-prefixed sample to Annex B.
 fn to_annex_b(sample: &[u8], length_size: usize, out: &mut Vec<u8>) -> Result<(), String> {
     out.clear();
@@ -240,13 +254,15 @@ struct VideoSource {
     next_sample: usize,
     pictures_out: usize,
     current: Yuv420,
+    /// Pictures flushed out of the decoder at the end of the track, not yet shown.
+    flushed: VecDeque<Yuv420>,
     packet: Vec<u8>,
 }
 
 impl VideoSource {
     fn open(input: &MediaInput) -> Result<Self, String> {
         let track = parse(&input.bytes)?;
-        let decoder = Decoder::new().map_err(|e| format!("cannot start the H.264 decoder: {e}"))?;
+        let decoder = new_decoder()?;
         let mut source = Self {
             field: input.field.clone(),
             file: input.bytes.clone(),
@@ -255,6 +271,7 @@ impl VideoSource {
             next_sample: 0,
             pictures_out: 0,
             current: Yuv420::black(2, 2),
+            flushed: VecDeque::new(),
             packet: Vec::new(),
         };
         source.rewind()?;
@@ -279,14 +296,34 @@ impl VideoSource {
         }
         self.next_sample = 0;
         self.pictures_out = 0;
+        self.flushed.clear();
         Ok(())
     }
 
     /// Feeds samples until one more picture comes out (true) or `budget` samples are used up or
-    /// the track ends (false).
+    /// the track and the decoder's reorder buffer are exhausted (false).
     fn advance(&mut self, budget: usize) -> Result<bool, String> {
+        let no_flush = DecodeOptions::new().flush_after_decode(Flush::NoFlush);
         for _ in 0..budget {
+            if let Some(picture) = self.flushed.pop_front() {
+                self.current = picture;
+                self.pictures_out += 1;
+                return Ok(true);
+            }
             let Some(&(offset, size)) = self.track.samples.get(self.next_sample) else {
+                if self.next_sample == self.track.samples.len() {
+                    // End of the track: drain the pictures the decoder holds for reordering.
+                    self.next_sample += 1;
+                    // OpenH264 can report an error here once every picture is out; the track is
+                    // fully decoded either way, so a failed drain just ends it.
+                    let remaining = self.decoder.flush_remaining().unwrap_or_default();
+                    for picture in remaining {
+                        let mut copy = Yuv420::black(2, 2);
+                        copy_picture(&picture, &mut copy);
+                        self.flushed.push_back(copy);
+                    }
+                    continue;
+                }
                 return Ok(false);
             };
             self.next_sample += 1;
@@ -295,12 +332,34 @@ impl VideoSource {
                 self.track.length_size,
                 &mut self.packet,
             )?;
-            let decoded = self
-                .decoder
-                .decode(&self.packet)
-                .map_err(|e| format!("cannot decode frame: {e}"))?;
-            if let Some(picture) = decoded {
-                copy_picture(&picture, &mut self.current);
+            let mut produced = false;
+            // One NAL unit per call, as OpenH264 expects for streams with B-frames.
+            for nal in split_annex_b(&self.packet) {
+                let mut unit = Vec::with_capacity(nal.len() + 4);
+                unit.extend_from_slice(&[0, 0, 0, 1]);
+                unit.extend_from_slice(nal);
+                let decoded = self
+                    .decoder
+                    .decode_with_options(&unit, no_flush.clone())
+                    .map_err(|e| {
+                        format!(
+                            "cannot decode frame {} (NAL type {}): {e}",
+                            self.next_sample,
+                            nal[0] & 0x1f
+                        )
+                    })?;
+                if let Some(picture) = decoded {
+                    if produced {
+                        let mut copy = Yuv420::black(2, 2);
+                        copy_picture(&picture, &mut copy);
+                        self.flushed.push_back(copy);
+                    } else {
+                        copy_picture(&picture, &mut self.current);
+                        produced = true;
+                    }
+                }
+            }
+            if produced {
                 self.pictures_out += 1;
                 return Ok(true);
             }

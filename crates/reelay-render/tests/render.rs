@@ -6,7 +6,9 @@ use std::io::Cursor;
 
 use openh264::decoder::Decoder;
 use openh264::formats::YUVSource;
-use reelay_render::{image_dimensions, render, MediaInput, RenderError, RenderOutput, RenderRequest};
+use reelay_render::{
+    image_dimensions, render, MediaInput, RenderError, RenderOutput, RenderRequest,
+};
 
 const W: u32 = 864;
 const H: u32 = 480;
@@ -25,7 +27,10 @@ fn request(prompt: &str, seconds: u32) -> RenderRequest {
 }
 
 fn input(field: &str, bytes: Vec<u8>) -> Option<MediaInput> {
-    Some(MediaInput { field: field.to_string(), bytes })
+    Some(MediaInput {
+        field: field.to_string(),
+        bytes,
+    })
 }
 
 fn run(request: &RenderRequest) -> Result<RenderOutput, RenderError> {
@@ -45,13 +50,20 @@ fn warm_cool_png(width: u32, height: u32) -> Vec<u8> {
 
 /// A PNG: bright top third, dark bottom.
 fn bright_top_png(width: u32, height: u32) -> Vec<u8> {
-    png(width, height, |_, y| if y < height / 3 { [250, 250, 240] } else { [20, 30, 25] })
+    png(width, height, |_, y| {
+        if y < height / 3 {
+            [250, 250, 240]
+        } else {
+            [20, 30, 25]
+        }
+    })
 }
 
 fn png(width: u32, height: u32, pixel: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
     let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb(pixel(x, y)));
     let mut bytes = Vec::new();
-    img.write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png).expect("png");
+    img.write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .expect("png");
     bytes
 }
 
@@ -60,16 +72,27 @@ fn thumb_of_png(bytes: &[u8]) -> Vec<f64> {
     let img = image::load_from_memory(bytes).expect("decode").to_rgb8();
     let (iw, ih) = (img.width() as f64, img.height() as f64);
     let target = f64::from(W) / f64::from(H);
-    let (cw, ch) = if iw / ih > target { (ih * target, ih) } else { (iw, iw / target) };
+    let (cw, ch) = if iw / ih > target {
+        (ih * target, ih)
+    } else {
+        (iw, iw / target)
+    };
     let (x0, y0) = ((iw - cw) / 2.0, (ih - ch) / 2.0);
     grid(16, 9, |gx, gy| {
-        let px = img.get_pixel((x0 + gx * cw).min(iw - 1.0) as u32, (y0 + gy * ch).min(ih - 1.0) as u32);
-        16.0 + 219.0 * (0.2126 * f64::from(px[0]) + 0.7152 * f64::from(px[1]) + 0.0722 * f64::from(px[2])) / 255.0
+        let px = img.get_pixel(
+            (x0 + gx * cw).min(iw - 1.0) as u32,
+            (y0 + gy * ch).min(ih - 1.0) as u32,
+        );
+        16.0 + 219.0
+            * (0.2126 * f64::from(px[0]) + 0.7152 * f64::from(px[1]) + 0.0722 * f64::from(px[2]))
+            / 255.0
     })
 }
 
 fn thumb_of_luma(luma: &[u8], width: usize, height: usize) -> Vec<f64> {
-    grid(16, 9, |gx, gy| f64::from(luma[(gy * height as f64) as usize * width + (gx * width as f64) as usize]))
+    grid(16, 9, |gx, gy| {
+        f64::from(luma[(gy * height as f64) as usize * width + (gx * width as f64) as usize])
+    })
 }
 
 /// Averages `sample(x, y)` (x, y in 0..1) over 8×8 points in each of `cols`×`rows` cells.
@@ -80,7 +103,10 @@ fn grid(cols: usize, rows: usize, sample: impl Fn(f64, f64) -> f64) -> Vec<f64> 
             let mut sum = 0.0;
             for i in 0..8 {
                 for j in 0..8 {
-                    sum += sample((c as f64 + (j as f64 + 0.5) / 8.0) / cols as f64, (r as f64 + (i as f64 + 0.5) / 8.0) / rows as f64);
+                    sum += sample(
+                        (c as f64 + (j as f64 + 0.5) / 8.0) / cols as f64,
+                        (r as f64 + (i as f64 + 0.5) / 8.0) / rows as f64,
+                    );
                 }
             }
             out.push(sum / 64.0);
@@ -104,7 +130,9 @@ struct Probe {
 }
 
 fn probe(mp4_bytes: &[u8]) -> (Probe, mp4::Mp4Reader<Cursor<Vec<u8>>>) {
-    let reader = mp4::Mp4Reader::read_header(Cursor::new(mp4_bytes.to_vec()), mp4_bytes.len() as u64).expect("mp4 parses");
+    let reader =
+        mp4::Mp4Reader::read_header(Cursor::new(mp4_bytes.to_vec()), mp4_bytes.len() as u64)
+            .expect("mp4 parses");
     let (id, track) = reader
         .tracks()
         .iter()
@@ -157,7 +185,10 @@ fn decode_luma(mp4_bytes: &[u8]) -> Vec<Vec<u8>> {
     decoder.decode(&headers).expect("headers decode");
     let mut frames = Vec::new();
     for id in 1..=probe.video_samples {
-        let sample = reader.read_sample(probe.video_track, id).expect("read").expect("sample");
+        let sample = reader
+            .read_sample(probe.video_track, id)
+            .expect("read")
+            .expect("sample");
         let mut annex_b = Vec::new();
         let mut at = 0;
         while at + 4 <= sample.bytes.len() {
@@ -192,15 +223,26 @@ fn assert_shape(output: &RenderOutput, seconds: u32) {
     let (probe, _) = probe(&output.mp4);
     assert_eq!((probe.width, probe.height), (W as u16, H as u16));
     assert_eq!(probe.video_samples, seconds * 24);
-    assert!((probe.duration_secs - f64::from(seconds)).abs() < 0.01, "duration {}", probe.duration_secs);
+    assert!(
+        (probe.duration_secs - f64::from(seconds)).abs() < 0.01,
+        "duration {}",
+        probe.duration_secs
+    );
     assert!((probe.timescale_frame_rate - 24.0).abs() < 0.01);
-    assert_eq!((output.width, output.height, output.fps, output.frames), (W, H, 24, seconds * 24));
+    assert_eq!(
+        (output.width, output.height, output.fps, output.frames),
+        (W, H, 24, seconds * 24)
+    );
     assert_eq!(output.duration_secs, f64::from(seconds));
 }
 
 #[test]
 fn text_only_renders_a_title_card_of_exact_shape_and_frame_count() {
-    let output = run(&request("A red fox runs through snow at dawn. 一只狐狸在雪地里奔跑。", 2)).expect("renders");
+    let output = run(&request(
+        "A red fox runs through snow at dawn. 一只狐狸在雪地里奔跑。",
+        2,
+    ))
+    .expect("renders");
     assert_shape(&output, 2);
     let frames = decode_luma(&output.mp4);
     assert_eq!(frames.len(), 48);
@@ -238,7 +280,10 @@ fn crossfade_ends_on_the_last_image() {
     let frames = decode_luma(&output.mp4);
     let end = thumb_of_luma(&frames[47], W as usize, H as usize);
     let to_last = mean_abs_diff(&end, &thumb_of_png(&last));
-    assert!(to_last < 8.0, "last frame differs from the last image by {to_last}");
+    assert!(
+        to_last < 8.0,
+        "last frame differs from the last image by {to_last}"
+    );
     assert!(mean_abs_diff(&end, &thumb_of_png(&first)) > 3.0 * to_last);
     let png = output.last_frame_png.expect("last frame png");
     assert_eq!(image_dimensions(&png), Ok((W, H)));
@@ -248,9 +293,18 @@ fn crossfade_ends_on_the_last_image() {
 fn slideshow_shows_each_image_in_turn() {
     let mut req = request("three images", 2);
     req.images = vec![
-        MediaInput { field: "images[0]".into(), bytes: warm_cool_png(300, 200) },
-        MediaInput { field: "images[1]".into(), bytes: bright_top_png(200, 300) },
-        MediaInput { field: "images[2]".into(), bytes: warm_cool_png(50, 50) },
+        MediaInput {
+            field: "images[0]".into(),
+            bytes: warm_cool_png(300, 200),
+        },
+        MediaInput {
+            field: "images[1]".into(),
+            bytes: bright_top_png(200, 300),
+        },
+        MediaInput {
+            field: "images[2]".into(),
+            bytes: warm_cool_png(50, 50),
+        },
     ];
     let output = run(&req).expect("renders");
     assert_shape(&output, 2);
@@ -262,7 +316,10 @@ fn slideshow_shows_each_image_in_turn() {
 #[test]
 fn the_same_request_renders_byte_identical_output() {
     let mut req = request("determinism 决定论 🎬", 1);
-    req.images = vec![MediaInput { field: "images[0]".into(), bytes: warm_cool_png(97, 61) }];
+    req.images = vec![MediaInput {
+        field: "images[0]".into(),
+        bytes: warm_cool_png(97, 61),
+    }];
     req.watermark = true;
     let a = run(&req).expect("renders");
     let b = run(&req).expect("renders");
@@ -302,7 +359,10 @@ fn wav(seconds_tenths: usize) -> Vec<u8> {
 #[test]
 fn reference_audio_becomes_an_audio_track_and_none_means_none() {
     let mut req = request("with sound", 1);
-    req.reference_audios = vec![MediaInput { field: "reference_audios[0]".into(), bytes: wav(5) }];
+    req.reference_audios = vec![MediaInput {
+        field: "reference_audios[0]".into(),
+        bytes: wav(5),
+    }];
     let with = run(&req).expect("renders");
     assert!(with.has_audio);
     assert_eq!(handlers(&with.mp4), vec!["vide", "soun"]);
@@ -311,14 +371,23 @@ fn reference_audio_becomes_an_audio_track_and_none_means_none() {
     // An MP3 (silent MPEG-1 layer III frames) is passed through.
     let mut frame = vec![0u8; 417];
     frame[..4].copy_from_slice(&[0xff, 0xfb, 0x90, 0x00]);
-    req.reference_audios = vec![MediaInput { field: "reference_audios[0]".into(), bytes: frame.repeat(80) }];
+    req.reference_audios = vec![MediaInput {
+        field: "reference_audios[0]".into(),
+        bytes: frame.repeat(80),
+    }];
     let mp3 = run(&req).expect("renders");
     assert!(mp3.has_audio);
     assert_eq!(handlers(&mp3.mp4), vec!["vide", "soun"]);
 
-    req.reference_audios = vec![MediaInput { field: "reference_audios[0]".into(), bytes: b"nope".to_vec() }];
+    req.reference_audios = vec![MediaInput {
+        field: "reference_audios[0]".into(),
+        bytes: b"nope".to_vec(),
+    }];
     let err = run(&req).expect_err("bad audio");
-    assert!(matches!(&err, RenderError::InvalidInput { field, .. } if field == "reference_audios[0]"), "{err}");
+    assert!(
+        matches!(&err, RenderError::InvalidInput { field, .. } if field == "reference_audios[0]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -327,7 +396,10 @@ fn a_reference_video_is_used_as_the_background() {
     source.first_frame = input("first_image", bright_top_png(400, 300));
     let clip = run(&source).expect("source clip").mp4;
     let mut req = request("over video", 2);
-    req.reference_videos = vec![MediaInput { field: "reference_videos[0]".into(), bytes: clip }];
+    req.reference_videos = vec![MediaInput {
+        field: "reference_videos[0]".into(),
+        bytes: clip,
+    }];
     let output = run(&req).expect("renders");
     assert_shape(&output, 2);
     let frames = decode_luma(&output.mp4);
@@ -349,17 +421,30 @@ fn undecodable_reference_videos_are_input_errors_not_panics() {
         *byte = byte.wrapping_mul(31).wrapping_add(7);
     }
     for (name, bytes) in [
-        ("random", (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect::<Vec<u8>>()),
+        (
+            "random",
+            (0..5000u32)
+                .map(|i| (i * 7919 % 251) as u8)
+                .collect::<Vec<u8>>(),
+        ),
         ("truncated", clip[..clip.len() / 3].to_vec()),
         ("garbled", garbled),
         ("empty", Vec::new()),
     ] {
         let mut req = request("x", 1);
-        req.reference_videos = vec![MediaInput { field: "reference_videos[0]".into(), bytes }];
+        req.reference_videos = vec![MediaInput {
+            field: "reference_videos[0]".into(),
+            bytes,
+        }];
         match run(&req) {
-            Err(RenderError::InvalidInput { field, .. }) => assert_eq!(field, "reference_videos[0]", "{name}"),
+            Err(RenderError::InvalidInput { field, .. }) => {
+                assert_eq!(field, "reference_videos[0]", "{name}")
+            }
             Ok(_) if name == "garbled" => {} // the decoder may conceal damage; it must just not panic
-            other => panic!("{name}: expected an input error, got {:?}", other.map(|o| o.frames)),
+            other => panic!(
+                "{name}: expected an input error, got {:?}",
+                other.map(|o| o.frames)
+            ),
         }
     }
 }
@@ -367,8 +452,13 @@ fn undecodable_reference_videos_are_input_errors_not_panics() {
 #[test]
 fn bad_images_and_odd_sizes_are_errors() {
     let mut req = request("x", 1);
-    req.images = vec![MediaInput { field: "images[1]".into(), bytes: b"GIF89a-broken".to_vec() }];
-    assert!(matches!(run(&req), Err(RenderError::InvalidInput { field, .. }) if field == "images[1]"));
+    req.images = vec![MediaInput {
+        field: "images[1]".into(),
+        bytes: b"GIF89a-broken".to_vec(),
+    }];
+    assert!(
+        matches!(run(&req), Err(RenderError::InvalidInput { field, .. }) if field == "images[1]")
+    );
     let mut odd = request("x", 1);
     odd.width = 865;
     assert!(matches!(run(&odd), Err(RenderError::Internal(_))));
