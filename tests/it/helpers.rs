@@ -42,8 +42,10 @@ impl Default for Options {
 }
 
 pub fn test_settings(dir: &std::path::Path) -> Settings {
-    let mut settings = Settings::default();
-    settings.data_dir = dir.to_path_buf();
+    let mut settings = Settings {
+        data_dir: dir.to_path_buf(),
+        ..Settings::default()
+    };
     settings.server.listen = "127.0.0.1:0".into();
     settings.worker.poll_interval_ms = 50;
     settings.worker.lease_secs = 5;
