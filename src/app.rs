@@ -130,6 +130,7 @@ impl Application {
             },
             channels: Arc::new(channels),
             max_body_bytes: settings.api.max_body_bytes,
+            admin_token: settings.admin.token.clone(),
         };
         let fetcher = Fetcher::new(FetchPolicy {
             allow_http: settings.media.allow_http,

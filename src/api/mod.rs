@@ -1,6 +1,7 @@
 //! The HTTP API: one router per resource, the envelope, the error table, auth, and ops routes.
 
 pub mod account;
+pub mod admin;
 pub mod envelope;
 pub mod error;
 pub mod extract;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub channels: Arc<Vec<String>>,
     /// Largest JSON body accepted.
     pub max_body_bytes: usize,
+    /// Admin token; admin routes are off when `None`.
+    pub admin_token: Option<secrecy::SecretString>,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_route);
     Router::new()
         .nest(BASE, public)
+        .nest("/admin/v1", admin::router().fallback(unknown_route))
         .merge(ops::router())
         .merge(files::router())
         .fallback(unknown_route)

@@ -114,3 +114,56 @@ async fn unknown_routes_answer_in_the_envelope() {
     assert_eq!(missing.data(), &json!(null));
     app.finish().await;
 }
+
+#[tokio::test]
+async fn admin_routes_need_the_admin_token() {
+    let off = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let answer_off = answer(
+        off.client
+            .get(format!("{}/admin/v1/audit", off.base))
+            .bearer_auth("whatever")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        (answer_off.status, answer_off.code()),
+        (404, 40400),
+        "admin API off without a token"
+    );
+    off.finish().await;
+
+    let app = spawn_app_with(Options {
+        workers: false,
+        tweak: Box::new(|s| s.admin.token = Some("adm-secret-token".to_string().into())),
+    })
+    .await;
+    let get = |token: String| {
+        let client = app.client.clone();
+        let url = format!("{}/admin/v1/audit", app.base);
+        async move {
+            answer(
+                client
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .expect("send"),
+            )
+            .await
+        }
+    };
+    let user = get(app.key.clone()).await;
+    assert_eq!((user.status, user.code()), (403, 40300));
+    let wrong = get("nope".into()).await;
+    assert_eq!((wrong.status, wrong.code()), (401, 40100));
+    let ok = get("adm-secret-token".into()).await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    assert_eq!(ok.data()["items"], json!([]));
+    app.finish().await;
+}

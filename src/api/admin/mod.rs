@@ -1,0 +1,85 @@
+//! The admin API under `/admin/v1` (API.md §5): bearer admin token (`admin.token`); a user key
+//! gets 40300; the routes answer 404 when no admin token is configured. Every action is recorded
+//! in the audit trail (`store::audit`) with its time and actor.
+//!
+//! One file per resource: add `pub mod x;` here and merge `x::router()` in `router()`.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::routing::get;
+use axum::{extract::State, Router};
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use super::envelope::Data;
+use super::error::{ApiError, ErrorCode};
+use super::AppState;
+
+/// An authenticated operator. `actor` names who acted in the audit trail.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub actor: String,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Admin, ApiError> {
+        let Some(token) = state.admin_token.as_ref() else {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                "admin API is off: set admin.token (REELAY_ADMIN__TOKEN) to enable it",
+            ));
+        };
+        let presented = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Unauthorized,
+                    "missing admin token; send `Authorization: Bearer <admin token>`",
+                )
+            })?;
+        let matches: bool = presented
+            .as_bytes()
+            .ct_eq(token.expose_secret().as_bytes())
+            .into();
+        if matches {
+            // An optional `X-Reelay-Actor` names the person acting; it defaults to `admin`.
+            let actor = parts
+                .headers
+                .get("x-reelay-actor")
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty() && v.len() <= 100)
+                .map(|v| format!("admin:{v}"))
+                .unwrap_or_else(|| "admin".to_string());
+            return Ok(Admin { actor });
+        }
+        if presented.starts_with("sk_") {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "an API key cannot use the admin API; use the admin token",
+            ));
+        }
+        Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "admin token is invalid",
+        ))
+    }
+}
+
+/// Every admin route.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/audit", get(audit))
+}
+
+/// `GET /admin/v1/audit`: the newest admin actions.
+async fn audit(State(state): State<AppState>, _admin: Admin) -> Result<Data<Value>, ApiError> {
+    let actions = crate::store::audit::recent(&state.db, 100).await?;
+    Ok(Data(state.success, json!({ "items": actions })))
+}
