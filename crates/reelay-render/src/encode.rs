@@ -53,7 +53,7 @@ impl H264Encoder {
                 bitrate.clamp(200_000.0, 40_000_000.0) as u32
             ))
             .max_frame_rate(FrameRate::from_hz(fps as f32))
-            .rate_control_mode(RateControlMode::Bitrate)
+            .rate_control_mode(RateControlMode::Bufferbased)
             .skip_frames(false)
             .usage_type(UsageType::CameraVideoRealTime)
             .complexity(Complexity::Low)
