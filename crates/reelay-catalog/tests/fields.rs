@@ -508,6 +508,7 @@ fn http_callback_is_allowed_only_with_the_option() {
     );
     let options = ValidateOptions {
         allow_http_callback: true,
+        ..ValidateOptions::default()
     };
     let request = catalog().validate(&body, &options).expect("allowed");
     assert_eq!(
@@ -516,5 +517,25 @@ fn http_callback_is_allowed_only_with_the_option() {
     );
     reject(body, "callback_url");
     let bad = with("seedance2.0-sp", json!({"callback_url": "http://"}));
+    assert!(catalog().validate(&bad, &options).is_err());
+}
+
+#[test]
+fn http_media_is_allowed_only_with_the_option() {
+    let body = with(
+        "seedance2.0-sp",
+        json!({"first_image": "http://127.0.0.1:9000/a.png"}),
+    );
+    reject(body.clone(), "first_image");
+    let options = ValidateOptions {
+        allow_http_media: true,
+        ..ValidateOptions::default()
+    };
+    let request = catalog().validate(&body, &options).expect("allowed");
+    assert_eq!(
+        request.first_image.map(|m| m.to_string()).as_deref(),
+        Some("http://127.0.0.1:9000/a.png")
+    );
+    let bad = with("seedance2.0-sp", json!({"first_image": "http://"}));
     assert!(catalog().validate(&bad, &options).is_err());
 }

@@ -472,8 +472,11 @@ fn media_ref_parses_and_serialises_as_the_original_string() {
     assert_eq!(serde_json::to_value(&url).ok(), Some(json!(URL)));
     let back: Result<MediaRef, _> = serde_json::from_value(json!("asset://asset_1"));
     assert_eq!(back.ok(), Some(asset));
-    let bad: Result<MediaRef, _> = serde_json::from_value(json!("http://x"));
+    let bad: Result<MediaRef, _> = serde_json::from_value(json!("ftp://x"));
     assert!(bad.is_err());
+    // Stored requests from development mode (`media.allow_http`) must read back.
+    let dev: Result<MediaRef, _> = serde_json::from_value(json!("http://x"));
+    assert_eq!(dev.ok(), Some(MediaRef::Https("http://x".to_string())));
 }
 
 #[test]
