@@ -131,6 +131,7 @@ impl Application {
             channels: Arc::new(channels),
             max_body_bytes: settings.api.max_body_bytes,
             admin_token: settings.admin.token.clone(),
+            metrics: crate::api::metrics::Metrics::new(),
         };
         let fetcher = Fetcher::new(FetchPolicy {
             allow_http: settings.media.allow_http,

@@ -6,6 +6,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod files;
+pub mod metrics;
 pub mod ops;
 pub mod videos;
 
@@ -45,6 +46,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Admin token; admin routes are off when `None`.
     pub admin_token: Option<secrecy::SecretString>,
+    /// Prometheus metrics of this process.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -71,7 +74,12 @@ pub fn router(state: AppState) -> Router {
         .nest("/admin/v1", admin::router().fallback(unknown_route))
         .merge(ops::router())
         .merge(files::router())
+        .merge(metrics::router())
         .fallback(unknown_route)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_requests,
+        ))
         .with_state(state)
         .layer(middleware::from_fn(request_id))
 }

@@ -402,3 +402,35 @@ async fn health_and_readiness() {
     assert_eq!(body["storage"], true);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_tasks_by_status() {
+    let app = spawn_app().await;
+    let created = app.create_task(&text_request("seedance2.0-sp")).await;
+    app.wait_terminal(created.data()["task_id"].as_str().expect("id"))
+        .await;
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        text.contains(r#"reelay_http_requests_total{route="/api/open-api/v1/seedance/videos",method="POST",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/api/open-api/v1/videos/{task_id}""#),
+        "route templates, not raw ids: {text}"
+    );
+    assert!(
+        text.contains(r#"reelay_tasks{model="seedance2.0-sp",status="completed"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("reelay_queue_depth 0"), "{text}");
+    assert!(!text.contains("vid_"), "no task ids in labels");
+    app.finish().await;
+}

@@ -1,0 +1,126 @@
+//! `GET /metrics`: Prometheus text (API.md §8). HTTP requests by route and status are counted by
+//! a middleware; task counts by model and status and the queue depth are read from the database
+//! at scrape time, so they are right whichever replica did the work.
+
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use super::error::ApiError;
+use super::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TaskLabels {
+    model: String,
+    status: String,
+}
+
+/// The process's metrics, shared through `AppState`.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    tasks: Family<TaskLabels, Gauge>,
+    queue_depth: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Metrics> {
+        let mut registry = Registry::with_prefix("reelay");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let tasks = Family::<TaskLabels, Gauge>::default();
+        let queue_depth = Gauge::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            requests.clone(),
+        );
+        registry.register("tasks", "Tasks by model and status", tasks.clone());
+        registry.register(
+            "queue_depth",
+            "Tasks waiting to be claimed",
+            queue_depth.clone(),
+        );
+        Arc::new(Metrics {
+            registry,
+            requests,
+            tasks,
+            queue_depth,
+        })
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/metrics", get(scrape))
+}
+
+/// Counts every request by its route template (never the raw path, to bound label cardinality).
+pub async fn count_requests(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route,
+            method,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}
+
+async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let counts: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT model, status, COUNT(*) FROM tasks GROUP BY model, status")
+            .fetch_all(&state.db.read)
+            .await?;
+    state.metrics.tasks.clear();
+    let mut queued = 0;
+    for (model, status, count) in counts {
+        if status == "queued" {
+            queued += count;
+        }
+        state
+            .metrics
+            .tasks
+            .get_or_create(&TaskLabels { model, status })
+            .set(count);
+    }
+    state.metrics.queue_depth.set(queued);
+    let mut body = String::new();
+    prometheus_client::encoding::text::encode(&mut body, &state.metrics.registry)
+        .map_err(ApiError::internal)?;
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    Ok(response)
+}
