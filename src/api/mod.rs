@@ -1,6 +1,8 @@
 //! The HTTP API: one router per resource, the envelope, the error table, auth, and ops routes.
 
 pub mod account;
+pub mod content;
+pub mod events;
 pub mod admin;
 pub mod envelope;
 pub mod error;
@@ -8,6 +10,7 @@ pub mod extract;
 pub mod files;
 pub mod ops;
 pub mod videos;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -45,6 +48,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Admin token; admin routes are off when `None`.
     pub admin_token: Option<secrecy::SecretString>,
+    /// Fires at shutdown; long-lived responses (event streams) end on it.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
@@ -65,6 +70,9 @@ pub fn router(state: AppState) -> Router {
     let public = Router::new()
         .merge(videos::router())
         .merge(account::router())
+        .merge(webhooks::router())
+        .merge(events::router())
+        .merge(content::router())
         .fallback(unknown_route);
     Router::new()
         .nest(BASE, public)
