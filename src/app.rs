@@ -21,6 +21,7 @@ use crate::storage::Storage;
 use crate::store::{self, Db};
 use crate::tasks::sweep::Sweeper;
 use crate::tasks::worker::Worker;
+use crate::webhooks::Dispatcher;
 
 /// The account and key made on first start (the secret is shown once).
 #[derive(Debug, Clone)]
@@ -47,6 +48,7 @@ pub struct Application {
     state: AppState,
     worker: Worker,
     sweeper: Sweeper,
+    dispatcher: Dispatcher,
     settings: Settings,
     /// Set when this start created the first account.
     pub bootstrap: Option<BootstrapKey>,
@@ -132,6 +134,7 @@ impl Application {
             max_body_bytes: settings.api.max_body_bytes,
             admin_token: settings.admin.token.clone(),
             metrics: crate::api::metrics::Metrics::new(),
+            shutdown: CancellationToken::new(),
         };
         let fetcher = Fetcher::new(FetchPolicy {
             allow_http: settings.media.allow_http,
@@ -140,6 +143,14 @@ impl Application {
             ..FetchPolicy::default()
         })
         .map_err(|e| StartError::Other(format!("media fetcher: {e}")))?;
+        let dispatcher = Dispatcher {
+            db: db.clone(),
+            fetcher: fetcher.clone(),
+            storage: storage.clone(),
+            public_url: state.public_url.clone(),
+            retention_secs,
+            settings: settings.webhooks.clone(),
+        };
         let worker = Worker {
             id: crate::ids::new_id("wrk"),
             db: db.clone(),
@@ -164,6 +175,7 @@ impl Application {
             state,
             worker,
             sweeper,
+            dispatcher,
             settings,
             bootstrap,
         })
@@ -194,6 +206,11 @@ impl Application {
         self.sweeper.clone()
     }
 
+    /// A webhook dispatcher sharing this application's database (for tests).
+    pub fn dispatcher(&self) -> Dispatcher {
+        self.dispatcher.clone()
+    }
+
     /// Serves the API and runs workers and sweeps until `shutdown` resolves; then stops accepting,
     /// lets in-flight renders finish within `server.shutdown_grace_secs`, and requeues the rest.
     pub async fn run_until_stopped(
@@ -216,7 +233,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
         with_workers: bool,
     ) -> Result<(), StartError> {
-        let token = CancellationToken::new();
+        let token = self.state.shutdown.clone();
         let grace = Duration::from_secs(self.settings.server.shutdown_grace_secs);
         let mut background = tokio::task::JoinSet::new();
         if with_workers {
@@ -225,6 +242,7 @@ impl Application {
                 Duration::from_secs(self.settings.results.sweep_interval_secs.clamp(1, 3600))
                     .min(Duration::from_secs(self.settings.worker.lease_secs));
             background.spawn(self.sweeper.run(every, token.clone()));
+            background.spawn(self.dispatcher.run(token.clone()));
         }
         let trigger = token.clone();
         tokio::spawn(async move {

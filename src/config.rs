@@ -26,6 +26,7 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub limits: LimitSettings,
     pub bootstrap: BootstrapSettings,
+    pub webhooks: WebhookSettings,
     /// Configured channels (MODELS.md §Routing). Empty: the built-in `local` channel serves every model.
     pub channels: Vec<ChannelSettings>,
 }
@@ -128,6 +129,31 @@ pub struct BootstrapSettings {
     pub initial_credits: i64,
 }
 
+/// Webhook delivery (API.md §6).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// Seconds to wait after the 1st, 2nd, … failed attempt; the last one repeats until `max_age_secs`.
+    pub schedule_secs: Vec<u64>,
+    /// No attempt is made later than this after the task ended (24 h).
+    pub max_age_secs: u64,
+    /// Time allowed for one attempt (a slower receiver counts as a failure).
+    pub timeout_secs: u64,
+    /// How often the dispatcher looks for due deliveries.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            schedule_secs: vec![5, 30, 120, 600, 1800, 3600, 7200],
+            max_age_secs: 24 * 3600,
+            timeout_secs: 10,
+            poll_interval_ms: 1000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelSettings {
@@ -150,6 +176,7 @@ impl Default for Settings {
             worker: WorkerSettings::default(),
             limits: LimitSettings::default(),
             bootstrap: BootstrapSettings::default(),
+            webhooks: WebhookSettings::default(),
             channels: Vec::new(),
         }
     }
@@ -323,6 +350,12 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "bootstrap.initial_credits",
                 message: "must not be negative".into(),
+            });
+        }
+        if self.webhooks.schedule_secs.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "webhooks.schedule_secs",
+                message: "must list at least one delay in seconds".into(),
             });
         }
         let url = self.database_url();

@@ -1,6 +1,8 @@
 //! The HTTP API: one router per resource, the envelope, the error table, auth, and ops routes.
 
 pub mod account;
+pub mod content;
+pub mod events;
 pub mod admin;
 pub mod envelope;
 pub mod error;
@@ -9,6 +11,7 @@ pub mod files;
 pub mod metrics;
 pub mod ops;
 pub mod videos;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -48,6 +51,8 @@ pub struct AppState {
     pub admin_token: Option<secrecy::SecretString>,
     /// Prometheus metrics of this process.
     pub metrics: Arc<metrics::Metrics>,
+    /// Fires at shutdown; long-lived responses (event streams) end on it.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
@@ -68,6 +73,9 @@ pub fn router(state: AppState) -> Router {
     let public = Router::new()
         .merge(videos::router())
         .merge(account::router())
+        .merge(webhooks::router())
+        .merge(events::router())
+        .merge(content::router())
         .fallback(unknown_route);
     Router::new()
         .nest(BASE, public)

@@ -155,7 +155,9 @@ async fn query(
     let row = tasks::get_for_account(&state.db, &caller.account_id, &task_id)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;
-    Ok(Data(state.success, task_json(&row, &state.view())))
+    let mut data = task_json(&row, &state.view());
+    super::webhooks::attach_delivery(&state.db, &mut data).await?;
+    Ok(Data(state.success, data))
 }
 
 #[derive(Deserialize)]

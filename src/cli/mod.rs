@@ -1,6 +1,8 @@
 //! The `reelay` command line: `serve`, `worker`, `migrate`, and the operator commands `keys`
-//! and `credits`, which act on the configured database directly.
+//! and `credits`, which act on the configured database directly; and the client commands
+//! (`video`, `asset`, `models`, `account`), which talk to a running server.
 
+mod client_cmds;
 mod operator;
 
 use std::path::PathBuf;
@@ -61,6 +63,38 @@ enum Command {
     /// Manage account credits.
     #[command(subcommand)]
     Credits(operator::CreditsCommand),
+    /// Create, follow, list and cancel video tasks on a running server.
+    ///
+    /// Example: reelay video create --model seedance2.0-sp --prompt "a lighthouse at dusk" --wait --output out.mp4
+    Video {
+        #[command(subcommand)]
+        command: client_cmds::VideoCommand,
+        #[command(flatten)]
+        client: client_cmds::ClientArgs,
+    },
+    /// Upload media to your asset library on a running server.
+    ///
+    /// Example: reelay asset upload ./cat.png
+    Asset {
+        #[command(subcommand)]
+        command: client_cmds::AssetCommand,
+        #[command(flatten)]
+        client: client_cmds::ClientArgs,
+    },
+    /// List the models the server offers, with prices.
+    ///
+    /// Example: reelay models --url http://127.0.0.1:8080 --api-key sk_...
+    Models {
+        #[command(flatten)]
+        client: client_cmds::ClientArgs,
+    },
+    /// Show your account: balance and webhook secret state.
+    ///
+    /// Example: REELAY_API_KEY=sk_... reelay account --json
+    Account {
+        #[command(flatten)]
+        client: client_cmds::ClientArgs,
+    },
 }
 
 impl ConfigArgs {
@@ -91,6 +125,10 @@ pub async fn run() -> ExitCode {
         Command::Migrate { config } => migrate(&config).await,
         Command::Keys(command) => operator::keys(command).await,
         Command::Credits(command) => operator::credits(command).await,
+        Command::Video { command, client } => return client_cmds::video(command, client).await,
+        Command::Asset { command, client } => return client_cmds::asset(command, client).await,
+        Command::Models { client } => return client_cmds::models(client).await,
+        Command::Account { client } => return client_cmds::account(client).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,9 +4,11 @@
 //! `processing` and is reclaimed when its lease runs out (resume), or failed and refunded after
 //! `max_attempts` claims. Failing a task and refunding it is one transaction, and the refund is
 //! guarded twice (the `refunded` flag and a unique ledger index), so it happens exactly once.
+//! Reaching a terminal status enqueues the task's webhook delivery in the same transaction.
 
 use crate::store::ledger::{self, Kind};
 use crate::store::tasks::TaskRow;
+use crate::store::webhooks;
 use crate::store::{now, Db};
 
 /// Why a cancel was refused.
@@ -74,18 +76,24 @@ pub async fn complete(
     result_json: &str,
 ) -> Result<bool, sqlx::Error> {
     let now = now();
-    let done = sqlx::query(
+    let mut tx = db.write.begin().await?;
+    let row = sqlx::query_as::<_, TaskRow>(
         "UPDATE tasks SET status = 'completed', progress = 100, result = ?, completed_at = ?, updated_at = ?, \
-         lease_until = NULL WHERE id = ? AND status = 'processing' AND claimed_by = ?",
+         lease_until = NULL WHERE id = ? AND status = 'processing' AND claimed_by = ? RETURNING *",
     )
     .bind(result_json)
     .bind(now)
     .bind(now)
     .bind(task_id)
     .bind(worker_id)
-    .execute(&db.write)
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    webhooks::enqueue_for(&mut tx, &row).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Which tasks `fail` may touch.
@@ -130,6 +138,7 @@ pub async fn fail(
         return Ok(false);
     };
     refund_in(&mut tx, &row).await?;
+    webhooks::enqueue_for(&mut tx, &row).await?;
     tx.commit().await?;
     Ok(true)
 }

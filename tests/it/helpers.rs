@@ -23,6 +23,7 @@ pub struct TestApp {
     pub worker: reelay::tasks::worker::Worker,
     pub sweeper: reelay::tasks::sweep::Sweeper,
     pub db: reelay::store::Db,
+    pub dispatcher: reelay::webhooks::Dispatcher,
 }
 
 /// How a test wants its app.
@@ -75,6 +76,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let address: SocketAddr = application.address();
     let worker = application.worker();
     let sweeper = application.sweeper();
+    let dispatcher = application.dispatcher();
     let db = application.state().db.clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let shutdown = async move {
@@ -100,6 +102,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         worker,
         sweeper,
         db,
+        dispatcher,
     }
 }
 
@@ -358,5 +361,131 @@ pub async fn media_server(files: Vec<(&'static str, Vec<u8>)>) -> MediaServer {
     });
     MediaServer {
         base: format!("http://{address}"),
+    }
+}
+
+/// One Server-Sent Event as a test reads it.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub event: String,
+    pub id: Option<String>,
+    pub data: String,
+}
+
+impl TestApp {
+    /// POST with no body (e.g. `/account/webhook-secret`).
+    pub async fn post_empty(&self, path: &str) -> Answer {
+        answer(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(&self.key)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
+    }
+
+    /// Opens `GET /videos/{id}/events` and sends each event to the returned channel until the
+    /// stream ends; the status of the response comes first.
+    pub async fn open_events(
+        &self,
+        task_id: &str,
+        last_event_id: Option<&str>,
+    ) -> (u16, tokio::sync::mpsc::UnboundedReceiver<SseEvent>) {
+        use futures::StreamExt;
+        let mut request = self
+            .client
+            .get(self.url(&format!("/videos/{task_id}/events")))
+            .bearer_auth(&self.key);
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.expect("send");
+        let status = response.status().as_u16();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut body = response.bytes_stream();
+        tokio::spawn(async move {
+            let mut buffer = String::new();
+            while let Some(Ok(chunk)) = body.next().await {
+                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buffer.find("\n\n") {
+                    let block: String = buffer.drain(..end + 2).collect();
+                    let mut event = SseEvent { event: "message".into(), id: None, data: String::new() };
+                    let mut has_data = false;
+                    for line in block.lines() {
+                        if let Some(v) = line.strip_prefix("event:") {
+                            event.event = v.trim().to_string();
+                        } else if let Some(v) = line.strip_prefix("id:") {
+                            event.id = Some(v.trim().to_string());
+                        } else if let Some(v) = line.strip_prefix("data:") {
+                            event.data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                            has_data = true;
+                        }
+                    }
+                    if has_data && tx.send(event).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        (status, rx)
+    }
+}
+
+/// A loopback webhook receiver: records every request and answers 500 to the first `failures`.
+pub struct Receiver {
+    pub url: String,
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<(reqwest::header::HeaderMap, Vec<u8>)>>>,
+}
+
+impl Receiver {
+    pub fn calls(&self) -> Vec<(reqwest::header::HeaderMap, Vec<u8>)> {
+        self.seen.lock().expect("lock").clone()
+    }
+
+    /// Waits (bounded) until at least `n` requests arrived.
+    pub async fn wait_for(&self, n: usize, dispatcher: Option<&reelay::webhooks::Dispatcher>) {
+        for _ in 0..400 {
+            if let Some(dispatcher) = dispatcher {
+                dispatcher.deliver_due().await.expect("dispatch");
+            }
+            if self.calls().len() >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the receiver saw {} requests, expected {n}", self.calls().len());
+    }
+}
+
+pub async fn webhook_receiver(failures: usize) -> Receiver {
+    use axum::http::{HeaderMap, StatusCode};
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>> = Arc::default();
+    let recorded = seen.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: bytes::Bytes| {
+            let recorded = recorded.clone();
+            async move {
+                let mut calls = recorded.lock().expect("lock");
+                calls.push((headers, body.to_vec()));
+                if calls.len() <= failures {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::NO_CONTENT
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Receiver {
+        url: format!("http://{address}/hook"),
+        seen,
     }
 }

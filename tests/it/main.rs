@@ -3,8 +3,11 @@
 
 mod auth;
 mod billing;
+mod cli;
 mod crash;
+mod events;
 mod helpers;
 mod lifecycle;
 mod media_inputs;
 mod validation;
+mod webhooks;

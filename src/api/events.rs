@@ -1,0 +1,115 @@
+//! `GET /videos/{id}/events`: Server-Sent Events, one `event: task` with the full task object at
+//! each change of status or progress, ending after a terminal status (API.md §2).
+//!
+//! Each stream polls its task row every [`POLL`], so changes made by any worker, in this
+//! process or another replica sharing the database, reach it within that delay. The event `id`
+//! is the task's version, `rank(status) * 1000 + progress`: it only grows, because status never
+//! goes backwards and progress only rises while processing. A client resuming with
+//! `Last-Event-ID: v` gets the current state only if it is newer than `v`.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use axum::Router;
+use futures::Stream;
+
+use super::error::ApiError;
+use super::extract::Caller;
+use super::AppState;
+use crate::store::tasks::{self, TaskRow};
+use crate::tasks::view::task_json;
+
+/// How often a stream re-reads its task.
+pub const POLL: Duration = Duration::from_millis(250);
+/// Comment lines sent on an idle stream so proxies keep it open.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/videos/{task_id}/events", get(events))
+}
+
+/// The version of a task as seen by event streams (the SSE `id`).
+pub fn task_version(row: &TaskRow) -> i64 {
+    let rank = match row.status.as_str() {
+        "queued" => 0,
+        "processing" => 1,
+        _ => 2,
+    };
+    rank * 1000 + row.progress.clamp(0, 999)
+}
+
+fn is_terminal(row: &TaskRow) -> bool {
+    matches!(row.status.as_str(), "completed" | "failed")
+}
+
+/// Where one stream stands.
+struct Cursor {
+    state: AppState,
+    account_id: String,
+    task_id: String,
+    last_sent: Option<i64>,
+    finished: bool,
+}
+
+#[tracing::instrument(skip_all, fields(task_id = %task_id))]
+async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(task_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    tasks::get_for_account(&state.db, &caller.account_id, &task_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;
+    let last_sent = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let cursor = Cursor {
+        state,
+        account_id: caller.account_id,
+        task_id,
+        last_sent,
+        finished: false,
+    };
+    let stream = futures::stream::unfold(cursor, |mut cursor| async move {
+        let event = next_event(&mut cursor).await?;
+        Some((Ok(event), cursor))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// Waits for the next change; `None` ends the stream (terminal state sent, task gone, shutdown).
+async fn next_event(cursor: &mut Cursor) -> Option<Event> {
+    if cursor.finished {
+        return None;
+    }
+    loop {
+        let row = match tasks::get_for_account(&cursor.state.db, &cursor.account_id, &cursor.task_id).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::error!(%error, "event stream: reading the task failed");
+                return None;
+            }
+        };
+        let version = task_version(&row);
+        if cursor.last_sent.is_none_or(|sent| version > sent) {
+            cursor.last_sent = Some(version);
+            cursor.finished = is_terminal(&row);
+            let data = task_json(&row, &cursor.state.view()).to_string();
+            return Some(Event::default().event("task").id(version.to_string()).data(data));
+        }
+        if is_terminal(&row) {
+            return None;
+        }
+        tokio::select! {
+            _ = cursor.state.shutdown.cancelled() => return None,
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! `POST /account/webhook-secret` (create or rotate the signing secret, shown once) and the
+//! `webhook` delivery state reported on `GET /videos/{id}` (API.md §6).
+//!
+//! The secret is stored server-side in clear (`accounts.webhook_secret`): reelay must hold it to
+//! sign every delivery, unlike API keys, which it only has to verify and keeps hashed.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::envelope::Data;
+use super::error::ApiError;
+use super::extract::Caller;
+use super::AppState;
+use crate::store::webhooks::{self, Delivery};
+use crate::store::Db;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/account/webhook-secret", post(rotate_secret))
+}
+
+/// Creates or replaces the account's webhook secret; deliveries from now on are signed with it.
+#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
+async fn rotate_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Data<Value>, ApiError> {
+    let secret = crate::webhooks::new_secret();
+    if !webhooks::set_secret(&state.db, &caller.account_id, &secret).await? {
+        return Err(ApiError::not_found("account"));
+    }
+    tracing::info!("webhook secret rotated");
+    Ok(Data(state.success, json!({ "secret": secret })))
+}
+
+/// The public view of a delivery.
+pub fn delivery_json(delivery: &Delivery) -> Value {
+    json!({
+        "webhook_id": delivery.id,
+        "url": delivery.url,
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "last_status": delivery.last_status,
+        "last_error": delivery.last_error,
+        "next_attempt_at": delivery.next_attempt_at,
+        "delivered_at": delivery.delivered_at,
+    })
+}
+
+/// Adds `webhook: null | {…}` to a task object (tasks with a `callback_url` that ended).
+pub async fn attach_delivery(db: &Db, task: &mut Value) -> Result<(), sqlx::Error> {
+    let Some(task_id) = task.get("task_id").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let delivery = webhooks::for_task(db, task_id).await?;
+    if let Some(object) = task.as_object_mut() {
+        object.insert(
+            "webhook".to_string(),
+            delivery.as_ref().map(delivery_json).unwrap_or(Value::Null),
+        );
+    }
+    Ok(())
+}
