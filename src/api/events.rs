@@ -89,20 +89,28 @@ async fn next_event(cursor: &mut Cursor) -> Option<Event> {
         return None;
     }
     loop {
-        let row = match tasks::get_for_account(&cursor.state.db, &cursor.account_id, &cursor.task_id).await {
-            Ok(Some(row)) => row,
-            Ok(None) => return None,
-            Err(error) => {
-                tracing::error!(%error, "event stream: reading the task failed");
-                return None;
-            }
-        };
+        let row =
+            match tasks::get_for_account(&cursor.state.db, &cursor.account_id, &cursor.task_id)
+                .await
+            {
+                Ok(Some(row)) => row,
+                Ok(None) => return None,
+                Err(error) => {
+                    tracing::error!(%error, "event stream: reading the task failed");
+                    return None;
+                }
+            };
         let version = task_version(&row);
         if cursor.last_sent.is_none_or(|sent| version > sent) {
             cursor.last_sent = Some(version);
             cursor.finished = is_terminal(&row);
             let data = task_json(&row, &cursor.state.view()).to_string();
-            return Some(Event::default().event("task").id(version.to_string()).data(data));
+            return Some(
+                Event::default()
+                    .event("task")
+                    .id(version.to_string())
+                    .data(data),
+            );
         }
         if is_terminal(&row) {
             return None;

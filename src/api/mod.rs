@@ -1,11 +1,11 @@
 //! The HTTP API: one router per resource, the envelope, the error table, auth, and ops routes.
 
 pub mod account;
-pub mod content;
-pub mod events;
 pub mod admin;
+pub mod content;
 pub mod envelope;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod files;
 pub mod metrics;

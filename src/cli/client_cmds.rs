@@ -17,7 +17,12 @@ use crate::client::{Client, ClientError, CreateVideo, Task};
 #[derive(Args, Debug, Clone)]
 pub struct ClientArgs {
     /// Server origin.
-    #[arg(long, env = "REELAY_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "REELAY_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
     url: String,
     /// API key (`sk_...`).
     #[arg(long, env = "REELAY_API_KEY", hide_env_values = true, global = true)]
@@ -32,7 +37,7 @@ pub enum VideoCommand {
     /// Create a video task; local image paths are uploaded as assets first.
     ///
     /// Example: reelay video create --model seedance2.0-sp --prompt "a lighthouse at dusk" --duration 5 --wait --output out.mp4
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// Show one task.
     ///
     /// Example: reelay video get vid_8f3kq0c2m1x9d7zt4w6b
@@ -169,7 +174,7 @@ pub async fn video(command: VideoCommand, args: ClientArgs) -> ExitCode {
 async fn video_inner(command: VideoCommand, args: &ClientArgs) -> Result<(), Failure> {
     let client = connect(args)?;
     match command {
-        VideoCommand::Create(create) => create_video(&client, create, args.json).await,
+        VideoCommand::Create(create) => create_video(&client, *create, args.json).await,
         VideoCommand::Get { task_id } => {
             let task = client.get_video(&task_id).await?;
             if args.json {
@@ -180,7 +185,9 @@ async fn video_inner(command: VideoCommand, args: &ClientArgs) -> Result<(), Fai
             }
         }
         VideoCommand::List { status, limit } => {
-            let page = client.list_videos(status.as_deref(), Some(limit), None).await?;
+            let page = client
+                .list_videos(status.as_deref(), Some(limit), None)
+                .await?;
             if args.json {
                 return print_json(&page);
             }
@@ -388,7 +395,10 @@ async fn wait_for(client: &Client, task_id: &str, quiet: bool) -> Result<Task, F
 }
 
 fn print_task(task: &Task) {
-    println!("{}  {}  {}%  {}", task.task_id, task.status, task.progress, task.model);
+    println!(
+        "{}  {}  {}%  {}",
+        task.task_id, task.status, task.progress, task.model
+    );
     if let Some(result) = &task.result {
         println!(
             "  {}x{}  {:.1}s  {} fps  {} bytes",
@@ -421,13 +431,16 @@ async fn asset_inner(command: AssetCommand, args: &ClientArgs) -> Result<(), Fai
     let kind = match kind.as_deref() {
         Some(kind) => kind.to_string(),
         None => kind_of(path)
-            .ok_or_else(|| usage(format!("{source}: cannot guess the type; pass --type image|video|audio")))?
+            .ok_or_else(|| {
+                usage(format!(
+                    "{source}: cannot guess the type; pass --type image|video|audio"
+                ))
+            })?
             .to_string(),
     };
     let asset_id = if is_url {
-        let name = name.unwrap_or_else(|| {
-            source.rsplit('/').next().unwrap_or("upload").to_string()
-        });
+        let name =
+            name.unwrap_or_else(|| source.rsplit('/').next().unwrap_or("upload").to_string());
         client.upload_asset_url(&name, &kind, &source).await?
     } else {
         if !path.is_file() {
@@ -453,8 +466,16 @@ pub async fn models(args: ClientArgs) -> ExitCode {
                 return print_json(&models);
             }
             for model in &models {
-                let billing = model.details.get("billing").and_then(|v| v.as_str()).unwrap_or("");
-                let prices = model.details.get("prices").map(|v| v.to_string()).unwrap_or_default();
+                let billing = model
+                    .details
+                    .get("billing")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                let prices = model
+                    .details
+                    .get("prices")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
                 println!("{:<28} {:<11} {prices}", model.model, billing);
             }
             Ok(())
@@ -473,10 +494,17 @@ pub async fn account(args: ClientArgs) -> ExitCode {
                 return print_json(&account);
             }
             println!("account {} ({})", account.account_id, account.name);
-            println!("balance {} credits, spent {}", account.balance, account.spent_total);
+            println!(
+                "balance {} credits, spent {}",
+                account.balance, account.spent_total
+            );
             println!(
                 "webhook secret {}",
-                if account.webhook_secret_set { "set" } else { "not set" }
+                if account.webhook_secret_set {
+                    "set"
+                } else {
+                    "not set"
+                }
             );
             Ok(())
         }

@@ -120,20 +120,26 @@ impl Client {
     }
 
     async fn send(&self, request: RequestBuilder) -> Result<Response, ClientError> {
-        request.send().await.map_err(|source| ClientError::Transport {
-            url: self.origin.clone(),
-            source,
-        })
+        request
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport {
+                url: self.origin.clone(),
+                source,
+            })
     }
 
     /// Sends, unwraps the envelope and decodes `data`.
     async fn call<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, ClientError> {
         let response = self.send(request).await?;
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(|source| ClientError::Transport {
-            url: self.origin.clone(),
-            source,
-        })?;
+        let text = response
+            .text()
+            .await
+            .map_err(|source| ClientError::Transport {
+                url: self.origin.clone(),
+                source,
+            })?;
         let body: Value = serde_json::from_str(&text).map_err(|_| {
             ClientError::Decode(format!(
                 "HTTP {status} with a body that is not JSON: {}",
@@ -233,10 +239,12 @@ impl Client {
 
     /// `POST /seedance/sp/assets/upload` with the bytes of a local file (multipart); returns the asset id.
     pub async fn upload_asset_file(&self, path: &Path, kind: &str) -> Result<String, ClientError> {
-        let bytes = tokio::fs::read(path).await.map_err(|source| ClientError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|source| ClientError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
@@ -244,7 +252,10 @@ impl Client {
         let form = reqwest::multipart::Form::new()
             .text("name", name.clone())
             .text("type", kind.to_string())
-            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name),
+            );
         let data: Value = self
             .call(self.post("/seedance/sp/assets/upload").multipart(form))
             .await?;
@@ -281,7 +292,10 @@ impl Client {
             return Err(ClientError::Api {
                 status,
                 code: body["code"].as_i64().unwrap_or(i64::from(status) * 100),
-                msg: body["msg"].as_str().unwrap_or("event stream refused").to_string(),
+                msg: body["msg"]
+                    .as_str()
+                    .unwrap_or("event stream refused")
+                    .to_string(),
                 param: None,
             });
         }
@@ -297,14 +311,19 @@ impl Client {
     /// Downloads the result of a completed task (`GET /videos/{id}/content`) to `path`;
     /// returns the number of bytes written.
     pub async fn download(&self, task_id: &str, path: &Path) -> Result<u64, ClientError> {
-        let response = self.send(self.get(&format!("/videos/{task_id}/content"))).await?;
+        let response = self
+            .send(self.get(&format!("/videos/{task_id}/content")))
+            .await?;
         if !response.status().is_success() {
             let status = response.status().as_u16();
             let body: Value = response.json().await.unwrap_or(Value::Null);
             return Err(ClientError::Api {
                 status,
                 code: body["code"].as_i64().unwrap_or(i64::from(status) * 100),
-                msg: body["msg"].as_str().unwrap_or("download refused").to_string(),
+                msg: body["msg"]
+                    .as_str()
+                    .unwrap_or("download refused")
+                    .to_string(),
                 param: None,
             });
         }

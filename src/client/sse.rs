@@ -53,7 +53,9 @@ mod tests {
     #[test]
     fn parses_events_split_across_chunks_and_skips_comments() {
         let mut parser = SseParser::default();
-        assert!(parser.push(b": keep-alive\n\nevent: task\nid: 7\nda").is_empty());
+        assert!(parser
+            .push(b": keep-alive\n\nevent: task\nid: 7\nda")
+            .is_empty());
         let events = parser.push(b"ta: {\"a\":1}\n\n");
         assert_eq!(
             events,

@@ -94,11 +94,20 @@ pub async fn claim_attempt(
 
 /// What an attempt came to.
 pub enum AttemptResult<'a> {
-    Delivered { status: i64 },
+    Delivered {
+        status: i64,
+    },
     /// Retry at `next_attempt_at`.
-    Retry { status: Option<i64>, error: &'a str, next_attempt_at: i64 },
+    Retry {
+        status: Option<i64>,
+        error: &'a str,
+        next_attempt_at: i64,
+    },
     /// No more retries.
-    GaveUp { status: Option<i64>, error: &'a str },
+    GaveUp {
+        status: Option<i64>,
+        error: &'a str,
+    },
 }
 
 /// Records the outcome of the attempt just made.

@@ -71,7 +71,15 @@ impl Dispatcher {
         let attempts = delivery.attempts + 1;
         let Some(task) = tasks::get(&self.db, &delivery.task_id).await? else {
             let error = "the task no longer exists";
-            return webhooks::record(&self.db, &delivery.id, AttemptResult::GaveUp { status: None, error }).await;
+            return webhooks::record(
+                &self.db,
+                &delivery.id,
+                AttemptResult::GaveUp {
+                    status: None,
+                    error,
+                },
+            )
+            .await;
         };
         let view = ViewContext {
             storage: &self.storage,
@@ -94,11 +102,20 @@ impl Dispatcher {
                 super::sign(&key, &delivery.id, timestamp, &body),
             ));
         }
-        let (status, error) = match self.fetcher.post(&delivery.url, &headers, body, timeout).await {
+        let (status, error) = match self
+            .fetcher
+            .post(&delivery.url, &headers, body, timeout)
+            .await
+        {
             Ok(outcome) if (200..300).contains(&outcome.status) => {
                 tracing::info!(status = outcome.status, attempts, "webhook delivered");
                 let status = i64::from(outcome.status);
-                return webhooks::record(&self.db, &delivery.id, AttemptResult::Delivered { status }).await;
+                return webhooks::record(
+                    &self.db,
+                    &delivery.id,
+                    AttemptResult::Delivered { status },
+                )
+                .await;
             }
             Ok(outcome) => (
                 Some(i64::from(outcome.status)),
@@ -119,13 +136,25 @@ impl Dispatcher {
                 webhooks::record(
                     &self.db,
                     &delivery.id,
-                    AttemptResult::Retry { status, error: &error, next_attempt_at },
+                    AttemptResult::Retry {
+                        status,
+                        error: &error,
+                        next_attempt_at,
+                    },
                 )
                 .await
             }
             None => {
                 tracing::warn!(?status, %error, attempts, "webhook attempts exhausted; giving up");
-                webhooks::record(&self.db, &delivery.id, AttemptResult::GaveUp { status, error: &error }).await
+                webhooks::record(
+                    &self.db,
+                    &delivery.id,
+                    AttemptResult::GaveUp {
+                        status,
+                        error: &error,
+                    },
+                )
+                .await
             }
         }
     }

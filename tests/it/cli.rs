@@ -36,12 +36,35 @@ async fn video_create_wait_output_downloads_a_playable_mp4() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out.mp4");
     let output = run(reelay(&app)
-        .args(["video", "create", "--model", "seedance2.0-sp", "--prompt", "a lighthouse at dusk"])
-        .args(["--duration", "4", "--resolution", "480p", "--wait", "--output"])
+        .args([
+            "video",
+            "create",
+            "--model",
+            "seedance2.0-sp",
+            "--prompt",
+            "a lighthouse at dusk",
+        ])
+        .args([
+            "--duration",
+            "4",
+            "--resolution",
+            "480p",
+            "--wait",
+            "--output",
+        ])
         .arg(&out))
     .await;
-    assert_eq!(output.status.code(), Some(0), "stderr: {}", text(&output.stderr));
-    assert!(text(&output.stdout).contains("completed"), "{}", text(&output.stdout));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        text(&output.stderr)
+    );
+    assert!(
+        text(&output.stdout).contains("completed"),
+        "{}",
+        text(&output.stdout)
+    );
     let bytes = std::fs::read(&out).expect("the MP4 was written");
     let probe = reelay_media::probe(&bytes).expect("a playable MP4");
     assert_eq!(probe.format, reelay_media::MediaFormat::Mp4);
@@ -53,10 +76,22 @@ async fn video_create_wait_output_downloads_a_playable_mp4() {
 async fn json_output_of_create_get_list_account_and_models_is_the_api_data() {
     let app = spawn_app().await;
     let output = run(reelay(&app)
-        .args(["video", "create", "--model", "seedance2.0-sp", "--prompt", "waves"])
+        .args([
+            "video",
+            "create",
+            "--model",
+            "seedance2.0-sp",
+            "--prompt",
+            "waves",
+        ])
         .args(["--duration", "4", "--resolution", "480p", "--json"]))
     .await;
-    assert_eq!(output.status.code(), Some(0), "stderr: {}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        text(&output.stderr)
+    );
     let created: Value = serde_json::from_slice(&output.stdout).expect("json");
     let task_id = created["task_id"].as_str().expect("task_id").to_string();
     assert_eq!(created["status"], "queued");
@@ -88,11 +123,15 @@ async fn json_output_of_create_get_list_account_and_models_is_the_api_data() {
 #[tokio::test]
 async fn unknown_model_exits_2_and_lists_the_models() {
     let app = spawn_app().await;
-    let output = run(reelay(&app).args(["video", "create", "--model", "nope", "--prompt", "x"])).await;
+    let output =
+        run(reelay(&app).args(["video", "create", "--model", "nope", "--prompt", "x"])).await;
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
     assert!(stderr.contains("40002"), "{stderr}");
-    assert!(stderr.contains("available models:") && stderr.contains("seedance2.0-sp"), "{stderr}");
+    assert!(
+        stderr.contains("available models:") && stderr.contains("seedance2.0-sp"),
+        "{stderr}"
+    );
     // No key at all is a usage error too.
     let output = run(Command::new(env!("CARGO_BIN_EXE_reelay"))
         .env_remove("REELAY_API_KEY")
@@ -110,7 +149,15 @@ async fn a_task_that_fails_while_waiting_exits_1() {
     })
     .await;
     let child = reelay(&app)
-        .args(["video", "create", "--model", "seedance2.0-sp", "--prompt", "x", "--wait"])
+        .args([
+            "video",
+            "create",
+            "--model",
+            "seedance2.0-sp",
+            "--prompt",
+            "x",
+            "--wait",
+        ])
         .args(["--duration", "4", "--resolution", "480p"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -131,8 +178,17 @@ async fn a_task_that_fails_while_waiting_exits_1() {
         .await
         .expect("the CLI ends")
         .expect("output");
-    assert_eq!(output.status.code(), Some(1), "stderr: {}", text(&output.stderr));
-    assert!(text(&output.stderr).contains("cancelled"), "{}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stderr: {}",
+        text(&output.stderr)
+    );
+    assert!(
+        text(&output.stderr).contains("cancelled"),
+        "{}",
+        text(&output.stderr)
+    );
     app.finish().await;
 }
 
@@ -162,7 +218,11 @@ async fn asset_upload_reports_the_servers_error_and_help_has_examples() {
     ] {
         let output = run(Command::new(env!("CARGO_BIN_EXE_reelay")).args(&args)).await;
         assert_eq!(output.status.code(), Some(0), "{args:?}");
-        assert!(text(&output.stdout).contains("Example:"), "{args:?}: {}", text(&output.stdout));
+        assert!(
+            text(&output.stdout).contains("Example:"),
+            "{args:?}: {}",
+            text(&output.stdout)
+        );
     }
     app.finish().await;
 }

@@ -28,7 +28,10 @@ fn manual() -> Options {
 #[tokio::test]
 async fn event_stream_reports_queued_processing_completed_in_order_then_ends() {
     let app = spawn_app_with(manual()).await;
-    let task_id = app.create_task(&text_request("seedance2.0-sp")).await.data()["task_id"]
+    let task_id = app
+        .create_task(&text_request("seedance2.0-sp"))
+        .await
+        .data()["task_id"]
         .as_str()
         .expect("id")
         .to_string();
@@ -47,9 +50,11 @@ async fn event_stream_reports_queued_processing_completed_in_order_then_ends() {
     let (second, second_id, _) = next(&mut events).await.expect("processing event");
     assert_eq!(second, "processing");
     assert!(second_id > first_id);
-    assert!(reelay::tasks::state::heartbeat(&app.db, &task_id, "test-worker", 40, 0)
-        .await
-        .expect("heartbeat"));
+    assert!(
+        reelay::tasks::state::heartbeat(&app.db, &task_id, "test-worker", 40, 0)
+            .await
+            .expect("heartbeat")
+    );
     let (third, third_id, task) = next(&mut events).await.expect("progress event");
     assert_eq!(third, "processing");
     assert_eq!(task["progress"], 40);
@@ -58,7 +63,9 @@ async fn event_stream_reports_queued_processing_completed_in_order_then_ends() {
     // Its lease has run out: the app's worker resumes it and completes it.
     let mut started = false;
     for _ in 0..50 {
-        if app.worker.poll_once().await.expect("poll") == reelay::tasks::worker::PollOutcome::Started {
+        if app.worker.poll_once().await.expect("poll")
+            == reelay::tasks::worker::PollOutcome::Started
+        {
             started = true;
             break;
         }
@@ -75,7 +82,10 @@ async fn event_stream_reports_queued_processing_completed_in_order_then_ends() {
         }
         last = (status, id);
     }
-    assert_eq!(last.0, "completed", "the stream ends after the terminal event");
+    assert_eq!(
+        last.0, "completed",
+        "the stream ends after the terminal event"
+    );
 
     // Resuming from the last id sends nothing and closes; from an older id sends the current state.
     let (_, mut resumed) = app.open_events(&task_id, Some(&last.1.to_string())).await;
@@ -90,16 +100,23 @@ async fn event_stream_reports_queued_processing_completed_in_order_then_ends() {
 #[tokio::test]
 async fn event_stream_of_unknown_or_others_tasks_is_404() {
     let app = spawn_app_with(manual()).await;
-    let task_id = app.create_task(&text_request("seedance2.0-sp")).await.data()["task_id"]
+    let task_id = app
+        .create_task(&text_request("seedance2.0-sp"))
+        .await
+        .data()["task_id"]
         .as_str()
         .expect("id")
         .to_string();
     let (_, other_key) = app.new_account(1_000_000).await;
-    let answer = app.get_as(&other_key, &format!("/videos/{task_id}/events")).await;
+    let answer = app
+        .get_as(&other_key, &format!("/videos/{task_id}/events"))
+        .await;
     assert_eq!(answer.status, 404);
     assert_eq!(answer.code(), 40400);
     assert_eq!(app.get("/videos/vid_nope/events").await.status, 404);
-    let answer = app.get_as(&other_key, &format!("/videos/{task_id}/content")).await;
+    let answer = app
+        .get_as(&other_key, &format!("/videos/{task_id}/content"))
+        .await;
     assert_eq!(answer.status, 404);
     // Not completed yet: 409.
     let answer = app.get(&format!("/videos/{task_id}/content")).await;
@@ -112,7 +129,10 @@ async fn event_stream_of_unknown_or_others_tasks_is_404() {
 #[tokio::test]
 async fn content_redirects_to_the_signed_mp4_with_range_support() {
     let app = spawn_app_with(manual()).await;
-    let task_id = app.create_task(&text_request("seedance2.0-sp")).await.data()["task_id"]
+    let task_id = app
+        .create_task(&text_request("seedance2.0-sp"))
+        .await
+        .data()["task_id"]
         .as_str()
         .expect("id")
         .to_string();

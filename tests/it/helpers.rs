@@ -411,7 +411,11 @@ impl TestApp {
                 buffer.push_str(&String::from_utf8_lossy(&chunk));
                 while let Some(end) = buffer.find("\n\n") {
                     let block: String = buffer.drain(..end + 2).collect();
-                    let mut event = SseEvent { event: "message".into(), id: None, data: String::new() };
+                    let mut event = SseEvent {
+                        event: "message".into(),
+                        id: None,
+                        data: String::new(),
+                    };
                     let mut has_data = false;
                     for line in block.lines() {
                         if let Some(v) = line.strip_prefix("event:") {
@@ -433,10 +437,14 @@ impl TestApp {
     }
 }
 
+/// The requests a webhook receiver saw: headers and body of each.
+pub type SeenRequests =
+    std::sync::Arc<std::sync::Mutex<Vec<(reqwest::header::HeaderMap, Vec<u8>)>>>;
+
 /// A loopback webhook receiver: records every request and answers 500 to the first `failures`.
 pub struct Receiver {
     pub url: String,
-    pub seen: std::sync::Arc<std::sync::Mutex<Vec<(reqwest::header::HeaderMap, Vec<u8>)>>>,
+    pub seen: SeenRequests,
 }
 
 impl Receiver {
@@ -455,14 +463,17 @@ impl Receiver {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("the receiver saw {} requests, expected {n}", self.calls().len());
+        panic!(
+            "the receiver saw {} requests, expected {n}",
+            self.calls().len()
+        );
     }
 }
 
 pub async fn webhook_receiver(failures: usize) -> Receiver {
     use axum::http::{HeaderMap, StatusCode};
-    use std::sync::{Arc, Mutex};
-    let seen: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>> = Arc::default();
+    use std::sync::Arc;
+    let seen: SeenRequests = Arc::default();
     let recorded = seen.clone();
     let router = axum::Router::new().route(
         "/hook",
@@ -479,7 +490,9 @@ pub async fn webhook_receiver(failures: usize) -> Receiver {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let address = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;

@@ -68,7 +68,11 @@ async fn completed_task_webhook_is_signed_and_retried_with_the_same_id_until_acc
     let first_id = header(&calls[0].0, "webhook-id").to_string();
     assert!(first_id.starts_with("msg_"), "{first_id}");
     for (headers, body) in &calls {
-        assert_eq!(header(headers, "webhook-id"), first_id, "stable id across retries");
+        assert_eq!(
+            header(headers, "webhook-id"),
+            first_id,
+            "stable id across retries"
+        );
         let timestamp = header(headers, "webhook-timestamp");
         let sent: i64 = timestamp.parse().expect("unix seconds");
         assert!((reelay::store::now() - sent).abs() < 120);
@@ -114,7 +118,10 @@ async fn cancelled_task_gets_a_webhook_and_tasks_without_callback_get_none() {
         .as_str()
         .expect("id")
         .to_string();
-    let without = app.create_task(&text_request("seedance2.0-sp")).await.data()["task_id"]
+    let without = app
+        .create_task(&text_request("seedance2.0-sp"))
+        .await
+        .data()["task_id"]
         .as_str()
         .expect("id")
         .to_string();
@@ -124,13 +131,20 @@ async fn cancelled_task_gets_a_webhook_and_tasks_without_callback_get_none() {
 
     receiver.wait_for(1, Some(&app.dispatcher)).await;
     let calls = receiver.calls();
-    assert_eq!(calls.len(), 1, "only the task with a callback_url is delivered");
+    assert_eq!(
+        calls.len(),
+        1,
+        "only the task with a callback_url is delivered"
+    );
     // No secret set: delivered, but unsigned.
     assert!(calls[0].0.get("webhook-signature").is_none());
     let task: Value = serde_json::from_slice(&calls[0].1).expect("json");
     assert_eq!(task["status"], "failed");
     assert_eq!(task["error"]["code"], "cancelled");
-    assert_eq!(app.task(&with_callback).await.data()["webhook"]["state"], "delivered");
+    assert_eq!(
+        app.task(&with_callback).await.data()["webhook"]["state"],
+        "delivered"
+    );
     assert!(app.task(&without).await.data()["webhook"].is_null());
     app.finish().await;
 }
@@ -163,8 +177,14 @@ async fn rotating_the_secret_signs_later_deliveries_with_the_new_one() {
     let (headers, body) = &receiver.calls()[0];
     let id = header(headers, "webhook-id");
     let ts = header(headers, "webhook-timestamp");
-    assert_eq!(header(headers, "webhook-signature"), expected_signature(&new, id, ts, body));
-    assert_ne!(header(headers, "webhook-signature"), expected_signature(&old, id, ts, body));
+    assert_eq!(
+        header(headers, "webhook-signature"),
+        expected_signature(&new, id, ts, body)
+    );
+    assert_ne!(
+        header(headers, "webhook-signature"),
+        expected_signature(&old, id, ts, body)
+    );
     app.finish().await;
 }
 
