@@ -2,11 +2,14 @@
 
 pub mod account;
 pub mod admin;
+pub mod assets;
 pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod files;
 pub mod ops;
+pub mod realperson;
+pub mod upload;
 pub mod videos;
 
 use std::sync::Arc;
@@ -45,6 +48,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Admin token; admin routes are off when `None`.
     pub admin_token: Option<secrecy::SecretString>,
+    /// The asset library, audits and real-person records.
+    pub assets: crate::assets::Assets,
 }
 
 impl AppState {
@@ -62,9 +67,12 @@ pub const BASE: &str = "/api/open-api/v1";
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    let max_upload = state.assets.settings.max_upload_bytes;
     let public = Router::new()
         .merge(videos::router())
         .merge(account::router())
+        .merge(assets::router(max_upload))
+        .merge(realperson::router(max_upload))
         .fallback(unknown_route);
     Router::new()
         .nest(BASE, public)
