@@ -27,13 +27,13 @@ pub const MAX_IDS: usize = 100;
 
 /// Asset routes; upload routes accept bodies up to `max_upload_bytes` (plus multipart overhead).
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
-    let body_limit =
-        DefaultBodyLimit::max(usize::try_from(max_upload_bytes).unwrap_or(usize::MAX).saturating_add(MULTIPART_SLACK));
+    let body_limit = DefaultBodyLimit::max(
+        usize::try_from(max_upload_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(MULTIPART_SLACK),
+    );
     Router::new()
-        .route(
-            "/seedance/sp/assets/upload",
-            post(upload).layer(body_limit),
-        )
+        .route("/seedance/sp/assets/upload", post(upload).layer(body_limit))
         .route("/seedance/sp/assets/detail", post(detail))
         .route("/seedance/sp/assets/status", post(status))
         .route("/seedance/sp/assets/delete", post(delete))
@@ -161,7 +161,10 @@ pub fn asset_ids_field(body: &Value) -> Result<Vec<String>, ApiError> {
             format!("asset_ids: must be a list of 1 to {MAX_IDS} asset id strings"),
         )
     };
-    let list = body.get("asset_ids").and_then(Value::as_array).ok_or_else(bad)?;
+    let list = body
+        .get("asset_ids")
+        .and_then(Value::as_array)
+        .ok_or_else(bad)?;
     if list.is_empty() || list.len() > MAX_IDS {
         return Err(bad());
     }
@@ -251,5 +254,8 @@ async fn delete(
     if !state.assets.delete(&caller.account_id, &id).await? {
         return Err(ApiError::not_found(&format!("asset {id}")));
     }
-    Ok(Data(state.success, json!({ "asset_id": id, "deleted": true })))
+    Ok(Data(
+        state.success,
+        json!({ "asset_id": id, "deleted": true }),
+    ))
 }

@@ -65,7 +65,14 @@ async fn status(
     JsonObject(body): JsonObject,
 ) -> Result<Data<Value>, ApiError> {
     let id = asset_id_field(&body)?;
-    let rows = owned_rows(&state, &caller, &[id], &[Purpose::RealPerson], "real-person record").await?;
+    let rows = owned_rows(
+        &state,
+        &caller,
+        &[id],
+        &[Purpose::RealPerson],
+        "real-person record",
+    )
+    .await?;
     Ok(Data(state.success, record_json(&rows[0])))
 }
 
@@ -75,7 +82,14 @@ async fn batch_status(
     JsonObject(body): JsonObject,
 ) -> Result<Data<Value>, ApiError> {
     let ids = asset_ids_field(&body)?;
-    let rows = owned_rows(&state, &caller, &ids, &[Purpose::RealPerson], "real-person record").await?;
+    let rows = owned_rows(
+        &state,
+        &caller,
+        &ids,
+        &[Purpose::RealPerson],
+        "real-person record",
+    )
+    .await?;
     let items: Vec<Value> = rows.iter().map(record_json).collect();
     Ok(Data(state.success, json!({ "items": items })))
 }

@@ -48,16 +48,18 @@ pub async fn read_form(state: &AppState, request: Request) -> Result<UploadForm,
             .map_err(|e| ApiError::new(ErrorCode::BadJson, format!("body: {e}")))?;
         read_multipart(multipart, limit).await
     } else {
-        let JsonObject(body) = JsonObject::from_request(request, state).await.map_err(|e| {
-            if e.code == ErrorCode::BadJson && !content_type.starts_with("application/json") {
-                ApiError::new(
+        let JsonObject(body) = JsonObject::from_request(request, state)
+            .await
+            .map_err(|e| {
+                if e.code == ErrorCode::BadJson && !content_type.starts_with("application/json") {
+                    ApiError::new(
                     ErrorCode::BadJson,
                     "body must be JSON (`Content-Type: application/json`) or multipart/form-data",
                 )
-            } else {
-                e
-            }
-        })?;
+                } else {
+                    e
+                }
+            })?;
         Ok(UploadForm {
             name: string_field(&body, "name")?,
             kind: string_field(&body, "type")?,
@@ -120,10 +122,7 @@ pub fn string_field(body: &Value, field: &str) -> Result<Option<String>, ApiErro
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(_) => Err(ApiError::field(
-            field,
-            format!("{field}: must be a string"),
-        )),
+        Some(_) => Err(ApiError::field(field, format!("{field}: must be a string"))),
     }
 }
 

@@ -121,7 +121,10 @@ impl Assets {
     }
 
     async fn fetch_and_finish(&self, row: &AssetRow, purpose: Purpose, kind: MediaKind, url: &str) {
-        let cap = self.limits.max_bytes(kind).min(self.settings.max_upload_bytes);
+        let cap = self
+            .limits
+            .max_bytes(kind)
+            .min(self.settings.max_upload_bytes);
         match self.fetcher.get(url, cap).await {
             Ok(fetched) => self.finish(row, purpose, kind, fetched.bytes).await,
             Err(error) => self.fail(&row.id, &format!("url: {error}")).await,
@@ -146,13 +149,17 @@ impl Assets {
             Ok(_) => {}
             Err(error) => {
                 tracing::error!(asset_id = %row.id, %error, "reading asset usage failed");
-                return self.fail(&row.id, "internal error while storing; upload again").await;
+                return self
+                    .fail(&row.id, "internal error while storing; upload again")
+                    .await;
             }
         }
         let key = object_key(&row.account_id, &row.id);
         if let Err(error) = self.storage.put(&key, bytes.to_vec()).await {
             tracing::error!(asset_id = %row.id, %error, "storing an asset failed");
-            return self.fail(&row.id, "internal error while storing; upload again").await;
+            return self
+                .fail(&row.id, "internal error while storing; upload again")
+                .await;
         }
         let (status, review, reviewed_by) = match purpose.policy(&self.settings) {
             None => (ACTIVE, None, None),
@@ -191,9 +198,7 @@ impl Assets {
             return Ok(false);
         };
         let deleted = rows::delete(&self.db, account_id, id).await?;
-        let key = row
-            .object_key
-            .unwrap_or_else(|| object_key(account_id, id));
+        let key = row.object_key.unwrap_or_else(|| object_key(account_id, id));
         if let Err(error) = self.storage.delete(&key).await {
             tracing::warn!(asset_id = %id, %error, "deleting an asset's bytes failed");
         }

@@ -464,8 +464,11 @@ impl TestApp {
 
     /// `GET /seedance/assets/status?asset_ids=…`.
     pub async fn audit_status(&self, asset_ids: &[&str]) -> Answer {
-        self.get(&format!("/seedance/assets/status?asset_ids={}", asset_ids.join(",")))
-            .await
+        self.get(&format!(
+            "/seedance/assets/status?asset_ids={}",
+            asset_ids.join(",")
+        ))
+        .await
     }
 
     pub async fn realperson_submit(&self, name: &str, url: &str) -> Answer {
@@ -499,6 +502,8 @@ impl TestApp {
     /// or `Processing` with review `pending`. Returns the last view.
     pub async fn wait_asset(&self, asset_id: &str) -> Value {
         for _ in 0..300 {
+            // Read the review state first so the view returned is at least as new.
+            let pending = self.is_pending_review(asset_id).await;
             let view = if asset_id.starts_with("rp_") {
                 self.realperson_status_as(&self.key, asset_id).await
             } else {
@@ -506,7 +511,6 @@ impl TestApp {
             };
             assert_eq!(view.status, 200, "{:?}", view.body);
             let data = view.data().clone();
-            let pending = self.is_pending_review(asset_id).await;
             if data["status"] != "Processing" || pending {
                 return data;
             }

@@ -21,15 +21,25 @@ async fn a_real_person_is_usable_only_after_an_operator_approves() {
     assert_eq!(data["url"], url.as_str());
 
     let view = app.wait_asset(&id).await;
-    assert_eq!(view["status"], "Processing", "manual policy waits for a person: {view}");
+    assert_eq!(
+        view["status"], "Processing",
+        "manual policy waits for a person: {view}"
+    );
     let body = |media: &str| json!({"model": "seedance2.0-sp", "prompt": "she waves", "duration": 4, "resolution": "480p", "images": [media]});
     let early = app.create_task(&body(&format!("asset://{id}"))).await;
     assert_eq!(early.code(), 40003, "{:?}", early.body);
     assert_eq!(early.data()["param"], "images[0]");
 
     let pending = app.admin_get("/reviews?purpose=realperson").await;
-    assert_eq!(pending.data()["items"][0]["asset_id"], id.as_str(), "{:?}", pending.body);
-    let approved = app.admin_post(&format!("/reviews/{id}/approve"), &json!({})).await;
+    assert_eq!(
+        pending.data()["items"][0]["asset_id"],
+        id.as_str(),
+        "{:?}",
+        pending.body
+    );
+    let approved = app
+        .admin_post(&format!("/reviews/{id}/approve"), &json!({}))
+        .await;
     assert_eq!(approved.status, 200, "{:?}", approved.body);
 
     let status = app.realperson_status_as(&app.key, &id).await;
@@ -42,12 +52,18 @@ async fn a_real_person_is_usable_only_after_an_operator_approves() {
 
     let created = app.create_task(&body(&asset_ref)).await;
     assert_eq!(created.status, 200, "{:?}", created.body);
-    let task = app.wait_terminal(created.data()["task_id"].as_str().expect("id")).await;
+    let task = app
+        .wait_terminal(created.data()["task_id"].as_str().expect("id"))
+        .await;
     assert_eq!(task["status"], "completed", "{task}");
 
     let trail = app.admin_get("/audit").await;
     assert!(
-        trail.data()["items"].as_array().expect("items").iter().any(|a| a["action"] == "realperson.approve" && a["target"] == id.as_str()),
+        trail.data()["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|a| a["action"] == "realperson.approve" && a["target"] == id.as_str()),
         "{:?}",
         trail.body
     );
@@ -59,12 +75,21 @@ async fn rejected_and_foreign_real_person_records() {
     let app = spawn_app_with(with_admin(|_| {})).await;
     let media = media_server(vec![("face.png", png(600, 800, [180, 140, 120]))]).await;
     let url = format!("{}/face.png", media.base);
-    let first = app.realperson_submit("Bob", &url).await.data()["asset_id"].as_str().expect("id").to_string();
-    let second = app.realperson_submit("Eve", &url).await.data()["asset_id"].as_str().expect("id").to_string();
+    let first = app.realperson_submit("Bob", &url).await.data()["asset_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let second = app.realperson_submit("Eve", &url).await.data()["asset_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
     app.wait_asset(&first).await;
     app.wait_asset(&second).await;
     let rejected = app
-        .admin_post(&format!("/reviews/{second}/reject"), &json!({"reason": "no consent on file"}))
+        .admin_post(
+            &format!("/reviews/{second}/reject"),
+            &json!({"reason": "no consent on file"}),
+        )
         .await;
     assert_eq!(rejected.status, 200, "{:?}", rejected.body);
 
@@ -78,7 +103,12 @@ async fn rejected_and_foreign_real_person_records() {
 
     let (_other, other_key) = app.new_account(0).await;
     let foreign = app.realperson_status_as(&other_key, &first).await;
-    assert_eq!((foreign.status, foreign.code()), (404, 40400), "{:?}", foreign.body);
+    assert_eq!(
+        (foreign.status, foreign.code()),
+        (404, 40400),
+        "{:?}",
+        foreign.body
+    );
     // The asset routes do not show real-person records, nor the reverse.
     assert_eq!(app.asset_detail_as(&app.key, &first).await.status, 404);
     app.finish().await;

@@ -116,9 +116,10 @@ async fn decide(
         .decide(&admin.actor, id, decision)
         .await
         .map_err(|e| match e {
-            ReviewError::NotFound(id) => {
-                ApiError::new(ErrorCode::NotFound, format!("no asset or real-person record {id}"))
-            }
+            ReviewError::NotFound(id) => ApiError::new(
+                ErrorCode::NotFound,
+                format!("no asset or real-person record {id}"),
+            ),
             e @ ReviewError::NotPending { .. } => ApiError::new(ErrorCode::Conflict, e.to_string()),
             ReviewError::Db(e) => ApiError::internal(e),
         })?;
