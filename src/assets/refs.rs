@@ -99,3 +99,92 @@ fn with_article(kind: &str) -> &'static str {
         _ => "an unknown",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(purpose: &str, kind: &str, status: &str, review: Option<&str>) -> AssetRow {
+        AssetRow {
+            id: "asset_x".into(),
+            account_id: "acct_a".into(),
+            purpose: purpose.into(),
+            kind: kind.into(),
+            name: String::new(),
+            source_url: None,
+            status: status.into(),
+            reason: None,
+            review: review.map(str::to_string),
+            reviewed_by: None,
+            reviewed_at: None,
+            object_key: None,
+            format: None,
+            width: None,
+            height: None,
+            duration_ms: None,
+            size_bytes: 0,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn check(row: Option<&AssetRow>, kind: FieldKind, audited_only: bool) -> Option<String> {
+        problem(
+            "images[0]",
+            kind,
+            "asset_x",
+            row,
+            audited_only,
+            "sd2_mx_720p",
+        )
+    }
+
+    #[test]
+    fn usable_assets_pass() {
+        let library = row("library", "image", "Active", None);
+        assert_eq!(check(Some(&library), FieldKind::Image, false), None);
+        let audited = row("audit", "image", "Active", Some("approved"));
+        assert_eq!(check(Some(&audited), FieldKind::Image, true), None);
+        let person = row("realperson", "image", "Active", Some("approved"));
+        assert_eq!(check(Some(&person), FieldKind::Image, true), None);
+    }
+
+    #[test]
+    fn each_problem_names_the_field_and_the_asset() {
+        let cases = [
+            (None, FieldKind::Image, false, "not a known asset"),
+            (
+                Some(row("library", "audio", "Active", None)),
+                FieldKind::Image,
+                false,
+                "is an audio asset but images[0] takes an image",
+            ),
+            (
+                Some(row("library", "image", "Processing", None)),
+                FieldKind::Image,
+                false,
+                "is Processing",
+            ),
+            (
+                Some(row("audit", "image", "Processing", Some("pending"))),
+                FieldKind::Image,
+                true,
+                "awaiting an operator's review",
+            ),
+            (
+                Some(row("library", "image", "Active", None)),
+                FieldKind::Image,
+                true,
+                "has not passed audit",
+            ),
+        ];
+        for (asset, kind, audited_only, expected) in cases {
+            let message = check(asset.as_ref(), kind, audited_only).expect("a problem");
+            assert!(
+                message.starts_with("images[0]: asset://asset_x"),
+                "{message}"
+            );
+            assert!(message.contains(expected), "{message}");
+        }
+    }
+}
