@@ -118,6 +118,20 @@ impl Application {
         let catalog = Arc::new(catalog);
         let wake = Arc::new(Notify::new());
         let retention_secs = (settings.results.retention_hours * 3600) as i64;
+        let fetcher = Fetcher::new(FetchPolicy {
+            allow_http: settings.media.allow_http,
+            allow_private_networks: settings.media.allow_private_networks,
+            timeout: Duration::from_secs(settings.media.fetch_timeout_secs),
+            ..FetchPolicy::default()
+        })
+        .map_err(|e| StartError::Other(format!("media fetcher: {e}")))?;
+        let assets = crate::assets::Assets {
+            db: db.clone(),
+            storage: storage.clone(),
+            fetcher: fetcher.clone(),
+            limits: MediaLimits::default(),
+            settings: Arc::new(settings.assets.clone()),
+        };
         let state = AppState {
             db: db.clone(),
             catalog: catalog.clone(),
@@ -135,14 +149,8 @@ impl Application {
             admin_token: settings.admin.token.clone(),
             metrics: crate::api::metrics::Metrics::new(),
             shutdown: CancellationToken::new(),
+            assets: assets.clone(),
         };
-        let fetcher = Fetcher::new(FetchPolicy {
-            allow_http: settings.media.allow_http,
-            allow_private_networks: settings.media.allow_private_networks,
-            timeout: Duration::from_secs(settings.media.fetch_timeout_secs),
-            ..FetchPolicy::default()
-        })
-        .map_err(|e| StartError::Other(format!("media fetcher: {e}")))?;
         let dispatcher = Dispatcher {
             db: db.clone(),
             fetcher: fetcher.clone(),
@@ -159,6 +167,7 @@ impl Application {
                 fetcher,
                 limits: MediaLimits::default(),
                 storage: storage.clone(),
+                assets,
             },
             settings: settings.worker.clone(),
             wake,

@@ -25,6 +25,7 @@ pub struct Settings {
     pub api: ApiSettings,
     pub worker: WorkerSettings,
     pub limits: LimitSettings,
+    pub assets: AssetSettings,
     pub bootstrap: BootstrapSettings,
     pub webhooks: WebhookSettings,
     /// Configured channels (MODELS.md §Routing). Empty: the built-in `local` channel serves every model.
@@ -122,6 +123,43 @@ pub struct LimitSettings {
     pub default_max_in_flight: Option<u32>,
 }
 
+/// How a review decision is made for audited assets and real-person records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewPolicy {
+    /// Approve whatever passes probing.
+    Auto,
+    /// An operator approves or rejects through the admin API.
+    Manual,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AssetSettings {
+    /// Largest upload (multipart file or downloaded URL) in bytes; larger multipart bodies get 413.
+    pub max_upload_bytes: u64,
+    /// Assets (of every purpose, Failed ones excluded) one account may hold.
+    pub max_per_account: u64,
+    /// Total stored bytes one account's assets may take.
+    pub max_bytes_per_account: u64,
+    /// Review of Full-route audit uploads (`auto` by default).
+    pub audit_policy: ReviewPolicy,
+    /// Review of real-person submissions (`manual` by default).
+    pub realperson_policy: ReviewPolicy,
+}
+
+impl Default for AssetSettings {
+    fn default() -> Self {
+        AssetSettings {
+            max_upload_bytes: 100 * 1024 * 1024,
+            max_per_account: 1000,
+            max_bytes_per_account: 10 * 1024 * 1024 * 1024,
+            audit_policy: ReviewPolicy::Auto,
+            realperson_policy: ReviewPolicy::Manual,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BootstrapSettings {
@@ -175,6 +213,7 @@ impl Default for Settings {
             api: ApiSettings::default(),
             worker: WorkerSettings::default(),
             limits: LimitSettings::default(),
+            assets: AssetSettings::default(),
             bootstrap: BootstrapSettings::default(),
             webhooks: WebhookSettings::default(),
             channels: Vec::new(),

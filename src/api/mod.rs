@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod assets;
 pub mod content;
 pub mod envelope;
 pub mod error;
@@ -10,6 +11,8 @@ pub mod extract;
 pub mod files;
 pub mod metrics;
 pub mod ops;
+pub mod realperson;
+pub mod upload;
 pub mod videos;
 pub mod webhooks;
 
@@ -53,6 +56,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Fires at shutdown; long-lived responses (event streams) end on it.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The asset library, audits and real-person records.
+    pub assets: crate::assets::Assets,
 }
 
 impl AppState {
@@ -70,12 +75,15 @@ pub const BASE: &str = "/api/open-api/v1";
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    let max_upload = state.assets.settings.max_upload_bytes;
     let public = Router::new()
         .merge(videos::router())
         .merge(account::router())
         .merge(webhooks::router())
         .merge(events::router())
         .merge(content::router())
+        .merge(assets::router(max_upload))
+        .merge(realperson::router(max_upload))
         .fallback(unknown_route);
     Router::new()
         .nest(BASE, public)

@@ -28,21 +28,29 @@ pub fn router() -> Router<AppState> {
         .route("/videos/{task_id}/cancel", post(cancel))
 }
 
-/// Validates a create/quote body against the catalog, then checks its `asset://` references.
-fn validate(state: &AppState, body: &Value) -> Result<ValidatedRequest, ApiError> {
+/// Validates a create/quote body against the catalog, then checks its `asset://` references
+/// against the caller's assets (40003 naming the field and the asset).
+async fn validate(
+    state: &AppState,
+    caller: &Caller,
+    body: &Value,
+) -> Result<ValidatedRequest, ApiError> {
     let request = state
         .catalog
         .validate(body, &state.validate_options)
         .map_err(validation_error)?;
-    // The asset library is a later addition: until it lands no asset id exists, so every
-    // `asset://` reference (in a form the model accepts) is unknown (40003).
-    if let Some((field, _kind, id)) = request.asset_refs().first() {
-        return Err(ApiError::new(
-            ErrorCode::BadAsset,
-            format!("{field}: asset://{id} is not a known asset of this account"),
-        )
-        .with_param(field.clone()));
-    }
+    let audited_only = state
+        .catalog
+        .model(&request.model)
+        .is_some_and(|model| model.assets_audited);
+    crate::assets::refs::check(&state.db, &caller.account_id, &request, audited_only)
+        .await
+        .map_err(|e| match e {
+            crate::assets::refs::RefError::Unusable(problem) => {
+                ApiError::new(ErrorCode::BadAsset, problem.message).with_param(problem.field)
+            }
+            crate::assets::refs::RefError::Db(e) => ApiError::internal(e),
+        })?;
     if !state
         .channels
         .iter()
@@ -98,7 +106,7 @@ async fn create(
     JsonObject(body): JsonObject,
 ) -> Result<Data<Value>, ApiError> {
     let idem_key = idempotency_key(&headers)?;
-    let request = validate(&state, &body)?;
+    let request = validate(&state, &caller, &body).await?;
     let body_hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
     let idempotency = idem_key.as_deref().map(|key| Idempotency {
         key,
@@ -136,13 +144,13 @@ async fn create(
     ))
 }
 
-#[tracing::instrument(skip_all, fields(account_id = %_caller.account_id))]
+#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 async fn quote(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     JsonObject(body): JsonObject,
 ) -> Result<Data<Value>, ApiError> {
-    let request = validate(&state, &body)?;
+    let request = validate(&state, &caller, &body).await?;
     Ok(Data(state.success, cost_json(&request)))
 }
 

@@ -21,6 +21,8 @@ pub struct LocalProvider {
     pub fetcher: Fetcher,
     pub limits: MediaLimits,
     pub storage: Storage,
+    /// Asset bytes (`asset://` inputs) are read from storage through this.
+    pub assets: crate::assets::Assets,
 }
 
 impl LocalProvider {
@@ -170,12 +172,7 @@ impl LocalProvider {
     ) -> Result<Vec<u8>, TaskFailure> {
         let url = match media {
             MediaRef::Https(url) => url,
-            MediaRef::Asset(id) => {
-                return Err(TaskFailure::new(
-                    "invalid_input",
-                    format!("{field}: asset://{id} is not available to the local channel"),
-                ))
-            }
+            MediaRef::Asset(id) => return self.read_asset(field, kind, id).await,
         };
         let fetched = self
             .fetcher
@@ -185,6 +182,27 @@ impl LocalProvider {
         reelay_media::probe_and_check(kind, &fetched.bytes, &self.limits)
             .map_err(|reason| TaskFailure::new("invalid_input", format!("{field}: {reason}")))?;
         Ok(fetched.bytes.to_vec())
+    }
+}
+
+impl LocalProvider {
+    /// An `asset://` input: its stored bytes (never a re-fetch), checked again for the field.
+    async fn read_asset(
+        &self,
+        field: &str,
+        kind: MediaKind,
+        id: &str,
+    ) -> Result<Vec<u8>, TaskFailure> {
+        let (_row, bytes) = self.assets.read_active(id).await.map_err(|e| match e {
+            crate::assets::UseError::Db(error) => {
+                tracing::error!(%error, asset_id = id, "reading an asset row failed");
+                TaskFailure::new("internal", format!("{field}: reading asset://{id} failed"))
+            }
+            other => TaskFailure::new("invalid_input", format!("{field}: {other}")),
+        })?;
+        reelay_media::probe_and_check(kind, &bytes, &self.limits)
+            .map_err(|reason| TaskFailure::new("invalid_input", format!("{field}: {reason}")))?;
+        Ok(bytes.to_vec())
     }
 }
 

@@ -5,6 +5,7 @@
 //! the subset PostgreSQL shares so that a second backend is an addition, not a rewrite.
 
 pub mod accounts;
+pub mod assets;
 pub mod audit;
 pub mod keys;
 pub mod ledger;

@@ -502,3 +502,253 @@ pub async fn webhook_receiver(failures: usize) -> Receiver {
         seen,
     }
 }
+
+/// The admin token of apps made with `with_admin()`.
+pub const ADMIN_TOKEN: &str = "adm-assets-token";
+
+/// Options with the admin API on (token `ADMIN_TOKEN`) and `tweak` applied after.
+pub fn with_admin(tweak: impl FnOnce(&mut Settings) + 'static) -> Options {
+    Options {
+        workers: true,
+        tweak: Box::new(move |s| {
+            s.admin.token = Some(ADMIN_TOKEN.to_string().into());
+            tweak(s);
+        }),
+    }
+}
+
+/// A multipart file part for the asset routes.
+pub struct FilePart {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub file_name: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+impl TestApp {
+    pub async fn post_json_as(&self, key: &str, path: &str, body: &Value) -> Answer {
+        answer(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(key)
+                .json(body)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
+    }
+
+    /// `POST /seedance/sp/assets/upload` with a URL.
+    pub async fn upload_asset_url(&self, key: &str, kind: &str, url: &str) -> Answer {
+        self.post_json_as(
+            key,
+            "/seedance/sp/assets/upload",
+            &json!({ "name": "by url", "type": kind, "url": url }),
+        )
+        .await
+    }
+
+    /// A multipart upload to `path` (`/seedance/sp/assets/upload`, `/seedance/assets/audit`, …).
+    pub async fn upload_multipart(&self, key: &str, path: &str, part: FilePart) -> Answer {
+        let form = reqwest::multipart::Form::new()
+            .text("name", part.name)
+            .text("type", part.kind)
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(part.bytes).file_name(part.file_name),
+            );
+        answer(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(key)
+                .multipart(form)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
+    }
+
+    /// `POST /seedance/sp/assets/upload` with a file, for this app's key.
+    pub async fn upload_asset_file(&self, part: FilePart) -> Answer {
+        self.upload_multipart(&self.key, "/seedance/sp/assets/upload", part)
+            .await
+    }
+
+    pub async fn asset_detail_as(&self, key: &str, asset_id: &str) -> Answer {
+        self.post_json_as(
+            key,
+            "/seedance/sp/assets/detail",
+            &json!({ "asset_id": asset_id }),
+        )
+        .await
+    }
+
+    pub async fn asset_status_as(&self, key: &str, asset_ids: &[&str]) -> Answer {
+        self.post_json_as(
+            key,
+            "/seedance/sp/assets/status",
+            &json!({ "asset_ids": asset_ids }),
+        )
+        .await
+    }
+
+    /// `POST /seedance/assets/audit` with a URL.
+    pub async fn audit_asset_url(&self, kind: &str, url: &str) -> Answer {
+        self.post_json_as(
+            &self.key,
+            "/seedance/assets/audit",
+            &json!({ "name": "audited", "type": kind, "url": url }),
+        )
+        .await
+    }
+
+    /// `GET /seedance/assets/status?asset_ids=…`.
+    pub async fn audit_status(&self, asset_ids: &[&str]) -> Answer {
+        self.get(&format!(
+            "/seedance/assets/status?asset_ids={}",
+            asset_ids.join(",")
+        ))
+        .await
+    }
+
+    pub async fn realperson_submit(&self, name: &str, url: &str) -> Answer {
+        self.post_json_as(
+            &self.key,
+            "/seedance/sp/realperson/submit",
+            &json!({ "name": name, "url": url }),
+        )
+        .await
+    }
+
+    pub async fn realperson_status_as(&self, key: &str, asset_id: &str) -> Answer {
+        self.post_json_as(
+            key,
+            "/seedance/sp/realperson/status",
+            &json!({ "asset_id": asset_id }),
+        )
+        .await
+    }
+
+    pub async fn realperson_batch_status(&self, asset_ids: &[&str]) -> Answer {
+        self.post_json_as(
+            &self.key,
+            "/seedance/sp/realperson/batch-status",
+            &json!({ "asset_ids": asset_ids }),
+        )
+        .await
+    }
+
+    /// Polls an asset (or, with `realperson`, a record) until probing is over: a final status,
+    /// or `Processing` with review `pending`. Returns the last view.
+    pub async fn wait_asset(&self, asset_id: &str) -> Value {
+        for _ in 0..300 {
+            // Read the review state first so the view returned is at least as new.
+            let pending = self.is_pending_review(asset_id).await;
+            let view = if asset_id.starts_with("rp_") {
+                self.realperson_status_as(&self.key, asset_id).await
+            } else {
+                self.asset_detail_as(&self.key, asset_id).await
+            };
+            assert_eq!(view.status, 200, "{:?}", view.body);
+            let data = view.data().clone();
+            if data["status"] != "Processing" || pending {
+                return data;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("asset {asset_id} stayed Processing");
+    }
+
+    async fn is_pending_review(&self, asset_id: &str) -> bool {
+        let review: Option<Option<String>> =
+            sqlx::query_scalar("SELECT review FROM assets WHERE id = ?")
+                .bind(asset_id)
+                .fetch_optional(&self.db.read)
+                .await
+                .expect("query");
+        matches!(review, Some(Some(r)) if r == "pending")
+    }
+
+    pub async fn admin_get(&self, path: &str) -> Answer {
+        answer(
+            self.client
+                .get(format!("{}/admin/v1{path}", self.base))
+                .bearer_auth(ADMIN_TOKEN)
+                .header("X-Reelay-Actor", "alice")
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
+    }
+
+    pub async fn admin_post(&self, path: &str, body: &Value) -> Answer {
+        answer(
+            self.client
+                .post(format!("{}/admin/v1{path}", self.base))
+                .bearer_auth(ADMIN_TOKEN)
+                .header("X-Reelay-Actor", "alice")
+                .json(body)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
+    }
+}
+
+/// Generates a JPEG of the given size.
+pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut out, image::ImageFormat::Jpeg)
+        .expect("jpeg encodes");
+    out.into_inner()
+}
+
+/// A PCM WAV (16-bit mono, 8 kHz) of `seconds` of a tone, header written by hand.
+pub fn wav(seconds: u32) -> Vec<u8> {
+    let rate: u32 = 8000;
+    let samples = rate * seconds;
+    let data_len = samples * 2;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..samples {
+        let phase = (i as f32) * 440.0 * std::f32::consts::TAU / rate as f32;
+        let sample = (phase.sin() * 8000.0) as i16;
+        out.extend_from_slice(&sample.to_le_bytes());
+    }
+    out
+}
+
+/// A real H.264 MP4 of `seconds` rendered by reelay's own renderer.
+pub fn mp4(seconds: u32) -> Vec<u8> {
+    let request = reelay_render::RenderRequest {
+        prompt: "test clip".into(),
+        duration_secs: seconds,
+        width: 640,
+        height: 360,
+        fps: 24,
+        label: "test".into(),
+        ..Default::default()
+    };
+    reelay_render::render(&request, &mut |_| true)
+        .expect("renders")
+        .mp4
+}

@@ -1,6 +1,7 @@
 //! One integration test binary: each test starts reelay on a random port with a fresh SQLite
 //! file and object store and drives it over real HTTP.
 
+mod assets;
 mod auth;
 mod billing;
 mod cli;
@@ -9,5 +10,6 @@ mod events;
 mod helpers;
 mod lifecycle;
 mod media_inputs;
+mod realperson;
 mod validation;
 mod webhooks;

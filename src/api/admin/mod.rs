@@ -4,6 +4,8 @@
 //!
 //! One file per resource: add `pub mod x;` here and merge `x::router()` in `router()`.
 
+pub mod assets;
+
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -75,7 +77,9 @@ impl FromRequestParts<AppState> for Admin {
 
 /// Every admin route.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/audit", get(audit))
+    Router::new()
+        .route("/audit", get(audit))
+        .merge(assets::router())
 }
 
 /// `GET /admin/v1/audit`: the newest admin actions.

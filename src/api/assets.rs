@@ -1,0 +1,261 @@
+//! Asset routes (API.md §3): the SP library (`/seedance/sp/assets/*`) and the Full-route audit
+//! (`/seedance/assets/*`). Another account's ids answer 404, never 403.
+//!
+//! - `upload` and `audit` take JSON `{name, type, url}` (fetched in the background; answers
+//!   `Processing`) or multipart `name`, `type`, `file` (probed before answering; answers the
+//!   final status). Both answer `{asset_id, status}` (+ `reason` when Failed).
+//! - (ext) `POST /seedance/sp/assets/delete {asset_id}` removes an asset (any purpose) and its
+//!   bytes; queued tasks that use it fail with a refund when they run.
+
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::envelope::Data;
+use super::error::{ApiError, ErrorCode};
+use super::extract::{Caller, JsonObject};
+use super::upload::{read_form, to_upload, MULTIPART_SLACK};
+use super::AppState;
+use crate::assets::intake::{IntakeError, Source};
+use crate::assets::Purpose;
+use crate::store::assets::{self as rows, AssetRow};
+
+/// Most ids in one status request.
+pub const MAX_IDS: usize = 100;
+
+/// Asset routes; upload routes accept bodies up to `max_upload_bytes` (plus multipart overhead).
+pub fn router(max_upload_bytes: u64) -> Router<AppState> {
+    let body_limit = DefaultBodyLimit::max(
+        usize::try_from(max_upload_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(MULTIPART_SLACK),
+    );
+    Router::new()
+        .route("/seedance/sp/assets/upload", post(upload).layer(body_limit))
+        .route("/seedance/sp/assets/detail", post(detail))
+        .route("/seedance/sp/assets/status", post(status))
+        .route("/seedance/sp/assets/delete", post(delete))
+        .route("/seedance/assets/audit", post(audit).layer(body_limit))
+        .route("/seedance/assets/status", get(audit_status))
+}
+
+/// Parses, checks and submits an upload for `purpose` (shared with the real-person routes).
+pub async fn submit(
+    state: &AppState,
+    caller: &Caller,
+    request: Request,
+    purpose: Purpose,
+) -> Result<AssetRow, ApiError> {
+    let form = read_form(state, request).await?;
+    let upload = to_upload(form, purpose)?;
+    let param = match upload.source {
+        Source::Url(_) => "url",
+        Source::Bytes(_) => "file",
+    };
+    state
+        .assets
+        .submit(&caller.account_id, upload)
+        .await
+        .map_err(|e| match e {
+            IntakeError::BadUrl(message) => ApiError::field("url", message),
+            IntakeError::Quota(message) => ApiError::field(param, message),
+            IntakeError::TooLarge { limit, .. } => ApiError::new(
+                ErrorCode::TooLarge,
+                format!("file: uploads are limited to {limit} bytes (assets.max_upload_bytes)"),
+            )
+            .with_param("file"),
+            IntakeError::Db(e) => ApiError::internal(e),
+        })
+}
+
+/// `{asset_id, status}` plus `reason` when Failed: the answer to an upload.
+fn accepted_json(row: &AssetRow) -> Value {
+    let mut out = json!({ "asset_id": row.id, "status": row.status });
+    if let Some(reason) = &row.reason {
+        out["reason"] = json!(reason);
+    }
+    if row.review.is_some() {
+        out["review"] = json!(row.review);
+    }
+    out
+}
+
+/// The full view of an asset (`detail`).
+pub fn asset_json(row: &AssetRow) -> Value {
+    let mut out = Map::new();
+    out.insert("asset_id".into(), json!(row.id));
+    out.insert("status".into(), json!(row.status));
+    out.insert("name".into(), json!(row.name));
+    out.insert("type".into(), json!(row.kind));
+    out.insert("url".into(), json!(row.source_url));
+    out.insert("created_at".into(), json!(row.created_at));
+    out.insert("updated_at".into(), json!(row.updated_at));
+    if let Some(width) = row.width {
+        out.insert("width".into(), json!(width));
+    }
+    if let Some(height) = row.height {
+        out.insert("height".into(), json!(height));
+    }
+    if let Some(ms) = row.duration_ms {
+        out.insert("duration".into(), json!(ms as f64 / 1000.0));
+    }
+    out.insert("size_bytes".into(), json!(row.size_bytes));
+    out.insert("format".into(), json!(row.format));
+    out.insert("reason".into(), json!(row.reason));
+    if row.review.is_some() {
+        out.insert("review".into(), json!(row.review));
+        out.insert("reviewed_by".into(), json!(row.reviewed_by));
+        out.insert("reviewed_at".into(), json!(row.reviewed_at));
+    }
+    Value::Object(out)
+}
+
+/// One item of a status listing.
+fn status_json(row: &AssetRow) -> Value {
+    let mut out = json!({ "asset_id": row.id, "status": row.status, "name": row.name, "type": row.kind, "reason": row.reason });
+    if row.review.is_some() {
+        out["review"] = json!(row.review);
+    }
+    out
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
+async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    request: Request,
+) -> Result<Data<Value>, ApiError> {
+    let row = submit(&state, &caller, request, Purpose::Library).await?;
+    Ok(Data(state.success, accepted_json(&row)))
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
+async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    request: Request,
+) -> Result<Data<Value>, ApiError> {
+    let row = submit(&state, &caller, request, Purpose::Audit).await?;
+    Ok(Data(state.success, accepted_json(&row)))
+}
+
+/// The required `asset_id` string of a body.
+pub fn asset_id_field(body: &Value) -> Result<String, ApiError> {
+    match body.get("asset_id") {
+        Some(Value::String(id)) if !id.trim().is_empty() => Ok(id.trim().to_string()),
+        None | Some(Value::Null) => Err(ApiError::field("asset_id", "asset_id: required")),
+        Some(_) => Err(ApiError::field(
+            "asset_id",
+            "asset_id: must be a non-empty string",
+        )),
+    }
+}
+
+/// The required `asset_ids` list of a body: 1–100 strings.
+pub fn asset_ids_field(body: &Value) -> Result<Vec<String>, ApiError> {
+    let bad = || {
+        ApiError::field(
+            "asset_ids",
+            format!("asset_ids: must be a list of 1 to {MAX_IDS} asset id strings"),
+        )
+    };
+    let list = body
+        .get("asset_ids")
+        .and_then(Value::as_array)
+        .ok_or_else(bad)?;
+    if list.is_empty() || list.len() > MAX_IDS {
+        return Err(bad());
+    }
+    list.iter()
+        .map(|v| v.as_str().map(|s| s.trim().to_string()).ok_or_else(bad))
+        .collect()
+}
+
+/// The caller's assets of `purposes` by id, in request order; any unknown id is 404.
+pub async fn owned_rows(
+    state: &AppState,
+    caller: &Caller,
+    ids: &[String],
+    purposes: &[Purpose],
+    what: &str,
+) -> Result<Vec<AssetRow>, ApiError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        let row = rows::get_for_account(&state.db, &caller.account_id, id)
+            .await?
+            .filter(|row| purposes.iter().any(|p| p.as_str() == row.purpose))
+            .ok_or_else(|| ApiError::not_found(&format!("{what} {id}")))?;
+        found.push(row);
+    }
+    Ok(found)
+}
+
+const ASSET_PURPOSES: [Purpose; 2] = [Purpose::Library, Purpose::Audit];
+
+async fn detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Data<Value>, ApiError> {
+    let id = asset_id_field(&body)?;
+    let rows = owned_rows(&state, &caller, &[id], &ASSET_PURPOSES, "asset").await?;
+    Ok(Data(state.success, asset_json(&rows[0])))
+}
+
+async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Data<Value>, ApiError> {
+    let ids = asset_ids_field(&body)?;
+    let rows = owned_rows(&state, &caller, &ids, &ASSET_PURPOSES, "asset").await?;
+    let items: Vec<Value> = rows.iter().map(status_json).collect();
+    Ok(Data(state.success, json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+struct AuditStatusParams {
+    asset_ids: Option<String>,
+}
+
+async fn audit_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<AuditStatusParams>,
+) -> Result<Data<Value>, ApiError> {
+    let ids: Vec<String> = params
+        .asset_ids
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if ids.is_empty() || ids.len() > MAX_IDS {
+        return Err(ApiError::field(
+            "asset_ids",
+            format!("asset_ids: give 1 to {MAX_IDS} comma-separated asset ids"),
+        ));
+    }
+    let rows = owned_rows(&state, &caller, &ids, &ASSET_PURPOSES, "asset").await?;
+    let items: Vec<Value> = rows.iter().map(status_json).collect();
+    Ok(Data(state.success, json!({ "items": items })))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Data<Value>, ApiError> {
+    let id = asset_id_field(&body)?;
+    if !state.assets.delete(&caller.account_id, &id).await? {
+        return Err(ApiError::not_found(&format!("asset {id}")));
+    }
+    Ok(Data(
+        state.success,
+        json!({ "asset_id": id, "deleted": true }),
+    ))
+}

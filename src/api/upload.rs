@@ -1,0 +1,193 @@
+//! Reading an asset upload body: JSON `{name, type, url}` or `multipart/form-data` with parts
+//! `name`, `type` and `file` (or `url`), and turning it into an [`Upload`] with the documented
+//! errors (40000 malformed body, 40001 field problems, 41300 too large).
+
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::error::{ApiError, ErrorCode};
+use super::extract::JsonObject;
+use super::AppState;
+use crate::assets::intake::{Source, Upload};
+use crate::assets::{parse_kind, Purpose};
+
+/// Longest accepted `name`.
+const MAX_NAME_CHARS: usize = 255;
+
+/// The fields of an upload, as sent.
+#[derive(Default)]
+pub struct UploadForm {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub url: Option<String>,
+    pub file: Option<(Bytes, Option<String>)>,
+}
+
+/// Reads a JSON or multipart upload body.
+pub async fn read_form(state: &AppState, request: Request) -> Result<UploadForm, ApiError> {
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        let limit = state.assets.settings.max_upload_bytes;
+        let declared = request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > limit + MULTIPART_SLACK as u64) {
+            return Err(too_large(limit));
+        }
+        let multipart = Multipart::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::BadJson, format!("body: {e}")))?;
+        read_multipart(multipart, limit).await
+    } else {
+        let JsonObject(body) = JsonObject::from_request(request, state)
+            .await
+            .map_err(|e| {
+                if e.code == ErrorCode::BadJson && !content_type.starts_with("application/json") {
+                    ApiError::new(
+                    ErrorCode::BadJson,
+                    "body must be JSON (`Content-Type: application/json`) or multipart/form-data",
+                )
+                } else {
+                    e
+                }
+            })?;
+        Ok(UploadForm {
+            name: string_field(&body, "name")?,
+            kind: string_field(&body, "type")?,
+            url: string_field(&body, "url")?,
+            file: None,
+        })
+    }
+}
+
+/// Bytes a multipart body may carry beyond the file itself (boundaries, other parts).
+pub const MULTIPART_SLACK: usize = 64 * 1024;
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::TooLarge,
+        format!("file: uploads are limited to {limit} bytes (assets.max_upload_bytes)"),
+    )
+    .with_param("file")
+}
+
+async fn read_multipart(mut multipart: Multipart, limit: u64) -> Result<UploadForm, ApiError> {
+    let mut form = UploadForm::default();
+    let part_error = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(limit)
+        } else {
+            ApiError::new(
+                ErrorCode::BadJson,
+                format!("body is not valid multipart/form-data: {e}"),
+            )
+        }
+    };
+    while let Some(field) = multipart.next_field().await.map_err(part_error)? {
+        let part = field.name().unwrap_or("").to_string();
+        match part.as_str() {
+            "file" => {
+                let file_name = field.file_name().map(str::to_string);
+                let bytes = field.bytes().await.map_err(part_error)?;
+                if bytes.len() as u64 > limit {
+                    return Err(too_large(limit));
+                }
+                form.file = Some((bytes, file_name));
+            }
+            "name" | "type" | "url" => {
+                let text = field.text().await.map_err(part_error)?;
+                match part.as_str() {
+                    "name" => form.name = Some(text),
+                    "type" => form.kind = Some(text),
+                    _ => form.url = Some(text),
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+/// An optional string field; other types are 40001.
+pub fn string_field(body: &Value, field: &str) -> Result<Option<String>, ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(ApiError::field(field, format!("{field}: must be a string"))),
+    }
+}
+
+/// Checks the form for `purpose` and makes the upload.
+pub fn to_upload(form: UploadForm, purpose: Purpose) -> Result<Upload, ApiError> {
+    let kind = match (purpose, form.kind.as_deref()) {
+        (Purpose::RealPerson, None | Some("image")) => reelay_media::MediaKind::Image,
+        (Purpose::RealPerson, Some(other)) => {
+            return Err(ApiError::field(
+                "type",
+                format!("type: a real-person record is an image (got {other:?})"),
+            ))
+        }
+        (_, None) => {
+            return Err(ApiError::field(
+                "type",
+                "type: required; one of image, video, audio",
+            ))
+        }
+        (_, Some(text)) => parse_kind(text).ok_or_else(|| {
+            ApiError::field(
+                "type",
+                format!("type: must be one of image, video, audio (got {text:?})"),
+            )
+        })?,
+    };
+    let url = form.url.filter(|u| !u.trim().is_empty());
+    let (source, default_name) = match (url, form.file) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "url",
+                "url: give either url or a file part, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(ApiError::field(
+                "url",
+                "url: required (an https:// URL), or send the bytes as a `file` part of multipart/form-data",
+            ))
+        }
+        (Some(url), None) => {
+            let last = url
+                .trim()
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .split('?')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            (Source::Url(url), last)
+        }
+        (None, Some((bytes, file_name))) => (Source::Bytes(bytes), file_name.unwrap_or_default()),
+    };
+    let name = form.name.unwrap_or(default_name).trim().to_string();
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::field(
+            "name",
+            format!("name: at most {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    Ok(Upload {
+        purpose,
+        kind,
+        name,
+        source,
+    })
+}

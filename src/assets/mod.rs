@@ -1,0 +1,168 @@
+//! Assets (API.md §3): the SP asset library, Full-route audited assets and the real-person
+//! whitelist. All three are rows of one table (`store::assets`) told apart by [`Purpose`]:
+//!
+//! - [`intake`]: a URL (fetched safely in the background) or uploaded bytes (probed at once) →
+//!   sniffed and probed against the media limits → stored under `assets/{account}/{id}` →
+//!   `Active`, `Failed` with a reason, or (reviewed purposes, `manual` policy) `Processing` with
+//!   review `pending`.
+//! - [`review`]: an operator's approve / reject, recorded in the admin audit trail.
+//! - [`refs`]: the create-time check of `asset://` references (40003 problems).
+//!
+//! Architecture Invariant: an asset's bytes are read only from object storage once stored; a
+//! task never re-fetches the user's URL. Upstream channels get a short-lived signed URL
+//! ([`Assets::signed_url`]).
+
+pub mod intake;
+pub mod refs;
+pub mod review;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reelay_media::{Fetcher, MediaKind, MediaLimits};
+
+use crate::config::{AssetSettings, ReviewPolicy};
+use crate::storage::{Storage, StorageError};
+use crate::store::assets::AssetRow;
+use crate::store::Db;
+
+/// Status of an asset still being fetched, probed or reviewed.
+pub const PROCESSING: &str = "Processing";
+/// Status of a usable asset.
+pub const ACTIVE: &str = "Active";
+/// Status of an asset refused by probing or review (with a reason).
+pub const FAILED: &str = "Failed";
+
+/// Why an asset exists; decides its id prefix and whether it needs a review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `POST /seedance/sp/assets/upload`: usable once probed.
+    Library,
+    /// `POST /seedance/assets/audit`: probed, then reviewed under `assets.audit_policy`.
+    Audit,
+    /// `POST /seedance/sp/realperson/submit`: an image probed, then reviewed under
+    /// `assets.realperson_policy`.
+    RealPerson,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Library => "library",
+            Purpose::Audit => "audit",
+            Purpose::RealPerson => "realperson",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Purpose> {
+        match text {
+            "library" => Some(Purpose::Library),
+            "audit" => Some(Purpose::Audit),
+            "realperson" => Some(Purpose::RealPerson),
+            _ => None,
+        }
+    }
+
+    /// `asset` or `rp`.
+    pub fn id_prefix(self) -> &'static str {
+        match self {
+            Purpose::RealPerson => "rp",
+            _ => "asset",
+        }
+    }
+
+    /// The review policy, or `None` when the purpose needs no review.
+    pub fn policy(self, settings: &AssetSettings) -> Option<ReviewPolicy> {
+        match self {
+            Purpose::Library => None,
+            Purpose::Audit => Some(settings.audit_policy),
+            Purpose::RealPerson => Some(settings.realperson_policy),
+        }
+    }
+
+    /// Whether assets of this purpose count as audited (accepted by `assets_audited` models).
+    pub fn is_audited(self) -> bool {
+        !matches!(self, Purpose::Library)
+    }
+}
+
+/// `image`, `video` or `audio`.
+pub fn parse_kind(text: &str) -> Option<MediaKind> {
+    match text {
+        "image" => Some(MediaKind::Image),
+        "video" => Some(MediaKind::Video),
+        "audio" => Some(MediaKind::Audio),
+        _ => None,
+    }
+}
+
+/// Object key of an asset's bytes.
+pub fn object_key(account_id: &str, asset_id: &str) -> String {
+    format!("assets/{account_id}/{asset_id}")
+}
+
+/// `asset://{id}` of an Active real-person record (its `asset_ref`).
+pub fn asset_ref(row: &AssetRow) -> Option<String> {
+    (row.status == ACTIVE).then(|| format!("asset://{}", row.id))
+}
+
+/// Everything asset handling needs; cheap to clone.
+#[derive(Clone)]
+pub struct Assets {
+    pub db: Db,
+    pub storage: Storage,
+    pub fetcher: Fetcher,
+    pub limits: MediaLimits,
+    pub settings: Arc<AssetSettings>,
+}
+
+/// Why a stored asset's bytes cannot be used by a task.
+#[derive(Debug, thiserror::Error)]
+pub enum UseError {
+    #[error("asset://{0} no longer exists (it was deleted)")]
+    Gone(String),
+    #[error("asset://{id} is {status}, not Active")]
+    NotActive { id: String, status: String },
+    #[error("reading asset://{id} from storage failed: {reason}")]
+    Storage { id: String, reason: String },
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+impl Assets {
+    /// The bytes of an Active asset, read from object storage (the local renderer's input).
+    pub async fn read_active(&self, id: &str) -> Result<(AssetRow, Bytes), UseError> {
+        let row = crate::store::assets::get(&self.db, id)
+            .await?
+            .ok_or_else(|| UseError::Gone(id.to_string()))?;
+        if row.status != ACTIVE {
+            return Err(UseError::NotActive {
+                id: id.to_string(),
+                status: row.status,
+            });
+        }
+        let key = row
+            .object_key
+            .clone()
+            .ok_or_else(|| UseError::Gone(id.to_string()))?;
+        match self.storage.read(&key, None).await {
+            Ok(read) => Ok((row, read.bytes)),
+            Err(StorageError::NotFound) => Err(UseError::Gone(id.to_string())),
+            Err(other) => Err(UseError::Storage {
+                id: id.to_string(),
+                reason: other.to_string(),
+            }),
+        }
+    }
+
+    /// A URL to the asset's stored bytes that works for `ttl_secs` (for upstream channels and
+    /// operators reviewing an asset). `None` until the bytes are stored.
+    pub fn signed_url(&self, public_url: &str, row: &AssetRow, ttl_secs: i64) -> Option<String> {
+        let key = row.object_key.as_deref()?;
+        let expires = crate::store::now() + ttl_secs.max(1);
+        Some(format!(
+            "{public_url}{}",
+            self.storage.signed_path(key, expires)
+        ))
+    }
+}
