@@ -15,11 +15,12 @@ use tokio_util::sync::CancellationToken;
 use crate::api::envelope::SuccessCode;
 use crate::api::{self, AppState};
 use crate::config::Settings;
+use crate::providers::channels::Channels;
 use crate::providers::local::LocalProvider;
-use crate::providers::LOCAL_CHANNEL;
 use crate::storage::Storage;
 use crate::store::{self, Db};
 use crate::tasks::sweep::Sweeper;
+use crate::tasks::upstream::Upstream;
 use crate::tasks::worker::Worker;
 
 /// The account and key made on first start (the secret is shown once).
@@ -47,6 +48,8 @@ pub struct Application {
     state: AppState,
     worker: Worker,
     sweeper: Sweeper,
+    /// Dispatcher and pollers of remote channels (`None` when every channel is local).
+    upstream: Option<Arc<Upstream>>,
     settings: Settings,
     /// Set when this start created the first account.
     pub bootstrap: Option<BootstrapKey>,
@@ -108,11 +111,16 @@ impl Application {
             .unwrap_or_else(|| format!("http://{address}"))
             .trim_end_matches('/')
             .to_string();
-        let channels: Vec<String> = if settings.channels.is_empty() {
-            vec![LOCAL_CHANNEL.to_string()]
-        } else {
-            settings.channels.iter().map(|c| c.name.clone()).collect()
-        };
+        let channels =
+            Arc::new(Channels::from_settings(&settings.channels).map_err(StartError::Other)?);
+        for name in store::upstream::paused_channels(&db)
+            .await
+            .map_err(|e| StartError::Other(format!("reading paused channels: {e}")))?
+        {
+            if let Some(channel) = channels.get(&name) {
+                channel.set_paused(true);
+            }
+        }
         let catalog = Arc::new(catalog);
         let wake = Arc::new(Notify::new());
         let retention_secs = (settings.results.retention_hours * 3600) as i64;
@@ -128,7 +136,7 @@ impl Application {
                 allow_http_callback: settings.media.allow_http,
                 allow_http_media: settings.media.allow_http,
             },
-            channels: Arc::new(channels),
+            channels: channels.clone(),
             max_body_bytes: settings.api.max_body_bytes,
             admin_token: settings.admin.token.clone(),
         };
@@ -139,6 +147,28 @@ impl Application {
             ..FetchPolicy::default()
         })
         .map_err(|e| StartError::Other(format!("media fetcher: {e}")))?;
+        // With remote channels the dispatcher routes every task and wakes the local worker itself.
+        let local_wake = if channels.routed() {
+            Arc::new(Notify::new())
+        } else {
+            wake.clone()
+        };
+        let upstream = if channels.routed() {
+            Some(Arc::new(
+                Upstream::new(
+                    db.clone(),
+                    channels.clone(),
+                    storage.clone(),
+                    settings.upstream.clone(),
+                    state.public_url.clone(),
+                    wake.clone(),
+                    local_wake.clone(),
+                )
+                .map_err(StartError::Other)?,
+            ))
+        } else {
+            None
+        };
         let worker = Worker {
             id: crate::ids::new_id("wrk"),
             db: db.clone(),
@@ -149,7 +179,8 @@ impl Application {
                 storage: storage.clone(),
             },
             settings: settings.worker.clone(),
-            wake,
+            wake: local_wake,
+            routed: channels.routed(),
         };
         let sweeper = Sweeper {
             db,
@@ -163,6 +194,7 @@ impl Application {
             state,
             worker,
             sweeper,
+            upstream,
             settings,
             bootstrap,
         })
@@ -224,6 +256,9 @@ impl Application {
                 Duration::from_secs(self.settings.results.sweep_interval_secs.clamp(1, 3600))
                     .min(Duration::from_secs(self.settings.worker.lease_secs));
             background.spawn(self.sweeper.run(every, token.clone()));
+            if let Some(upstream) = self.upstream.clone() {
+                background.spawn(upstream.run(token.clone()));
+            }
         }
         let trigger = token.clone();
         tokio::spawn(async move {

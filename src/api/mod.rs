@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod files;
 pub mod ops;
+pub mod upstream_callbacks;
 pub mod videos;
 
 use std::sync::Arc;
@@ -39,8 +40,8 @@ pub struct AppState {
     /// Poked on create so an idle worker claims at once.
     pub wake: Arc<Notify>,
     pub validate_options: ValidateOptions,
-    /// Names of the channels that run tasks.
-    pub channels: Arc<Vec<String>>,
+    /// The channels that run tasks (routing, health, pause).
+    pub channels: Arc<crate::providers::channels::Channels>,
     /// Largest JSON body accepted.
     pub max_body_bytes: usize,
     /// Admin token; admin routes are off when `None`.
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/admin/v1", admin::router().fallback(unknown_route))
         .merge(ops::router())
         .merge(files::router())
+        .merge(upstream_callbacks::router())
         .fallback(unknown_route)
         .with_state(state)
         .layer(middleware::from_fn(request_id))

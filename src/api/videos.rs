@@ -43,11 +43,7 @@ fn validate(state: &AppState, body: &Value) -> Result<ValidatedRequest, ApiError
         )
         .with_param(field.clone()));
     }
-    if !state
-        .channels
-        .iter()
-        .any(|c| c == crate::providers::LOCAL_CHANNEL)
-    {
+    if state.channels.serving(&request.model).is_empty() {
         return Err(ApiError::new(
             ErrorCode::NoChannel,
             format!("no configured channel serves model {}", request.model),

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod ledger;
 pub mod meta;
 pub mod tasks;
+pub mod upstream;
 
 use std::str::FromStr;
 use std::time::Duration;
