@@ -4,7 +4,9 @@
 mod auth;
 mod billing;
 mod crash;
+mod fake_ark;
 mod helpers;
 mod lifecycle;
 mod media_inputs;
+mod upstream;
 mod validation;

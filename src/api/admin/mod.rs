@@ -17,6 +17,8 @@ use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
 
+pub mod channels;
+
 /// An authenticated operator. `actor` names who acted in the audit trail.
 #[derive(Debug, Clone)]
 pub struct Admin {
@@ -75,7 +77,9 @@ impl FromRequestParts<AppState> for Admin {
 
 /// Every admin route.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/audit", get(audit))
+    Router::new()
+        .route("/audit", get(audit))
+        .merge(channels::router())
 }
 
 /// `GET /admin/v1/audit`: the newest admin actions.
