@@ -257,7 +257,7 @@ async fn error_answer(response: Response, create: bool) -> CallError {
     let message = body["msg"].as_str().unwrap_or("no message").to_string();
     let reason = format!("HTTP {status} code {code}: {message}");
     match status {
-        401 | 402 | 403 => CallError::ChannelDown {
+        401..=403 => CallError::ChannelDown {
             code: format!("relay_{code}"),
             reason,
         },
