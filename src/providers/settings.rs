@@ -303,6 +303,7 @@ mod tests {
         assert!(error_of(&[channel]).contains("channels[0].models"));
         let mut channel = ark();
         channel.provider = "sora".into();
+        channel.name = "other".into();
         assert!(error_of(&[ark(), channel]).contains("channels[1].provider"));
         let mut channel = ark();
         channel.rpm = 0;
