@@ -224,9 +224,8 @@ fn parse_item(
     };
     let parsed = match text.strip_prefix(HTTP_PREFIX) {
         // Development only (`media.allow_http`): an http:// URL is checked as its https:// twin.
-        Some(rest) if opts.allow_http_media => {
-            MediaRef::parse(&format!("{HTTPS_PREFIX}{rest}")).map(|_| MediaRef::Https(text.clone()))
-        }
+        Some(rest) if opts.allow_http_media => MediaRef::parse(&format!("{HTTPS_PREFIX}{rest}"))
+            .map(|_| MediaRef::Https(text.clone())),
         _ => MediaRef::parse(text),
     };
     let media = parsed.map_err(|error| {
