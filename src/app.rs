@@ -15,11 +15,12 @@ use tokio_util::sync::CancellationToken;
 use crate::api::envelope::SuccessCode;
 use crate::api::{self, AppState};
 use crate::config::Settings;
+use crate::providers::channels::Channels;
 use crate::providers::local::LocalProvider;
-use crate::providers::LOCAL_CHANNEL;
 use crate::storage::Storage;
 use crate::store::{self, Db};
 use crate::tasks::sweep::Sweeper;
+use crate::tasks::upstream::Upstream;
 use crate::tasks::worker::Worker;
 use crate::webhooks::Dispatcher;
 
@@ -49,6 +50,8 @@ pub struct Application {
     worker: Worker,
     sweeper: Sweeper,
     dispatcher: Dispatcher,
+    /// Dispatcher and pollers of remote channels (`None` when every channel is local).
+    upstream: Option<Arc<Upstream>>,
     settings: Settings,
     /// Set when this start created the first account.
     pub bootstrap: Option<BootstrapKey>,
@@ -110,11 +113,16 @@ impl Application {
             .unwrap_or_else(|| format!("http://{address}"))
             .trim_end_matches('/')
             .to_string();
-        let channels: Vec<String> = if settings.channels.is_empty() {
-            vec![LOCAL_CHANNEL.to_string()]
-        } else {
-            settings.channels.iter().map(|c| c.name.clone()).collect()
-        };
+        let channels =
+            Arc::new(Channels::from_settings(&settings.channels).map_err(StartError::Other)?);
+        for name in store::upstream::paused_channels(&db)
+            .await
+            .map_err(|e| StartError::Other(format!("reading paused channels: {e}")))?
+        {
+            if let Some(channel) = channels.get(&name) {
+                channel.set_paused(true);
+            }
+        }
         let catalog = Arc::new(catalog);
         let wake = Arc::new(Notify::new());
         let retention_secs = (settings.results.retention_hours * 3600) as i64;
@@ -144,7 +152,7 @@ impl Application {
                 allow_http_callback: settings.media.allow_http,
                 allow_http_media: settings.media.allow_http,
             },
-            channels: Arc::new(channels),
+            channels: channels.clone(),
             max_body_bytes: settings.api.max_body_bytes,
             admin_token: settings.admin.token.clone(),
             metrics: crate::api::metrics::Metrics::new(),
@@ -159,6 +167,28 @@ impl Application {
             retention_secs,
             settings: settings.webhooks.clone(),
         };
+        // With remote channels the dispatcher routes every task and wakes the local worker itself.
+        let local_wake = if channels.routed() {
+            Arc::new(Notify::new())
+        } else {
+            wake.clone()
+        };
+        let upstream = if channels.routed() {
+            Some(Arc::new(
+                Upstream::new(
+                    db.clone(),
+                    channels.clone(),
+                    storage.clone(),
+                    settings.upstream.clone(),
+                    state.public_url.clone(),
+                    wake.clone(),
+                    local_wake.clone(),
+                )
+                .map_err(StartError::Other)?,
+            ))
+        } else {
+            None
+        };
         let worker = Worker {
             id: crate::ids::new_id("wrk"),
             db: db.clone(),
@@ -170,7 +200,8 @@ impl Application {
                 assets,
             },
             settings: settings.worker.clone(),
-            wake,
+            wake: local_wake,
+            routed: channels.routed(),
         };
         let sweeper = Sweeper {
             db,
@@ -185,6 +216,7 @@ impl Application {
             worker,
             sweeper,
             dispatcher,
+            upstream,
             settings,
             bootstrap,
         })
@@ -252,6 +284,9 @@ impl Application {
                     .min(Duration::from_secs(self.settings.worker.lease_secs));
             background.spawn(self.sweeper.run(every, token.clone()));
             background.spawn(self.dispatcher.run(token.clone()));
+            if let Some(upstream) = self.upstream.clone() {
+                background.spawn(upstream.run(token.clone()));
+            }
         }
         let trigger = token.clone();
         tokio::spawn(async move {

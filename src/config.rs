@@ -30,6 +30,8 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// Configured channels (MODELS.md §Routing). Empty: the built-in `local` channel serves every model.
     pub channels: Vec<ChannelSettings>,
+    /// How tasks wait for, and results come back from, upstream channels.
+    pub upstream: UpstreamSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -192,12 +194,7 @@ impl Default for WebhookSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChannelSettings {
-    pub name: String,
-    pub provider: String,
-}
+pub use crate::providers::settings::{ChannelSettings, UpstreamSettings};
 
 impl Default for Settings {
     fn default() -> Self {
@@ -217,6 +214,7 @@ impl Default for Settings {
             bootstrap: BootstrapSettings::default(),
             webhooks: WebhookSettings::default(),
             channels: Vec::new(),
+            upstream: UpstreamSettings::default(),
         }
     }
 }
@@ -294,6 +292,9 @@ pub enum ConfigError {
     Parse(String),
     #[error("configuration key `{key}`: {message}")]
     Invalid { key: &'static str, message: String },
+    /// A `[[channels]]` entry (or `[upstream]`) is wrong; `key` is like `channels[1].base_url`.
+    #[error("configuration key `{key}`: {message}")]
+    InvalidKey { key: String, message: String },
 }
 
 impl Settings {
@@ -417,17 +418,7 @@ impl Settings {
                 });
             }
         }
-        for (i, channel) in self.channels.iter().enumerate() {
-            if channel.provider != "local" {
-                return Err(ConfigError::Invalid {
-                    key: "channels",
-                    message: format!(
-                        "channel #{i} `{}`: provider `{}` is not available in this version; only `local` is",
-                        channel.name, channel.provider
-                    ),
-                });
-            }
-        }
+        crate::providers::settings::validate(&self.channels, &self.upstream)?;
         Ok(())
     }
 

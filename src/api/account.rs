@@ -24,7 +24,7 @@ async fn models(State(state): State<AppState>, _caller: Caller) -> Data<Value> {
     let channels = state.channels.clone();
     let listing = state
         .catalog
-        .models_listing(&|_model: &str| channels.as_ref().clone());
+        .models_listing(&|model: &str| channels.serving(model));
     Data(state.success, listing)
 }
 

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod ops;
 pub mod realperson;
 pub mod upload;
+pub mod upstream_callbacks;
 pub mod videos;
 pub mod webhooks;
 
@@ -46,8 +47,8 @@ pub struct AppState {
     /// Poked on create so an idle worker claims at once.
     pub wake: Arc<Notify>,
     pub validate_options: ValidateOptions,
-    /// Names of the channels that run tasks.
-    pub channels: Arc<Vec<String>>,
+    /// The channels that run tasks (routing, health, pause).
+    pub channels: Arc<crate::providers::channels::Channels>,
     /// Largest JSON body accepted.
     pub max_body_bytes: usize,
     /// Admin token; admin routes are off when `None`.
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(files::router())
         .merge(metrics::router())
+        .merge(upstream_callbacks::router())
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(
             state.clone(),

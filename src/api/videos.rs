@@ -51,11 +51,7 @@ async fn validate(
             }
             crate::assets::refs::RefError::Db(e) => ApiError::internal(e),
         })?;
-    if !state
-        .channels
-        .iter()
-        .any(|c| c == crate::providers::LOCAL_CHANNEL)
-    {
+    if state.channels.serving(&request.model).is_empty() {
         return Err(ApiError::new(
             ErrorCode::NoChannel,
             format!("no configured channel serves model {}", request.model),

@@ -1,12 +1,166 @@
-//! Providers run claimed tasks. Today there is one: `local`, the built-in preview renderer.
-//! Upstream providers (Ark, relay) are a later addition behind the same worker loop; when the
-//! second one lands this module grows a `Provider` trait with one file per implementation.
+//! Providers run tasks. `local` is the built-in preview renderer, run to the end by the worker
+//! (`tasks::worker`). Remote providers (`ark`, `relay`) implement [`Provider`]: reelay submits a
+//! task, then asks for its status in batches, and copies the result into its own storage
+//! (`tasks::upstream`). One file per implementation; `channels` holds each configured channel's
+//! runtime state (pause, circuit breaker, rate windows) and `routing` picks one for a task.
 //!
 //! Architecture Invariant: handlers never call a provider; they enqueue. Providers never write a
-//! task's status; they return a result or a `TaskFailure` to the worker, which asks the state
-//! machine.
+//! task's status; they return results or errors, and `tasks::state` moves the task.
 
+pub mod ark;
+pub mod channels;
 pub mod local;
+pub mod relay;
+pub mod routing;
+pub mod settings;
+
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use reelay_catalog::ValidatedRequest;
 
 /// Name of the built-in channel.
 pub const LOCAL_CHANNEL: &str = "local";
+
+/// What a remote provider needs to submit one task.
+pub struct SubmitRequest<'a> {
+    /// reelay's task id.
+    pub task_id: &'a str,
+    /// A per-task marker the provider stores upstream so that an ambiguous submit can be found
+    /// again by listing (Ark: `safety_identifier`; relay: `Idempotency-Key`).
+    pub marker: &'a str,
+    /// The channel's name for the model.
+    pub upstream_model: &'a str,
+    pub request: &'a ValidatedRequest,
+    /// Where the upstream should POST status changes (when the channel enables callbacks).
+    pub callback_url: Option<String>,
+}
+
+/// Why an upstream call did not give the answer wanted, classified by what reelay may do next.
+#[derive(Debug, Clone)]
+pub enum CallError {
+    /// The upstream surely did not accept the request (connect error, 5xx or 429 answered
+    /// before acceptance): it may be retried, here or on another channel.
+    NotAccepted {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// The channel itself cannot work (auth, overdue account, spending cap): open its breaker.
+    ChannelDown { code: String, reason: String },
+    /// The request was refused for what it asks (parameters, moderation): the task fails with `code`.
+    Rejected { code: String, message: String },
+    /// It may or may not have reached the upstream (timeout after sending, unreadable 2xx):
+    /// reconcile before any retry.
+    Ambiguous { reason: String },
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::NotAccepted { reason, .. } => write!(f, "not accepted: {reason}"),
+            CallError::ChannelDown { code, reason } => write!(f, "channel down ({code}): {reason}"),
+            CallError::Rejected { code, message } => write!(f, "rejected ({code}): {message}"),
+            CallError::Ambiguous { reason } => write!(f, "ambiguous: {reason}"),
+        }
+    }
+}
+
+/// An upstream task's status, mapped defensively.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Expired,
+    Cancelled,
+    /// A status reelay does not know; it keeps polling.
+    Unknown(String),
+}
+
+impl UpstreamStatus {
+    /// Ark's status words (and reelay's own, for relays).
+    pub fn parse(status: &str) -> UpstreamStatus {
+        match status {
+            "queued" => UpstreamStatus::Queued,
+            "running" | "processing" => UpstreamStatus::Running,
+            "succeeded" | "completed" => UpstreamStatus::Succeeded,
+            "failed" => UpstreamStatus::Failed,
+            "expired" => UpstreamStatus::Expired,
+            "cancelled" => UpstreamStatus::Cancelled,
+            other => UpstreamStatus::Unknown(other.to_string()),
+        }
+    }
+}
+
+/// What a status call reports about one upstream task.
+#[derive(Debug, Clone)]
+pub struct UpstreamTask {
+    pub id: String,
+    pub status: UpstreamStatus,
+    /// 1–99 while running, when the upstream gives one.
+    pub progress: Option<i64>,
+    pub video_url: Option<String>,
+    pub last_frame_url: Option<String>,
+    /// `{code, message}` of a failed task.
+    pub error: Option<(String, String)>,
+    /// Output facts the upstream reports (used when the file cannot be probed).
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub duration: Option<f64>,
+    pub ratio: Option<String>,
+    pub has_audio: Option<bool>,
+}
+
+impl UpstreamTask {
+    pub fn new(id: String, status: UpstreamStatus) -> UpstreamTask {
+        UpstreamTask {
+            id,
+            status,
+            progress: None,
+            video_url: None,
+            last_frame_url: None,
+            error: None,
+            width: None,
+            height: None,
+            duration: None,
+            ratio: None,
+            has_audio: None,
+        }
+    }
+}
+
+/// A remote channel's API.
+pub trait Provider: Send + Sync {
+    /// Creates the task upstream; returns the upstream's id.
+    fn submit<'a>(&'a self, request: SubmitRequest<'a>)
+        -> BoxFuture<'a, Result<String, CallError>>;
+
+    /// After an ambiguous submit: the upstream id of the task created with `marker` (for
+    /// `upstream_model`, not before `since` Unix seconds), or `None` when the upstream has none.
+    fn find_by_marker<'a>(
+        &'a self,
+        upstream_model: &'a str,
+        marker: &'a str,
+        since: i64,
+    ) -> BoxFuture<'a, Result<Option<String>, CallError>>;
+
+    /// Statuses of many tasks (at most `max_batch` ids). Ids the upstream does not know are
+    /// simply absent from the answer.
+    fn statuses<'a>(
+        &'a self,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<UpstreamTask>, CallError>>;
+
+    /// Cancels (or deletes) an upstream task; best effort.
+    fn cancel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), CallError>>;
+
+    /// Most ids one `statuses` call takes.
+    fn max_batch(&self) -> usize;
+
+    /// True when repeating a create with the same marker cannot make a second task (an
+    /// idempotency key): an ambiguous submit is then simply repeated on the same channel.
+    fn idempotent_create(&self) -> bool {
+        false
+    }
+}

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod ledger;
 pub mod meta;
 pub mod tasks;
+pub mod upstream;
 pub mod webhooks;
 
 use std::str::FromStr;

@@ -3,6 +3,7 @@
 
 pub mod state;
 pub mod sweep;
+pub mod upstream;
 pub mod view;
 pub mod worker;
 

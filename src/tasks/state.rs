@@ -20,18 +20,20 @@ pub enum CancelOutcome {
 }
 
 /// Claims the oldest runnable task: a `queued` one, or a `processing` one whose lease ran out
-/// (its worker died) and that has claims left.
+/// (its worker died) and that has claims left. When `routed` (upstream channels exist), only
+/// tasks the dispatcher routed to the local channel are claimed.
 pub async fn claim(
     db: &Db,
     worker_id: &str,
     lease_secs: u64,
     max_attempts: i64,
+    routed: bool,
 ) -> Result<Option<TaskRow>, sqlx::Error> {
     let now = now();
     sqlx::query_as::<_, TaskRow>(
         "UPDATE tasks SET status = 'processing', progress = MAX(progress, 1), claimed_by = ?, lease_until = ?, \
          attempts = attempts + 1, channel = 'local', updated_at = ? \
-         WHERE id = (SELECT id FROM tasks WHERE status = 'queued' \
+         WHERE id = (SELECT id FROM tasks WHERE (status = 'queued' AND (channel = 'local' OR (channel IS NULL AND ? = 0))) \
                      OR (status = 'processing' AND lease_until < ? AND attempts < ?) \
                      ORDER BY created_at, id LIMIT 1) \
          RETURNING *",
@@ -39,6 +41,7 @@ pub async fn claim(
     .bind(worker_id)
     .bind(now + lease_secs as i64)
     .bind(now)
+    .bind(i64::from(routed))
     .bind(now)
     .bind(max_attempts)
     .fetch_optional(&db.write)
@@ -252,4 +255,146 @@ pub async fn due_for_expiry(db: &Db, cutoff: i64, limit: i64) -> Result<Vec<Task
     .bind(limit)
     .fetch_all(&db.read)
     .await
+}
+
+// ---- Upstream channels (MODELS.md §Routing). While upstream, a task stays `queued` until its
+// channel reports it running; its sub-state lives in `upstream_tasks` (`store::upstream`).
+
+/// A submission about to be made (recorded as `submitting` before the create call).
+pub struct NewSubmission<'a> {
+    pub upstream_model: &'a str,
+    pub marker: &'a str,
+    /// When the poller may reconcile it if the call never reports back (ms).
+    pub reconcile_at_ms: i64,
+}
+
+/// Routes an unrouted `queued` task to `channel`; for a remote channel, records the submission
+/// as `submitting` in the same transaction. False when the task is no longer routable.
+pub async fn route(
+    db: &Db,
+    task_id: &str,
+    channel: &str,
+    submission: Option<NewSubmission<'_>>,
+) -> Result<bool, sqlx::Error> {
+    let now_ms = crate::store::upstream::now_ms();
+    let mut tx = db.write.begin().await?;
+    let routed = sqlx::query(
+        "UPDATE tasks SET channel = ?, updated_at = ? WHERE id = ? AND status = 'queued' AND channel IS NULL",
+    )
+    .bind(channel)
+    .bind(now())
+    .bind(task_id)
+    .execute(&mut *tx)
+    .await?;
+    if routed.rows_affected() != 1 {
+        return Ok(false);
+    }
+    if let Some(submission) = submission {
+        sqlx::query("DELETE FROM upstream_tasks WHERE task_id = ?")
+            .bind(task_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO upstream_tasks (task_id, channel, upstream_model, submit_state, marker, submit_started_ms, \
+             next_poll_ms, updated_ms) VALUES (?, ?, ?, 'submitting', ?, ?, ?, ?)",
+        )
+        .bind(task_id)
+        .bind(channel)
+        .bind(submission.upstream_model)
+        .bind(submission.marker)
+        .bind(now_ms)
+        .bind(submission.reconcile_at_ms)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The upstream surely did not accept the submission: forget it, and make a still-`queued` task
+/// routable again (to this or another channel).
+pub async fn unroute(db: &Db, task_id: &str, channel: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = db.write.begin().await?;
+    sqlx::query("DELETE FROM upstream_tasks WHERE task_id = ? AND channel = ? AND submit_state = 'submitting'")
+        .bind(task_id)
+        .bind(channel)
+        .execute(&mut *tx)
+        .await?;
+    let done = sqlx::query(
+        "UPDATE tasks SET channel = NULL, updated_at = ? WHERE id = ? AND status = 'queued' AND channel = ?",
+    )
+    .bind(now())
+    .bind(task_id)
+    .bind(channel)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The channel reports the task running: `queued → processing` (or progress while processing).
+/// Never moves a task backwards.
+pub async fn upstream_running(
+    db: &Db,
+    task_id: &str,
+    channel: &str,
+    progress: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE tasks SET status = 'processing', progress = MAX(progress, ?), updated_at = ? \
+         WHERE id = ? AND channel = ? AND status IN ('queued', 'processing')",
+    )
+    .bind(progress.clamp(1, 99))
+    .bind(now())
+    .bind(task_id)
+    .bind(channel)
+    .execute(&db.write)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The result is copied into reelay's storage: `queued | processing → completed`, and the
+/// submission is done. False when the task ended otherwise meanwhile (e.g. cancelled).
+pub async fn upstream_complete(
+    db: &Db,
+    task_id: &str,
+    channel: &str,
+    result_json: &str,
+) -> Result<bool, sqlx::Error> {
+    let now = now();
+    let mut tx = db.write.begin().await?;
+    let done = sqlx::query(
+        "UPDATE tasks SET status = 'completed', progress = 100, result = ?, completed_at = ?, updated_at = ?, \
+         lease_until = NULL WHERE id = ? AND channel = ? AND status IN ('queued', 'processing')",
+    )
+    .bind(result_json)
+    .bind(now)
+    .bind(now)
+    .bind(task_id)
+    .bind(channel)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE upstream_tasks SET submit_state = 'done', updated_ms = ? WHERE task_id = ?",
+    )
+    .bind(crate::store::upstream::now_ms())
+    .bind(task_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The upstream failed the task (or reelay gave up on it): `failed` with `code`, refunded once,
+/// and the submission is done.
+pub async fn upstream_fail(
+    db: &Db,
+    task_id: &str,
+    code: &str,
+    message: &str,
+) -> Result<bool, sqlx::Error> {
+    let failed = fail(db, task_id, FailGuard::AnyLive, code, message).await?;
+    crate::store::upstream::mark_done(db, task_id).await?;
+    Ok(failed)
 }

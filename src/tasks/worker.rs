@@ -28,6 +28,8 @@ pub struct Worker {
     pub settings: WorkerSettings,
     /// Poked when a task is created, so an idle worker claims it without waiting.
     pub wake: Arc<Notify>,
+    /// Upstream channels exist: claim only tasks routed to the local channel.
+    pub routed: bool,
 }
 
 /// What one pass of the claim loop did (tests drive the worker with it).
@@ -57,6 +59,7 @@ impl Worker {
                 &self.id,
                 self.settings.lease_secs,
                 self.settings.max_attempts,
+                self.routed,
             )
             .await
             {
@@ -111,6 +114,7 @@ impl Worker {
             &self.id,
             self.settings.lease_secs,
             self.settings.max_attempts,
+            self.routed,
         )
         .await?
         {

@@ -42,7 +42,7 @@ async fn event_stream_reports_queued_processing_completed_in_order_then_ends() {
     assert_eq!(task["task_id"], task_id.as_str());
 
     // A "worker" claims it and reports progress; then the real worker takes over and finishes.
-    let claimed = reelay::tasks::state::claim(&app.db, "test-worker", 1, 3)
+    let claimed = reelay::tasks::state::claim(&app.db, "test-worker", 1, 3, false)
         .await
         .expect("claim")
         .expect("a task");

@@ -19,6 +19,8 @@ use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
 
+pub mod channels;
+
 /// An authenticated operator. `actor` names who acted in the audit trail.
 #[derive(Debug, Clone)]
 pub struct Admin {
@@ -80,6 +82,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/audit", get(audit))
         .merge(assets::router())
+        .merge(channels::router())
 }
 
 /// `GET /admin/v1/audit`: the newest admin actions.

@@ -1,0 +1,94 @@
+//! `GET /admin/v1/channels` (health, in-flight, recent error rate, breaker) and
+//! `POST /admin/v1/channels/{name}/pause|resume`. A paused channel takes no new tasks; what it
+//! already runs continues. The switch is stored, so it survives restarts.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::Admin;
+use crate::api::envelope::Data;
+use crate::api::error::ApiError;
+use crate::api::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/channels", get(list))
+        .route("/channels/{name}/pause", post(pause))
+        .route("/channels/{name}/resume", post(resume))
+}
+
+async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Data<Value>, ApiError> {
+    let in_flight = crate::store::upstream::in_flight(&state.db).await?;
+    let live = crate::store::upstream::live_counts(&state.db).await?;
+    let items: Vec<Value> = state
+        .channels
+        .list
+        .iter()
+        .map(|channel| {
+            let settings = &channel.settings;
+            let name = settings.name.as_str();
+            let (queued, processing) = live.get(name).copied().unwrap_or((0, 0));
+            json!({
+                "name": name,
+                "provider": settings.provider,
+                "priority": settings.priority,
+                "weight": settings.weight,
+                "max_concurrency": settings.max_concurrency,
+                "rpm": settings.rpm,
+                "models": settings.models,
+                "in_flight": in_flight.get(name).copied().unwrap_or(0),
+                "queued_upstream": queued,
+                "processing": processing,
+                "health": channel.health_view(),
+            })
+        })
+        .collect();
+    Ok(Data(state.success, json!({ "items": items })))
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(name): Path<String>,
+) -> Result<Data<Value>, ApiError> {
+    switch(state, admin, name, true).await
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(name): Path<String>,
+) -> Result<Data<Value>, ApiError> {
+    switch(state, admin, name, false).await
+}
+
+async fn switch(
+    state: AppState,
+    admin: Admin,
+    name: String,
+    paused: bool,
+) -> Result<Data<Value>, ApiError> {
+    let channel = state
+        .channels
+        .get(&name)
+        .ok_or_else(|| ApiError::not_found(&format!("channel {name}")))?
+        .clone();
+    crate::store::upstream::set_paused(&state.db, &name, paused).await?;
+    channel.set_paused(paused);
+    let action = if paused {
+        "channel.pause"
+    } else {
+        "channel.resume"
+    };
+    crate::store::audit::record(&state.db, &admin.actor, action, Some(&name), None).await?;
+    tracing::info!(channel = %name, paused, actor = %admin.actor, "channel switched");
+    if !paused {
+        state.wake.notify_one();
+    }
+    Ok(Data(
+        state.success,
+        json!({ "name": name, "paused": paused, "health": channel.health_view() }),
+    ))
+}

@@ -1,0 +1,291 @@
+//! Each configured channel at run time: its provider, the operator's pause switch, a circuit
+//! breaker, and the sliding windows that keep it under its `rpm` and `poll_rpm`.
+//!
+//! The windows and the breaker live in this process's memory (one reelay node per upstream
+//! account); the pause switch is also stored (`channel_state`) so that it survives restarts.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use super::settings::ChannelSettings;
+use super::{ark::ArkProvider, relay::RelayProvider, Provider, LOCAL_CHANNEL};
+
+const MINUTE: Duration = Duration::from_secs(60);
+/// Window of the "recent error rate" shown to operators.
+const RECENT: Duration = Duration::from_secs(300);
+
+/// One channel at run time.
+pub struct Channel {
+    pub settings: ChannelSettings,
+    /// `None` for the local channel (run by the worker).
+    pub provider: Option<Arc<dyn Provider>>,
+    paused: AtomicBool,
+    health: Mutex<Health>,
+    /// Wakes this channel's poller (a callback arrived, a task was submitted).
+    pub wake: Notify,
+}
+
+#[derive(Default)]
+struct Health {
+    consecutive_failures: u32,
+    open_until: Option<Instant>,
+    open_reason: Option<String>,
+    creates: VecDeque<Instant>,
+    polls: VecDeque<Instant>,
+    recent: VecDeque<(Instant, bool)>,
+    last_error: Option<String>,
+}
+
+/// What operators see about a channel (`GET /admin/v1/channels`).
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthView {
+    pub paused: bool,
+    /// `closed`, `open` or `half_open` (cool-down over; the next call is a trial).
+    pub breaker: &'static str,
+    pub breaker_reason: Option<String>,
+    pub consecutive_failures: u32,
+    pub recent_calls: usize,
+    pub recent_error_rate: f64,
+    pub creates_last_minute: usize,
+    pub last_error: Option<String>,
+}
+
+impl Channel {
+    pub fn new(settings: ChannelSettings, provider: Option<Arc<dyn Provider>>) -> Channel {
+        Channel {
+            settings,
+            provider,
+            paused: AtomicBool::new(false),
+            health: Mutex::new(Health::default()),
+            wake: Notify::new(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    fn health(&self) -> MutexGuard<'_, Health> {
+        // A panic while holding this lock leaves plain counters behind; keep using them.
+        self.health
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::SeqCst);
+    }
+
+    /// Not paused, breaker closed (or cooled down for a trial) and a create fits the `rpm` window.
+    pub fn can_submit(&self) -> bool {
+        if self.is_paused() {
+            return false;
+        }
+        let now = Instant::now();
+        let mut health = self.health();
+        if health.open_until.is_some_and(|until| now < until) {
+            return false;
+        }
+        prune(&mut health.creates, now, MINUTE);
+        health.creates.len() < self.settings.rpm as usize
+    }
+
+    /// Takes one create from the `rpm` window (after `can_submit`); a cooled-down breaker lets
+    /// this one call through as a trial and stays shut to others until it reports.
+    pub fn reserve_submit(&self) {
+        let now = Instant::now();
+        let mut health = self.health();
+        health.creates.push_back(now);
+        if health.open_until.is_some() {
+            health.open_until = Some(now + self.cooldown());
+        }
+    }
+
+    /// Takes one status call from the `poll_rpm` window, or says how long to wait for one.
+    pub fn take_poll(&self) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut health = self.health();
+        prune(&mut health.polls, now, MINUTE);
+        if health.polls.len() < self.settings.poll_rpm as usize {
+            health.polls.push_back(now);
+            return Ok(());
+        }
+        let oldest = health.polls.front().copied().unwrap_or(now);
+        Err((oldest + MINUTE).saturating_duration_since(now) + Duration::from_millis(5))
+    }
+
+    /// A call answered as expected: the breaker closes.
+    pub fn record_success(&self) {
+        let now = Instant::now();
+        let mut health = self.health();
+        health.consecutive_failures = 0;
+        if health.open_until.is_some() {
+            tracing::info!(channel = %self.settings.name, "channel breaker closed");
+        }
+        health.open_until = None;
+        health.open_reason = None;
+        push_recent(&mut health.recent, now, true);
+    }
+
+    /// A transient failure (5xx, connect error, timeout); enough in a row open the breaker.
+    pub fn record_failure(&self, reason: &str) {
+        let now = Instant::now();
+        let mut health = self.health();
+        health.consecutive_failures += 1;
+        health.last_error = Some(reason.to_string());
+        push_recent(&mut health.recent, now, false);
+        if health.consecutive_failures >= self.settings.breaker_threshold {
+            if health.open_until.is_none() {
+                tracing::error!(channel = %self.settings.name, %reason, "channel breaker opened after repeated errors");
+            }
+            health.open_until = Some(now + self.cooldown());
+            health.open_reason = Some(format!(
+                "{} errors in a row; last: {reason}",
+                health.consecutive_failures
+            ));
+        }
+    }
+
+    /// The channel cannot work (auth, quota): open the breaker at once and alert.
+    pub fn open_breaker(&self, code: &str, reason: &str) {
+        let now = Instant::now();
+        let mut health = self.health();
+        health.consecutive_failures += 1;
+        health.last_error = Some(format!("{code}: {reason}"));
+        push_recent(&mut health.recent, now, false);
+        health.open_until = Some(now + self.cooldown());
+        health.open_reason = Some(format!("{code}: {reason}"));
+        tracing::error!(channel = %self.settings.name, %code, %reason, alert = true, "channel breaker opened: the upstream refuses this account; tasks wait or go to other channels");
+    }
+
+    fn cooldown(&self) -> Duration {
+        Duration::from_secs(self.settings.breaker_cooldown_secs)
+    }
+
+    pub fn health_view(&self) -> HealthView {
+        let now = Instant::now();
+        let mut health = self.health();
+        prune(&mut health.creates, now, MINUTE);
+        while health
+            .recent
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) > RECENT)
+        {
+            health.recent.pop_front();
+        }
+        let calls = health.recent.len();
+        let errors = health.recent.iter().filter(|(_, ok)| !ok).count();
+        let breaker = match health.open_until {
+            None => "closed",
+            Some(until) if now < until => "open",
+            Some(_) => "half_open",
+        };
+        HealthView {
+            paused: self.is_paused(),
+            breaker,
+            breaker_reason: health.open_reason.clone(),
+            consecutive_failures: health.consecutive_failures,
+            recent_calls: calls,
+            recent_error_rate: if calls == 0 {
+                0.0
+            } else {
+                errors as f64 / calls as f64
+            },
+            creates_last_minute: health.creates.len(),
+            last_error: health.last_error.clone(),
+        }
+    }
+}
+
+fn prune(window: &mut VecDeque<Instant>, now: Instant, span: Duration) {
+    while window
+        .front()
+        .is_some_and(|at| now.duration_since(*at) >= span)
+    {
+        window.pop_front();
+    }
+}
+
+fn push_recent(recent: &mut VecDeque<(Instant, bool)>, now: Instant, ok: bool) {
+    recent.push_back((now, ok));
+    if recent.len() > 1000 {
+        recent.pop_front();
+    }
+}
+
+/// Every channel of this process, in configuration order.
+pub struct Channels {
+    pub list: Vec<Arc<Channel>>,
+}
+
+impl Channels {
+    /// Builds the runtime channels; with no `[[channels]]` the local channel serves every model.
+    /// Reads each remote channel's key from its `api_key_env`.
+    pub fn from_settings(settings: &[ChannelSettings]) -> Result<Channels, String> {
+        if settings.is_empty() {
+            let local = ChannelSettings {
+                name: LOCAL_CHANNEL.into(),
+                provider: LOCAL_CHANNEL.into(),
+                ..ChannelSettings::default()
+            };
+            return Ok(Channels {
+                list: vec![Arc::new(Channel::new(local, None))],
+            });
+        }
+        let mut list = Vec::new();
+        for (i, channel) in settings.iter().enumerate() {
+            let provider: Option<Arc<dyn Provider>> = match channel.provider.as_str() {
+                "ark" => Some(Arc::new(
+                    ArkProvider::new(channel, api_key(i, channel)?)
+                        .map_err(|e| format!("channels[{i}]: {e}"))?,
+                )),
+                "relay" => Some(Arc::new(
+                    RelayProvider::new(channel, api_key(i, channel)?)
+                        .map_err(|e| format!("channels[{i}]: {e}"))?,
+                )),
+                _ => None,
+            };
+            list.push(Arc::new(Channel::new(channel.clone(), provider)));
+        }
+        Ok(Channels { list })
+    }
+
+    /// Names of the channels serving `model`, in configuration order.
+    pub fn serving(&self, model: &str) -> Vec<String> {
+        self.list
+            .iter()
+            .filter(|c| c.settings.upstream_model(model).is_some())
+            .map(|c| c.settings.name.clone())
+            .collect()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<Channel>> {
+        self.list.iter().find(|c| c.settings.name == name)
+    }
+
+    /// True when some channel runs on another server: tasks are then routed by the dispatcher
+    /// before the local worker may claim them.
+    pub fn routed(&self) -> bool {
+        self.list.iter().any(|c| c.settings.is_remote())
+    }
+}
+
+fn api_key(index: usize, channel: &ChannelSettings) -> Result<SecretString, String> {
+    let env = channel.api_key_env.as_deref().unwrap_or_default();
+    match std::env::var(env) {
+        Ok(value) if !value.trim().is_empty() => Ok(SecretString::from(value.trim().to_string())),
+        _ => Err(format!(
+            "configuration key `channels[{index}].api_key_env`: environment variable {env} is not set"
+        )),
+    }
+}

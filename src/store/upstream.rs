@@ -1,0 +1,301 @@
+//! Upstream submissions (`upstream_tasks`) and channel pause switches (`channel_state`).
+//! Task status itself only changes in `crate::tasks::state`.
+
+use std::collections::HashMap;
+
+use sqlx::FromRow;
+
+use super::{now, Db};
+
+/// One submission of a task to an upstream channel.
+#[derive(Debug, Clone, FromRow)]
+pub struct UpstreamRow {
+    pub task_id: String,
+    pub channel: String,
+    pub upstream_model: String,
+    pub upstream_id: Option<String>,
+    /// `submitting`, `submitted` or `done`.
+    pub submit_state: String,
+    pub marker: String,
+    pub submit_started_ms: i64,
+    pub submitted_ms: Option<i64>,
+    pub next_poll_ms: i64,
+    pub polls: i64,
+    pub misses: i64,
+    pub downloads: i64,
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    pub updated_ms: i64,
+}
+
+/// A submitted row with its task's status.
+#[derive(Debug, Clone, FromRow)]
+pub struct DueRow {
+    pub task_id: String,
+    pub upstream_id: String,
+    pub submitted_ms: i64,
+    pub misses: i64,
+    pub downloads: i64,
+    pub task_status: String,
+}
+
+/// Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Tasks in flight per channel (submitting or accepted, not done).
+pub async fn in_flight(db: &Db) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT channel, COUNT(*) FROM upstream_tasks WHERE submit_state IN ('submitting', 'submitted') GROUP BY channel",
+    )
+    .fetch_all(&db.read)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Accepted rows due for a status call, oldest due first.
+pub async fn due(
+    db: &Db,
+    channel: &str,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<DueRow>, sqlx::Error> {
+    sqlx::query_as::<_, DueRow>(
+        "SELECT u.task_id, u.upstream_id, COALESCE(u.submitted_ms, u.submit_started_ms) AS submitted_ms, \
+         u.misses, u.downloads, t.status AS task_status \
+         FROM upstream_tasks u JOIN tasks t ON t.id = u.task_id \
+         WHERE u.channel = ? AND u.submit_state = 'submitted' AND u.next_poll_ms <= ? AND u.upstream_id IS NOT NULL \
+         ORDER BY u.next_poll_ms LIMIT ?",
+    )
+    .bind(channel)
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await
+}
+
+/// Submissions whose outcome is unknown (an ambiguous create, or a crash mid-call) and due for reconciliation.
+pub async fn unresolved(
+    db: &Db,
+    channel: &str,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<UpstreamRow>, sqlx::Error> {
+    sqlx::query_as::<_, UpstreamRow>(
+        "SELECT * FROM upstream_tasks WHERE channel = ? AND submit_state = 'submitting' AND next_poll_ms <= ? \
+         ORDER BY next_poll_ms LIMIT ?",
+    )
+    .bind(channel)
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await
+}
+
+/// The earliest time something of this channel is due (ms).
+pub async fn next_due(db: &Db, channel: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MIN(next_poll_ms) FROM upstream_tasks WHERE channel = ? AND submit_state IN ('submitting', 'submitted')",
+    )
+    .bind(channel)
+    .fetch_one(&db.read)
+    .await
+}
+
+/// The upstream accepted the task.
+pub async fn mark_submitted(
+    db: &Db,
+    task_id: &str,
+    upstream_id: &str,
+    next_poll_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let now = now_ms();
+    let done = sqlx::query(
+        "UPDATE upstream_tasks SET submit_state = 'submitted', upstream_id = ?, submitted_ms = ?, next_poll_ms = ?, \
+         last_error = NULL, updated_ms = ? WHERE task_id = ? AND submit_state = 'submitting'",
+    )
+    .bind(upstream_id)
+    .bind(now)
+    .bind(next_poll_ms)
+    .bind(now)
+    .bind(task_id)
+    .execute(&db.write)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets when a row is looked at next, with what was seen.
+pub async fn reschedule(
+    db: &Db,
+    task_id: &str,
+    next_poll_ms: i64,
+    last_status: Option<&str>,
+    last_error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE upstream_tasks SET next_poll_ms = ?, polls = polls + 1, last_status = COALESCE(?, last_status), \
+         last_error = COALESCE(?, last_error), updated_ms = ? WHERE task_id = ?",
+    )
+    .bind(next_poll_ms)
+    .bind(last_status)
+    .bind(last_error)
+    .bind(now_ms())
+    .bind(task_id)
+    .execute(&db.write)
+    .await?;
+    Ok(())
+}
+
+/// Reschedules many rows in one transaction: `(task_id, next_poll_ms, last_status)`.
+pub async fn reschedule_many(db: &Db, rows: &[(String, i64, String)]) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let now = now_ms();
+    let mut tx = db.write.begin().await?;
+    for (task_id, at, status) in rows {
+        sqlx::query(
+            "UPDATE upstream_tasks SET next_poll_ms = ?, polls = polls + 1, last_status = ?, misses = 0, updated_ms = ? \
+             WHERE task_id = ? AND submit_state = 'submitted'",
+        )
+        .bind(at)
+        .bind(status)
+        .bind(now)
+        .bind(task_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// The upstream did not list an accepted task; returns the misses so far.
+pub async fn record_miss(db: &Db, task_id: &str, next_poll_ms: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE upstream_tasks SET misses = misses + 1, next_poll_ms = ?, updated_ms = ? WHERE task_id = ? RETURNING misses",
+    )
+    .bind(next_poll_ms)
+    .bind(now_ms())
+    .bind(task_id)
+    .fetch_one(&db.write)
+    .await
+}
+
+/// A result download failed; returns the attempts so far.
+pub async fn record_download_failure(
+    db: &Db,
+    task_id: &str,
+    next_poll_ms: i64,
+    error: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE upstream_tasks SET downloads = downloads + 1, next_poll_ms = ?, last_error = ?, updated_ms = ? \
+         WHERE task_id = ? RETURNING downloads",
+    )
+    .bind(next_poll_ms)
+    .bind(error)
+    .bind(now_ms())
+    .bind(task_id)
+    .fetch_one(&db.write)
+    .await
+}
+
+/// Nothing is left to do upstream for this task.
+pub async fn mark_done(db: &Db, task_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE upstream_tasks SET submit_state = 'done', updated_ms = ? WHERE task_id = ?",
+    )
+    .bind(now_ms())
+    .bind(task_id)
+    .execute(&db.write)
+    .await?;
+    Ok(())
+}
+
+/// Accepted rows whose reelay task already ended (cancelled by the user, failed by an operator):
+/// they are cancelled upstream.
+pub async fn orphaned(
+    db: &Db,
+    channel: &str,
+    limit: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.task_id, u.upstream_id FROM upstream_tasks u JOIN tasks t ON t.id = u.task_id \
+         WHERE u.channel = ? AND u.submit_state = 'submitted' AND u.upstream_id IS NOT NULL \
+         AND t.status IN ('completed', 'failed') LIMIT ?",
+    )
+    .bind(channel)
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await
+}
+
+/// A callback named this upstream task: look at it now. False when reelay does not know it.
+pub async fn poke(db: &Db, channel: &str, upstream_id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE upstream_tasks SET next_poll_ms = ?, updated_ms = ? WHERE channel = ? AND upstream_id = ? \
+         AND submit_state = 'submitted'",
+    )
+    .bind(now_ms())
+    .bind(now_ms())
+    .bind(channel)
+    .bind(upstream_id)
+    .execute(&db.write)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A task's submission row, if any.
+pub async fn get(db: &Db, task_id: &str) -> Result<Option<UpstreamRow>, sqlx::Error> {
+    sqlx::query_as::<_, UpstreamRow>("SELECT * FROM upstream_tasks WHERE task_id = ?")
+        .bind(task_id)
+        .fetch_optional(&db.read)
+        .await
+}
+
+/// Per channel: tasks waiting upstream (`queued`) and running there (`processing`).
+pub async fn live_counts(db: &Db) -> Result<HashMap<String, (i64, i64)>, sqlx::Error> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT u.channel, SUM(CASE WHEN t.status = 'queued' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN t.status = 'processing' THEN 1 ELSE 0 END) \
+         FROM upstream_tasks u JOIN tasks t ON t.id = u.task_id \
+         WHERE u.submit_state IN ('submitting', 'submitted') GROUP BY u.channel",
+    )
+    .fetch_all(&db.read)
+    .await?;
+    Ok(rows.into_iter().map(|(c, q, p)| (c, (q, p))).collect())
+}
+
+/// Names of the channels an operator paused.
+pub async fn paused_channels(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM channel_state WHERE paused = 1")
+        .fetch_all(&db.read)
+        .await
+}
+
+/// Stores a channel's pause switch.
+pub async fn set_paused(db: &Db, name: &str, paused: bool) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO channel_state (name, paused, updated_at) VALUES (?, ?, ?) \
+         ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at",
+    )
+    .bind(name)
+    .bind(i64::from(paused))
+    .bind(now())
+    .execute(&db.write)
+    .await?;
+    Ok(())
+}
+
+/// `queued` tasks no channel has taken yet, oldest first.
+pub async fn unrouted(db: &Db, limit: i64) -> Result<Vec<super::tasks::TaskRow>, sqlx::Error> {
+    sqlx::query_as::<_, super::tasks::TaskRow>(
+        "SELECT * FROM tasks WHERE status = 'queued' AND channel IS NULL ORDER BY created_at, id LIMIT ?",
+    )
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await
+}

@@ -1,0 +1,250 @@
+//! The dispatcher: routes `queued` tasks to channels and submits them (MODELS.md §Routing).
+//!
+//! A task no channel can take now stays `queued` (unrouted) until `queue_timeout_secs`, then fails
+//! with a refund. Submissions run concurrently; each one's outcome decides what comes next:
+//! accepted → polled; surely not accepted → the task skips that channel for a while and is routed
+//! again (failover); channel down → breaker; rejected → the task fails with the upstream's code;
+//! ambiguous → left `submitting` for the poller to reconcile.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use reelay_catalog::ValidatedRequest;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::{marker_for, Upstream};
+use crate::providers::channels::Channel;
+use crate::providers::routing::{self, Candidate};
+use crate::providers::{CallError, SubmitRequest};
+use crate::store::now;
+use crate::store::tasks::TaskRow;
+use crate::store::upstream::{self as rows, now_ms};
+use crate::tasks::state::{self, FailGuard, NewSubmission};
+
+/// Unrouted tasks looked at per pass.
+const PASS: i64 = 500;
+/// How long a task skips a channel that refused it without a `Retry-After`.
+const DEFAULT_AVOID: Duration = Duration::from_secs(30);
+
+impl Upstream {
+    pub(super) async fn dispatch_loop(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut submits = JoinSet::new();
+        let every = Duration::from_millis(self.settings.dispatch_interval_ms);
+        loop {
+            while submits.try_join_next().is_some() {}
+            if let Err(error) = self.dispatch_once(&mut submits).await {
+                tracing::error!(%error, "dispatching queued tasks failed");
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+        // Submissions cut short stay `submitting` and are reconciled at the next start.
+        submits.abort_all();
+    }
+
+    /// One routing pass; returns how many tasks were routed.
+    pub(super) async fn dispatch_once(
+        self: &Arc<Self>,
+        submits: &mut JoinSet<()>,
+    ) -> Result<usize, sqlx::Error> {
+        let tasks = rows::unrouted(&self.db, PASS).await?;
+        if tasks.is_empty() {
+            return Ok(0);
+        }
+        let mut in_flight = rows::in_flight(&self.db).await?;
+        let timeout = self.settings.queue_timeout_secs as i64;
+        let mut routed = 0;
+        for task in tasks {
+            if now() - task.created_at >= timeout {
+                let message = format!(
+                    "no channel could take this task within {} minutes; the task was refunded",
+                    timeout / 60
+                );
+                if state::fail(
+                    &self.db,
+                    &task.id,
+                    FailGuard::Queued,
+                    "queue_timeout",
+                    &message,
+                )
+                .await?
+                {
+                    tracing::warn!(task_id = %task.id, model = %task.model, "task timed out waiting for a channel");
+                }
+                continue;
+            }
+            let avoided = self.avoided(&task.id);
+            let serving: Vec<(&Arc<Channel>, String)> = self
+                .channels
+                .list
+                .iter()
+                .filter_map(|c| {
+                    c.settings
+                        .upstream_model(&task.model)
+                        .map(|m| (c, m.to_string()))
+                })
+                .collect();
+            let candidates: Vec<Candidate> = serving
+                .iter()
+                .map(|(channel, _)| {
+                    let name = channel.name();
+                    let available = !avoided.iter().any(|a| a == name)
+                        && if channel.provider.is_none() {
+                            !channel.is_paused()
+                        } else {
+                            channel.can_submit()
+                                && in_flight.get(name).copied().unwrap_or(0)
+                                    < i64::from(channel.settings.max_concurrency)
+                        };
+                    Candidate {
+                        priority: channel.settings.priority,
+                        weight: channel.settings.weight,
+                        available,
+                    }
+                })
+                .collect();
+            let roll = rand::thread_rng().gen::<u64>();
+            let Some(index) = routing::pick(&candidates, roll) else {
+                continue;
+            };
+            let (channel, upstream_model) = &serving[index];
+            if channel.provider.is_none() {
+                if state::route(&self.db, &task.id, channel.name(), None).await? {
+                    self.local_wake.notify_one();
+                    routed += 1;
+                }
+                continue;
+            }
+            let marker = marker_for(&task.id);
+            let reconcile_at_ms = now_ms()
+                + channel.settings.request_timeout_ms as i64
+                + channel.settings.reconcile_after_ms as i64;
+            let submission = NewSubmission {
+                upstream_model,
+                marker: &marker,
+                reconcile_at_ms,
+            };
+            if !state::route(&self.db, &task.id, channel.name(), Some(submission)).await? {
+                continue;
+            }
+            channel.reserve_submit();
+            *in_flight.entry(channel.name().to_string()).or_insert(0) += 1;
+            routed += 1;
+            let upstream = self.clone();
+            let channel = (*channel).clone();
+            let upstream_model = upstream_model.clone();
+            submits.spawn(async move {
+                upstream
+                    .submit(&channel, &task, &upstream_model, &marker)
+                    .await;
+            });
+        }
+        Ok(routed)
+    }
+
+    /// Makes one create call for a task recorded `submitting`, and records its outcome.
+    #[tracing::instrument(skip_all, fields(task_id = %task.id, channel = %channel.name()))]
+    pub(super) async fn submit(
+        &self,
+        channel: &Channel,
+        task: &TaskRow,
+        upstream_model: &str,
+        marker: &str,
+    ) {
+        let Some(provider) = channel.provider.clone() else {
+            return;
+        };
+        let request: ValidatedRequest = match serde_json::from_str(&task.request) {
+            Ok(request) => request,
+            Err(error) => {
+                let message = format!("stored request unreadable: {error}");
+                self.record(state::upstream_fail(&self.db, &task.id, "internal", &message).await);
+                return;
+            }
+        };
+        let callback_url = channel.settings.callbacks.then(|| {
+            format!(
+                "{}/upstream/v1/callbacks/{}",
+                self.public_url,
+                channel.name()
+            )
+        });
+        let outcome = provider
+            .submit(SubmitRequest {
+                task_id: &task.id,
+                marker,
+                upstream_model,
+                request: &request,
+                callback_url,
+            })
+            .await;
+        self.after_submit(channel, &task.id, outcome).await;
+    }
+
+    async fn after_submit(
+        &self,
+        channel: &Channel,
+        task_id: &str,
+        outcome: Result<String, CallError>,
+    ) {
+        let name = channel.name();
+        match outcome {
+            Ok(upstream_id) => {
+                channel.record_success();
+                let next = now_ms() + channel.settings.poll_min_ms as i64;
+                match rows::mark_submitted(&self.db, task_id, &upstream_id, next).await {
+                    Ok(true) => tracing::info!(%upstream_id, "accepted upstream"),
+                    Ok(false) => {
+                        tracing::warn!(%upstream_id, "accepted upstream, but the submission was already resolved")
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, %upstream_id, "recording an accepted submission failed; it will be reconciled")
+                    }
+                }
+                channel.wake.notify_one();
+            }
+            Err(CallError::NotAccepted {
+                reason,
+                retry_after,
+            }) => {
+                tracing::warn!(%reason, "upstream did not accept the task; it goes back to routing");
+                channel.record_failure(&reason);
+                self.avoid(task_id, name, retry_after.unwrap_or(DEFAULT_AVOID));
+                self.record(state::unroute(&self.db, task_id, name).await);
+                self.wake.notify_one();
+            }
+            Err(CallError::ChannelDown { code, reason }) => {
+                channel.open_breaker(&code, &reason);
+                self.record(state::unroute(&self.db, task_id, name).await);
+                self.wake.notify_one();
+            }
+            Err(CallError::Rejected { code, message }) => {
+                channel.record_success();
+                tracing::info!(%code, %message, "upstream refused the request");
+                let message = format!("the upstream refused the request: {message}");
+                self.record(state::upstream_fail(&self.db, task_id, &code, &message).await);
+            }
+            Err(CallError::Ambiguous { reason }) => {
+                tracing::warn!(%reason, "create outcome unknown; reconciling before any resubmission");
+                channel.record_failure(&reason);
+                let at = now_ms() + channel.settings.reconcile_after_ms as i64;
+                self.record(
+                    rows::reschedule(&self.db, task_id, at, None, Some(&reason))
+                        .await
+                        .map(|_| true),
+                );
+            }
+        }
+    }
+
+    fn record(&self, outcome: Result<bool, sqlx::Error>) {
+        if let Err(error) = outcome {
+            tracing::error!(%error, "recording an upstream outcome failed");
+        }
+    }
+}
