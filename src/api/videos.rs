@@ -270,7 +270,7 @@ async fn cancel(
             ErrorCode::Conflict,
             match status.as_str() {
                 "processing" => format!(
-                    "task {task_id} is processing on the local channel, which cannot stop a render once started"
+                    "task {task_id} is processing and can no longer be cancelled: a render that has started runs to the end (cancel works while a task is queued)"
                 ),
                 _ => format!("task {task_id} is {status} and can no longer be cancelled"),
             },

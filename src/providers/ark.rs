@@ -214,14 +214,11 @@ pub fn create_body(request: &SubmitRequest<'_>) -> Result<Value, CallError> {
     let task: &ValidatedRequest = request.request;
     let mut content = vec![json!({ "type": "text", "text": task.prompt })];
     let mut push = |kind: &str, role: &str, media: &MediaRef, field: &str| {
-        let url = match media {
-            MediaRef::Https(url) => url.clone(),
-            MediaRef::Asset(id) => {
-                return Err(CallError::Rejected {
-                    code: "invalid_input".into(),
-                    message: format!("{field}: asset://{id} cannot be sent to this channel"),
-                })
-            }
+        let Some(url) = request.media_url(media) else {
+            return Err(CallError::Rejected {
+                code: "invalid_input".into(),
+                message: format!("{field}: {media} has no stored copy to send to this channel"),
+            });
         };
         content.push(json!({ "type": kind, kind: { "url": url }, "role": role }));
         Ok(())

@@ -34,6 +34,27 @@ pub struct SubmitRequest<'a> {
     pub request: &'a ValidatedRequest,
     /// Where the upstream should POST status changes (when the channel enables callbacks).
     pub callback_url: Option<String>,
+    /// Short-lived signed URLs of reelay's stored copies of the request's `asset://` ids,
+    /// by asset id, so that the upstream can fetch them.
+    pub asset_urls: std::collections::HashMap<String, String>,
+}
+
+impl SubmitRequest<'_> {
+    /// The URL the upstream should fetch for one media reference: the user's URL, or the signed
+    /// URL of reelay's copy of an asset.
+    pub fn media_url(&self, media: &reelay_catalog::MediaRef) -> Option<String> {
+        match media {
+            reelay_catalog::MediaRef::Https(url) => Some(url.clone()),
+            reelay_catalog::MediaRef::Asset(id) => self.asset_urls.get(id).cloned(),
+        }
+    }
+
+    /// `media_url` for a list, or the first asset id that has no URL.
+    pub fn media_urls(&self, list: &[reelay_catalog::MediaRef]) -> Result<Vec<String>, String> {
+        list.iter()
+            .map(|media| self.media_url(media).ok_or_else(|| media.to_string()))
+            .collect()
+    }
 }
 
 /// Why an upstream call did not give the answer wanted, classified by what reelay may do next.

@@ -67,20 +67,32 @@ impl RelayProvider {
         if let Some(seed) = task.seed {
             body["seed"] = json!(seed);
         }
+        let missing = |media: String| CallError::Rejected {
+            code: "invalid_input".into(),
+            message: format!("{media} has no stored copy to send to this channel"),
+        };
         if !task.images.is_empty() {
-            body["images"] = json!(task.images);
+            body["images"] = json!(request.media_urls(&task.images).map_err(missing)?);
         }
         if let Some(first) = &task.first_image {
-            body["first_image"] = json!(first);
+            body["first_image"] = json!(request
+                .media_url(first)
+                .ok_or_else(|| missing(first.to_string()))?);
         }
         if let Some(last) = &task.last_image {
-            body["last_image"] = json!(last);
+            body["last_image"] = json!(request
+                .media_url(last)
+                .ok_or_else(|| missing(last.to_string()))?);
         }
         if !task.reference_videos.is_empty() {
-            body["reference_videos"] = json!(task.reference_videos);
+            body["reference_videos"] = json!(request
+                .media_urls(&task.reference_videos)
+                .map_err(missing)?);
         }
         if !task.reference_audios.is_empty() {
-            body["reference_audios"] = json!(task.reference_audios);
+            body["reference_audios"] = json!(request
+                .media_urls(&task.reference_audios)
+                .map_err(missing)?);
         }
         let sent = self
             .client

@@ -552,3 +552,47 @@ async fn relay_to_a_second_reelay_completes_with_the_result_copied() {
     app.finish().await;
     remote.finish().await;
 }
+
+#[tokio::test]
+async fn assets_reach_ark_as_short_lived_signed_urls_of_reelays_copy() {
+    let fake = fake_ark::start(Duration::from_millis(100), Duration::from_millis(300)).await;
+    let app = spawn_with(vec![ark_channel(&fake, "ark-a")], 1800).await;
+    let image = png(640, 480, [30, 90, 150]);
+    let uploaded = app
+        .upload_asset_file(FilePart {
+            name: "frame",
+            kind: "image",
+            file_name: "frame.png",
+            bytes: image.clone(),
+        })
+        .await;
+    assert_eq!(uploaded.status, 200, "{:?}", uploaded.body);
+    let asset_id = uploaded.data()["asset_id"]
+        .as_str()
+        .expect("asset id")
+        .to_string();
+    app.wait_asset(&asset_id).await;
+    let mut body = request("from an asset");
+    body["first_image"] = json!(format!("asset://{asset_id}"));
+    let task_id = create(&app, &body).await;
+    let task = app.wait_terminal(&task_id).await;
+    assert_eq!(task["status"], "completed", "{task}");
+
+    let sent = fake.bodies();
+    let first_frame = sent
+        .iter()
+        .flat_map(|b| b["content"].as_array().cloned().unwrap_or_default())
+        .find(|item| item["role"] == "first_frame")
+        .expect("a first_frame item reached Ark");
+    let url = first_frame["image_url"]["url"].as_str().expect("url");
+    assert!(url.starts_with(&format!("{}/files/", app.base)), "{url}");
+    assert!(url.contains("exp=") && url.contains("sig="), "{url}");
+    let fetched = app.client.get(url).send().await.expect("fetch");
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(
+        fetched.bytes().await.expect("bytes").to_vec(),
+        image,
+        "Ark gets the stored bytes"
+    );
+    app.finish().await;
+}

@@ -6,6 +6,7 @@
 //! again (failover); channel down → breaker; rejected → the task fails with the upstream's code;
 //! ambiguous → left `submitting` for the poller to reconcile.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ use crate::tasks::state::{self, FailGuard, NewSubmission};
 
 /// Unrouted tasks looked at per pass.
 const PASS: i64 = 500;
+/// How long an upstream may fetch a task's assets from reelay (it may queue the task for hours).
+const ASSET_URL_TTL_SECS: i64 = 24 * 3600;
 /// How long a task skips a channel that refused it without a `Retry-After`.
 const DEFAULT_AVOID: Duration = Duration::from_secs(30);
 
@@ -147,6 +150,33 @@ impl Upstream {
         Ok(routed)
     }
 
+    /// Signed URLs of the request's assets (valid for `ASSET_URL_TTL_SECS`), by asset id; an
+    /// asset deleted since the task was accepted fails the task.
+    async fn asset_urls(
+        &self,
+        request: &ValidatedRequest,
+    ) -> Result<HashMap<String, String>, String> {
+        let mut urls = HashMap::new();
+        for (field, _kind, id) in request.asset_refs() {
+            let row = crate::store::assets::get(&self.db, id)
+                .await
+                .map_err(|e| format!("{field}: reading asset://{id} failed: {e}"))?;
+            let key = row.and_then(|row| row.object_key).ok_or_else(|| {
+                format!("{field}: asset://{id} no longer exists (it was deleted)")
+            })?;
+            let expires = crate::store::now() + ASSET_URL_TTL_SECS;
+            urls.insert(
+                id.to_string(),
+                format!(
+                    "{}{}",
+                    self.public_url,
+                    self.storage.signed_path(&key, expires)
+                ),
+            );
+        }
+        Ok(urls)
+    }
+
     /// Makes one create call for a task recorded `submitting`, and records its outcome.
     #[tracing::instrument(skip_all, fields(task_id = %task.id, channel = %channel.name()))]
     pub(super) async fn submit(
@@ -174,6 +204,15 @@ impl Upstream {
                 channel.name()
             )
         });
+        let asset_urls = match self.asset_urls(&request).await {
+            Ok(urls) => urls,
+            Err(message) => {
+                self.record(
+                    state::upstream_fail(&self.db, &task.id, "invalid_input", &message).await,
+                );
+                return;
+            }
+        };
         let outcome = provider
             .submit(SubmitRequest {
                 task_id: &task.id,
@@ -181,6 +220,7 @@ impl Upstream {
                 upstream_model,
                 request: &request,
                 callback_url,
+                asset_urls,
             })
             .await;
         self.after_submit(channel, &task.id, outcome).await;
