@@ -208,6 +208,8 @@ impl Application {
             storage,
             max_attempts: settings.worker.max_attempts,
             retention_secs,
+            // An intake downloads for at most `fetch_timeout_secs`; allow that twice plus a minute.
+            asset_intake_timeout_secs: (settings.media.fetch_timeout_secs * 2 + 60) as i64,
         };
         Ok(Application {
             listener,

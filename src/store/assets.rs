@@ -153,6 +153,21 @@ pub async fn mark_failed(db: &Db, id: &str, reason: &str) -> Result<bool, sqlx::
     Ok(done.rows_affected() == 1)
 }
 
+/// Fails URL intakes that a restart interrupted: still `Processing`, nothing stored, and not
+/// touched since `cutoff`. Returns how many were failed.
+pub async fn fail_interrupted_intakes(db: &Db, cutoff: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE assets SET status = 'Failed', reason = ?, updated_at = ? \
+         WHERE status = 'Processing' AND object_key IS NULL AND updated_at < ?",
+    )
+    .bind("the download was interrupted (the server restarted); upload the asset again")
+    .bind(now())
+    .bind(cutoff)
+    .execute(&db.write)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Applies a review decision to a `pending` asset: approve → `Active`, reject → `Failed` with
 /// `reason`. False when the asset is not awaiting review.
 pub async fn decide(

@@ -17,6 +17,8 @@ pub struct Sweeper {
     pub max_attempts: i64,
     /// 0 = keep results forever.
     pub retention_secs: i64,
+    /// A URL intake untouched for longer than this was interrupted by a restart.
+    pub asset_intake_timeout_secs: i64,
 }
 
 impl Sweeper {
@@ -28,6 +30,9 @@ impl Sweeper {
             }
             if let Err(error) = self.sweep_retention().await {
                 tracing::error!(%error, "retention sweep failed");
+            }
+            if let Err(error) = self.sweep_interrupted_assets().await {
+                tracing::error!(%error, "asset intake sweep failed");
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -41,6 +46,16 @@ impl Sweeper {
         let failed = state::fail_exhausted(&self.db, self.max_attempts).await?;
         if failed > 0 {
             tracing::warn!(failed, "failed and refunded tasks whose workers kept dying");
+        }
+        Ok(failed)
+    }
+
+    /// Fails asset URL intakes that a restart left `Processing` with nothing stored.
+    pub async fn sweep_interrupted_assets(&self) -> Result<u64, sqlx::Error> {
+        let cutoff = now() - self.asset_intake_timeout_secs;
+        let failed = crate::store::assets::fail_interrupted_intakes(&self.db, cutoff).await?;
+        if failed > 0 {
+            tracing::warn!(failed, "failed asset intakes interrupted by a restart");
         }
         Ok(failed)
     }

@@ -515,3 +515,43 @@ async fn the_full_route_refuses_unaudited_assets_until_an_admin_approves() {
     );
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_url_intake_interrupted_by_a_restart_is_failed_by_the_sweep() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    // What a crash mid-download leaves: a Processing row with nothing stored.
+    sqlx::query(
+        "INSERT INTO assets (id, account_id, purpose, kind, name, source_url, status, created_at, updated_at) \
+         VALUES ('asset_interrupted', ?, 'library', 'image', 'x', 'https://example.com/x.png', 'Processing', 0, 0)",
+    )
+    .bind(&app.account_id)
+    .execute(&app.db.write)
+    .await
+    .expect("insert");
+    assert_eq!(
+        app.sweeper.sweep_interrupted_assets().await.expect("sweep"),
+        1
+    );
+    let detail = app
+        .post_json_as(
+            &app.key,
+            "/seedance/sp/assets/detail",
+            &serde_json::json!({"asset_id": "asset_interrupted"}),
+        )
+        .await;
+    assert_eq!(detail.data()["status"], "Failed", "{:?}", detail.body);
+    assert!(detail.data()["reason"]
+        .as_str()
+        .unwrap_or("")
+        .contains("interrupted"));
+    assert_eq!(
+        app.sweeper.sweep_interrupted_assets().await.expect("sweep"),
+        0,
+        "only once"
+    );
+    app.finish().await;
+}
