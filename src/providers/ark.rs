@@ -20,12 +20,12 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use reelay_catalog::{MediaRef, ValidatedRequest};
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
 use super::settings::ChannelSettings;
-use super::{CallError, Provider, SubmitRequest, UpstreamStatus, UpstreamTask};
+use super::{CallError, Endpoint, Provider, SubmitRequest, UpstreamStatus, UpstreamTask};
 
 const TASKS: &str = "contents/generations/tasks";
 /// Ark's largest page.
@@ -35,45 +35,27 @@ const RECONCILE_PAGES: u32 = 10;
 
 /// An Ark account behind one channel.
 pub struct ArkProvider {
-    client: Client,
-    base: String,
-    key: SecretString,
-    batch: usize,
+    endpoint: Endpoint,
 }
 
 impl ArkProvider {
     pub fn new(settings: &ChannelSettings, key: SecretString) -> Result<ArkProvider, String> {
-        let client = Client::builder()
-            .timeout(Duration::from_millis(settings.request_timeout_ms))
-            .connect_timeout(Duration::from_millis(
-                settings.request_timeout_ms.min(10_000),
-            ))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
         Ok(ArkProvider {
-            client,
-            base: settings
-                .base_url
-                .clone()
-                .unwrap_or_default()
-                .trim_end_matches('/')
-                .to_string(),
-            key,
-            batch: settings.poll_batch as usize,
+            endpoint: Endpoint::new(settings, key)?,
         })
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}/{path}", self.base)
+        format!("{}/{path}", self.endpoint.base)
     }
 
     async fn submit_inner(&self, request: SubmitRequest<'_>) -> Result<String, CallError> {
         let body = create_body(&request)?;
         let sent = self
+            .endpoint
             .client
             .post(self.url(TASKS))
-            .bearer_auth(self.key.expose_secret())
+            .bearer_auth(self.endpoint.key.expose_secret())
             .json(&body)
             .send()
             .await;
@@ -99,9 +81,10 @@ impl ArkProvider {
 
     async fn list(&self, query: &[(&str, String)]) -> Result<(Vec<Value>, u64), CallError> {
         let sent = self
+            .endpoint
             .client
             .get(self.url(TASKS))
-            .bearer_auth(self.key.expose_secret())
+            .bearer_auth(self.endpoint.key.expose_secret())
             .query(query)
             .send()
             .await;
@@ -160,9 +143,10 @@ impl ArkProvider {
 
     async fn cancel_inner(&self, id: &str) -> Result<(), CallError> {
         let sent = self
+            .endpoint
             .client
             .delete(self.url(&format!("{TASKS}/{id}")))
-            .bearer_auth(self.key.expose_secret())
+            .bearer_auth(self.endpoint.key.expose_secret())
             .send()
             .await;
         let response = match sent {
@@ -205,7 +189,7 @@ impl Provider for ArkProvider {
     }
 
     fn max_batch(&self) -> usize {
-        self.batch.clamp(1, PAGE_SIZE)
+        self.endpoint.batch.clamp(1, PAGE_SIZE)
     }
 }
 

@@ -185,3 +185,38 @@ pub trait Provider: Send + Sync {
         false
     }
 }
+
+/// What every remote provider holds: an HTTP client with the channel's timeouts, the base URL
+/// (no trailing slash), the API key and the status batch size.
+pub struct Endpoint {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub key: secrecy::SecretString,
+    pub batch: usize,
+}
+
+impl Endpoint {
+    pub fn new(
+        settings: &settings::ChannelSettings,
+        key: secrecy::SecretString,
+    ) -> Result<Endpoint, String> {
+        let timeout = std::time::Duration::from_millis(settings.request_timeout_ms);
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(Endpoint {
+            client,
+            base: settings
+                .base_url
+                .clone()
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string(),
+            key,
+            batch: settings.poll_batch as usize,
+        })
+    }
+}

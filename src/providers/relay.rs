@@ -10,45 +10,29 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
-use reqwest::{Client, Response};
+use reqwest::Response;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
 use super::settings::ChannelSettings;
-use super::{CallError, Provider, SubmitRequest, UpstreamStatus, UpstreamTask};
+use super::{CallError, Endpoint, Provider, SubmitRequest, UpstreamStatus, UpstreamTask};
 
 const BASE: &str = "api/open-api/v1";
 
 /// A remote server speaking reelay's API.
 pub struct RelayProvider {
-    client: Client,
-    base: String,
-    key: SecretString,
-    batch: usize,
+    endpoint: Endpoint,
 }
 
 impl RelayProvider {
     pub fn new(settings: &ChannelSettings, key: SecretString) -> Result<RelayProvider, String> {
-        let client = Client::builder()
-            .timeout(Duration::from_millis(settings.request_timeout_ms))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
         Ok(RelayProvider {
-            client,
-            base: settings
-                .base_url
-                .clone()
-                .unwrap_or_default()
-                .trim_end_matches('/')
-                .to_string(),
-            key,
-            batch: settings.poll_batch as usize,
+            endpoint: Endpoint::new(settings, key)?,
         })
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}/{BASE}{path}", self.base)
+        format!("{}/{BASE}{path}", self.endpoint.base)
     }
 
     async fn submit_inner(&self, request: SubmitRequest<'_>) -> Result<String, CallError> {
@@ -95,9 +79,10 @@ impl RelayProvider {
                 .map_err(missing)?);
         }
         let sent = self
+            .endpoint
             .client
             .post(self.url("/seedance/videos"))
-            .bearer_auth(self.key.expose_secret())
+            .bearer_auth(self.endpoint.key.expose_secret())
             .header("Idempotency-Key", request.marker)
             .json(&body)
             .send()
@@ -133,9 +118,10 @@ impl RelayProvider {
 
     async fn status_of(&self, id: &str) -> Result<Option<UpstreamTask>, CallError> {
         let sent = self
+            .endpoint
             .client
             .get(self.url(&format!("/videos/{id}")))
-            .bearer_auth(self.key.expose_secret())
+            .bearer_auth(self.endpoint.key.expose_secret())
             .send()
             .await
             .map_err(|e| CallError::NotAccepted {
@@ -178,9 +164,10 @@ impl RelayProvider {
 
     async fn cancel_inner(&self, id: &str) -> Result<(), CallError> {
         let sent = self
+            .endpoint
             .client
             .post(self.url(&format!("/videos/{id}/cancel")))
-            .bearer_auth(self.key.expose_secret())
+            .bearer_auth(self.endpoint.key.expose_secret())
             .send()
             .await
             .map_err(|e| CallError::NotAccepted {
@@ -224,7 +211,7 @@ impl Provider for RelayProvider {
     }
 
     fn max_batch(&self) -> usize {
-        self.batch.max(1)
+        self.endpoint.batch.max(1)
     }
 
     fn idempotent_create(&self) -> bool {

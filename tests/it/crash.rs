@@ -120,9 +120,20 @@ async fn ledger(client: &reqwest::Client, base: &str, key: &str) -> Vec<Value> {
         .clone()
 }
 
-/// A long render, so that the kill lands mid-task.
-fn long_request() -> Value {
-    json!({"model": "seedance2.0-sp", "prompt": "a long take across the city", "duration": 15, "resolution": "1080p"})
+/// Creates a long render (so that a kill lands mid-task) and returns its id.
+async fn create_long_task(client: &reqwest::Client, base: &str, key: &str) -> String {
+    let body = json!({"model": "seedance2.0-sp", "prompt": "a long take across the city", "duration": 15, "resolution": "1080p"});
+    let created: Value = client
+        .post(format!("{base}/api/open-api/v1/seedance/videos"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    created["data"]["task_id"].as_str().expect("id").to_string()
 }
 
 #[tokio::test]
@@ -131,17 +142,7 @@ async fn a_task_interrupted_by_sigkill_resumes_and_completes_after_restart() {
     let client = reqwest::Client::new();
     let mut first = start(dir.path(), &[]);
     let key = bootstrap_secret(&first);
-    let created: Value = client
-        .post(format!("{}/api/open-api/v1/seedance/videos", first.base))
-        .bearer_auth(&key)
-        .json(&long_request())
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
-    let id = created["data"]["task_id"].as_str().expect("id").to_string();
+    let id = create_long_task(&client, &first.base, &key).await;
     let processing = wait_for(
         &client,
         &first.base,
@@ -193,17 +194,7 @@ async fn a_task_whose_worker_keeps_dying_fails_with_one_refund() {
     let env = [("REELAY_WORKER__MAX_ATTEMPTS", "1")];
     let mut first = start(dir.path(), &env);
     let key = bootstrap_secret(&first);
-    let created: Value = client
-        .post(format!("{}/api/open-api/v1/seedance/videos", first.base))
-        .bearer_auth(&key)
-        .json(&long_request())
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
-    let id = created["data"]["task_id"].as_str().expect("id").to_string();
+    let id = create_long_task(&client, &first.base, &key).await;
     let processing = wait_for(
         &client,
         &first.base,
@@ -238,17 +229,7 @@ async fn sigterm_lets_the_render_finish_or_requeues_it() {
     let client = reqwest::Client::new();
     let mut first = start(dir.path(), &[]);
     let key = bootstrap_secret(&first);
-    let created: Value = client
-        .post(format!("{}/api/open-api/v1/seedance/videos", first.base))
-        .bearer_auth(&key)
-        .json(&long_request())
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
-    let id = created["data"]["task_id"].as_str().expect("id").to_string();
+    let id = create_long_task(&client, &first.base, &key).await;
     wait_for(
         &client,
         &first.base,
