@@ -239,7 +239,7 @@ fn screenshot_dir() -> PathBuf {
 }
 
 /// The W3C name of an element reference in WebDriver answers.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecb";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// One headless Chromium session behind its own chromedriver (killed on drop).
 struct Browser {
@@ -387,7 +387,10 @@ impl Browser {
                 Some(json!({"using": "css selector", "value": css})),
             )
             .await;
-        found[ELEMENT].as_str().expect("element id").to_string()
+        found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {found}"))
+            .to_string()
     }
 
     async fn click(&self, css: &str) {
