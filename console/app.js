@@ -375,7 +375,7 @@ async function showTask(id, view) {
     if (!terminal(t)) parts.push(h("button", { type: "button", class: "danger", onclick: () => api("POST", `/videos/${t.task_id}/cancel`).catch((e) => alert(e.message)) }, "Cancel task"));
     // Keep the player (and its playback position) when a later event repeats the same result.
     const old = shownVideo && box.querySelector("#player");
-    box.replaceChildren(...parts);
+    box.replaceChildren(...parts.filter(Boolean));
     if (old && r && r.video_url === shownVideo) box.querySelector("#player").replaceWith(old);
     shownVideo = r && r.video_url;
   };
