@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod console;
 pub mod content;
 pub mod envelope;
 pub mod error;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest(BASE, public)
         .nest("/admin/v1", admin::router().fallback(unknown_route))
+        .merge(console::router())
         .merge(ops::router())
         .merge(files::router())
         .merge(metrics::router())

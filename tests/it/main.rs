@@ -5,6 +5,7 @@ mod assets;
 mod auth;
 mod billing;
 mod cli;
+mod console;
 mod crash;
 mod events;
 mod fake_ark;

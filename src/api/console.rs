@@ -1,0 +1,58 @@
+//! The web console (issue 8): a plain HTML page, one script and one stylesheet under `console/`
+//! at the repository root, embedded in the binary with `include_str!` so `reelay serve` alone
+//! serves it, with no build step. The console is just another API client: it signs in with an
+//! API key or the admin token (kept in the tab's `sessionStorage`) and calls the public and admin
+//! routes like any other client; these routes serve only static text and need no auth.
+
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::AppState;
+
+/// The page at `GET /`.
+pub const INDEX_HTML: &str = include_str!("../../console/index.html");
+/// `GET /console/app.js`.
+pub const APP_JS: &str = include_str!("../../console/app.js");
+/// `GET /console/style.css`.
+pub const STYLE_CSS: &str = include_str!("../../console/style.css");
+
+/// Scripts and styles only from this origin; results (`video_url`, previews) may be presigned
+/// object-store URLs on another origin, so media and images may come from anywhere.
+const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src * data: blob:; \
+media-src * blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { file("text/html; charset=utf-8", INDEX_HTML) }),
+        )
+        .route(
+            "/console/app.js",
+            get(|| async { file("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/console/style.css",
+            get(|| async { file("text/css; charset=utf-8", STYLE_CSS) }),
+        )
+}
+
+/// One embedded file with its type; `no-cache` so a new binary's console shows at once.
+fn file(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)),
+        ],
+        body,
+    )
+        .into_response()
+}
