@@ -252,3 +252,114 @@ async fn sigterm_lets_the_render_finish_or_requeues_it() {
     let _ = second.child.kill();
     let _ = second.child.wait();
 }
+
+/// Runs `reelay <args> --data-dir <dir>` to completion and returns (exit code, stdout, stderr).
+fn operator(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_reelay"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("binary runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn operator_commands_create_list_revoke_keys_and_add_credits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err) = operator(
+        dir.path(),
+        &["keys", "create", "--name", "ci", "--credits", "5000"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let secret = out.lines().last().expect("secret line").to_string();
+    assert!(
+        secret.starts_with("sk_"),
+        "secret alone on the last line: {out}"
+    );
+    let account = out
+        .lines()
+        .find_map(|l| l.strip_prefix("account "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("account line")
+        .to_string();
+    let key_id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("key "))
+        .expect("key line")
+        .to_string();
+
+    let (code, out, _) = operator(
+        dir.path(),
+        &["credits", "add", "--account", &account, "2500"],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("balance 7500"), "{out}");
+    let (code, _, err) = operator(
+        dir.path(),
+        &["credits", "add", "--account", "acct_nope", "1"],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("no account acct_nope"), "{err}");
+
+    let (code, out, _) = operator(
+        dir.path(),
+        &["keys", "create", "--name", "second", "--account", &account],
+    );
+    assert_eq!(code, 0);
+    let second = out.lines().last().expect("secret").to_string();
+    let (code, out, _) = operator(dir.path(), &["keys", "list", "--account", &account]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.lines().filter(|l| l.contains("active")).count(),
+        2,
+        "{out}"
+    );
+    assert!(
+        !out.contains(&secret) && !out.contains(&second),
+        "secrets are never listed"
+    );
+
+    // The server sees the same database: the key works, the balance is the ledger's.
+    let mut server = start(dir.path(), &[]);
+    let client = reqwest::Client::new();
+    let account_view: Value = client
+        .get(format!("{}/api/open-api/v1/account", server.base))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .expect("account")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(account_view["data"]["balance"], 7500);
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+
+    let (code, out, _) = operator(dir.path(), &["keys", "revoke", &key_id]);
+    assert_eq!(code, 0, "{out}");
+    let (code, _, err) = operator(dir.path(), &["keys", "revoke", &key_id]);
+    assert_eq!(code, 2, "revoking twice is an error: {err}");
+    let mut server = start(dir.path(), &[]);
+    let refused = client
+        .get(format!("{}/api/open-api/v1/account", server.base))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .expect("account");
+    assert_eq!(refused.status(), 401);
+    let still = client
+        .get(format!("{}/api/open-api/v1/account", server.base))
+        .bearer_auth(&second)
+        .send()
+        .await
+        .expect("account");
+    assert_eq!(still.status(), 200);
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+}
