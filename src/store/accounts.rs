@@ -40,3 +40,16 @@ pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
         .fetch_one(&db.read)
         .await
 }
+
+/// A page of all accounts, oldest first, after `after_id`.
+pub async fn page(
+    db: &Db,
+    after_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Account>, sqlx::Error> {
+    sqlx::query_as::<_, Account>("SELECT * FROM accounts WHERE id > ? ORDER BY id LIMIT ?")
+        .bind(after_id.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&db.read)
+        .await
+}

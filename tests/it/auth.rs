@@ -167,3 +167,126 @@ async fn admin_routes_need_the_admin_token() {
     assert_eq!(ok.data()["items"], json!([]));
     app.finish().await;
 }
+
+#[tokio::test]
+async fn admin_manages_accounts_keys_and_credits_through_the_ledger() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        tweak: Box::new(|s| s.admin.token = Some("adm-secret-token".to_string().into())),
+    })
+    .await;
+    let admin = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+        let mut request = app
+            .client
+            .request(method, format!("{}/admin/v1{path}", app.base))
+            .bearer_auth("adm-secret-token")
+            .header("X-Reelay-Actor", "ops");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move { answer(request.send().await.expect("send")).await }
+    };
+    let created = admin(
+        reqwest::Method::POST,
+        "/accounts",
+        Some(json!({"name": "acme", "credits": 9000})),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let account = created.data()["account_id"]
+        .as_str()
+        .expect("account")
+        .to_string();
+    let secret = created.data()["secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+    assert_eq!(
+        app.get_as(&secret, "/account").await.data()["balance"],
+        9000
+    );
+
+    let topped = admin(
+        reqwest::Method::POST,
+        &format!("/accounts/{account}/credits"),
+        Some(json!({"credits": 1000, "note": "invoice 7"})),
+    )
+    .await;
+    assert_eq!(topped.data()["balance"], 10000);
+    let adjusted = admin(
+        reqwest::Method::POST,
+        &format!("/accounts/{account}/credits"),
+        Some(json!({"credits": -500})),
+    )
+    .await;
+    assert_eq!(adjusted.data()["balance"], 9500);
+    let too_much = admin(
+        reqwest::Method::POST,
+        &format!("/accounts/{account}/credits"),
+        Some(json!({"credits": -99999})),
+    )
+    .await;
+    assert_eq!((too_much.status, too_much.code()), (400, 40001));
+    let ledger = app.get_as(&secret, "/account/ledger").await;
+    let kinds: Vec<&str> = ledger.data()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(kinds, vec!["adjust", "topup", "topup"]);
+
+    let key = admin(
+        reqwest::Method::POST,
+        &format!("/accounts/{account}/keys"),
+        Some(json!({"name": "second"})),
+    )
+    .await;
+    let second = key.data()["secret"].as_str().expect("secret").to_string();
+    let key_id = key.data()["key_id"].as_str().expect("key id").to_string();
+    assert_eq!(app.get_as(&second, "/account").await.status, 200);
+    let shown = admin(reqwest::Method::GET, &format!("/accounts/{account}"), None).await;
+    assert_eq!(shown.data()["keys"].as_array().map(Vec::len), Some(2));
+    assert!(
+        !shown.body.to_string().contains(&second),
+        "secrets are shown once only"
+    );
+    let revoked = admin(
+        reqwest::Method::POST,
+        &format!("/keys/{key_id}/revoke"),
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status, 200);
+    assert_eq!(app.get_as(&second, "/account").await.status, 401);
+
+    let listed = admin(reqwest::Method::GET, "/accounts?limit=1", None).await;
+    assert_eq!(listed.data()["items"].as_array().map(Vec::len), Some(1));
+    assert!(listed.data()["next_cursor"].is_string());
+    let missing = admin(reqwest::Method::GET, "/accounts/acct_nope", None).await;
+    assert_eq!((missing.status, missing.code()), (404, 40400));
+
+    let audit = admin(reqwest::Method::GET, "/audit", None).await;
+    let actions: Vec<&str> = audit.data()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|a| a["action"].as_str().expect("action"))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "key.revoke",
+            "key.create",
+            "account.credits",
+            "account.credits",
+            "account.create"
+        ]
+    );
+    assert!(audit.data()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .all(|a| a["actor"] == "admin:ops"));
+    app.finish().await;
+}

@@ -4,6 +4,7 @@
 //!
 //! One file per resource: add `pub mod x;` here and merge `x::router()` in `router()`.
 
+pub mod accounts;
 pub mod assets;
 
 use axum::extract::FromRequestParts;
@@ -81,6 +82,7 @@ impl FromRequestParts<AppState> for Admin {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/audit", get(audit))
+        .merge(accounts::router())
         .merge(assets::router())
         .merge(channels::router())
 }

@@ -1,0 +1,247 @@
+//! Admin accounts, keys and credits (API.md §5): list and create accounts, read one with its
+//! keys, top up or adjust credits (always through the ledger), create and revoke keys. Every
+//! action is recorded in the audit trail.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::Admin;
+use crate::api::envelope::Data;
+use crate::api::error::{ApiError, ErrorCode};
+use crate::api::extract::JsonObject;
+use crate::api::videos::parse_limit;
+use crate::api::AppState;
+use crate::store::ledger::PostError;
+use crate::store::{accounts, audit, keys};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/accounts", get(list).post(create))
+        .route("/accounts/{id}", get(show))
+        .route("/accounts/{id}/credits", post(credits))
+        .route("/accounts/{id}/keys", post(create_key))
+        .route("/keys/{key_id}/revoke", post(revoke_key))
+}
+
+fn account_json(account: &accounts::Account) -> Value {
+    json!({
+        "account_id": account.id,
+        "name": account.name,
+        "balance": account.balance,
+        "spent_total": account.spent_total,
+        "created_at": account.created_at,
+    })
+}
+
+fn key_json(key: &keys::ApiKey) -> Value {
+    json!({
+        "key_id": key.id,
+        "account_id": key.account_id,
+        "name": key.name,
+        "prefix": key.lookup,
+        "created_at": key.created_at,
+        "revoked_at": key.revoked_at,
+    })
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(params): Query<ListParams>,
+) -> Result<Data<Value>, ApiError> {
+    let limit = parse_limit(params.limit.as_deref())?;
+    let rows = accounts::page(&state.db, params.cursor.as_deref(), limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    let next_cursor = if more {
+        rows.last().map(|a| a.id.clone())
+    } else {
+        None
+    };
+    let items: Vec<Value> = rows.iter().map(account_json).collect();
+    Ok(Data(
+        state.success,
+        json!({ "items": items, "next_cursor": next_cursor }),
+    ))
+}
+
+/// A name field: a non-empty string of at most 100 characters.
+fn name_field(body: &Value, field: &str) -> Result<String, ApiError> {
+    match body.get(field) {
+        Some(Value::String(name)) if !name.trim().is_empty() && name.chars().count() <= 100 => {
+            Ok(name.clone())
+        }
+        _ => Err(ApiError::field(
+            field,
+            format!("{field}: must be a non-empty string of at most 100 characters"),
+        )),
+    }
+}
+
+/// A credits field: an integer (negative only where allowed).
+fn credits_field(body: &Value, allow_negative: bool) -> Result<i64, ApiError> {
+    match body.get("credits") {
+        None | Some(Value::Null) if !allow_negative => Ok(0),
+        Some(value) => match value.as_i64() {
+            Some(n) if n != 0 && (allow_negative || n > 0) => Ok(n),
+            _ => Err(ApiError::field(
+                "credits",
+                if allow_negative {
+                    "credits: must be a non-zero integer (negative to remove credits)"
+                } else {
+                    "credits: must be a positive integer"
+                },
+            )),
+        },
+        None => Err(ApiError::field(
+            "credits",
+            "credits: required, a non-zero integer",
+        )),
+    }
+}
+
+fn post_error(error: PostError, account_id: &str) -> ApiError {
+    match error {
+        PostError::NoAccount => ApiError::new(
+            ErrorCode::NotFound,
+            format!("account {account_id} not found"),
+        ),
+        PostError::Insufficient { balance, needed } => ApiError::field(
+            "credits",
+            format!("credits: removing {needed} would take the balance ({balance}) below zero"),
+        ),
+        PostError::Db(e) => ApiError::internal(e),
+    }
+}
+
+/// `POST /admin/v1/accounts {name, credits?}`: a new account and its first key (secret shown once).
+async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    JsonObject(body): JsonObject,
+) -> Result<Data<Value>, ApiError> {
+    let name = name_field(&body, "name")?;
+    let credits = credits_field(&body, false)?;
+    let (account_id, key_id, secret) =
+        crate::billing::create_account_with_key(&state.db, &name, &name, credits)
+            .await
+            .map_err(|e| post_error(e, ""))?;
+    audit::record(
+        &state.db,
+        &admin.actor,
+        "account.create",
+        Some(&account_id),
+        Some(&format!("credits={credits}")),
+    )
+    .await?;
+    Ok(Data(
+        state.success,
+        json!({ "account_id": account_id, "key_id": key_id, "secret": secret, "balance": credits }),
+    ))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Data<Value>, ApiError> {
+    let account = accounts::get(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("account {id} not found")))?;
+    let keys: Vec<Value> = keys::list(&state.db, Some(&id))
+        .await?
+        .iter()
+        .map(key_json)
+        .collect();
+    let mut view = account_json(&account);
+    view["keys"] = json!(keys);
+    Ok(Data(state.success, view))
+}
+
+/// `POST /admin/v1/accounts/{id}/credits {credits, note?}`: a top-up (positive) or an
+/// adjustment (negative), appended to the ledger.
+async fn credits(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<Data<Value>, ApiError> {
+    let credits = credits_field(&body, true)?;
+    let note = body
+        .get("note")
+        .and_then(Value::as_str)
+        .map(|n| n.chars().take(200).collect::<String>());
+    let balance = crate::billing::adjust_credits(&state.db, &id, credits, note.as_deref())
+        .await
+        .map_err(|e| post_error(e, &id))?;
+    audit::record(
+        &state.db,
+        &admin.actor,
+        "account.credits",
+        Some(&id),
+        Some(&format!("credits={credits}")),
+    )
+    .await?;
+    Ok(Data(
+        state.success,
+        json!({ "account_id": id, "balance": balance }),
+    ))
+}
+
+/// `POST /admin/v1/accounts/{id}/keys {name}`: a new key for an account (secret shown once).
+async fn create_key(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<Data<Value>, ApiError> {
+    let name = name_field(&body, "name")?;
+    if accounts::get(&state.db, &id).await?.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("account {id} not found"),
+        ));
+    }
+    let mut conn = state.db.write.acquire().await?;
+    let key = keys::insert(&mut conn, &id, &name).await?;
+    drop(conn);
+    audit::record(
+        &state.db,
+        &admin.actor,
+        "key.create",
+        Some(&key.key_id),
+        Some(&id),
+    )
+    .await?;
+    Ok(Data(
+        state.success,
+        json!({ "account_id": id, "key_id": key.key_id, "secret": key.secret }),
+    ))
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(key_id): Path<String>,
+) -> Result<Data<Value>, ApiError> {
+    if !keys::revoke(&state.db, &key_id).await? {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no active key {key_id}"),
+        ));
+    }
+    audit::record(&state.db, &admin.actor, "key.revoke", Some(&key_id), None).await?;
+    Ok(Data(
+        state.success,
+        json!({ "key_id": key_id, "revoked": true }),
+    ))
+}
