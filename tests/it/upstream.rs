@@ -596,3 +596,82 @@ async fn assets_reach_ark_as_short_lived_signed_urls_of_reelays_copy() {
     );
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_crash_while_a_create_is_in_flight_adopts_the_upstream_task_after_restart() {
+    use reelay::app::{Application, Role};
+    let fake = fake_ark::start(Duration::from_millis(100), Duration::from_millis(300)).await;
+    // Ark accepts the task but answers only long after the crash.
+    fake.push_fault(Fault::AcceptThenStall(Duration::from_secs(60)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = test_settings(dir.path());
+    settings.channels = vec![ark_channel(&fake, "ark-a")];
+    settings.upstream.dispatch_interval_ms = 50;
+
+    let first = Application::build(settings.clone(), Role::All)
+        .await
+        .expect("first start");
+    let key = first.bootstrap.clone().expect("bootstrap").secret;
+    let base = format!("http://{}", first.address());
+    let running = tokio::spawn(first.run_until_stopped(std::future::pending()));
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{base}/api/open-api/v1/seedance/videos"))
+        .bearer_auth(&key)
+        .json(&request("in flight at the crash"))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let task_id = created["data"]["task_id"].as_str().expect("id").to_string();
+    for _ in 0..200 {
+        if fake.create_calls() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(fake.create_calls(), 1, "the create reached Ark");
+    // Crash: drop every task of the first process mid-call (nothing runs its shutdown path).
+    running.abort();
+    let _ = running.await;
+
+    let second = Application::build(settings, Role::All)
+        .await
+        .expect("second start");
+    assert!(second.bootstrap.is_none());
+    let base = format!("http://{}", second.address());
+    let db = second.state().db.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(second.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    let mut task = Value::Null;
+    for _ in 0..600 {
+        task = client
+            .get(format!("{base}/api/open-api/v1/videos/{task_id}"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .expect("query")
+            .json::<Value>()
+            .await
+            .expect("json")["data"]
+            .clone();
+        if task["status"] == "completed" || task["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(task["status"], "completed", "{task}");
+    assert_eq!(
+        fake.accepted(),
+        1,
+        "the accepted upstream task was adopted, not resubmitted"
+    );
+    assert_eq!(fake.create_calls(), 1);
+    assert_books_balance(&db).await;
+    let _ = stop.send(());
+    let _ = running.await;
+}
