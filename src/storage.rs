@@ -48,11 +48,19 @@ pub struct RangeRead {
     pub total: u64,
 }
 
+/// A byte range of an object as a stream (for serving files without buffering them).
+pub struct RangeStream {
+    pub stream: futures::stream::BoxStream<'static, Result<Bytes, object_store::Error>>,
+    pub range: Range<u64>,
+    pub total: u64,
+}
+
 /// Object store plus the key that signs its URLs.
 #[derive(Clone)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
-    signing_key: Arc<Vec<u8>>,
+    /// The URL-signing MAC, keyed once at start and cloned per signature.
+    signer: Hmac<Sha256>,
 }
 
 impl Storage {
@@ -63,7 +71,8 @@ impl Storage {
         let store = LocalFileSystem::new_with_prefix(dir)?;
         Ok(Storage {
             store: Arc::new(store),
-            signing_key: Arc::new(signing_key),
+            signer: Hmac::<Sha256>::new_from_slice(&signing_key)
+                .map_err(|e| StorageError::Other(format!("URL signing key: {e}")))?,
         })
     }
 
@@ -108,6 +117,24 @@ impl Storage {
         })
     }
 
+    /// Opens `range` of an object (the whole object when `None`) as a stream.
+    pub async fn open(
+        &self,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<RangeStream, StorageError> {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        let result = self.store.get_opts(&ObjectPath::from(key), options).await?;
+        Ok(RangeStream {
+            total: result.meta.size,
+            range: result.range.clone(),
+            stream: result.into_stream(),
+        })
+    }
+
     /// True when the store answers (used by `/readyz`).
     pub async fn ping(&self) -> bool {
         use futures::StreamExt;
@@ -117,11 +144,7 @@ impl Storage {
 
     /// Signature over a key and its expiry (0 = never expires).
     fn signature(&self, key: &str, expires: i64) -> String {
-        // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.signing_key) {
-            Ok(mac) => mac,
-            Err(_) => return String::new(),
-        };
+        let mut mac = self.signer.clone();
         mac.update(key.as_bytes());
         mac.update(b"\n");
         mac.update(expires.to_string().as_bytes());

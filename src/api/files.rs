@@ -112,15 +112,16 @@ async fn serve(
     };
     let read = state
         .storage
-        .read(&key, range.clone())
+        .open(&key, range.clone())
         .await
         .map_err(not_found)?;
-    let mut response = Response::new(Body::from(read.bytes.clone()));
+    let length = read.range.end - read.range.start;
+    let mut response = Response::new(Body::from_stream(read.stream));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type(&key)));
     headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if let Ok(value) = HeaderValue::from_str(&read.bytes.len().to_string()) {
+    if let Ok(value) = HeaderValue::from_str(&length.to_string()) {
         headers.insert(CONTENT_LENGTH, value);
     }
     if range.is_some() {
