@@ -73,7 +73,7 @@ impl Application {
             StartError::Other(format!("data dir {}: {e}", settings.data_dir().display()))
         })?;
         let url = settings.database_url();
-        let db = Db::connect(&url)
+        let db = Db::connect_with(&url, settings.pool_settings())
             .await
             .map_err(|source| StartError::Database {
                 url: crate::config::redact_url(&url),
@@ -155,6 +155,7 @@ impl Application {
             channels: channels.clone(),
             max_body_bytes: settings.api.max_body_bytes,
             admin_token: settings.admin.token.clone(),
+            limits: settings.limits.clone(),
             metrics: crate::api::metrics::Metrics::new(),
             shutdown: CancellationToken::new(),
             assets: assets.clone(),
@@ -280,6 +281,17 @@ impl Application {
         let grace = Duration::from_secs(self.settings.server.shutdown_grace_secs);
         let mut background = tokio::task::JoinSet::new();
         if with_workers {
+            // PostgreSQL: other replicas' new tasks wake this process's idle loops.
+            if let Some(listener) = crate::store::notify::spawn_listener(
+                &self.state.db,
+                self.state.wake.clone(),
+                self.worker.wake.clone(),
+                token.clone(),
+            ) {
+                background.spawn(async move {
+                    let _ = listener.await;
+                });
+            }
             background.spawn(self.worker.run(token.clone(), grace));
             let every =
                 Duration::from_secs(self.settings.results.sweep_interval_secs.clamp(1, 3600))
@@ -321,6 +333,13 @@ async fn bootstrap_first_account(
         .await
         .map_err(|e| StartError::Other(format!("counting accounts: {e}")))?;
     if count > 0 {
+        return Ok(None);
+    }
+    // Replicas starting together on an empty database: only one bootstraps.
+    let claimed = store::meta::insert_if_absent(db, "bootstrapped_at", &store::now().to_string())
+        .await
+        .map_err(|e| StartError::Other(format!("claiming the bootstrap: {e}")))?;
+    if !claimed {
         return Ok(None);
     }
     let credits = settings.bootstrap.initial_credits;

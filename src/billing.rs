@@ -27,6 +27,8 @@ pub enum CreateError {
     Insufficient { balance: i64, price: i64 },
     #[error("idempotency key reused with a different body")]
     IdempotencyConflict,
+    #[error("the key already has {limit} tasks in flight")]
+    TooManyInFlight { limit: i64 },
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -37,19 +39,56 @@ pub struct Idempotency<'a> {
     pub body_hash: &'a str,
 }
 
+/// Who is creating the task.
+#[derive(Clone, Copy)]
+pub struct Creator<'a> {
+    pub account_id: &'a str,
+    pub key_id: &'a str,
+    /// The key's limit on queued + processing tasks (`None`: unlimited).
+    pub max_in_flight: Option<i64>,
+}
+
 /// Inserts the task, debits its price and records the idempotency key, atomically.
+///
+/// Two requests with the same new `Idempotency-Key` racing on different replicas (PostgreSQL)
+/// both find no earlier record; the loser's insert hits the primary key and its transaction rolls
+/// back (nothing charged). It is then retried once, and finds the winner's task to replay.
 pub async fn accept_task(
     db: &Db,
-    account_id: &str,
-    key_id: &str,
+    creator: Creator<'_>,
     request: &ValidatedRequest,
     idempotency: Option<Idempotency<'_>>,
 ) -> Result<Accepted, CreateError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match accept_once(db, creator, request, idempotency.as_ref()).await {
+            Err(CreateError::Db(sqlx::Error::Database(error)))
+                if tries < 3 && idempotency.is_some() && error.is_unique_violation() =>
+            {
+                continue;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn accept_once(
+    db: &Db,
+    creator: Creator<'_>,
+    request: &ValidatedRequest,
+    idempotency: Option<&Idempotency<'_>>,
+) -> Result<Accepted, CreateError> {
+    let Creator {
+        account_id,
+        key_id,
+        max_in_flight,
+    } = creator;
     let now = now();
     let mut tx = db.write.begin().await?;
-    if let Some(idem) = &idempotency {
+    if let Some(idem) = idempotency {
         let earlier: Option<(String, String, i64)> = sqlx::query_as(
-            "SELECT task_id, body_hash, created_at FROM idempotency WHERE account_id = ? AND idem_key = ?",
+            "SELECT task_id, body_hash, created_at FROM idempotency WHERE account_id = $1 AND idem_key = $2",
         )
         .bind(account_id)
         .bind(idem.key)
@@ -61,7 +100,7 @@ pub async fn accept_task(
                     return Err(CreateError::IdempotencyConflict);
                 }
                 let task_created: i64 =
-                    sqlx::query_scalar("SELECT created_at FROM tasks WHERE id = ?")
+                    sqlx::query_scalar("SELECT created_at FROM tasks WHERE id = $1")
                         .bind(&task_id)
                         .fetch_one(&mut *tx)
                         .await?;
@@ -71,7 +110,7 @@ pub async fn accept_task(
                     replayed: true,
                 });
             }
-            sqlx::query("DELETE FROM idempotency WHERE account_id = ? AND idem_key = ?")
+            sqlx::query("DELETE FROM idempotency WHERE account_id = $1 AND idem_key = $2")
                 .bind(account_id)
                 .bind(idem.key)
                 .execute(&mut *tx)
@@ -79,6 +118,23 @@ pub async fn accept_task(
         }
     }
 
+    if let Some(limit) = max_in_flight {
+        // Lock the key's row (a no-op update; PostgreSQL holds it to commit, SQLite has one
+        // writer) so that creates racing on several replicas count each other's tasks.
+        sqlx::query("UPDATE api_keys SET max_in_flight = max_in_flight WHERE id = $1")
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?;
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tasks WHERE key_id = $1 AND status IN ('queued', 'processing')",
+        )
+        .bind(key_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if live >= limit {
+            return Err(CreateError::TooManyInFlight { limit });
+        }
+    }
     let task_id = ids::new_id("vid");
     let request_json =
         serde_json::to_string(request).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
@@ -119,8 +175,8 @@ pub async fn accept_task(
             Err(PostError::Db(e)) => return Err(e.into()),
         }
     }
-    if let Some(idem) = &idempotency {
-        sqlx::query("INSERT INTO idempotency (account_id, idem_key, body_hash, task_id, created_at) VALUES (?, ?, ?, ?, ?)")
+    if let Some(idem) = idempotency {
+        sqlx::query("INSERT INTO idempotency (account_id, idem_key, body_hash, task_id, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(account_id)
             .bind(idem.key)
             .bind(idem.body_hash)

@@ -45,11 +45,36 @@ pub struct ServerSettings {
     pub shutdown_grace_secs: u64,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
-    /// `sqlite://path` (default `<data_dir>/reelay.db`). `postgres://` is a later addition.
+    /// `sqlite://path` (default `<data_dir>/reelay.db`) or `postgres://user:pass@host/db`.
     pub url: Option<String>,
+    /// Connections in the pool (PostgreSQL; SQLite readers). The SQLite writer is always one.
+    pub max_connections: u32,
+    /// Apply pending migrations at start. With `false`, only `reelay migrate` applies them.
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> DatabaseSettings {
+        DatabaseSettings {
+            url: None,
+            max_connections: 16,
+            migrate_on_start: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    /// The URL may carry a password: print it redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &self.url.as_deref().map(redact_url))
+            .field("max_connections", &self.max_connections)
+            .field("migrate_on_start", &self.migrate_on_start)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -201,7 +226,7 @@ impl Default for Settings {
         Settings {
             data_dir: PathBuf::from("./reelay-data"),
             server: ServerSettings::default(),
-            database: DatabaseSettings { url: None },
+            database: DatabaseSettings::default(),
             storage: StorageSettings { url: None },
             results: ResultSettings::default(),
             catalog: CatalogSettings::default(),
@@ -315,8 +340,11 @@ impl Settings {
             figment = figment.merge(Toml::file(file));
         }
         figment = figment.merge(
+            // REELAY_URL / REELAY_API_KEY belong to the client commands, REELAY_TEST_* to
+            // the test suite; neither is server configuration.
             Env::prefixed("REELAY_")
                 .ignore(&["url", "api_key"])
+                .filter(|key| !key.starts_with("test_"))
                 .split("__"),
         );
         let mut settings: Settings = figment
@@ -399,13 +427,19 @@ impl Settings {
             });
         }
         let url = self.database_url();
-        if !url.starts_with("sqlite:") {
+        if crate::store::Backend::of_url(&url).is_none() {
             return Err(ConfigError::Invalid {
                 key: "database.url",
                 message: format!(
-                    "only sqlite:// URLs are supported in this version (got `{}`)",
+                    "must be a sqlite:// or postgres:// URL (got `{}`)",
                     redact_url(&url)
                 ),
+            });
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                key: "database.max_connections",
+                message: "must be at least 1".into(),
             });
         }
         if let Some(storage) = &self.storage.url {
@@ -427,6 +461,14 @@ impl Settings {
         match &self.database.url {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("reelay.db").display()),
+        }
+    }
+
+    /// Pool settings of the configured database.
+    pub fn pool_settings(&self) -> crate::store::PoolSettings {
+        crate::store::PoolSettings {
+            max_connections: self.database.max_connections,
+            migrate: self.database.migrate_on_start,
         }
     }
 

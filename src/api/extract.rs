@@ -15,6 +15,8 @@ use crate::store::keys;
 pub struct Caller {
     pub account_id: String,
     pub key_id: String,
+    /// Tasks this key may have queued or processing at once (`None`: unlimited).
+    pub max_in_flight: Option<i64>,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -36,7 +38,27 @@ impl FromRequestParts<AppState> for Caller {
             .await?
             .ok_or_else(|| unauthorized("API key is invalid or revoked"))?;
         tracing::Span::current().record("account_id", key.account_id.as_str());
+        // Every authenticated request counts toward the key's RPM, in the database so that the
+        // limit holds across replicas.
+        if let Some(rpm) = key.rpm.or(state.limits.default_rpm.map(i64::from)) {
+            let scope = format!("key:{}", key.id);
+            if let Err(retry_after) =
+                crate::store::rate::take(&state.db, &scope, rpm, crate::store::now()).await?
+            {
+                let mut error = ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "this API key is limited to {rpm} requests per minute; retry after {retry_after} s"
+                    ),
+                );
+                error.retry_after = Some(retry_after as u64);
+                return Err(error);
+            }
+        }
         Ok(Caller {
+            max_in_flight: key
+                .max_in_flight
+                .or(state.limits.default_max_in_flight.map(i64::from)),
             account_id: key.account_id,
             key_id: key.id,
         })

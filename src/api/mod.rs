@@ -54,6 +54,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Admin token; admin routes are off when `None`.
     pub admin_token: Option<secrecy::SecretString>,
+    /// Default per-key limits (a key's own `rpm` / `max_in_flight` override them).
+    pub limits: crate::config::LimitSettings,
     /// Prometheus metrics of this process.
     pub metrics: Arc<metrics::Metrics>,
     /// Fires at shutdown; long-lived responses (event streams) end on it.

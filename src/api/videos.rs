@@ -108,7 +108,12 @@ async fn create(
         key,
         body_hash: &body_hash,
     });
-    let accepted = billing::accept_task(&state.db, &caller.account_id, &caller.key_id, &request, idempotency)
+    let creator = billing::Creator {
+        account_id: &caller.account_id,
+        key_id: &caller.key_id,
+        max_in_flight: caller.max_in_flight,
+    };
+    let accepted = billing::accept_task(&state.db, creator, &request, idempotency)
         .await
         .map_err(|e| match e {
             CreateError::Insufficient { balance, price } => ApiError::new(
@@ -122,10 +127,21 @@ async fn create(
                 "Idempotency-Key was already used with a different body in the last 24 hours",
             )
             .with_param("Idempotency-Key"),
+            CreateError::TooManyInFlight { limit } => {
+                let mut error = ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "this API key already has {limit} tasks queued or processing (its limit); retry when one finishes"
+                    ),
+                );
+                error.retry_after = Some(5);
+                error
+            }
             CreateError::Db(e) => ApiError::internal(e),
         })?;
     if !accepted.replayed {
         state.wake.notify_one();
+        crate::store::notify::announce(&state.db, crate::store::notify::Topic::Tasks).await;
         tracing::info!(task_id = %accepted.task_id, model = %request.model, credits = request.price.credits, "task accepted");
     }
     Ok(Data(

@@ -61,7 +61,7 @@ pub enum CreditsCommand {
 async fn open(config: &ConfigArgs) -> Result<Db, String> {
     let settings = config.load()?;
     std::fs::create_dir_all(settings.data_dir()).map_err(|e| e.to_string())?;
-    Db::connect(&settings.database_url())
+    Db::connect_with(&settings.database_url(), settings.pool_settings())
         .await
         .map_err(|e| format!("database: {e}"))
 }

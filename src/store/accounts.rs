@@ -1,7 +1,7 @@
 //! Accounts: who owns keys, tasks and a balance.
 
 use serde::Serialize;
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::{AnyConnection, FromRow};
 
 use super::{now, Db};
 
@@ -16,9 +16,9 @@ pub struct Account {
     pub created_at: i64,
 }
 
-pub async fn insert(conn: &mut SqliteConnection, id: &str, name: &str) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut AnyConnection, id: &str, name: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO accounts (id, name, balance, spent_total, created_at) VALUES (?, ?, 0, 0, ?)",
+        "INSERT INTO accounts (id, name, balance, spent_total, created_at) VALUES ($1, $2, 0, 0, $3)",
     )
     .bind(id)
     .bind(name)
@@ -29,7 +29,7 @@ pub async fn insert(conn: &mut SqliteConnection, id: &str, name: &str) -> Result
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<Account>, sqlx::Error> {
-    sqlx::query_as::<_, Account>("SELECT * FROM accounts WHERE id = ?")
+    sqlx::query_as::<_, Account>("SELECT * FROM accounts WHERE id = $1")
         .bind(id)
         .fetch_optional(&db.read)
         .await
@@ -47,7 +47,7 @@ pub async fn page(
     after_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Account>, sqlx::Error> {
-    sqlx::query_as::<_, Account>("SELECT * FROM accounts WHERE id > ? ORDER BY id LIMIT ?")
+    sqlx::query_as::<_, Account>("SELECT * FROM accounts WHERE id > $1 ORDER BY id LIMIT $2")
         .bind(after_id.unwrap_or(""))
         .bind(limit)
         .fetch_all(&db.read)

@@ -58,7 +58,7 @@ pub async fn insert(db: &Db, asset: &NewAsset<'_>) -> Result<AssetRow, sqlx::Err
     let at = now();
     sqlx::query(
         "INSERT INTO assets (id, account_id, purpose, kind, name, source_url, status, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, 'Processing', ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, 'Processing', $7, $8)",
     )
     .bind(asset.id)
     .bind(asset.account_id)
@@ -77,7 +77,7 @@ pub async fn insert(db: &Db, asset: &NewAsset<'_>) -> Result<AssetRow, sqlx::Err
 
 /// Any account's asset (workers and admins).
 pub async fn get(db: &Db, id: &str) -> Result<Option<AssetRow>, sqlx::Error> {
-    sqlx::query_as::<_, AssetRow>("SELECT * FROM assets WHERE id = ?")
+    sqlx::query_as::<_, AssetRow>("SELECT * FROM assets WHERE id = $1")
         .bind(id)
         .fetch_optional(&db.read)
         .await
@@ -89,7 +89,7 @@ pub async fn get_for_account(
     account_id: &str,
     id: &str,
 ) -> Result<Option<AssetRow>, sqlx::Error> {
-    sqlx::query_as::<_, AssetRow>("SELECT * FROM assets WHERE id = ? AND account_id = ?")
+    sqlx::query_as::<_, AssetRow>("SELECT * FROM assets WHERE id = $1 AND account_id = $2")
         .bind(id)
         .bind(account_id)
         .fetch_optional(&db.read)
@@ -99,8 +99,8 @@ pub async fn get_for_account(
 /// Count and stored bytes of an account's assets that are not `Failed`.
 pub async fn usage(db: &Db, account_id: &str) -> Result<(i64, i64), sqlx::Error> {
     sqlx::query_as::<_, (i64, i64)>(
-        "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0) FROM assets \
-         WHERE account_id = ? AND status != 'Failed'",
+        "SELECT COUNT(*), CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM assets \
+         WHERE account_id = $1 AND status != 'Failed'",
     )
     .bind(account_id)
     .fetch_one(&db.read)
@@ -119,9 +119,9 @@ pub async fn mark_stored(
     let at = now();
     let reviewed_at = reviewed_by.map(|_| at);
     let done = sqlx::query(
-        "UPDATE assets SET status = ?, review = ?, reviewed_by = ?, reviewed_at = ?, object_key = ?, \
-         format = ?, width = ?, height = ?, duration_ms = ?, size_bytes = ?, updated_at = ? \
-         WHERE id = ? AND status = 'Processing'",
+        "UPDATE assets SET status = $1, review = $2, reviewed_by = $3, reviewed_at = $4, object_key = $5, \
+         format = $6, width = $7, height = $8, duration_ms = $9, size_bytes = $10, updated_at = $11 \
+         WHERE id = $12 AND status = 'Processing'",
     )
     .bind(status)
     .bind(review)
@@ -143,7 +143,7 @@ pub async fn mark_stored(
 /// `Processing` → `Failed` with a reason.
 pub async fn mark_failed(db: &Db, id: &str, reason: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE assets SET status = 'Failed', reason = ?, updated_at = ? WHERE id = ? AND status = 'Processing'",
+        "UPDATE assets SET status = 'Failed', reason = $1, updated_at = $2 WHERE id = $3 AND status = 'Processing'",
     )
     .bind(reason)
     .bind(now())
@@ -157,8 +157,8 @@ pub async fn mark_failed(db: &Db, id: &str, reason: &str) -> Result<bool, sqlx::
 /// touched since `cutoff`. Returns how many were failed.
 pub async fn fail_interrupted_intakes(db: &Db, cutoff: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE assets SET status = 'Failed', reason = ?, updated_at = ? \
-         WHERE status = 'Processing' AND object_key IS NULL AND updated_at < ?",
+        "UPDATE assets SET status = 'Failed', reason = $1, updated_at = $2 \
+         WHERE status = 'Processing' AND object_key IS NULL AND updated_at < $3",
     )
     .bind("the download was interrupted (the server restarted); upload the asset again")
     .bind(now())
@@ -184,8 +184,8 @@ pub async fn decide(
         ("Failed", "rejected")
     };
     let done = sqlx::query(
-        "UPDATE assets SET status = ?, review = ?, reviewed_by = ?, reviewed_at = ?, reason = ?, updated_at = ? \
-         WHERE id = ? AND review = 'pending' AND status = 'Processing'",
+        "UPDATE assets SET status = $1, review = $2, reviewed_by = $3, reviewed_at = $4, reason = $5, updated_at = $6 \
+         WHERE id = $7 AND review = 'pending' AND status = 'Processing'",
     )
     .bind(status)
     .bind(review)
@@ -207,7 +207,7 @@ pub async fn pending_reviews(
 ) -> Result<Vec<AssetRow>, sqlx::Error> {
     sqlx::query_as::<_, AssetRow>(
         "SELECT * FROM assets WHERE review = 'pending' AND status = 'Processing' \
-         AND (? IS NULL OR purpose = ?) ORDER BY created_at, id LIMIT ?",
+         AND ($1 IS NULL OR purpose = $2) ORDER BY created_at, id LIMIT $3",
     )
     .bind(purpose)
     .bind(purpose)
@@ -218,7 +218,7 @@ pub async fn pending_reviews(
 
 /// Removes an account's asset row; true when it existed.
 pub async fn delete(db: &Db, account_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM assets WHERE id = ? AND account_id = ?")
+    let done = sqlx::query("DELETE FROM assets WHERE id = $1 AND account_id = $2")
         .bind(id)
         .bind(account_id)
         .execute(&db.write)

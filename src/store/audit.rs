@@ -25,7 +25,7 @@ pub async fn record(
     detail: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO admin_actions (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO admin_actions (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(now())
     .bind(actor)
@@ -39,7 +39,7 @@ pub async fn record(
 
 /// The newest actions first.
 pub async fn recent(db: &Db, limit: i64) -> Result<Vec<AdminAction>, sqlx::Error> {
-    sqlx::query_as::<_, AdminAction>("SELECT * FROM admin_actions ORDER BY seq DESC LIMIT ?")
+    sqlx::query_as::<_, AdminAction>("SELECT * FROM admin_actions ORDER BY seq DESC LIMIT $1")
         .bind(limit)
         .fetch_all(&db.read)
         .await

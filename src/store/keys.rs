@@ -1,7 +1,7 @@
 //! API keys: stored as a clear lookup prefix plus a SHA-256 hash of the whole secret.
 
 use serde::Serialize;
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::{AnyConnection, FromRow};
 use subtle::ConstantTimeEq;
 
 use super::{now, Db};
@@ -29,14 +29,14 @@ pub struct CreatedKey {
 }
 
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     name: &str,
 ) -> Result<CreatedKey, sqlx::Error> {
     let key_id = ids::new_id("key");
     let made = ids::new_api_secret();
     sqlx::query(
-        "INSERT INTO api_keys (id, account_id, name, lookup, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO api_keys (id, account_id, name, lookup, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&key_id)
     .bind(account_id)
@@ -58,7 +58,7 @@ pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<ApiKey>, sqlx:
         return Ok(None);
     };
     let key = sqlx::query_as::<_, ApiKey>(
-        "SELECT * FROM api_keys WHERE lookup = ? AND revoked_at IS NULL",
+        "SELECT * FROM api_keys WHERE lookup = $1 AND revoked_at IS NULL",
     )
     .bind(lookup)
     .fetch_optional(&db.read)
@@ -69,7 +69,7 @@ pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<ApiKey>, sqlx:
 
 pub async fn list(db: &Db, account_id: Option<&str>) -> Result<Vec<ApiKey>, sqlx::Error> {
     sqlx::query_as::<_, ApiKey>(
-        "SELECT * FROM api_keys WHERE (? IS NULL OR account_id = ?) ORDER BY created_at, id",
+        "SELECT * FROM api_keys WHERE ($1 IS NULL OR account_id = $2) ORDER BY created_at, id",
     )
     .bind(account_id)
     .bind(account_id)
@@ -80,10 +80,41 @@ pub async fn list(db: &Db, account_id: Option<&str>) -> Result<Vec<ApiKey>, sqlx
 /// Revokes a key; false when no active key has that id.
 pub async fn revoke(db: &Db, key_id: &str) -> Result<bool, sqlx::Error> {
     let done =
-        sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now())
             .bind(key_id)
             .execute(&db.write)
             .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Sets a key's own limits (`Some(None)` clears one back to the server default, `None` leaves
+/// it); the key after the change, or `None` when there is no such key.
+pub async fn set_limits(
+    db: &Db,
+    key_id: &str,
+    rpm: Option<Option<i64>>,
+    max_in_flight: Option<Option<i64>>,
+) -> Result<Option<ApiKey>, sqlx::Error> {
+    let mut tx = db.write.begin().await?;
+    if let Some(rpm) = rpm {
+        sqlx::query("UPDATE api_keys SET rpm = $1 WHERE id = $2")
+            .bind(rpm)
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(max_in_flight) = max_in_flight {
+        sqlx::query("UPDATE api_keys SET max_in_flight = $1 WHERE id = $2")
+            .bind(max_in_flight)
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let key = sqlx::query_as::<_, ApiKey>("SELECT * FROM api_keys WHERE id = $1")
+        .bind(key_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(key)
 }

@@ -4,7 +4,7 @@
 //! always appends the matching ledger row in the same transaction.
 
 use serde::Serialize;
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::{AnyConnection, FromRow};
 
 use super::{now, Db};
 
@@ -55,7 +55,7 @@ pub enum PostError {
 /// Applies `credits` (signed) to the account and appends the ledger row, inside the caller's
 /// transaction. A negative posting that would take the balance below zero is refused.
 pub async fn post(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: &str,
     kind: Kind,
     credits: i64,
@@ -68,8 +68,8 @@ pub async fn post(
         Kind::Topup | Kind::Adjust => 0,
     };
     let balance: Option<i64> = sqlx::query_scalar(
-        "UPDATE accounts SET balance = balance + ?, spent_total = spent_total + ? \
-         WHERE id = ? AND balance + ? >= 0 RETURNING balance",
+        "UPDATE accounts SET balance = balance + $1, spent_total = spent_total + $2 \
+         WHERE id = $3 AND balance + $4 >= 0 RETURNING balance",
     )
     .bind(credits)
     .bind(spent_delta)
@@ -78,7 +78,7 @@ pub async fn post(
     .fetch_optional(&mut *conn)
     .await?;
     let Some(balance_after) = balance else {
-        let current: Option<i64> = sqlx::query_scalar("SELECT balance FROM accounts WHERE id = ?")
+        let current: Option<i64> = sqlx::query_scalar("SELECT balance FROM accounts WHERE id = $1")
             .bind(account_id)
             .fetch_optional(&mut *conn)
             .await?;
@@ -91,7 +91,7 @@ pub async fn post(
         });
     };
     sqlx::query(
-        "INSERT INTO ledger (account_id, at, kind, credits, task_id, balance_after, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ledger (account_id, at, kind, credits, task_id, balance_after, note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(account_id)
     .bind(now())
@@ -113,7 +113,7 @@ pub async fn page(
     limit: i64,
 ) -> Result<Vec<Entry>, sqlx::Error> {
     sqlx::query_as::<_, Entry>(
-        "SELECT * FROM ledger WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+        "SELECT * FROM ledger WHERE account_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
     )
     .bind(account_id)
     .bind(before_seq.unwrap_or(i64::MAX))
@@ -124,8 +124,10 @@ pub async fn page(
 
 /// Sum of all postings of an account (equals its balance when the books balance).
 pub async fn sum(db: &Db, account_id: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(SUM(credits), 0) FROM ledger WHERE account_id = ?")
-        .bind(account_id)
-        .fetch_one(&db.read)
-        .await
+    sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(credits), 0) AS BIGINT) FROM ledger WHERE account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_one(&db.read)
+    .await
 }

@@ -8,13 +8,25 @@ pub async fn get_or_init(
     name: &str,
     make: impl FnOnce() -> String,
 ) -> Result<String, sqlx::Error> {
-    sqlx::query("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+    sqlx::query("INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
         .bind(name)
         .bind(make())
         .execute(&db.write)
         .await?;
-    sqlx::query_scalar("SELECT value FROM meta WHERE name = ?")
+    sqlx::query_scalar("SELECT value FROM meta WHERE name = $1")
         .bind(name)
         .fetch_one(&db.write)
         .await
+}
+
+/// Stores `value` under `name` unless a value is there; true when this call stored it (a
+/// once-only claim that holds across replicas).
+pub async fn insert_if_absent(db: &Db, name: &str, value: &str) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(value)
+            .execute(&db.write)
+            .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -1,8 +1,14 @@
 //! The database: connection pools, migrations and the queries of each table.
 //!
+//! Two backends behind one code path (sqlx's `Any` driver): SQLite (the default, one machine)
+//! and PostgreSQL (several replicas). Queries use `$1, $2, …` placeholders and the SQL subset
+//! both share; the few statements that must differ ask [`Db::backend`]. Migrations are mirrored
+//! by name in `migrations/sqlite` and `migrations/postgres`.
+//!
 //! SQLite runs in WAL mode with one writer connection (SQLite has one writer anyway; a single
-//! connection removes `SQLITE_BUSY` upgrade failures) and a pool of readers. The SQL is kept to
-//! the subset PostgreSQL shares so that a second backend is an addition, not a rewrite.
+//! connection removes `SQLITE_BUSY` upgrade failures) and a pool of readers. PostgreSQL uses one
+//! pool for both; migrations there run under sqlx's advisory lock, so replicas starting together
+//! do not race.
 
 pub mod accounts;
 pub mod assets;
@@ -10,55 +16,164 @@ pub mod audit;
 pub mod keys;
 pub mod ledger;
 pub mod meta;
+pub mod notify;
+pub mod rate;
 pub mod tasks;
 pub mod upstream;
 pub mod webhooks;
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+
+/// Which database a URL selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of a `sqlite:` or `postgres:`/`postgresql:` URL.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// Row-locking suffix for a claim's `SELECT … LIMIT 1` subquery: PostgreSQL skips rows
+    /// another replica is claiming; SQLite has a single writer, so there is nothing to skip.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
 
 /// Handle to the database, cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Db {
-    /// The single writer connection; every transaction goes here.
-    pub write: SqlitePool,
-    /// Readers for queries that change nothing.
-    pub read: SqlitePool,
+    /// Where every transaction goes (SQLite: the single writer connection).
+    pub write: AnyPool,
+    /// Readers for queries that change nothing (PostgreSQL: the same pool as `write`).
+    pub read: AnyPool,
+    backend: Backend,
+    url: String,
 }
 
-/// Migrations embedded in the binary.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// Migrations embedded in the binary, one set per backend, mirrored by name.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Pool sizing and behaviour that operators may tune.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSettings {
+    /// PostgreSQL pool size (SQLite: readers; the writer is always one connection).
+    pub max_connections: u32,
+    /// Apply pending migrations on connect (`false`: only `reelay migrate` applies them).
+    pub migrate: bool,
+}
+
+impl Default for PoolSettings {
+    fn default() -> PoolSettings {
+        PoolSettings {
+            max_connections: 16,
+            migrate: true,
+        }
+    }
+}
 
 impl Db {
-    /// Opens (creating if needed) the database at `url` and applies migrations.
+    /// Opens (creating a SQLite file if needed) the database at `url` and applies migrations.
     pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .connect_with(options.clone())
-            .await?;
-        MIGRATOR.run(&write).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options.read_only(true))
-            .await?;
-        Ok(Db { write, read })
+        Db::connect_with(url, PoolSettings::default()).await
     }
 
-    /// Applies migrations only (for `reelay migrate`).
-    pub async fn migrate(url: &str) -> Result<(), sqlx::Error> {
-        let db = Db::connect(url).await?;
-        db.close().await;
+    /// Opens the database at `url` with explicit pool settings.
+    pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Db, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url).ok_or_else(|| {
+            sqlx::Error::Configuration(
+                "database.url must start with sqlite:// or postgres://".into(),
+            )
+        })?;
+        let db = match backend {
+            Backend::Sqlite => {
+                let write = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&with_sqlite_mode(url, "rwc"))
+                    .await?;
+                let read = AnyPoolOptions::new()
+                    .max_connections(settings.max_connections.clamp(1, 64))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA busy_timeout = 10000;").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy(&with_sqlite_mode(url, "ro"))?;
+                Db {
+                    write,
+                    read,
+                    backend,
+                    url: url.to_string(),
+                }
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(settings.max_connections.max(2))
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await?;
+                Db {
+                    write: pool.clone(),
+                    read: pool,
+                    backend,
+                    url: url.to_string(),
+                }
+            }
+        };
+        if settings.migrate {
+            db.run_migrations().await?;
+        }
+        Ok(db)
+    }
+
+    /// Applies pending migrations (PostgreSQL: under an advisory lock, so concurrent replicas
+    /// wait for each other instead of racing).
+    pub async fn run_migrations(&self) -> Result<(), sqlx::Error> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.write).await?;
         Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL this handle was opened with (secret-bearing: never log it unredacted).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// True when the database answers a trivial query.
@@ -72,10 +187,78 @@ impl Db {
     }
 }
 
+/// `url` with SQLite's `mode` parameter set (`rwc` creates the file, `ro` opens read-only).
+fn with_sqlite_mode(url: &str, mode: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, query),
+        None => (url, ""),
+    };
+    let mut params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("mode="))
+        .collect();
+    let mode = format!("mode={mode}");
+    params.push(&mode);
+    format!("{base}?{}", params.join("&"))
+}
+
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_mode_is_set_once() {
+        assert_eq!(
+            with_sqlite_mode("sqlite:///d/r.db", "ro"),
+            "sqlite:///d/r.db?mode=ro"
+        );
+        assert_eq!(
+            with_sqlite_mode("sqlite:///d/r.db?mode=rwc&cache=shared", "ro"),
+            "sqlite:///d/r.db?cache=shared&mode=ro"
+        );
+    }
+
+    #[test]
+    fn migrations_are_mirrored_by_name() {
+        let names = |backend: &str| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend);
+            let mut names: Vec<String> = std::fs::read_dir(&dir)
+                .expect("migrations dir")
+                .map(|entry| {
+                    entry
+                        .expect("entry")
+                        .file_name()
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names("sqlite"), names("postgres"));
+    }
+
+    #[test]
+    fn backends_by_url() {
+        assert_eq!(Backend::of_url("sqlite://x.db"), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::of_url("postgres://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(Backend::of_url("mysql://u@h/db"), None);
+    }
 }

@@ -1,6 +1,6 @@
 //! Task rows: insert and read. Status changes live in `crate::tasks::state`, the only writer.
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::{AnyConnection, FromRow};
 
 use super::Db;
 
@@ -46,10 +46,10 @@ pub struct NewTask<'a> {
     pub created_at: i64,
 }
 
-pub async fn insert(conn: &mut SqliteConnection, task: &NewTask<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut AnyConnection, task: &NewTask<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO tasks (id, account_id, key_id, model, status, progress, request, cost_credits, cost_unit, \
-         cost_seconds, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)",
+         cost_seconds, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $8, $9, $10)",
     )
     .bind(task.id)
     .bind(task.account_id)
@@ -72,7 +72,7 @@ pub async fn get_for_account(
     account_id: &str,
     id: &str,
 ) -> Result<Option<TaskRow>, sqlx::Error> {
-    sqlx::query_as::<_, TaskRow>("SELECT * FROM tasks WHERE id = ? AND account_id = ?")
+    sqlx::query_as::<_, TaskRow>("SELECT * FROM tasks WHERE id = $1 AND account_id = $2")
         .bind(id)
         .bind(account_id)
         .fetch_optional(&db.read)
@@ -81,7 +81,7 @@ pub async fn get_for_account(
 
 /// Any task, for workers and the admin API.
 pub async fn get(db: &Db, id: &str) -> Result<Option<TaskRow>, sqlx::Error> {
-    sqlx::query_as::<_, TaskRow>("SELECT * FROM tasks WHERE id = ?")
+    sqlx::query_as::<_, TaskRow>("SELECT * FROM tasks WHERE id = $1")
         .bind(id)
         .fetch_optional(&db.read)
         .await
@@ -101,10 +101,10 @@ pub struct ListFilter<'a> {
 pub async fn page(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<TaskRow>, sqlx::Error> {
     let (before_at, before_id) = filter.before.clone().unwrap_or((i64::MAX, String::new()));
     sqlx::query_as::<_, TaskRow>(
-        "SELECT * FROM tasks WHERE account_id = ? \
-         AND (? IS NULL OR status = ?) AND (? IS NULL OR model = ?) \
-         AND (created_at < ? OR (created_at = ? AND id < ?) ) \
-         ORDER BY created_at DESC, id DESC LIMIT ?",
+        "SELECT * FROM tasks WHERE account_id = $1 \
+         AND ($2 IS NULL OR status = $3) AND ($4 IS NULL OR model = $5) \
+         AND (created_at < $6 OR (created_at = $7 AND id < $8) ) \
+         ORDER BY created_at DESC, id DESC LIMIT $9",
     )
     .bind(filter.account_id)
     .bind(filter.status)

@@ -68,8 +68,8 @@ pub async fn due(
         "SELECT u.task_id, u.upstream_id, COALESCE(u.submitted_ms, u.submit_started_ms) AS submitted_ms, \
          u.misses, u.downloads, t.status AS task_status \
          FROM upstream_tasks u JOIN tasks t ON t.id = u.task_id \
-         WHERE u.channel = ? AND u.submit_state = 'submitted' AND u.next_poll_ms <= ? AND u.upstream_id IS NOT NULL \
-         ORDER BY u.next_poll_ms LIMIT ?",
+         WHERE u.channel = $1 AND u.submit_state = 'submitted' AND u.next_poll_ms <= $2 AND u.upstream_id IS NOT NULL \
+         ORDER BY u.next_poll_ms LIMIT $3",
     )
     .bind(channel)
     .bind(now_ms)
@@ -86,8 +86,8 @@ pub async fn unresolved(
     limit: i64,
 ) -> Result<Vec<UpstreamRow>, sqlx::Error> {
     sqlx::query_as::<_, UpstreamRow>(
-        "SELECT * FROM upstream_tasks WHERE channel = ? AND submit_state = 'submitting' AND next_poll_ms <= ? \
-         ORDER BY next_poll_ms LIMIT ?",
+        "SELECT * FROM upstream_tasks WHERE channel = $1 AND submit_state = 'submitting' AND next_poll_ms <= $2 \
+         ORDER BY next_poll_ms LIMIT $3",
     )
     .bind(channel)
     .bind(now_ms)
@@ -99,7 +99,7 @@ pub async fn unresolved(
 /// The earliest time something of this channel is due (ms).
 pub async fn next_due(db: &Db, channel: &str) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT MIN(next_poll_ms) FROM upstream_tasks WHERE channel = ? AND submit_state IN ('submitting', 'submitted')",
+        "SELECT MIN(next_poll_ms) FROM upstream_tasks WHERE channel = $1 AND submit_state IN ('submitting', 'submitted')",
     )
     .bind(channel)
     .fetch_one(&db.read)
@@ -115,8 +115,8 @@ pub async fn mark_submitted(
 ) -> Result<bool, sqlx::Error> {
     let now = now_ms();
     let done = sqlx::query(
-        "UPDATE upstream_tasks SET submit_state = 'submitted', upstream_id = ?, submitted_ms = ?, next_poll_ms = ?, \
-         last_error = NULL, updated_ms = ? WHERE task_id = ? AND submit_state = 'submitting'",
+        "UPDATE upstream_tasks SET submit_state = 'submitted', upstream_id = $1, submitted_ms = $2, next_poll_ms = $3, \
+         last_error = NULL, updated_ms = $4 WHERE task_id = $5 AND submit_state = 'submitting'",
     )
     .bind(upstream_id)
     .bind(now)
@@ -137,8 +137,8 @@ pub async fn reschedule(
     last_error: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE upstream_tasks SET next_poll_ms = ?, polls = polls + 1, last_status = COALESCE(?, last_status), \
-         last_error = COALESCE(?, last_error), updated_ms = ? WHERE task_id = ?",
+        "UPDATE upstream_tasks SET next_poll_ms = $1, polls = polls + 1, last_status = COALESCE($2, last_status), \
+         last_error = COALESCE($3, last_error), updated_ms = $4 WHERE task_id = $5",
     )
     .bind(next_poll_ms)
     .bind(last_status)
@@ -159,8 +159,8 @@ pub async fn reschedule_many(db: &Db, rows: &[(String, i64, String)]) -> Result<
     let mut tx = db.write.begin().await?;
     for (task_id, at, status) in rows {
         sqlx::query(
-            "UPDATE upstream_tasks SET next_poll_ms = ?, polls = polls + 1, last_status = ?, misses = 0, updated_ms = ? \
-             WHERE task_id = ? AND submit_state = 'submitted'",
+            "UPDATE upstream_tasks SET next_poll_ms = $1, polls = polls + 1, last_status = $2, misses = 0, updated_ms = $3 \
+             WHERE task_id = $4 AND submit_state = 'submitted'",
         )
         .bind(at)
         .bind(status)
@@ -175,7 +175,7 @@ pub async fn reschedule_many(db: &Db, rows: &[(String, i64, String)]) -> Result<
 /// The upstream did not list an accepted task; returns the misses so far.
 pub async fn record_miss(db: &Db, task_id: &str, next_poll_ms: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "UPDATE upstream_tasks SET misses = misses + 1, next_poll_ms = ?, updated_ms = ? WHERE task_id = ? RETURNING misses",
+        "UPDATE upstream_tasks SET misses = misses + 1, next_poll_ms = $1, updated_ms = $2 WHERE task_id = $3 RETURNING misses",
     )
     .bind(next_poll_ms)
     .bind(now_ms())
@@ -192,8 +192,8 @@ pub async fn record_download_failure(
     error: &str,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "UPDATE upstream_tasks SET downloads = downloads + 1, next_poll_ms = ?, last_error = ?, updated_ms = ? \
-         WHERE task_id = ? RETURNING downloads",
+        "UPDATE upstream_tasks SET downloads = downloads + 1, next_poll_ms = $1, last_error = $2, updated_ms = $3 \
+         WHERE task_id = $4 RETURNING downloads",
     )
     .bind(next_poll_ms)
     .bind(error)
@@ -206,7 +206,7 @@ pub async fn record_download_failure(
 /// Nothing is left to do upstream for this task.
 pub async fn mark_done(db: &Db, task_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE upstream_tasks SET submit_state = 'done', updated_ms = ? WHERE task_id = ?",
+        "UPDATE upstream_tasks SET submit_state = 'done', updated_ms = $1 WHERE task_id = $2",
     )
     .bind(now_ms())
     .bind(task_id)
@@ -224,8 +224,8 @@ pub async fn orphaned(
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT u.task_id, u.upstream_id FROM upstream_tasks u JOIN tasks t ON t.id = u.task_id \
-         WHERE u.channel = ? AND u.submit_state = 'submitted' AND u.upstream_id IS NOT NULL \
-         AND t.status IN ('completed', 'failed') LIMIT ?",
+         WHERE u.channel = $1 AND u.submit_state = 'submitted' AND u.upstream_id IS NOT NULL \
+         AND t.status IN ('completed', 'failed') LIMIT $2",
     )
     .bind(channel)
     .bind(limit)
@@ -236,7 +236,7 @@ pub async fn orphaned(
 /// A callback named this upstream task: look at it now. False when reelay does not know it.
 pub async fn poke(db: &Db, channel: &str, upstream_id: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE upstream_tasks SET next_poll_ms = ?, updated_ms = ? WHERE channel = ? AND upstream_id = ? \
+        "UPDATE upstream_tasks SET next_poll_ms = $1, updated_ms = $2 WHERE channel = $3 AND upstream_id = $4 \
          AND submit_state = 'submitted'",
     )
     .bind(now_ms())
@@ -250,7 +250,7 @@ pub async fn poke(db: &Db, channel: &str, upstream_id: &str) -> Result<bool, sql
 
 /// A task's submission row, if any.
 pub async fn get(db: &Db, task_id: &str) -> Result<Option<UpstreamRow>, sqlx::Error> {
-    sqlx::query_as::<_, UpstreamRow>("SELECT * FROM upstream_tasks WHERE task_id = ?")
+    sqlx::query_as::<_, UpstreamRow>("SELECT * FROM upstream_tasks WHERE task_id = $1")
         .bind(task_id)
         .fetch_optional(&db.read)
         .await
@@ -279,7 +279,7 @@ pub async fn paused_channels(db: &Db) -> Result<Vec<String>, sqlx::Error> {
 /// Stores a channel's pause switch.
 pub async fn set_paused(db: &Db, name: &str, paused: bool) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO channel_state (name, paused, updated_at) VALUES (?, ?, ?) \
+        "INSERT INTO channel_state (name, paused, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at",
     )
     .bind(name)
@@ -293,9 +293,47 @@ pub async fn set_paused(db: &Db, name: &str, paused: bool) -> Result<(), sqlx::E
 /// `queued` tasks no channel has taken yet, oldest first.
 pub async fn unrouted(db: &Db, limit: i64) -> Result<Vec<super::tasks::TaskRow>, sqlx::Error> {
     sqlx::query_as::<_, super::tasks::TaskRow>(
-        "SELECT * FROM tasks WHERE status = 'queued' AND channel IS NULL ORDER BY created_at, id LIMIT ?",
+        "SELECT * FROM tasks WHERE status = 'queued' AND channel IS NULL ORDER BY created_at, id LIMIT $1",
     )
     .bind(limit)
     .fetch_all(&db.read)
     .await
+}
+
+/// Takes or renews the lease on polling `channel` for `holder` until `until_ms`. True when
+/// `holder` holds it (it held it already, or the previous holder's lease ran out).
+pub async fn hold_poller(
+    db: &Db,
+    channel: &str,
+    holder: &str,
+    now_ms: i64,
+    until_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let held: Option<String> = sqlx::query_scalar(
+        "INSERT INTO channel_state (name, paused, updated_at, poller, poller_until_ms) VALUES ($1, 0, $2, $3, $4) \
+         ON CONFLICT (name) DO UPDATE SET poller = excluded.poller, poller_until_ms = excluded.poller_until_ms \
+         WHERE channel_state.poller = excluded.poller OR channel_state.poller IS NULL \
+            OR channel_state.poller_until_ms < $5 \
+         RETURNING poller",
+    )
+    .bind(channel)
+    .bind(now())
+    .bind(holder)
+    .bind(until_ms)
+    .bind(now_ms)
+    .fetch_optional(&db.write)
+    .await?;
+    Ok(held.as_deref() == Some(holder))
+}
+
+/// Gives up the polling lease at shutdown so another replica takes over at once.
+pub async fn release_poller(db: &Db, channel: &str, holder: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE channel_state SET poller = NULL, poller_until_ms = 0 WHERE name = $1 AND poller = $2",
+    )
+    .bind(channel)
+    .bind(holder)
+    .execute(&db.write)
+    .await?;
+    Ok(())
 }

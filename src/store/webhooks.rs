@@ -2,7 +2,7 @@
 //! record its outcome, and read a task's delivery state.
 
 use serde_json::Value;
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::{AnyConnection, FromRow};
 
 use super::tasks::TaskRow;
 use super::{now, Db};
@@ -37,14 +37,14 @@ pub fn callback_url(row: &TaskRow) -> Option<String> {
 
 /// Enqueues the delivery of a task that just became terminal (no-op without `callback_url`,
 /// or when one is already queued). Call it inside the transaction that changed the status.
-pub async fn enqueue_for(conn: &mut SqliteConnection, row: &TaskRow) -> Result<(), sqlx::Error> {
+pub async fn enqueue_for(conn: &mut AnyConnection, row: &TaskRow) -> Result<(), sqlx::Error> {
     let Some(url) = callback_url(row) else {
         return Ok(());
     };
     let now = now();
     sqlx::query(
         "INSERT INTO webhook_deliveries (id, task_id, account_id, url, state, attempts, next_attempt_at, \
-         created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (task_id) DO NOTHING",
+         created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $7) ON CONFLICT (task_id) DO NOTHING",
     )
     .bind(crate::ids::new_id("msg"))
     .bind(&row.id)
@@ -61,8 +61,8 @@ pub async fn enqueue_for(conn: &mut SqliteConnection, row: &TaskRow) -> Result<(
 /// Pending deliveries whose next attempt is due.
 pub async fn due(db: &Db, at: i64, limit: i64) -> Result<Vec<Delivery>, sqlx::Error> {
     sqlx::query_as::<_, Delivery>(
-        "SELECT * FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ? \
-         ORDER BY next_attempt_at LIMIT ?",
+        "SELECT * FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
+         ORDER BY next_attempt_at LIMIT $2",
     )
     .bind(at)
     .bind(limit)
@@ -80,8 +80,8 @@ pub async fn claim_attempt(
     lease_until: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ? \
-         WHERE id = ? AND state = 'pending' AND next_attempt_at <= ?",
+        "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $1, updated_at = $2 \
+         WHERE id = $3 AND state = 'pending' AND next_attempt_at <= $4",
     )
     .bind(lease_until)
     .bind(at)
@@ -123,8 +123,8 @@ pub async fn record(db: &Db, id: &str, result: AttemptResult<'_>) -> Result<(), 
         AttemptResult::GaveUp { status, error } => ("failed", status, Some(error), None, None),
     };
     sqlx::query(
-        "UPDATE webhook_deliveries SET state = ?, last_status = ?, last_error = ?, next_attempt_at = ?, \
-         delivered_at = ?, updated_at = ? WHERE id = ?",
+        "UPDATE webhook_deliveries SET state = $1, last_status = $2, last_error = $3, next_attempt_at = $4, \
+         delivered_at = $5, updated_at = $6 WHERE id = $7",
     )
     .bind(state)
     .bind(status)
@@ -140,7 +140,7 @@ pub async fn record(db: &Db, id: &str, result: AttemptResult<'_>) -> Result<(), 
 
 /// The delivery of one task, if it has one.
 pub async fn for_task(db: &Db, task_id: &str) -> Result<Option<Delivery>, sqlx::Error> {
-    sqlx::query_as::<_, Delivery>("SELECT * FROM webhook_deliveries WHERE task_id = ?")
+    sqlx::query_as::<_, Delivery>("SELECT * FROM webhook_deliveries WHERE task_id = $1")
         .bind(task_id)
         .fetch_optional(&db.read)
         .await
@@ -148,7 +148,7 @@ pub async fn for_task(db: &Db, task_id: &str) -> Result<Option<Delivery>, sqlx::
 
 /// Sets (or rotates) an account's webhook secret.
 pub async fn set_secret(db: &Db, account_id: &str, secret: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE accounts SET webhook_secret = ? WHERE id = ?")
+    let done = sqlx::query("UPDATE accounts SET webhook_secret = $1 WHERE id = $2")
         .bind(secret)
         .bind(account_id)
         .execute(&db.write)

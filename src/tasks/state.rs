@@ -30,22 +30,26 @@ pub async fn claim(
     routed: bool,
 ) -> Result<Option<TaskRow>, sqlx::Error> {
     let now = now();
-    sqlx::query_as::<_, TaskRow>(
-        "UPDATE tasks SET status = 'processing', progress = MAX(progress, 1), claimed_by = ?, lease_until = ?, \
-         attempts = attempts + 1, channel = 'local', updated_at = ? \
-         WHERE id = (SELECT id FROM tasks WHERE (status = 'queued' AND (channel = 'local' OR (channel IS NULL AND ? = 0))) \
-                     OR (status = 'processing' AND lease_until < ? AND attempts < ?) \
-                     ORDER BY created_at, id LIMIT 1) \
+    // PostgreSQL: replicas claiming at once skip each other's locked rows instead of taking the
+    // same task twice (the subquery is evaluated once, so without the lock both would update it).
+    let sql = format!(
+        "UPDATE tasks SET status = 'processing', progress = CASE WHEN progress < 1 THEN 1 ELSE progress END, \
+         claimed_by = $1, lease_until = $2, attempts = attempts + 1, channel = 'local', updated_at = $3 \
+         WHERE id = (SELECT id FROM tasks WHERE (status = 'queued' AND (channel = 'local' OR (channel IS NULL AND $4 = 0))) \
+                     OR (status = 'processing' AND lease_until < $5 AND attempts < $6) \
+                     ORDER BY created_at, id LIMIT 1{}) \
          RETURNING *",
-    )
-    .bind(worker_id)
-    .bind(now + lease_secs as i64)
-    .bind(now)
-    .bind(i64::from(routed))
-    .bind(now)
-    .bind(max_attempts)
-    .fetch_optional(&db.write)
-    .await
+        db.backend().skip_locked()
+    );
+    sqlx::query_as::<_, TaskRow>(&sql)
+        .bind(worker_id)
+        .bind(now + lease_secs as i64)
+        .bind(now)
+        .bind(i64::from(routed))
+        .bind(now)
+        .bind(max_attempts)
+        .fetch_optional(&db.write)
+        .await
 }
 
 /// Renews a claim and records progress (1–99). False when the claim was lost.
@@ -58,8 +62,8 @@ pub async fn heartbeat(
 ) -> Result<bool, sqlx::Error> {
     let now = now();
     let done = sqlx::query(
-        "UPDATE tasks SET progress = MAX(progress, ?), lease_until = ?, updated_at = ? \
-         WHERE id = ? AND status = 'processing' AND claimed_by = ?",
+        "UPDATE tasks SET progress = CASE WHEN progress < $1 THEN $1 ELSE progress END, lease_until = $2, updated_at = $3 \
+         WHERE id = $4 AND status = 'processing' AND claimed_by = $5",
     )
     .bind(progress.clamp(1, 99))
     .bind(now + lease_secs as i64)
@@ -81,8 +85,8 @@ pub async fn complete(
     let now = now();
     let mut tx = db.write.begin().await?;
     let row = sqlx::query_as::<_, TaskRow>(
-        "UPDATE tasks SET status = 'completed', progress = 100, result = ?, completed_at = ?, updated_at = ?, \
-         lease_until = NULL WHERE id = ? AND status = 'processing' AND claimed_by = ? RETURNING *",
+        "UPDATE tasks SET status = 'completed', progress = 100, result = $1, completed_at = $2, updated_at = $3, \
+         lease_until = NULL WHERE id = $4 AND status = 'processing' AND claimed_by = $5 RETURNING *",
     )
     .bind(result_json)
     .bind(now)
@@ -120,13 +124,13 @@ pub async fn fail(
     let now = now();
     let mut tx = db.write.begin().await?;
     let (condition, worker) = match guard {
-        FailGuard::ClaimedBy(worker) => ("status = 'processing' AND claimed_by = ?", Some(worker)),
-        FailGuard::Queued => ("status = 'queued' AND ? IS NULL", None),
-        FailGuard::AnyLive => ("status IN ('queued', 'processing') AND ? IS NULL", None),
+        FailGuard::ClaimedBy(worker) => ("status = 'processing' AND claimed_by = $6", Some(worker)),
+        FailGuard::Queued => ("status = 'queued' AND $6 IS NULL", None),
+        FailGuard::AnyLive => ("status IN ('queued', 'processing') AND $6 IS NULL", None),
     };
     let sql = format!(
-        "UPDATE tasks SET status = 'failed', error_code = ?, error_message = ?, completed_at = ?, updated_at = ?, \
-         lease_until = NULL WHERE id = ? AND {condition} RETURNING *"
+        "UPDATE tasks SET status = 'failed', error_code = $1, error_message = $2, completed_at = $3, updated_at = $4, \
+         lease_until = NULL WHERE id = $5 AND {condition} RETURNING *"
     );
     let row = sqlx::query_as::<_, TaskRow>(&sql)
         .bind(code)
@@ -147,8 +151,8 @@ pub async fn fail(
 }
 
 /// Refunds a failed task's charge once (no-op when already refunded or free).
-async fn refund_in(tx: &mut sqlx::SqliteConnection, row: &TaskRow) -> Result<(), sqlx::Error> {
-    let flagged = sqlx::query("UPDATE tasks SET refunded = 1 WHERE id = ? AND refunded = 0")
+async fn refund_in(tx: &mut sqlx::AnyConnection, row: &TaskRow) -> Result<(), sqlx::Error> {
+    let flagged = sqlx::query("UPDATE tasks SET refunded = 1 WHERE id = $1 AND refunded = 0")
         .bind(&row.id)
         .execute(&mut *tx)
         .await?;
@@ -205,8 +209,8 @@ pub async fn cancel(
 /// Gives up this worker's claims at shutdown so that another worker resumes them at once.
 pub async fn release_claims(db: &Db, worker_id: &str) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE tasks SET lease_until = 0, attempts = MAX(attempts - 1, 0), updated_at = ? \
-         WHERE status = 'processing' AND claimed_by = ?",
+        "UPDATE tasks SET lease_until = 0, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $1 \
+         WHERE status = 'processing' AND claimed_by = $2",
     )
     .bind(now())
     .bind(worker_id)
@@ -218,7 +222,7 @@ pub async fn release_claims(db: &Db, worker_id: &str) -> Result<u64, sqlx::Error
 /// Fails (with a refund) tasks whose worker died on their last allowed claim.
 pub async fn fail_exhausted(db: &Db, max_attempts: i64) -> Result<u64, sqlx::Error> {
     let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM tasks WHERE status = 'processing' AND lease_until < ? AND attempts >= ?",
+        "SELECT id FROM tasks WHERE status = 'processing' AND lease_until < $1 AND attempts >= $2",
     )
     .bind(now())
     .bind(max_attempts)
@@ -238,7 +242,7 @@ pub async fn fail_exhausted(db: &Db, max_attempts: i64) -> Result<u64, sqlx::Err
 
 /// Marks a completed task's result files as deleted by retention.
 pub async fn mark_expired(db: &Db, task_id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE tasks SET expired = 1, updated_at = ? WHERE id = ? AND status = 'completed' AND expired = 0")
+    let done = sqlx::query("UPDATE tasks SET expired = 1, updated_at = $1 WHERE id = $2 AND status = 'completed' AND expired = 0")
         .bind(now())
         .bind(task_id)
         .execute(&db.write)
@@ -249,7 +253,7 @@ pub async fn mark_expired(db: &Db, task_id: &str) -> Result<bool, sqlx::Error> {
 /// Completed tasks whose results are older than `cutoff` and not yet swept.
 pub async fn due_for_expiry(db: &Db, cutoff: i64, limit: i64) -> Result<Vec<TaskRow>, sqlx::Error> {
     sqlx::query_as::<_, TaskRow>(
-        "SELECT * FROM tasks WHERE status = 'completed' AND expired = 0 AND completed_at <= ? ORDER BY completed_at LIMIT ?",
+        "SELECT * FROM tasks WHERE status = 'completed' AND expired = 0 AND completed_at <= $1 ORDER BY completed_at LIMIT $2",
     )
     .bind(cutoff)
     .bind(limit)
@@ -266,6 +270,9 @@ pub struct NewSubmission<'a> {
     pub marker: &'a str,
     /// When the poller may reconcile it if the call never reports back (ms).
     pub reconcile_at_ms: i64,
+    /// The channel's `max_concurrency`: the submission is recorded only while fewer are in
+    /// flight on the channel, counted in the database so the limit holds across replicas.
+    pub max_in_flight: i64,
 }
 
 /// Routes an unrouted `queued` task to `channel`; for a remote channel, records the submission
@@ -278,8 +285,29 @@ pub async fn route(
 ) -> Result<bool, sqlx::Error> {
     let now_ms = crate::store::upstream::now_ms();
     let mut tx = db.write.begin().await?;
+    if let Some(submission) = &submission {
+        // Serialise submissions per channel (PostgreSQL: a row lock on the channel's state row,
+        // held to commit; SQLite has one writer anyway), then count what is in flight.
+        sqlx::query(
+            "INSERT INTO channel_state (name, paused, updated_at) VALUES ($1, 0, $2) \
+             ON CONFLICT (name) DO UPDATE SET updated_at = channel_state.updated_at",
+        )
+        .bind(channel)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        let in_flight: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM upstream_tasks WHERE channel = $1 AND submit_state IN ('submitting', 'submitted')",
+        )
+        .bind(channel)
+        .fetch_one(&mut *tx)
+        .await?;
+        if in_flight >= submission.max_in_flight {
+            return Ok(false);
+        }
+    }
     let routed = sqlx::query(
-        "UPDATE tasks SET channel = ?, updated_at = ? WHERE id = ? AND status = 'queued' AND channel IS NULL",
+        "UPDATE tasks SET channel = $1, updated_at = $2 WHERE id = $3 AND status = 'queued' AND channel IS NULL",
     )
     .bind(channel)
     .bind(now())
@@ -290,13 +318,13 @@ pub async fn route(
         return Ok(false);
     }
     if let Some(submission) = submission {
-        sqlx::query("DELETE FROM upstream_tasks WHERE task_id = ?")
+        sqlx::query("DELETE FROM upstream_tasks WHERE task_id = $1")
             .bind(task_id)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO upstream_tasks (task_id, channel, upstream_model, submit_state, marker, submit_started_ms, \
-             next_poll_ms, updated_ms) VALUES (?, ?, ?, 'submitting', ?, ?, ?, ?)",
+             next_poll_ms, updated_ms) VALUES ($1, $2, $3, 'submitting', $4, $5, $6, $7)",
         )
         .bind(task_id)
         .bind(channel)
@@ -316,13 +344,13 @@ pub async fn route(
 /// routable again (to this or another channel).
 pub async fn unroute(db: &Db, task_id: &str, channel: &str) -> Result<bool, sqlx::Error> {
     let mut tx = db.write.begin().await?;
-    sqlx::query("DELETE FROM upstream_tasks WHERE task_id = ? AND channel = ? AND submit_state = 'submitting'")
+    sqlx::query("DELETE FROM upstream_tasks WHERE task_id = $1 AND channel = $2 AND submit_state = 'submitting'")
         .bind(task_id)
         .bind(channel)
         .execute(&mut *tx)
         .await?;
     let done = sqlx::query(
-        "UPDATE tasks SET channel = NULL, updated_at = ? WHERE id = ? AND status = 'queued' AND channel = ?",
+        "UPDATE tasks SET channel = NULL, updated_at = $1 WHERE id = $2 AND status = 'queued' AND channel = $3",
     )
     .bind(now())
     .bind(task_id)
@@ -342,8 +370,8 @@ pub async fn upstream_running(
     progress: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE tasks SET status = 'processing', progress = MAX(progress, ?), updated_at = ? \
-         WHERE id = ? AND channel = ? AND status IN ('queued', 'processing')",
+        "UPDATE tasks SET status = 'processing', progress = CASE WHEN progress < $1 THEN $1 ELSE progress END, updated_at = $2 \
+         WHERE id = $3 AND channel = $4 AND status IN ('queued', 'processing')",
     )
     .bind(progress.clamp(1, 99))
     .bind(now())
@@ -365,8 +393,8 @@ pub async fn upstream_complete(
     let now = now();
     let mut tx = db.write.begin().await?;
     let done = sqlx::query(
-        "UPDATE tasks SET status = 'completed', progress = 100, result = ?, completed_at = ?, updated_at = ?, \
-         lease_until = NULL WHERE id = ? AND channel = ? AND status IN ('queued', 'processing')",
+        "UPDATE tasks SET status = 'completed', progress = 100, result = $1, completed_at = $2, updated_at = $3, \
+         lease_until = NULL WHERE id = $4 AND channel = $5 AND status IN ('queued', 'processing')",
     )
     .bind(result_json)
     .bind(now)
@@ -376,7 +404,7 @@ pub async fn upstream_complete(
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "UPDATE upstream_tasks SET submit_state = 'done', updated_ms = ? WHERE task_id = ?",
+        "UPDATE upstream_tasks SET submit_state = 'done', updated_ms = $1 WHERE task_id = $2",
     )
     .bind(crate::store::upstream::now_ms())
     .bind(task_id)

@@ -34,6 +34,9 @@ impl Sweeper {
             if let Err(error) = self.sweep_interrupted_assets().await {
                 tracing::error!(%error, "asset intake sweep failed");
             }
+            if let Err(error) = crate::store::rate::prune(&self.db, now()).await {
+                tracing::error!(%error, "pruning rate windows failed");
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(every) => {}
@@ -72,7 +75,9 @@ impl Sweeper {
             if due.is_empty() {
                 return Ok(expired);
             }
+            let mut progressed = false;
             for task in due {
+                let mut deleted = true;
                 if let Some(stored) = task
                     .result
                     .as_deref()
@@ -81,13 +86,20 @@ impl Sweeper {
                     let keys = std::iter::once(stored.video_key).chain(stored.last_frame_key);
                     for key in keys {
                         if let Err(error) = self.storage.delete(&key).await {
-                            tracing::error!(%error, task_id = %task.id, "deleting an expired result failed");
+                            tracing::error!(%error, task_id = %task.id, "deleting an expired result failed; retried at the next sweep");
+                            deleted = false;
                         }
                     }
                 }
-                if state::mark_expired(&self.db, &task.id).await? {
+                // A file that could not be deleted keeps its task unexpired, so the next sweep
+                // tries again instead of orphaning the file.
+                if deleted && state::mark_expired(&self.db, &task.id).await? {
                     expired += 1;
+                    progressed = true;
                 }
+            }
+            if !progressed {
+                return Ok(expired);
             }
         }
     }

@@ -89,12 +89,10 @@ async fn multipart_uploads_of_real_png_jpeg_mp4_and_wav_become_active_with_probe
     assert!(items.iter().all(|item| item["status"] == "Active"));
     assert_eq!(items[2]["asset_id"], ids[2].as_str());
     // The bytes live in object storage under the owner's account.
-    assert!(app
-        .objects_dir()
-        .join("assets")
-        .join(&app.account_id)
-        .join(&ids[0])
-        .exists());
+    assert!(
+        app.object_exists(&format!("assets/{}/{}", app.account_id, ids[0]))
+            .await
+    );
     app.finish().await;
 }
 
@@ -526,7 +524,7 @@ async fn a_url_intake_interrupted_by_a_restart_is_failed_by_the_sweep() {
     // What a crash mid-download leaves: a Processing row with nothing stored.
     sqlx::query(
         "INSERT INTO assets (id, account_id, purpose, kind, name, source_url, status, created_at, updated_at) \
-         VALUES ('asset_interrupted', ?, 'library', 'image', 'x', 'https://example.com/x.png', 'Processing', 0, 0)",
+         VALUES ('asset_interrupted', $1, 'library', 'image', 'x', 'https://example.com/x.png', 'Processing', 0, 0)",
     )
     .bind(&app.account_id)
     .execute(&app.db.write)

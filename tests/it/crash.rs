@@ -28,6 +28,9 @@ fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
     for (k, v) in env {
         command.env(k, v);
     }
+    for (k, v) in crate::helpers::backend_env(data_dir) {
+        command.env(k, v);
+    }
     let mut child = command.spawn().expect("binary starts");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel();
@@ -260,6 +263,7 @@ fn operator(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
         .arg("--data-dir")
         .arg(dir)
         .env("RUST_LOG", "warn")
+        .envs(crate::helpers::backend_env(dir))
         .output()
         .expect("binary runs");
     (

@@ -3,7 +3,6 @@
 //! `finish()` fails the test if a task is left non-terminal or the books don't balance.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use reelay::app::{Application, Role};
@@ -17,6 +16,8 @@ pub struct TestApp {
     pub key: String,
     pub account_id: String,
     pub client: reqwest::Client,
+    /// Holds the data directory (and so the SQLite file and objects) for the app's lifetime.
+    #[allow(dead_code)]
     pub data_dir: tempfile::TempDir,
     pub app_handle: Option<tokio::task::JoinHandle<()>>,
     stop: Option<oneshot::Sender<()>>,
@@ -24,6 +25,7 @@ pub struct TestApp {
     pub sweeper: reelay::tasks::sweep::Sweeper,
     pub db: reelay::store::Db,
     pub dispatcher: reelay::webhooks::Dispatcher,
+    pub storage: reelay::storage::Storage,
 }
 
 /// How a test wants its app.
@@ -65,6 +67,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     init_logs();
     let data_dir = tempfile::tempdir().expect("tempdir");
     let mut settings = test_settings(data_dir.path());
+    for (key, value) in backend_env(data_dir.path()) {
+        if key == "REELAY_DATABASE__URL" {
+            settings.database.url = Some(value);
+        }
+    }
     (options.tweak)(&mut settings);
     let application = Application::build(settings, Role::All)
         .await
@@ -78,6 +85,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let sweeper = application.sweeper();
     let dispatcher = application.dispatcher();
     let db = application.state().db.clone();
+    let storage = application.state().storage.clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let shutdown = async move {
         let _ = stopped.await;
@@ -103,6 +111,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         sweeper,
         db,
         dispatcher,
+        storage,
     }
 }
 
@@ -276,8 +285,13 @@ impl TestApp {
         }
     }
 
-    pub fn objects_dir(&self) -> PathBuf {
-        self.data_dir.path().join("objects")
+    /// True when object storage holds `key` (whichever store the app runs on).
+    pub async fn object_exists(&self, key: &str) -> bool {
+        match self.storage.size(key).await {
+            Ok(_) => true,
+            Err(reelay::storage::StorageError::NotFound) => false,
+            Err(other) => panic!("object storage: {other}"),
+        }
     }
 }
 
@@ -663,7 +677,7 @@ impl TestApp {
 
     async fn is_pending_review(&self, asset_id: &str) -> bool {
         let review: Option<Option<String>> =
-            sqlx::query_scalar("SELECT review FROM assets WHERE id = ?")
+            sqlx::query_scalar("SELECT review FROM assets WHERE id = $1")
                 .bind(asset_id)
                 .fetch_optional(&self.db.read)
                 .await
@@ -751,4 +765,64 @@ pub fn mp4(seconds: u32) -> Vec<u8> {
     reelay_render::render(&request, &mut |_| true)
         .expect("renders")
         .mp4
+}
+
+/// The PostgreSQL server of the backend suite (`REELAY_TEST_PG_URL`, set by `scripts/test`
+/// after `scripts/postgres start`); `None` runs the embedded SQLite suite.
+pub fn pg_admin_url() -> Option<String> {
+    std::env::var("REELAY_TEST_PG_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// A fresh, empty PostgreSQL database on the suite's server; its URL.
+pub fn fresh_pg_database(admin_url: &str) -> String {
+    use rand::Rng;
+    let name = format!("reelay_t_{:016x}", rand::thread_rng().gen::<u64>());
+    let admin = admin_url.to_string();
+    let create = format!("CREATE DATABASE {name}");
+    // Its own thread and runtime: callers may be sync code inside an async test.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&admin)
+                .await
+                .expect("connect to REELAY_TEST_PG_URL");
+            sqlx::query(&create)
+                .execute(&mut conn)
+                .await
+                .expect("create database");
+            let _ = conn.close().await;
+        })
+    })
+    .join()
+    .expect("create database thread");
+    let mut url = url::Url::parse(admin_url).expect("REELAY_TEST_PG_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// Environment that points a reelay process using `data_dir` at the suite's backends: nothing on
+/// the embedded suite; on the PostgreSQL suite, one database per data dir (remembered in the data
+/// dir, so a restarted process finds the same database).
+pub fn backend_env(data_dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    if let Some(admin) = pg_admin_url() {
+        let file = data_dir.join("test-database-url");
+        let url = match std::fs::read_to_string(&file) {
+            Ok(url) => url,
+            Err(_) => {
+                let url = fresh_pg_database(&admin);
+                std::fs::write(&file, &url).expect("remember the test database");
+                url
+            }
+        };
+        env.push(("REELAY_DATABASE__URL".to_string(), url));
+    }
+    env
 }

@@ -338,7 +338,7 @@ async fn retention_sweep_deletes_files_and_marks_the_task() {
         "not yet due"
     );
     // Age the result past retention.
-    sqlx::query("UPDATE tasks SET completed_at = completed_at - 7200 WHERE id = ?")
+    sqlx::query("UPDATE tasks SET completed_at = completed_at - 7200 WHERE id = $1")
         .bind(&task_id)
         .execute(&app.db.write)
         .await
@@ -349,10 +349,10 @@ async fn retention_sweep_deletes_files_and_marks_the_task() {
     assert_eq!(task.data()["result"]["expired"], true);
     assert_eq!(task.data()["result"]["video_url"], json!(null));
     assert_eq!(task.data()["result"]["width"], 864, "metadata kept");
-    assert!(!app
-        .objects_dir()
-        .join(format!("results/{task_id}/video.mp4"))
-        .exists());
+    assert!(
+        !app.object_exists(&format!("results/{task_id}/video.mp4"))
+            .await
+    );
     let gone = app.client.get(&url).send().await.expect("get");
     assert!(
         gone.status() == 403 || gone.status() == 404,

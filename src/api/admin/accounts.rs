@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/credits", post(credits))
         .route("/accounts/{id}/keys", post(create_key))
         .route("/keys/{key_id}/revoke", post(revoke_key))
+        .route("/keys/{key_id}/limits", post(set_key_limits))
 }
 
 fn account_json(account: &accounts::Account) -> Value {
@@ -44,6 +45,8 @@ fn key_json(key: &keys::ApiKey) -> Value {
         "prefix": key.lookup,
         "created_at": key.created_at,
         "revoked_at": key.revoked_at,
+        "rpm": key.rpm,
+        "max_in_flight": key.max_in_flight,
     })
 }
 
@@ -244,4 +247,56 @@ async fn revoke_key(
         state.success,
         json!({ "key_id": key_id, "revoked": true }),
     ))
+}
+
+/// One limit field of `POST /keys/{id}/limits`: absent = unchanged, `null` = back to the
+/// server default, a whole number ≥ 1 = this key's own limit.
+fn limit_field(body: &Value, field: &str) -> Result<Option<Option<i64>>, ApiError> {
+    match body.get(field) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(value) => match value.as_i64() {
+            Some(n) if (1..=1_000_000).contains(&n) => Ok(Some(Some(n))),
+            _ => Err(ApiError::field(
+                field,
+                format!("{field}: must be a whole number from 1 to 1000000, or null for the server default"),
+            )),
+        },
+    }
+}
+
+/// `POST /admin/v1/keys/{id}/limits {rpm?, max_in_flight?}`: a key's own request rate and
+/// in-flight limits (`null` falls back to `limits.default_*`).
+async fn set_key_limits(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(key_id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<Data<Value>, ApiError> {
+    if let Some(unknown) = body
+        .as_object()
+        .and_then(|o| o.keys().find(|k| *k != "rpm" && *k != "max_in_flight"))
+    {
+        return Err(ApiError::field(
+            unknown,
+            format!("{unknown}: unknown field; allowed: rpm, max_in_flight"),
+        ));
+    }
+    let rpm = limit_field(&body, "rpm")?;
+    let max_in_flight = limit_field(&body, "max_in_flight")?;
+    let Some(key) = keys::set_limits(&state.db, &key_id, rpm, max_in_flight).await? else {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("key {key_id} not found"),
+        ));
+    };
+    audit::record(
+        &state.db,
+        &admin.actor,
+        "key.limits",
+        Some(&key_id),
+        Some(&body.to_string()),
+    )
+    .await?;
+    Ok(Data(state.success, key_json(&key)))
 }

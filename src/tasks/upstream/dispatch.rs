@@ -59,6 +59,11 @@ impl Upstream {
         if tasks.is_empty() {
             return Ok(0);
         }
+        // An operator's pause may have been set through another replica's admin API.
+        let paused = rows::paused_channels(&self.db).await?;
+        for channel in &self.channels.list {
+            channel.set_paused(paused.iter().any(|name| name == channel.name()));
+        }
         let mut in_flight = rows::in_flight(&self.db).await?;
         let timeout = self.settings.queue_timeout_secs as i64;
         let mut routed = 0;
@@ -119,6 +124,8 @@ impl Upstream {
             if channel.provider.is_none() {
                 if state::route(&self.db, &task.id, channel.name(), None).await? {
                     self.local_wake.notify_one();
+                    crate::store::notify::announce(&self.db, crate::store::notify::Topic::Local)
+                        .await;
                     routed += 1;
                 }
                 continue;
@@ -131,7 +138,22 @@ impl Upstream {
                 upstream_model,
                 marker: &marker,
                 reconcile_at_ms,
+                max_in_flight: i64::from(channel.settings.max_concurrency),
             };
+            // The channel's create RPM, counted in the database so it holds across replicas
+            // (the in-process window above only spares the database the obviously refused).
+            let rpm_scope = format!("channel:{}", channel.name());
+            if crate::store::rate::take(
+                &self.db,
+                &rpm_scope,
+                i64::from(channel.settings.rpm),
+                now(),
+            )
+            .await?
+            .is_err()
+            {
+                continue;
+            }
             if !state::route(&self.db, &task.id, channel.name(), Some(submission)).await? {
                 continue;
             }

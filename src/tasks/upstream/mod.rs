@@ -43,6 +43,8 @@ pub struct Upstream {
     /// Pokes the local worker after a task is routed to the local channel.
     pub local_wake: Arc<Notify>,
     downloader: reqwest::Client,
+    /// This process's name as a channel's poller (the lease in `channel_state`).
+    instance: String,
     /// Channels a task must skip for a while after they refused it (failover).
     avoid: Mutex<HashMap<String, Vec<(String, Instant)>>>,
     /// Tasks whose result is being copied now.
@@ -75,6 +77,7 @@ impl Upstream {
             wake,
             local_wake,
             downloader,
+            instance: crate::ids::new_id("poller"),
             avoid: Mutex::new(HashMap::new()),
             rehosting: Mutex::new(HashSet::new()),
             rehost_permits: Arc::new(Semaphore::new(REHOST_CONCURRENCY)),

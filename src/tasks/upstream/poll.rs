@@ -23,6 +23,9 @@ use crate::tasks::state;
 
 /// Polls without the task in the answer before reelay gives up on it.
 const MAX_MISSES: i64 = 10;
+/// How long a channel's poller lease lasts without renewal: one replica polls a channel at a
+/// time (so `poll_rpm` holds across replicas); after a crash another takes over within this.
+const POLLER_LEASE_MS: i64 = 15_000;
 /// How long a task being copied is left alone by the poller.
 const REHOST_HOLD_MS: i64 = 60_000;
 
@@ -33,18 +36,42 @@ impl Upstream {
         shutdown: CancellationToken,
     ) {
         loop {
-            if let Err(error) = self.poll_channel_once(&channel).await {
-                tracing::error!(%error, channel = %channel.name(), "polling failed");
-            }
-            let wait = match rows::next_due(&self.db, channel.name()).await {
-                Ok(Some(at)) => (at - now_ms()).clamp(5, channel.settings.poll_min_ms as i64),
-                _ => channel.settings.poll_min_ms as i64,
+            let now = now_ms();
+            let holds = match rows::hold_poller(
+                &self.db,
+                channel.name(),
+                &self.instance,
+                now,
+                now + POLLER_LEASE_MS,
+            )
+            .await
+            {
+                Ok(holds) => holds,
+                Err(error) => {
+                    tracing::error!(%error, channel = %channel.name(), "taking the poller lease failed");
+                    false
+                }
+            };
+            let wait = if holds {
+                if let Err(error) = self.poll_channel_once(&channel).await {
+                    tracing::error!(%error, channel = %channel.name(), "polling failed");
+                }
+                match rows::next_due(&self.db, channel.name()).await {
+                    Ok(Some(at)) => (at - now_ms()).clamp(5, channel.settings.poll_min_ms as i64),
+                    _ => channel.settings.poll_min_ms as i64,
+                }
+            } else {
+                // Another replica polls this channel; look again well before its lease ends.
+                POLLER_LEASE_MS / 5
             };
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = channel.wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
             }
+        }
+        if let Err(error) = rows::release_poller(&self.db, channel.name(), &self.instance).await {
+            tracing::warn!(%error, channel = %channel.name(), "releasing the poller lease failed");
         }
     }
 
