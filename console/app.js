@@ -1,6 +1,9 @@
-// reelay console: one plain script, no build step. It talks to the same API as every client:
+// reelay console: plain scripts, no build step. It talks to the same API as every client:
 // /api/open-api/v1 with an API key, /admin/v1 with the admin token. The token lives in
 // sessionStorage only. Every node is built with h() (no innerHTML), so server text is never HTML.
+// This file holds the shared pieces, sign-in, the router, the playground and the tasks; the
+// account page is in account.js and the operator's pages in operator.js (plain scripts loaded
+// after this one; they share its globals).
 "use strict";
 
 const API = "/api/open-api/v1";
@@ -51,6 +54,16 @@ async function call(method, path, body, base) {
 const api = (method, path, body) => call(method, path, body, API);
 const admin = (method, path, body) => call(method, path, body, ADMIN);
 
+// Runs `fn` every `ms` while `view` is on the page; a page left while loading starts nothing.
+function every(view, fn, ms) {
+  if (!view.isConnected) return;
+  const timer = setInterval(() => {
+    if (view.isConnected) fn();
+    else clearInterval(timer);
+  }, ms);
+  timers.push(timer);
+}
+
 function stopLive() {
   timers.forEach(clearInterval); timers = [];
   streams.forEach((c) => c.abort()); streams = [];
@@ -78,15 +91,19 @@ async function signIn(event) {
     }
   }
   $("#token").value = "";
-  location.hash = role() === "admin" ? "#/operator" : "#/playground";
-  route();
+  go(role() === "admin" ? "#/operator" : "#/playground");
 }
 
 function signOut() {
   store.removeItem("reelay.token");
   store.removeItem("reelay.role");
-  location.hash = "#/";
-  route();
+  go("#/");
+}
+
+// Shows `hash`: a change of hash routes by itself (hashchange); the same hash routes again.
+function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
 }
 
 // ---- router --------------------------------------------------------------------------------
@@ -96,21 +113,96 @@ function route() {
   const signedIn = !!token();
   $("#signin-view").hidden = signedIn;
   $("#nav").hidden = !signedIn;
-  const view = $("#view");
-  view.replaceChildren();
+  // Each route draws into a fresh container: a page still loading when the next route starts
+  // draws into its detached container, never beside the new page.
+  const view = h("div", { class: "page" });
+  $("#view").replaceChildren(view);
   if (!signedIn) { $("#token").focus(); return; }
+  // The current link is the longest one the hash starts with, at a "/" boundary.
+  const hash = location.hash || "#/";
+  let current = null;
   for (const a of document.querySelectorAll("#nav a")) {
     a.hidden = a.dataset.role !== role();
-    if (location.hash.startsWith(a.getAttribute("href"))) a.setAttribute("aria-current", "page");
-    else a.removeAttribute("aria-current");
+    a.removeAttribute("aria-current");
+    const href = a.getAttribute("href");
+    if (!a.hidden && (hash === href || hash.startsWith(href + "/"))
+      && (!current || href.length > current.getAttribute("href").length)) current = a;
   }
-  const parts = location.hash.replace(/^#\/?/, "").split("/");
+  if (current) current.setAttribute("aria-current", "page");
+  const parts = hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   const page = parts[0] || (role() === "admin" ? "operator" : "playground");
+  const operatorPage = parts[1] !== "accounts" ? showOperator
+    : parts[2] ? (v) => showAdminAccount(v, parts[2]) : showAccounts;
   const pages = role() === "admin"
-    ? { operator: showOperator }
-    : { playground: showPlayground, tasks: parts[1] ? () => showTask(parts[1]) : showTasks, account: showAccount };
+    ? { operator: operatorPage }
+    : { playground: showPlayground, tasks: parts[1] ? (v) => showTask(parts[1], v) : showTasks, account: showAccount };
   const show = pages[page] || (() => view.append(h("p", {}, "No such page.")));
-  Promise.resolve(show(view)).catch((e) => view.append(h("p", { class: "error", role: "alert" }, e.message)));
+  Promise.resolve(show(view))
+    .catch((e) => view.append(h("p", { class: "error", role: "alert" }, e.message)))
+    .then(() => {
+      // Move focus to the new page's heading, so keyboard and screen-reader users start there.
+      const heading = view.isConnected && view.querySelector("h2");
+      if (heading && !view.contains(document.activeElement)) {
+        heading.tabIndex = -1;
+        heading.focus({ preventScroll: true });
+      }
+    });
+}
+
+// ---- shared pieces -------------------------------------------------------------------------
+
+// A secret shown once (a new API key): the warning, the secret in a read-only field that is
+// selected on focus, a copy button and a button to dismiss it. `onDone` runs after dismissal.
+function secretBox(secret, what, onDone) {
+  const field = h("input", { type: "text", id: "new-secret", readonly: true, value: secret, spellcheck: "false",
+    autocomplete: "off", "aria-describedby": "new-secret-warning", onfocus: (e) => e.target.select() });
+  const box = h("div", { class: "secret", id: "secret-box", tabindex: "-1" },
+    h("h3", {}, `Secret of ${what}`),
+    h("p", { id: "new-secret-warning", class: "warning" },
+      "Copy it now: it is shown only this once. reelay keeps only a hash and cannot show it again. ",
+      "Anyone holding it can spend this account's credits."),
+    h("label", { for: "new-secret" }, "Secret"), field,
+    h("button", { type: "button", id: "copy-secret", class: "secondary", onclick: (e) => copy(secret, e.target, field) }, "Copy secret"),
+    h("button", { type: "button", id: "secret-done", onclick: () => { box.remove(); if (onDone) onDone(); } }, "I have stored it"));
+  return box;
+}
+
+// A button that asks once more, in place (no modal dialog): `label` turns into `question` with
+// a confirm and a cancel button. `attrs` go on the first button; `confirmAttrs` on the confirm.
+function confirmButton(label, question, action, attrs, confirmAttrs) {
+  const slot = h("span", { class: "confirm" });
+  const ask = () => {
+    const status = h("span", { class: "error", role: "alert" });
+    const yes = h("button", Object.assign({ type: "button", class: "danger" }, confirmAttrs), `Yes, ${label.toLowerCase()}`);
+    yes.addEventListener("click", async () => {
+      yes.disabled = true;
+      try { await action(); } catch (e) { status.textContent = e.message; yes.disabled = false; }
+    });
+    const no = h("button", { type: "button", class: "secondary", onclick: () => { reset(); slot.querySelector("button").focus(); } }, "Cancel");
+    slot.replaceChildren(h("span", { class: "question" }, question), " ", yes, no, status);
+    yes.focus();
+  };
+  const reset = () => slot.replaceChildren(h("button", Object.assign({ type: "button", class: "danger", onclick: ask }, attrs), label));
+  reset();
+  return slot;
+}
+
+// Shows an API error next to the control it names (`#err-<name>`), or in `fallback`.
+function fieldError(e, prefix, fallback) {
+  const name = (e.param || "").replace(/\[.*$/, "");
+  const slot = name && $(`#err-${prefix}${name}`);
+  if (slot) {
+    slot.textContent = e.message;
+    const input = $(`#${prefix}${name}`);
+    if (input) { input.setAttribute("aria-invalid", "true"); input.focus(); }
+  } else if (fallback) {
+    fallback.textContent = e.message;
+  }
+}
+
+function clearFieldErrors(form) {
+  form.querySelectorAll(".error").forEach((e) => { e.textContent = ""; });
+  form.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
 }
 
 // ---- playground ----------------------------------------------------------------------------
@@ -152,39 +244,53 @@ function currentModel() {
   return models.find((m) => m.model === $("#f-model").value);
 }
 
-function mediaField(name, label, kind, max) {
+// A media field: a text input for URLs or asset://ids and, when the model takes asset ids, a
+// file input (also a drop zone) that uploads files as assets and adds their ids.
+function mediaField(m, name, label, kind, max) {
+  const forms = m.media_forms || ["https", "asset"];
+  const takesAssets = forms.includes("asset");
+  const what = forms.includes("https") ? (takesAssets ? "https URLs or asset://ids" : "https URLs") : "asset://ids";
+  const hint = max > 1 ? `Up to ${max}, separated by spaces: ${what}.` : `One of: ${what}.`;
   const input = h("input", { type: "text", id: `f-${name}`, name, "aria-describedby": `hint-${name}` });
+  const box = fieldBox(name, label, input, hint);
+  if (!takesAssets) return box;
   const file = h("input", { type: "file", id: `file-${name}`, accept: `${kind}/*`, multiple: max > 1 });
   const drop = h("div", { class: "drop" },
-    h("label", { for: `file-${name}`, class: "inline" }, `Upload ${kind} as an asset (or drop files here)`), " ", file,
+    h("label", { for: `file-${name}`, class: "inline" },
+      `Upload ${kind} as ${m.assets_audited ? "an audited asset" : "an asset"} (or drop files here)`), " ", file,
     h("p", { class: "hint", id: `up-${name}`, "aria-live": "polite" }));
-  const upload = (files) => [...files].forEach((f) => uploadAsset(f, kind, input, $(`#up-${name}`)));
+  const upload = (files) => [...files].slice(0, max).forEach((f) =>
+    uploadAsset(f, kind, input, $(`#up-${name}`), max === 1, !!m.assets_audited));
   file.addEventListener("change", () => upload(file.files));
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); upload(e.dataTransfer.files); });
-  const box = fieldBox(name, label, input, max > 1 ? `Up to ${max}, separated by spaces: https URLs or asset://ids.` : "An https URL or asset://id.");
   box.append(drop);
   return box;
 }
 
-async function uploadAsset(file, kind, input, status) {
+// Uploads one file (multipart) to the SP library, or to the Full-route audit for models that
+// need audited assets, puts its asset://id in `input` and reports the asset's status.
+async function uploadAsset(file, kind, input, status, single, audited) {
   status.textContent = `Uploading ${file.name}…`;
   const form = new FormData();
   form.append("name", file.name);
   form.append("type", kind);
   form.append("file", file);
   try {
-    const data = await api("POST", "/seedance/sp/assets/upload", form);
+    const data = await api("POST", audited ? "/seedance/assets/audit" : "/seedance/sp/assets/upload", form);
     const ref = `asset://${data.asset_id}`;
-    input.value = (input.value.trim() + " " + ref).trim();
+    input.value = single ? ref : (input.value.trim() + " " + ref).trim();
     status.textContent = `${file.name}: ${data.asset_id}, checking…`;
     for (let i = 0; i < 120; i++) {
-      const d = await api("POST", "/seedance/sp/assets/detail", { asset_id: data.asset_id });
+      const d = audited
+        ? (await api("GET", `/seedance/assets/status?asset_ids=${encodeURIComponent(data.asset_id)}`)).items[0]
+        : await api("POST", "/seedance/sp/assets/detail", { asset_id: data.asset_id });
       if (d.status !== "Processing") {
-        status.textContent = `${file.name}: ${d.status}${d.reason ? " — " + d.reason : ""}`;
+        status.textContent = `${file.name}: ${d.asset_id || data.asset_id} ${d.status}${d.reason ? " — " + d.reason : ""}`;
         break;
       }
+      if (d.review === "pending") status.textContent = `${file.name}: ${data.asset_id} waits for an operator's review`;
       await new Promise((r) => setTimeout(r, 1000));
     }
     requote();
@@ -193,32 +299,76 @@ async function uploadAsset(file, kind, input, status) {
   }
 }
 
+function checkField(name, label, checked, hint) {
+  return h("div", { class: "field check", "data-field": name },
+    h("input", { type: "checkbox", id: `f-${name}`, name, checked, "aria-describedby": hint ? `hint-${name}` : null }),
+    h("label", { for: `f-${name}`, class: "inline" }, label),
+    hint ? h("p", { class: "hint", id: `hint-${name}` }, hint) : null,
+    h("p", { class: "error", id: `err-${name}`, role: "alert" }));
+}
+
+// The request fields beyond the seed's (API.md §2 ext): each shown only when the model takes it.
+function optionFields(m) {
+  return h("fieldset", { id: "options" }, h("legend", {}, "Options"),
+    h("div", { class: "row" },
+      fieldBox("seed", "Seed", h("input", { type: "number", id: "f-seed", name: "seed", min: -1, max: 4294967295, step: 1,
+        inputmode: "numeric", placeholder: "random", "aria-describedby": "hint-seed" }),
+      "-1 to 4294967295; empty or -1 picks one at random. The same seed and request give the same video."),
+      fieldBox("callback_url", "Webhook URL", h("input", { type: "url", id: "f-callback_url", name: "callback_url",
+        placeholder: "https://", "aria-describedby": "hint-callback_url" }),
+      "Optional: reelay POSTs the finished task there, signed.")),
+    m.audio_output ? checkField("generate_audio", "Generate audio", true, "A soundtrack made with the video.") : null,
+    checkField("watermark", "Watermark", false, null),
+    checkField("camera_fixed", "Fixed camera", false, "Keep the camera still."),
+    checkField("return_last_frame", "Return the last frame", false, "Also keep the last frame as an image, e.g. to start the next clip."));
+}
+
 function renderModelFields() {
   const m = currentModel();
   const box = $("#model-fields");
+  // Keep what the person typed when the new model has the same control.
+  const kept = [...box.querySelectorAll("input:not([type=file]), textarea, select")].filter((el) => !el.disabled)
+    .map((el) => [el.id, el.type === "checkbox" ? el.checked : el.value]);
   box.replaceChildren();
   if (!m) return;
   const durations = [];
   for (let d = m.duration.min; d <= m.duration.max; d++) durations.push(d);
   box.append(
-    fieldBox("prompt", "Prompt", h("textarea", { id: "f-prompt", name: "prompt", maxlength: m.prompt_max_chars, required: true }),
-      `Up to ${m.prompt_max_chars} characters.`),
+    fieldBox("prompt", "Prompt", h("textarea", { id: "f-prompt", name: "prompt", maxlength: m.prompt_max_chars, required: true,
+      "aria-describedby": "hint-prompt" }), `Up to ${m.prompt_max_chars} characters.`),
     h("div", { class: "row" },
       fieldBox("duration", "Duration (seconds)", h("select", { id: "f-duration", name: "duration" }, options(durations, m.duration.default))),
-      fieldBox("resolution", "Resolution", h("select", { id: "f-resolution", name: "resolution", disabled: m.resolution.fixed },
+      fieldBox("resolution", "Resolution", h("select", { id: "f-resolution", name: "resolution", disabled: m.resolution.fixed,
+        "aria-describedby": m.resolution.fixed ? "hint-resolution" : null },
         options(m.resolution.allowed, m.resolution.default)), m.resolution.fixed ? "Fixed for this model." : null),
       m.ratios.length ? fieldBox("ratio", "Aspect ratio", h("select", { id: "f-ratio", name: "ratio" }, options(m.ratios, m.ratios.includes("16:9") ? "16:9" : m.ratios[0]))) : null),
     h("p", { class: "muted" }, `Billing ${m.billing}; prices (credits): `,
       Object.entries(m.prices).map(([r, c]) => `${r} ${c}`).join(", ")));
-  if (m.images && m.images.max > 0) box.append(mediaField("images", "Images", "image", m.images.max));
-  if (m.reference_videos) box.append(mediaField("reference_videos", "Reference videos", "video", m.reference_videos.max));
-  if (m.reference_audios) box.append(mediaField("reference_audios", "Reference audios", "audio", m.reference_audios.max));
+  if (m.images && m.images.max > 0) box.append(mediaField(m, "images", "Images", "image", m.images.max));
+  if (m.frames && m.frames !== "none") {
+    box.append(h("fieldset", { id: "frames" }, h("legend", {}, "First and last frame"),
+      h("p", { class: "hint" }, m.frames === "both_required"
+        ? "Frame mode: this model needs both frames. Not combined with Images."
+        : "Frame mode: a first frame alone, or both. Not combined with Images."),
+      mediaField(m, "first_image", "First frame", "image", 1),
+      mediaField(m, "last_image", "Last frame", "image", 1)));
+  }
+  if (m.reference_videos) box.append(mediaField(m, "reference_videos", "Reference videos", "video", m.reference_videos.max));
+  if (m.reference_audios) box.append(mediaField(m, "reference_audios", "Reference audios", "audio", m.reference_audios.max));
+  box.append(optionFields(m));
+  for (const [id, value] of kept) {
+    const el = id && document.getElementById(id);
+    if (!el || el.disabled) continue;
+    if (el.type === "checkbox") el.checked = value;
+    else if (el.tagName !== "SELECT" || [...el.options].some((o) => o.value === value)) el.value = value;
+  }
 }
 
 function formBody() {
   const m = currentModel();
   const body = { model: m.model };
   const val = (n) => { const el = $(`#f-${n}`); return el && !el.disabled ? el.value.trim() : ""; };
+  const checked = (n) => { const el = $(`#f-${n}`); return el ? el.checked : null; };
   if (val("prompt")) body.prompt = val("prompt");
   if (val("duration")) body.duration = Number(val("duration"));
   if (val("resolution")) body.resolution = val("resolution");
@@ -227,6 +377,11 @@ function formBody() {
     const list = val(n).split(/\s+/).filter(Boolean);
     if (list.length) body[n] = list;
   }
+  for (const n of ["first_image", "last_image", "callback_url"]) if (val(n)) body[n] = val(n);
+  if (val("seed")) body.seed = Number(val("seed"));
+  // Only what differs from the defaults is sent.
+  if (checked("generate_audio") === false) body.generate_audio = false;
+  for (const n of ["watermark", "camera_fixed", "return_last_frame"]) if (checked(n)) body[n] = true;
   return body;
 }
 
@@ -277,7 +432,7 @@ async function createTask(event) {
   button.disabled = true;
   try {
     const data = await api("POST", "/seedance/videos", formBody());
-    location.hash = `#/tasks/${data.task_id}`;
+    go(`#/tasks/${data.task_id}`);
   } catch (e) {
     showError(e);
     button.disabled = false;
@@ -308,7 +463,7 @@ async function showTasks(view) {
     if (!data.items.length) tbody.append(h("tr", {}, h("td", { colspan: 6 }, "No tasks yet: try the playground.")));
   };
   await refresh();
-  timers.push(setInterval(() => refresh().catch(() => {}), 2000));
+  every(view, () => refresh().catch(() => {}), 2000);
 }
 
 // Reads `GET /videos/{id}/events` with fetch (EventSource cannot send the Authorization header).
@@ -346,7 +501,6 @@ function curlFor(task) {
 }
 
 async function showTask(id, view) {
-  view = view || $("#view");
   const box = h("section", { class: "card", id: "task" });
   view.append(h("p", {}, h("a", { href: "#/tasks" }, "← All tasks")), box);
   let shownVideo = null;
@@ -371,7 +525,7 @@ async function showTask(id, view) {
     const curl = curlFor(t);
     parts.push(h("h3", {}, "Request"), h("pre", { id: "task-request" }, JSON.stringify(t.request, null, 2)),
       h("h3", {}, "Copy as curl"), h("pre", { id: "curl" }, curl),
-      h("button", { type: "button", class: "secondary", onclick: (e) => copy(curl, e.target) }, "Copy curl"));
+      h("button", { type: "button", class: "secondary", onclick: (e) => copy(curl, e.target, box.querySelector("#curl")) }, "Copy curl"));
     if (!terminal(t)) parts.push(h("button", { type: "button", class: "danger", onclick: () => api("POST", `/videos/${t.task_id}/cancel`).catch((e) => alert(e.message)) }, "Cancel task"));
     // Keep the player (and its playback position) when a later event repeats the same result.
     const old = shownVideo && box.querySelector("#player");
@@ -381,105 +535,38 @@ async function showTask(id, view) {
   };
   const t = await api("GET", `/videos/${id}`);
   render(t);
-  if (!terminal(t)) {
+  if (!terminal(t) && view.isConnected) {
     followTask(id, render).catch(() => {
       // Fall back to polling when the stream cannot be read.
-      const timer = setInterval(async () => {
+      let done = false;
+      every(view, async () => {
+        if (done) return;
         const next = await api("GET", `/videos/${id}`);
         render(next);
-        if (terminal(next)) clearInterval(timer);
+        done = terminal(next);
       }, 2000);
-      timers.push(timer);
     });
   }
 }
 
-async function copy(text, button) {
+// Copies `text`; where the clipboard is not available, selects `node` for Ctrl+C instead.
+async function copy(text, button, node) {
   try {
     await navigator.clipboard.writeText(text);
     button.textContent = "Copied";
   } catch (_) {
-    const sel = window.getSelection();
-    const range = document.createRange();
-    range.selectNodeContents($("#curl"));
-    sel.removeAllRanges();
-    sel.addRange(range);
+    if (node instanceof HTMLInputElement) {
+      node.focus();
+      node.select();
+    } else {
+      const sel = window.getSelection();
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      sel.removeAllRanges();
+      sel.addRange(range);
+    }
     button.textContent = "Selected: press Ctrl+C";
   }
-}
-
-// ---- account -------------------------------------------------------------------------------
-
-async function showAccount(view) {
-  const [a, ledger] = await Promise.all([api("GET", "/account"), api("GET", "/account/ledger?limit=50")]);
-  view.append(h("section", { class: "card" }, h("h2", {}, "Account"),
-    h("p", {}, `${a.name} (${a.account_id})`),
-    h("p", { class: "quote" }, "Balance: ", h("span", { id: "balance" }, a.balance), " credits"),
-    h("p", {}, `Spent in all: ${a.spent_total} credits · webhook secret ${a.webhook_secret_set ? "set" : "not set"}`)),
-  h("section", { class: "card" }, h("h2", {}, "Ledger"), h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, ["When", "Kind", "Credits", "Task", "Balance after"].map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", { id: "ledger" }, ledger.items.map((e) => h("tr", {},
-      h("td", {}, fmtTime(e.at)), h("td", {}, e.kind), h("td", {}, e.credits > 0 ? `+${e.credits}` : e.credits),
-      h("td", {}, e.task_id ? h("a", { href: `#/tasks/${e.task_id}` }, e.task_id) : ""), h("td", {}, e.balance_after))))))));
-}
-
-// ---- operator ------------------------------------------------------------------------------
-
-function preview(item) {
-  if (!item.preview_url) return h("p", { class: "muted" }, "No preview.");
-  if (item.type === "video") return h("video", { src: item.preview_url, controls: true, preload: "metadata", "aria-label": `preview of ${item.name}` });
-  if (item.type === "audio") return h("audio", { src: item.preview_url, controls: true, "aria-label": `preview of ${item.name}` });
-  return h("img", { class: "preview", src: item.preview_url, alt: `preview of ${item.name}` });
-}
-
-async function showOperator(view) {
-  const reviews = h("div", { class: "reviews", id: "reviews" });
-  const channels = h("tbody", { id: "channels" });
-  view.append(h("section", { class: "card" }, h("h2", {}, "Pending reviews"),
-    h("p", { class: "hint" }, "Asset audits and real-person submissions waiting for a person."), reviews),
-  h("section", { class: "card" }, h("h2", {}, "Channels"), h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, ["Channel", "Provider", "Health", "In flight", "Error rate", ""].map((c) => h("th", { scope: "col" }, c)))),
-    channels))));
-  const loadReviews = async () => {
-    const data = await admin("GET", "/reviews");
-    reviews.replaceChildren(...data.items.map((item) => {
-      const id = item.asset_id;
-      const reason = h("input", { type: "text", id: `reason-${id}` });
-      const status = h("p", { class: "error", role: "alert" });
-      const decide = async (verb) => {
-        try {
-          await admin("POST", `/reviews/${id}/${verb}`, verb === "reject" ? { reason: reason.value } : {});
-          await loadReviews();
-        } catch (e) { status.textContent = e.message; }
-      };
-      return h("article", { class: "card", "data-review": id },
-        h("h3", {}, `${item.name} `, h("span", { class: "muted" }, `(${item.purpose}, ${item.type})`)),
-        preview(item),
-        h("p", { class: "muted" }, `${id} · account ${item.account_id} · ${fmtTime(item.created_at)}`),
-        h("label", { for: `reason-${id}` }, "Reason (needed to reject)"), reason, status,
-        h("button", { type: "button", "data-approve": id, onclick: () => decide("approve") }, "Approve"),
-        h("button", { type: "button", class: "danger", "data-reject": id, onclick: () => decide("reject") }, "Reject"));
-    }));
-    if (!data.items.length) reviews.append(h("p", { id: "no-reviews" }, "Nothing waits for review."));
-  };
-  const loadChannels = async () => {
-    const data = await admin("GET", "/channels");
-    channels.replaceChildren(...data.items.map((c) => {
-      const health = c.health || {};
-      const paused = !!health.paused;
-      return h("tr", { "data-channel": c.name },
-        h("td", {}, c.name), h("td", {}, c.provider),
-        h("td", {}, paused ? "paused" : `breaker ${health.breaker}`),
-        h("td", {}, `${c.in_flight}${c.max_concurrency ? ` / ${c.max_concurrency}` : ""}`),
-        h("td", {}, `${Math.round((health.recent_error_rate || 0) * 100)}% of ${health.recent_calls || 0}`),
-        h("td", {}, h("button", { type: "button", class: "secondary", onclick: async () => {
-          await admin("POST", `/channels/${encodeURIComponent(c.name)}/${paused ? "resume" : "pause"}`).catch((e) => alert(e.message));
-          await loadChannels();
-        } }, paused ? `Resume ${c.name}` : `Pause ${c.name}`)));
-    }));
-  };
-  await Promise.all([loadReviews(), loadChannels()]);
-  timers.push(setInterval(() => loadChannels().catch(() => {}), 5000));
 }
 
 // ---- start ---------------------------------------------------------------------------------

@@ -1,23 +1,31 @@
-//! Account, ledger and catalog routes (API.md §4).
+//! Account, ledger and catalog routes (API.md §4), and the account's own API keys (an
+//! extension: list, create with the secret shown once, revoke; decisions in `docs/DEVX.md`).
 
-use axum::extract::{Query, State};
-use axum::routing::get;
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::envelope::Data;
-use super::error::ApiError;
-use super::extract::Caller;
+use super::error::{ApiError, ErrorCode};
+use super::extract::{Caller, JsonObject};
 use super::videos::parse_limit;
 use super::AppState;
-use crate::store::{accounts, ledger};
+use crate::store::{accounts, keys, ledger};
+
+/// Longest key name, in characters.
+const KEY_NAME_MAX_CHARS: usize = 64;
+/// Most active keys one account may hold; creating more is 409 until one is revoked.
+const MAX_ACTIVE_KEYS: usize = 100;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/models", get(models))
         .route("/account", get(account))
         .route("/account/ledger", get(ledger_page))
+        .route("/account/keys", get(list_keys).post(create_key))
+        .route("/account/keys/{key_id}/revoke", post(revoke_key))
 }
 
 async fn models(State(state): State<AppState>, _caller: Caller) -> Data<Value> {
@@ -89,4 +97,130 @@ async fn ledger_page(
         state.success,
         json!({ "items": items, "next_cursor": next_cursor }),
     ))
+}
+
+/// One key as its account sees it: never the secret or its hash. `current` marks the key
+/// this request was made with.
+fn key_json(key: &keys::ApiKey, caller: &Caller) -> Value {
+    json!({
+        "key_id": key.id,
+        "name": key.name,
+        "prefix": key.lookup,
+        "created_at": key.created_at,
+        "revoked_at": key.revoked_at,
+        "rpm": key.rpm,
+        "max_in_flight": key.max_in_flight,
+        "current": key.id == caller.key_id,
+    })
+}
+
+/// `GET /account/keys`: every key of the caller's account, revoked ones included, oldest first.
+#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
+async fn list_keys(State(state): State<AppState>, caller: Caller) -> Result<Data<Value>, ApiError> {
+    let items: Vec<Value> = keys::list(&state.db, Some(&caller.account_id))
+        .await?
+        .iter()
+        .map(|key| key_json(key, &caller))
+        .collect();
+    Ok(Data(state.success, json!({ "items": items })))
+}
+
+/// The `name` of a new key: a string of 1 to 64 characters once trimmed, no control characters.
+fn key_name(body: &Value) -> Result<String, ApiError> {
+    let name = match body.get("name") {
+        None | Some(Value::Null) => {
+            return Err(ApiError::field(
+                "name",
+                format!("name: required, a string of 1 to {KEY_NAME_MAX_CHARS} characters"),
+            ))
+        }
+        Some(Value::String(name)) => name.trim(),
+        Some(_) => {
+            return Err(ApiError::field(
+                "name",
+                format!("name: must be a string of 1 to {KEY_NAME_MAX_CHARS} characters"),
+            ))
+        }
+    };
+    let chars = name.chars().count();
+    if chars == 0 || chars > KEY_NAME_MAX_CHARS {
+        return Err(ApiError::field(
+            "name",
+            format!(
+                "name: must be 1 to {KEY_NAME_MAX_CHARS} characters, \
+                 not counting surrounding spaces (got {chars})"
+            ),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::field(
+            "name",
+            "name: must not contain control characters (line breaks, tabs)",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// `POST /account/keys {name}`: a new key for the caller's account; the secret is in this
+/// answer only.
+#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
+async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Data<Value>, ApiError> {
+    let name = key_name(&body)?;
+    let existing = keys::list(&state.db, Some(&caller.account_id)).await?;
+    let active = existing.iter().filter(|k| k.revoked_at.is_none()).count();
+    if active >= MAX_ACTIVE_KEYS {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "this account already has {active} active keys, the most allowed; revoke one first"
+            ),
+        ));
+    }
+    let mut conn = state.db.write.acquire().await?;
+    let created = keys::insert(&mut conn, &caller.account_id, &name).await?;
+    drop(conn);
+    tracing::info!(key_id = %created.key_id, by = %caller.key_id, "API key created by its account");
+    let stored = keys::list(&state.db, Some(&caller.account_id))
+        .await?
+        .into_iter()
+        .find(|key| key.id == created.key_id)
+        .ok_or_else(|| {
+            ApiError::internal(format!("key {} vanished after insert", created.key_id))
+        })?;
+    let mut view = key_json(&stored, &caller);
+    view["secret"] = json!(created.secret);
+    Ok(Data(state.success, view))
+}
+
+/// `POST /account/keys/{key_id}/revoke`: revokes one of the caller's account's keys, the
+/// calling key included (the request that revokes it still succeeds; the next one gets 401).
+/// Another account's key, or an unknown id, is 404; a key already revoked is 409.
+#[tracing::instrument(skip_all, fields(account_id = %caller.account_id, key_id = %key_id))]
+async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(key_id): Path<String>,
+) -> Result<Data<Value>, ApiError> {
+    let key = keys::list(&state.db, Some(&caller.account_id))
+        .await?
+        .into_iter()
+        .find(|key| key.id == key_id)
+        .ok_or_else(|| ApiError::not_found(&format!("key {key_id}")))?;
+    if key.revoked_at.is_some() || !keys::revoke(&state.db, &key.id).await? {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("key {key_id} is already revoked"),
+        ));
+    }
+    tracing::info!(by = %caller.key_id, "API key revoked by its account");
+    let revoked = keys::list(&state.db, Some(&caller.account_id))
+        .await?
+        .into_iter()
+        .find(|k| k.id == key.id)
+        .unwrap_or(key);
+    Ok(Data(state.success, key_json(&revoked, &caller)))
 }

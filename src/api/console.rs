@@ -1,4 +1,4 @@
-//! The web console (issue 8): a plain HTML page, one script and one stylesheet under `console/`
+//! The web console (issue 8): a plain HTML page, three scripts and one stylesheet under `console/`
 //! at the repository root, embedded in the binary with `include_str!` so `reelay serve` alone
 //! serves it, with no build step. The console is just another API client: it signs in with an
 //! API key or the admin token (kept in the tab's `sessionStorage`) and calls the public and admin
@@ -18,6 +18,10 @@ use super::AppState;
 pub const INDEX_HTML: &str = include_str!("../../console/index.html");
 /// `GET /console/app.js`.
 pub const APP_JS: &str = include_str!("../../console/app.js");
+/// `GET /console/account.js`: the Account page.
+pub const ACCOUNT_JS: &str = include_str!("../../console/account.js");
+/// `GET /console/operator.js`: the operator's pages.
+pub const OPERATOR_JS: &str = include_str!("../../console/operator.js");
 /// `GET /console/style.css`.
 pub const STYLE_CSS: &str = include_str!("../../console/style.css");
 
@@ -36,6 +40,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/console/app.js",
             get(|| async { file("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/console/account.js",
+            get(|| async { file("text/javascript; charset=utf-8", ACCOUNT_JS) }),
+        )
+        .route(
+            "/console/operator.js",
+            get(|| async { file("text/javascript; charset=utf-8", OPERATOR_JS) }),
         )
         .route(
             "/console/style.css",

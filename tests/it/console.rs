@@ -1,15 +1,19 @@
 //! The web console: the embedded files over plain HTTP, and the whole flow in a real headless
 //! Chromium driven through `chromedriver` (the W3C WebDriver protocol, spoken with the reqwest
-//! client the tests already use): sign in with the key, create a task from the playground, watch
-//! it complete, play and seek the video, then approve a real-person submission as the operator.
-//! Screenshots go to `target/console-screenshots/`. Without `chromium` and `chromedriver` on
+//! client the tests already use): sign in with the key, upload an image from the playground's file
+//! input, create a task with the extension options, watch it complete, play and seek the video,
+//! approve a real-person submission as the operator; then, in a second browser, create a key
+//! (secret shown once) and revoke it, top up an account as the operator, and check the pages at
+//! phone width with every control labelled. Screenshots go to `target/console-screenshots/`. Without `chromium` and `chromedriver` on
 //! the PATH the browser test prints why and passes (`scripts/test` installs them).
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+mod browser;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
+use self::browser::{
+    assert_no_unlabelled_controls, check_phone_width, program, screenshot_dir, Browser,
+};
 use crate::helpers::*;
 
 #[tokio::test]
@@ -25,6 +29,16 @@ async fn the_console_page_and_its_files_are_served_without_auth() {
             "/console/app.js",
             "text/javascript; charset=utf-8",
             "function showPlayground",
+        ),
+        (
+            "/console/account.js",
+            "text/javascript; charset=utf-8",
+            "function showAccount",
+        ),
+        (
+            "/console/operator.js",
+            "text/javascript; charset=utf-8",
+            "function showAdminAccount",
         ),
         (
             "/console/style.css",
@@ -100,16 +114,51 @@ async fn in_a_browser_a_user_creates_and_plays_a_video_and_an_operator_approves_
     browser
         .eval("const s = document.querySelector('#f-model'); s.value = 'seedance2.0-sp'; s.dispatchEvent(new Event('change', {bubbles: true})); return true")
         .await;
+    // The extension options show only where the model takes them.
+    for id in [
+        "#f-seed",
+        "#f-generate_audio",
+        "#f-watermark",
+        "#f-camera_fixed",
+        "#f-return_last_frame",
+        "#f-callback_url",
+        "#f-first_image",
+        "#file-images",
+    ] {
+        browser
+            .wait_for(&format!("return document.querySelector('{id}') !== null"))
+            .await;
+    }
+    browser.select("#f-model", "seedance2.0-md").await;
+    browser
+        .wait_for("return document.querySelector('#f-last_image') !== null")
+        .await;
+    assert_eq!(
+        browser
+            .eval("return [document.querySelector('#f-generate_audio'), document.querySelector('#file-images')].map((e) => e === null)")
+            .await,
+        json!([true, true]),
+        "MD makes no audio and takes no asset ids"
+    );
+    browser.select("#f-model", "seedance2.0-sp").await;
+    browser
+        .wait_for("return document.querySelector('#f-generate_audio') !== null")
+        .await;
+    assert_no_unlabelled_controls(&browser, "playground").await;
     browser
         .eval("for (const [id, v] of [['#f-duration', '4'], ['#f-resolution', '480p']]) { const s = document.querySelector(id); s.value = v; s.dispatchEvent(new Event('change', {bubbles: true})); } return true")
         .await;
     browser
         .type_into("#f-prompt", "a lighthouse at dusk, waves")
         .await;
+    // The quote follows the fields (480p, 4 s on this per-second model: 4 × 1000 credits).
     let quote = browser
-        .wait_for("const q = document.querySelector('#quote').textContent; return q.includes('credits') ? q : null")
+        .wait_for("const q = document.querySelector('#quote').textContent; return q.includes('4 s') ? q : null")
         .await;
-    assert!(quote.as_str().unwrap_or("").contains("4 s"), "{quote}");
+    assert!(
+        quote.as_str().unwrap_or("").contains("4000 credits"),
+        "{quote}"
+    );
     browser.type_into("#f-images", "not-a-url").await;
     let field_error = browser
         .wait_for("const e = document.querySelector('#err-images').textContent; return e || null")
@@ -124,6 +173,59 @@ async fn in_a_browser_a_user_creates_and_plays_a_video_and_an_operator_approves_
     browser.clear("#f-images").await;
     browser
         .wait_for("return document.querySelector('#err-images').textContent === '' && document.querySelector('#quote').textContent.includes('credits')")
+        .await;
+    // Upload an image as an asset through the keyboard-reachable file input (what a drop does).
+    let upload_dir = tempfile::tempdir().expect("upload dir");
+    let image_path = upload_dir.path().join("harbour.png");
+    std::fs::write(&image_path, png(640, 360, [40, 90, 160])).expect("png written");
+    assert_eq!(
+        browser
+            .eval("const f = document.querySelector('#file-images'); return f.labels.length > 0 && f.tabIndex >= 0 && !f.disabled")
+            .await,
+        json!(true),
+        "the file input is labelled and focusable"
+    );
+    browser
+        .type_into("#file-images", &image_path.display().to_string())
+        .await;
+    let uploaded = browser
+        .wait_for("const s = document.querySelector('#up-images').textContent; return /Active|Failed|:/.test(s) && !s.includes('Uploading') && !s.includes('checking') ? s : null")
+        .await;
+    assert!(
+        uploaded.as_str().unwrap_or("").contains("Active"),
+        "{uploaded}"
+    );
+    let asset_ref = browser
+        .eval("return document.querySelector('#f-images').value")
+        .await;
+    let asset_id = asset_ref
+        .as_str()
+        .and_then(|r| r.strip_prefix("asset://"))
+        .expect("an asset ref in the images field")
+        .to_string();
+    let detail = app.asset_detail_as(&app.key, &asset_id).await;
+    assert_eq!(detail.data()["status"], "Active", "{:?}", detail.body);
+    assert_eq!(detail.data()["width"], 640);
+
+    // The options: a seed and the last frame.
+    browser.type_into("#f-seed", "42").await;
+    browser.click("#f-return_last_frame").await;
+    browser
+        .wait_for("return document.querySelector('#err-seed').textContent === '' && document.querySelector('#quote').textContent.includes('credits')")
+        .await;
+    browser.clear("#f-seed").await;
+    browser.type_into("#f-seed", "99999999999").await;
+    let seed_error = browser
+        .wait_for("const e = document.querySelector('#err-seed').textContent; return e || null")
+        .await;
+    assert!(
+        seed_error.as_str().unwrap_or("").starts_with("seed:"),
+        "{seed_error}"
+    );
+    browser.clear("#f-seed").await;
+    browser.type_into("#f-seed", "42").await;
+    browser
+        .wait_for("return document.querySelector('#err-seed').textContent === '' && document.querySelector('#quote').textContent.includes('credits')")
         .await;
     browser.screenshot(&shots.join("2-playground.png")).await;
     browser.click("#create").await;
@@ -141,6 +243,12 @@ async fn in_a_browser_a_user_creates_and_plays_a_video_and_an_operator_approves_
     let task = app.task(&task_id).await;
     assert_eq!(task.data()["status"], "completed", "{:?}", task.body);
     assert_eq!(task.data()["request"]["duration"], 4);
+    assert_eq!(task.data()["request"]["seed"], 42, "{:?}", task.body);
+    assert_eq!(task.data()["request"]["return_last_frame"], true);
+    assert_eq!(task.data()["request"]["images"], json!([asset_ref]));
+    browser
+        .wait_for("const i = document.querySelector('img[alt=\"last frame of the video\"]'); return i && i.complete && i.naturalWidth > 0")
+        .await;
 
     // Play the video: metadata loads, the duration matches the request, it plays and seeks.
     let duration = browser
@@ -221,221 +329,180 @@ async fn in_a_browser_a_user_creates_and_plays_a_video_and_an_operator_approves_
     app.finish().await;
 }
 
-/// `name` on the PATH, if there.
-fn program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-}
+#[tokio::test]
+async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_account() {
+    let (Some(chromium), Some(chromedriver)) = (program("chromium"), program("chromedriver"))
+    else {
+        println!("skipped: install chromium chromium-driver (scripts/test does)");
+        return;
+    };
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    let shots = screenshot_dir();
 
-fn screenshot_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let dir = target.join("console-screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshot dir");
-    dir
-}
+    browser.goto(&format!("{}/", app.base)).await;
+    browser.type_into("#token", &app.key).await;
+    browser.click("#signin").await;
+    browser
+        .wait_for("return document.querySelector('#f-model option') !== null")
+        .await;
+    check_phone_width(&browser, &shots.join("k1-phone-playground.png")).await;
 
-/// The W3C name of an element reference in WebDriver answers.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+    // The account's keys: the one signed in with is marked.
+    browser.goto(&format!("{}/#/account", app.base)).await;
+    browser
+        .wait_for("const r = document.querySelectorAll('#keys tr[data-key]'); return r.length === 1 && r[0].textContent.includes('this session')")
+        .await;
+    assert_no_unlabelled_controls(&browser, "account").await;
 
-/// One headless Chromium session behind its own chromedriver (killed on drop).
-struct Browser {
-    http: reqwest::Client,
-    session: String,
-    _driver: tokio::process::Child,
-    _profile: tempfile::TempDir,
-}
+    // An empty name is refused next to the field.
+    browser.click("#create-key").await;
+    let name_error = browser
+        .wait_for("const e = document.querySelector('#err-key-name').textContent; return e || null")
+        .await;
+    assert!(
+        name_error.as_str().unwrap_or("").starts_with("name:"),
+        "{name_error}"
+    );
 
-impl Browser {
-    async fn start(chromium: &Path, chromedriver: &Path) -> Browser {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let driver = tokio::process::Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("chromedriver starts");
-        let http = reqwest::Client::new();
-        let root = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        loop {
-            let ready = match http.get(format!("{root}/status")).send().await {
-                Ok(r) => r
-                    .json::<Value>()
-                    .await
-                    .ok()
-                    .map(|v| v["value"]["ready"] == true),
-                Err(_) => None,
-            };
-            if ready == Some(true) {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "chromedriver never got ready"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let profile = tempfile::tempdir().expect("profile dir");
-        let args = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--window-size=1280,1000",
-            "--autoplay-policy=no-user-gesture-required",
-        ]
-        .map(String::from)
-        .into_iter()
-        .chain([format!("--user-data-dir={}", profile.path().display())])
-        .collect::<Vec<_>>();
-        let created: Value = http
-            .post(format!("{root}/session"))
-            .json(&json!({"capabilities": {"alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {"binary": chromium, "args": args},
-            }}}))
-            .send()
-            .await
-            .expect("new session")
-            .json()
-            .await
-            .expect("session json");
-        let id = created["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {created}"));
-        Browser {
-            session: format!("{root}/session/{id}"),
-            http,
-            _driver: driver,
-            _profile: profile,
-        }
-    }
-
-    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self.http.request(method, format!("{}{path}", self.session));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let answer: Value = request
-            .send()
-            .await
-            .expect("webdriver")
-            .json()
-            .await
-            .expect("webdriver json");
-        let value = answer["value"].clone();
-        if value.get("error").is_some() {
-            panic!("webdriver {path}: {value}");
-        }
-        value
-    }
-
-    async fn goto(&self, url: &str) {
-        self.command(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
-            .await;
-    }
-
-    async fn eval(&self, script: &str) -> Value {
-        self.command(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({ "script": script, "args": [] })),
-        )
+    // A new key: the secret is shown once, with a warning and a copy button, and it works.
+    browser.type_into("#key-name", "render farm").await;
+    browser.click("#create-key").await;
+    let secret = browser
+        .wait_for("const s = document.querySelector('#new-secret'); return s && s.value.startsWith('sk_') ? s.value : null")
         .await
-    }
-
-    /// Runs `script` until it returns something other than null or false (bounded).
-    async fn wait_for(&self, script: &str) -> Value {
-        let started = Instant::now();
-        loop {
-            let value = self.eval(script).await;
-            if !value.is_null() && value != json!(false) {
-                return value;
-            }
-            if started.elapsed() > Duration::from_secs(90) {
-                self.screenshot(&screenshot_dir().join("timeout.png")).await;
-                let text = self.eval("return document.body.innerText").await;
-                panic!("timed out waiting for `{script}`; the page says: {text}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn element(&self, css: &str) -> String {
-        self.wait_for(&format!(
-            "return document.querySelector({}) !== null",
-            json!(css)
+        .as_str()
+        .expect("secret")
+        .to_string();
+    let warning = browser
+        .eval("return document.querySelector('#new-secret-warning').textContent")
+        .await;
+    assert!(
+        warning.as_str().unwrap_or("").contains("only this once"),
+        "{warning}"
+    );
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#err-key-name').textContent")
+            .await,
+        json!(""),
+        "the earlier error is gone"
+    );
+    browser.click("#copy-secret").await;
+    browser
+        .wait_for("return document.querySelector('#copy-secret').textContent !== 'Copy secret'")
+        .await;
+    browser.screenshot(&shots.join("k2-key-secret.png")).await;
+    check_phone_width(&browser, &shots.join("k3-phone-key-secret.png")).await;
+    assert_eq!(app.get_as(&secret, "/account").await.status, 200);
+    let key_id = app
+        .account_keys(&app.key)
+        .await
+        .iter()
+        .find(|k| k["name"] == "render farm")
+        .and_then(|k| k["key_id"].as_str())
+        .expect("the new key is listed")
+        .to_string();
+    browser
+        .wait_for(&format!(
+            "return document.querySelector('#keys tr[data-key=\"{key_id}\"]') !== null"
         ))
         .await;
-        let found = self
-            .command(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await;
-        found[ELEMENT]
-            .as_str()
-            .unwrap_or_else(|| panic!("no element {css}: {found}"))
-            .to_string()
-    }
-
-    async fn click(&self, css: &str) {
-        let id = self.element(css).await;
-        self.command(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        )
+    browser.click("#secret-done").await;
+    browser
+        .wait_for("return document.querySelector('#new-secret') === null")
         .await;
-    }
-
-    async fn type_into(&self, css: &str, text: &str) {
-        let id = self.element(css).await;
-        self.command(
-            reqwest::Method::POST,
-            &format!("/element/{id}/value"),
-            Some(json!({ "text": text })),
-        )
+    // Shown once: gone from the page, and not there after coming back.
+    browser.goto(&format!("{}/#/tasks", app.base)).await;
+    browser.goto(&format!("{}/#/account", app.base)).await;
+    browser
+        .wait_for(&format!(
+            "return document.querySelector('#keys tr[data-key=\"{key_id}\"]') !== null"
+        ))
         .await;
-    }
-
-    async fn clear(&self, css: &str) {
-        let id = self.element(css).await;
-        self.command(
-            reqwest::Method::POST,
-            &format!("/element/{id}/clear"),
-            Some(json!({})),
-        )
+    let shown = browser
+        .eval(&format!(
+            "return document.documentElement.outerHTML.includes({0}) || [...document.querySelectorAll('input')].some((i) => i.value === {0})",
+            json!(secret)
+        ))
         .await;
-    }
+    assert_eq!(shown, json!(false), "the secret is shown only once");
 
-    async fn screenshot(&self, path: &Path) {
-        use base64::Engine;
-        let data = self
-            .command(reqwest::Method::GET, "/screenshot", None)
-            .await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(data.as_str().unwrap_or(""))
-            .expect("png base64");
-        std::fs::write(path, png).expect("screenshot written");
-        println!("screenshot: {}", path.display());
-    }
+    // Revoke it, confirming in place; the key stops working.
+    browser.click(&format!("[data-revoke=\"{key_id}\"]")).await;
+    browser
+        .click(&format!("[data-confirm-revoke=\"{key_id}\"]"))
+        .await;
+    browser
+        .wait_for(&format!("const r = document.querySelector('#keys tr[data-key=\"{key_id}\"]'); return r && r.textContent.includes('revoked') && r.querySelector('[data-revoke]') === null"))
+        .await;
+    browser.screenshot(&shots.join("k4-key-revoked.png")).await;
+    let refused = app.get_as(&secret, "/account").await;
+    assert_eq!((refused.status, refused.code()), (401, 40100));
+    assert_eq!(
+        app.get("/account").await.status,
+        200,
+        "the session key still works"
+    );
 
-    async fn quit(self) {
-        let _ = self.http.delete(&self.session).send().await;
-    }
+    // The operator tops up the account; the balance shows it, in the list too.
+    let before = app.balance().await;
+    browser.click("#signout").await;
+    browser.type_into("#token", ADMIN_TOKEN).await;
+    browser.click("#signin").await;
+    browser
+        .wait_for("return document.querySelector('#channels tr') !== null")
+        .await;
+    assert_no_unlabelled_controls(&browser, "operator").await;
+    browser.click("a[href=\"#/operator/accounts\"]").await;
+    let listed = browser
+        .wait_for(&format!("const b = document.querySelector('tr[data-account=\"{}\"] .balance'); return b ? b.textContent : null", app.account_id))
+        .await;
+    assert_eq!(listed, json!(before.to_string()));
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('a[aria-current=page]').textContent")
+            .await,
+        json!("Accounts")
+    );
+    assert_no_unlabelled_controls(&browser, "accounts").await;
+    browser.screenshot(&shots.join("k5-accounts.png")).await;
+    browser
+        .click(&format!("tr[data-account=\"{}\"] a", app.account_id))
+        .await;
+    browser
+        .wait_for(&format!("const b = document.querySelector('#acct-balance'); return b && b.textContent === '{before}' && document.querySelector('#keys tr[data-key=\"{key_id}\"]') !== null"))
+        .await;
+    assert_no_unlabelled_controls(&browser, "account detail").await;
+    // Amount and reason are both needed.
+    browser.type_into("#acct-credits", "5000").await;
+    browser.click("#credits-submit").await;
+    browser
+        .wait_for("return document.querySelector('#err-acct-note').textContent !== ''")
+        .await;
+    browser.type_into("#acct-note", "invoice 2024-117").await;
+    browser.click("#credits-submit").await;
+    let after = before + 5000;
+    browser
+        .wait_for(&format!("return document.querySelector('#acct-balance').textContent === '{after}' && document.querySelector('#credits-done').textContent.includes('{after}')"))
+        .await;
+    assert_eq!(app.balance().await, after);
+    let ledger = app.get("/account/ledger?limit=1").await;
+    assert_eq!(
+        ledger.data()["items"][0]["credits"],
+        5000,
+        "{:?}",
+        ledger.body
+    );
+    browser.screenshot(&shots.join("k6-topped-up.png")).await;
+    check_phone_width(&browser, &shots.join("k7-phone-account.png")).await;
+    browser
+        .goto(&format!("{}/#/operator/accounts", app.base))
+        .await;
+    browser
+        .wait_for(&format!("const b = document.querySelector('tr[data-account=\"{}\"] .balance'); return b && b.textContent === '{after}'", app.account_id))
+        .await;
+
+    browser.quit().await;
+    app.finish().await;
 }

@@ -826,3 +826,15 @@ pub fn backend_env(data_dir: &std::path::Path) -> Vec<(String, String)> {
     }
     env
 }
+
+impl TestApp {
+    /// `GET /account/keys` with `key`: the items, checked to be a 200.
+    pub async fn account_keys(&self, key: &str) -> Vec<Value> {
+        let listed = self.get_as(key, "/account/keys").await;
+        assert_eq!(listed.status, 200, "{:?}", listed.body);
+        listed.data()["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}

@@ -1,6 +1,7 @@
 //! One integration test binary: each test starts reelay on a random port with a fresh SQLite
 //! file and object store and drives it over real HTTP.
 
+mod account_keys;
 mod assets;
 mod auth;
 mod billing;

@@ -1,5 +1,8 @@
 //! The `data` of `GET /api/open-api/v1/models` (API.md §4): the catalog as
-//! the validator enforces it, one item per model in file order.
+//! the validator enforces it, one item per model in file order. Beyond API.md's list it adds
+//! `audio_output` (whether `generate_audio` may be true) and `assets_audited` (whether
+//! `asset://` ids must come from the Full-route audit), so clients such as the console can
+//! offer only what the model accepts.
 
 use serde_json::{json, Value};
 
@@ -51,6 +54,8 @@ pub(crate) fn model_item(spec: &ModelSpec, channels: Vec<String>) -> Value {
         "reference_audios": reference_audios,
         "media_forms": media_forms,
         "prompt_max_chars": spec.prompt_max_chars,
+        "audio_output": spec.audio_output,
+        "assets_audited": spec.assets_audited,
         "channels": channels,
     })
 }

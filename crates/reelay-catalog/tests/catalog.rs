@@ -359,6 +359,8 @@ fn listing_has_the_api_shape() {
             "reference_audios": {"max": 3, "total_seconds": 15, "in_frame_mode": true},
             "media_forms": ["https", "asset"],
             "prompt_max_chars": 5000,
+            "audio_output": true,
+            "assets_audited": false,
             "channels": ["local", "ark-cn"],
         })
     );
@@ -368,6 +370,7 @@ fn listing_has_the_api_shape() {
     assert_eq!(md["frames"], "both_required");
     assert_eq!(md["reference_audios"], json!(null));
     assert_eq!(md["media_forms"], json!(["https"]));
+    assert_eq!(md["audio_output"], false, "MD makes no soundtrack");
     assert_eq!(
         md["resolution"],
         json!({"allowed": ["720p"], "default": "720p", "fixed": true})
@@ -377,6 +380,7 @@ fn listing_has_the_api_shape() {
     assert_eq!(full_4k["prices"], json!({"4k": 24000}));
     assert_eq!(full_4k["reference_videos"], json!(null));
     assert_eq!(full_4k["media_forms"], json!(["asset"]));
+    assert_eq!(full_4k["assets_audited"], true);
     assert_eq!(full_4k["channels"], json!(["relay-vendor"]));
     for item in items {
         let keys: Vec<&str> = item
@@ -385,7 +389,7 @@ fn listing_has_the_api_shape() {
             .keys()
             .map(String::as_str)
             .collect();
-        assert_eq!(keys.len(), 14, "{keys:?}");
+        assert_eq!(keys.len(), 16, "{keys:?}");
     }
 }
 
