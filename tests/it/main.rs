@@ -13,6 +13,7 @@ mod helpers;
 mod lifecycle;
 mod media_inputs;
 mod realperson;
+mod s3;
 mod upstream;
 mod validation;
 mod webhooks;
