@@ -338,7 +338,8 @@ pub enum ConfigError {
 }
 
 impl Settings {
-    /// Reads every layer. `REELAY_URL` and `REELAY_API_KEY` belong to the client commands and are not settings.
+    /// Reads every layer. `REELAY_URL` and `REELAY_API_KEY` belong to the client commands and
+    /// `REELAY_TEST_*` to the test harness (`scripts/seaweedfs`); they are not settings.
     pub fn load(overrides: &Overrides) -> Result<Settings, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         let file = overrides.config_file.clone().or_else(|| {
@@ -357,6 +358,7 @@ impl Settings {
         figment = figment.merge(
             Env::prefixed("REELAY_")
                 .ignore(&["url", "api_key"])
+                .filter(|key| !key.starts_with("test_"))
                 .split("__"),
         );
         let mut settings: Settings = figment
