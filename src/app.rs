@@ -88,7 +88,7 @@ impl Application {
             store::meta::get_or_init(&db, "url_signing_key", || crate::ids::random_token(48))
                 .await
                 .map_err(|e| StartError::Other(format!("reading the URL signing key: {e}")))?;
-        let storage = Storage::local(&settings.objects_dir(), signing_key.into_bytes())
+        let storage = Storage::from_settings(&settings, signing_key.into_bytes())
             .map_err(|e| StartError::Other(e.to_string()))?;
         let bootstrap = bootstrap_first_account(&db, &settings).await?;
 

@@ -9,6 +9,8 @@ use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::storage::StorageLocation;
+
 /// Everything reelay reads from its configuration layers.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -80,8 +82,46 @@ impl std::fmt::Debug for DatabaseSettings {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageSettings {
-    /// `file:///path` (default `<data_dir>/objects`).
+    /// `file:///path` (default `<data_dir>/objects`) or `s3://bucket/prefix` (`storage.s3`).
     pub url: Option<String>,
+    /// Who serves result files: reelay itself (default) or the S3 store through presigned URLs.
+    pub serve: ServeMode,
+    /// Connection to an S3-compatible store; unset keys come from the usual `AWS_*` variables.
+    pub s3: S3Settings,
+}
+
+/// How the result URLs in a task (`video_url`, `last_frame_url`) are made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServeMode {
+    /// HMAC-signed `/files/...` URLs served by reelay with `Range`; any replica can verify them
+    /// because the signing key is in the database.
+    #[default]
+    Reelay,
+    /// Presigned S3 GET URLs (S3 only), valid until the result expires and at most 7 days.
+    Presigned,
+}
+
+/// `storage.s3.*`: where the `s3://` bucket lives and how to sign in. Every key is optional;
+/// `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (and the rest
+/// of `object_store`'s `AWS_*` variables) fill what is unset.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Settings {
+    /// Endpoint of an S3-compatible service (`http://127.0.0.1:8333`); unset: AWS S3.
+    pub endpoint: Option<String>,
+    /// Region to sign for (`us-east-1` when unset everywhere; R2 wants `auto`).
+    pub region: Option<String>,
+    /// Access key id; needs `secret_access_key` with it.
+    pub access_key_id: Option<String>,
+    /// Secret access key. Never serialized or printed.
+    #[serde(skip_serializing)]
+    pub secret_access_key: Option<SecretString>,
+    /// Allow an `http://` endpoint (local MinIO or SeaweedFS). Off: only https.
+    pub allow_http: bool,
+    /// Address buckets as `https://bucket.endpoint/key` instead of `https://endpoint/bucket/key`
+    /// (path style, the default, is what MinIO and SeaweedFS need).
+    pub virtual_hosted_style: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -227,7 +267,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./reelay-data"),
             server: ServerSettings::default(),
             database: DatabaseSettings::default(),
-            storage: StorageSettings { url: None },
+            storage: StorageSettings::default(),
             results: ResultSettings::default(),
             catalog: CatalogSettings::default(),
             media: MediaSettings::default(),
@@ -323,7 +363,8 @@ pub enum ConfigError {
 }
 
 impl Settings {
-    /// Reads every layer. `REELAY_URL` and `REELAY_API_KEY` belong to the client commands and are not settings.
+    /// Reads every layer. `REELAY_URL` and `REELAY_API_KEY` belong to the client commands and
+    /// `REELAY_TEST_*` to the test harness (`scripts/seaweedfs`); they are not settings.
     pub fn load(overrides: &Overrides) -> Result<Settings, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         let file = overrides.config_file.clone().or_else(|| {
@@ -442,16 +483,7 @@ impl Settings {
                 message: "must be at least 1".into(),
             });
         }
-        if let Some(storage) = &self.storage.url {
-            if !storage.starts_with("file://") {
-                return Err(ConfigError::Invalid {
-                    key: "storage.url",
-                    message: format!(
-                        "only file:// URLs are supported in this version (got `{storage}`)"
-                    ),
-                });
-            }
-        }
+        self.validate_storage()?;
         crate::providers::settings::validate(&self.channels, &self.upstream)?;
         Ok(())
     }
@@ -472,11 +504,83 @@ impl Settings {
         }
     }
 
-    /// Root directory of the local object store.
-    pub fn objects_dir(&self) -> PathBuf {
+    /// Where objects are stored: `storage.url`, or the directory `<data_dir>/objects` when unset.
+    pub fn storage_location(&self) -> Result<StorageLocation, ConfigError> {
         match &self.storage.url {
-            Some(url) => PathBuf::from(url.trim_start_matches("file://")),
-            None => self.data_dir.join("objects"),
+            Some(url) => StorageLocation::parse(url).map_err(|e| ConfigError::Invalid {
+                key: "storage.url",
+                message: e.to_string(),
+            }),
+            None => Ok(StorageLocation::Local(self.data_dir.join("objects"))),
+        }
+    }
+
+    /// `storage.*`: a supported URL, `serve` and `s3` keys that fit it.
+    fn validate_storage(&self) -> Result<(), ConfigError> {
+        let location = self.storage_location()?;
+        let s3 = &self.storage.s3;
+        let is_s3 = matches!(location, StorageLocation::S3 { .. });
+        if !is_s3 {
+            if self.storage.serve == ServeMode::Presigned {
+                return Err(ConfigError::Invalid {
+                    key: "storage.serve",
+                    message: "\"presigned\" needs an s3:// storage.url; use \"reelay\" (the default) with file:// storage".into(),
+                });
+            }
+            let s3_keys_set = s3.endpoint.is_some()
+                || s3.region.is_some()
+                || s3.access_key_id.is_some()
+                || s3.secret_access_key.is_some()
+                || s3.allow_http
+                || s3.virtual_hosted_style;
+            if s3_keys_set {
+                return Err(ConfigError::Invalid {
+                    key: "storage.s3",
+                    message: "storage.s3.* is set but storage.url is not an s3:// URL (objects would be stored on local disk)".into(),
+                });
+            }
+            return Ok(());
+        }
+        if let Some(endpoint) = &s3.endpoint {
+            let parsed = url::Url::parse(endpoint).map_err(|e| ConfigError::Invalid {
+                key: "storage.s3.endpoint",
+                message: format!("is not an absolute URL like https://s3.example.com ({e})"),
+            })?;
+            if !parsed.username().is_empty() || parsed.password().is_some() {
+                return Err(ConfigError::Invalid {
+                    key: "storage.s3.endpoint",
+                    message: "must not carry credentials; use storage.s3.access_key_id and storage.s3.secret_access_key".into(),
+                });
+            }
+            match parsed.scheme() {
+                "https" => {}
+                "http" if s3.allow_http => {}
+                "http" => {
+                    return Err(ConfigError::Invalid {
+                        key: "storage.s3.allow_http",
+                        message: format!(
+                            "the endpoint `{endpoint}` is plain http; set storage.s3.allow_http = true to allow it"
+                        ),
+                    })
+                }
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        key: "storage.s3.endpoint",
+                        message: "must start with http:// or https://".into(),
+                    })
+                }
+            }
+        }
+        match (&s3.access_key_id, &s3.secret_access_key) {
+            (Some(_), None) => Err(ConfigError::Invalid {
+                key: "storage.s3.secret_access_key",
+                message: "is required when storage.s3.access_key_id is set".into(),
+            }),
+            (None, Some(_)) => Err(ConfigError::Invalid {
+                key: "storage.s3.access_key_id",
+                message: "is required when storage.s3.secret_access_key is set".into(),
+            }),
+            _ => Ok(()),
         }
     }
 

@@ -1,5 +1,5 @@
-//! `GET /videos/{id}/content`: a `302` to the task's signed result URL, which the file route
-//! serves with `Range` support (API.md §2).
+//! `GET /videos/{id}/content`: a `302` to the task's result URL (API.md §2): reelay's signed
+//! file URL, served with `Range` support, or a presigned S3 URL with `storage.serve = "presigned"`.
 //!
 //! Unknown and others' tasks are 404; a task that is not `completed` is 409 (it may still be
 //! running, or failed); a completed task whose file was deleted past retention is 404.

@@ -63,13 +63,8 @@ fn result_json(row: &TaskRow, stored: &StoredResult, ctx: &ViewContext<'_>) -> V
     let completed_at = row.completed_at.unwrap_or(row.updated_at);
     let expires_at = result_expires_at(completed_at, ctx.retention_secs);
     let expired = row.expired != 0;
-    let sign = |key: &str| {
-        format!(
-            "{}{}",
-            ctx.public_url,
-            ctx.storage.signed_path(key, expires_at.unwrap_or(0))
-        )
-    };
+    let now = crate::store::now();
+    let sign = |key: &str| ctx.storage.result_url(ctx.public_url, key, expires_at, now);
     let video_url = (!expired).then(|| sign(&stored.video_key));
     let last_frame_url = if expired {
         None

@@ -68,8 +68,12 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let data_dir = tempfile::tempdir().expect("tempdir");
     let mut settings = test_settings(data_dir.path());
     for (key, value) in backend_env(data_dir.path()) {
-        if key == "REELAY_DATABASE__URL" {
-            settings.database.url = Some(value);
+        match key.as_str() {
+            "REELAY_DATABASE__URL" => settings.database.url = Some(value),
+            "REELAY_STORAGE__URL" => settings.storage.url = Some(value),
+            "REELAY_STORAGE__S3__ENDPOINT" => settings.storage.s3.endpoint = Some(value),
+            "REELAY_STORAGE__S3__ALLOW_HTTP" => settings.storage.s3.allow_http = value == "true",
+            _ => {}
         }
     }
     (options.tweak)(&mut settings);
@@ -823,8 +827,57 @@ pub fn backend_env(data_dir: &std::path::Path) -> Vec<(String, String)> {
             }
         };
         env.push(("REELAY_DATABASE__URL".to_string(), url));
+        // PostgreSQL + S3: each data dir gets its own prefix in the suite's bucket.
+        if let Some((endpoint, bucket)) = s3_suite() {
+            let prefix = data_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().trim_start_matches('.').to_string())
+                .unwrap_or_else(|| "t".into());
+            env.push((
+                "REELAY_STORAGE__URL".to_string(),
+                format!("s3://{bucket}/suite-{prefix}"),
+            ));
+            env.push((
+                "REELAY_STORAGE__S3__ALLOW_HTTP".to_string(),
+                endpoint.starts_with("http://").to_string(),
+            ));
+            env.push(("REELAY_STORAGE__S3__ENDPOINT".to_string(), endpoint));
+        }
     }
     env
+}
+
+/// The S3 server of the backend suite (`REELAY_TEST_S3_ENDPOINT`, bucket), used together with
+/// PostgreSQL; credentials come from the usual AWS variables.
+pub fn s3_suite() -> Option<(String, String)> {
+    let endpoint = std::env::var("REELAY_TEST_S3_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())?;
+    let bucket = std::env::var("REELAY_TEST_S3_BUCKET").unwrap_or_else(|_| "reelay-test".into());
+    Some((endpoint, bucket))
+}
+
+/// Storage for the multi-replica run: a fresh prefix on the suite's S3 server, if it has one.
+pub async fn s3_test_storage() -> Option<crate::multinode::StorageConfig> {
+    use rand::Rng;
+    let (endpoint, bucket) = s3_suite()?;
+    let prefix = format!("multinode-{:012x}", rand::thread_rng().gen::<u64>() >> 16);
+    let url = format!("s3://{bucket}/{prefix}");
+    let toml = format!(
+        "[storage]\nurl = \"{url}\"\n\n[storage.s3]\nendpoint = \"{endpoint}\"\nallow_http = {}\n",
+        endpoint.starts_with("http://")
+    );
+    let mut settings = Settings::default();
+    settings.storage.url = Some(url);
+    settings.storage.s3.endpoint = Some(endpoint.clone());
+    settings.storage.s3.allow_http = endpoint.starts_with("http://");
+    let storage = reelay::storage::Storage::from_settings(&settings, b"unused".to_vec())
+        .expect("S3 storage of the suite");
+    Some(crate::multinode::StorageConfig {
+        toml,
+        storage,
+        label: format!("S3 ({endpoint}, bucket {bucket})"),
+    })
 }
 
 impl TestApp {

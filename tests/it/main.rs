@@ -1,5 +1,7 @@
 //! One integration test binary: each test starts reelay on a random port with a fresh SQLite
-//! file and object store and drives it over real HTTP.
+//! file and object store and drives it over real HTTP. With `REELAY_TEST_PG_URL` (and
+//! `REELAY_TEST_S3_ENDPOINT`) set, as `scripts/test` does for its backend suite, the same tests
+//! run on a fresh PostgreSQL database (and S3 prefix) each.
 
 mod account_keys;
 mod assets;
@@ -13,7 +15,9 @@ mod fake_ark;
 mod helpers;
 mod lifecycle;
 mod media_inputs;
+mod multinode;
 mod realperson;
+mod s3;
 mod upstream;
 mod validation;
 mod webhooks;

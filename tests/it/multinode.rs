@@ -376,3 +376,22 @@ async fn many_replicas_share_one_database_through_a_sigkill() {
     drop(a2);
     let _ = json!(null);
 }
+
+/// Says which backend suite this run is (written past the test harness's output capture, so a
+/// plain `cargo test` shows that the PostgreSQL + S3 suite was skipped and how to run it).
+#[test]
+fn backend_suite_status() {
+    use std::io::Write;
+    let message = match (pg_admin_url(), crate::helpers::s3_suite()) {
+        (None, _) => {
+            "note: the PostgreSQL + S3 backend suite was SKIPPED (REELAY_TEST_PG_URL unset). \
+             scripts/test runs it: it starts PostgreSQL and SeaweedFS on loopback \
+             (scripts/postgres, scripts/seaweedfs) and runs `cargo test -p reelay --test it` again on them"
+        }
+        (Some(_), None) => {
+            "note: backend suite on PostgreSQL with local files (REELAY_TEST_S3_ENDPOINT unset: S3 SKIPPED)"
+        }
+        (Some(_), Some(_)) => "note: backend suite on PostgreSQL + S3",
+    };
+    let _ = writeln!(std::io::stderr(), "{message}");
+}
