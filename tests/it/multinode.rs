@@ -26,6 +26,8 @@ const ADMIN: &str = "multinode-admin-token";
 struct Proc {
     child: Child,
     base: Option<String>,
+    /// Lines printed before the listening line.
+    early: Vec<String>,
     lines: mpsc::Receiver<String>,
 }
 
@@ -65,6 +67,7 @@ fn spawn(role: &str, config: &std::path::Path, data_dir: &std::path::Path) -> Pr
     let mut proc = Proc {
         child,
         base: None,
+        early: Vec::new(),
         lines: rx,
     };
     if role == "serve" {
@@ -77,6 +80,7 @@ fn spawn(role: &str, config: &std::path::Path, data_dir: &std::path::Path) -> Pr
             if let Some(address) = line.strip_prefix("reelay listening on ") {
                 proc.base = Some(address.to_string());
             }
+            proc.early.push(line);
         }
     }
     proc
@@ -234,17 +238,12 @@ async fn many_replicas_share_one_database_through_a_sigkill() {
 
     // The first API bootstraps the account; the others find it.
     let mut a = spawn("serve", &config, &data("a"));
-    let secret = {
-        let mut found = None;
-        for _ in 0..20 {
-            let line = a.lines.recv_timeout(Duration::from_secs(10)).expect("line");
-            if line.starts_with("sk_") {
-                found = Some(line);
-                break;
-            }
-        }
-        found.expect("the first replica prints the bootstrap key")
-    };
+    let secret = a
+        .early
+        .iter()
+        .find(|line| line.starts_with("sk_"))
+        .cloned()
+        .expect("the first replica prints the bootstrap key");
     let b = spawn("serve", &config, &data("b"));
     let _w = spawn("worker", &config, &data("w"));
     let bases = vec![
