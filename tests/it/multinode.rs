@@ -40,10 +40,20 @@ impl Drop for Proc {
 
 /// Starts `reelay <role> --config <config>`; waits for the listening line when serving.
 fn spawn(role: &str, config: &std::path::Path, data_dir: &std::path::Path) -> Proc {
+    spawn_on(role, config, data_dir, "127.0.0.1:0")
+}
+
+/// Like `spawn`, serving on `listen` (a fixed port survives restarts).
+fn spawn_on(
+    role: &str,
+    config: &std::path::Path,
+    data_dir: &std::path::Path,
+    listen: &str,
+) -> Proc {
     let mut command = Command::new(env!("CARGO_BIN_EXE_reelay"));
     command.arg(role);
     if role == "serve" {
-        command.args(["--listen", "127.0.0.1:0"]);
+        command.args(["--listen", listen]);
     }
     command
         .arg("--config")
@@ -127,7 +137,7 @@ name = "ark"
 provider = "ark"
 base_url = "{ark_base}"
 api_key_env = "{key_env}"
-weight = 2
+weight = 4
 max_concurrency = 400
 rpm = 6000
 poll_rpm = 6000
@@ -172,7 +182,7 @@ async fn create_all(
                 });
                 // Alternate APIs; a refused connection (the killed replica) goes to the other one
                 // with the same Idempotency-Key, so a create that did land is not made twice.
-                for attempt in 0..40 {
+                for attempt in 0..120 {
                     let base = &bases[(i + attempt) % bases.len()];
                     let sent = client
                         .post(format!("{base}/api/open-api/v1/seedance/videos"))
@@ -246,10 +256,7 @@ async fn many_replicas_share_one_database_through_a_sigkill() {
         .expect("the first replica prints the bootstrap key");
     let b = spawn("serve", &config, &data("b"));
     let _w = spawn("worker", &config, &data("w"));
-    let bases = vec![
-        a.base.clone().expect("a"),
-        b.base.clone().expect("b"),
-    ];
+    let bases = vec![a.base.clone().expect("a"), b.base.clone().expect("b")];
     let client = reqwest::Client::new();
     let run = format!("run{}", std::process::id());
 
@@ -268,7 +275,49 @@ async fn many_replicas_share_one_database_through_a_sigkill() {
     let created_in = started.elapsed();
     let unique: HashSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), total, "every create made exactly one task");
+    let story = format!(
+        "multinode: {total} tasks on PostgreSQL + {}; 2 serve + 1 worker, replica A SIGKILLed at {killed_at:.1?} and restarted",
+        storage.label
+    );
+    let report = verify(Run {
+        db_url: &db_url,
+        total,
+        fake: &fake,
+        storage: &storage,
+        started,
+        created_in,
+        story,
+    })
+    .await;
+    if let Ok(path) = std::env::var("REELAY_TEST_MULTINODE_REPORT") {
+        let _ = std::fs::write(path, &report);
+    }
+    drop(b);
+    drop(a2);
+}
 
+/// What a run is checked for afterwards; returns the report lines.
+struct Run<'a> {
+    db_url: &'a str,
+    total: usize,
+    fake: &'a fake_ark::FakeArk,
+    storage: &'a StorageConfig,
+    started: Instant,
+    created_in: Duration,
+    story: String,
+}
+
+/// Waits until every task is terminal, then checks the invariants and reports the numbers.
+async fn verify(run: Run<'_>) -> String {
+    let Run {
+        db_url,
+        total,
+        fake,
+        storage,
+        started,
+        created_in,
+        story,
+    } = run;
     // Wait until every task is terminal (read through the database).
     let db = reelay::store::Db::connect(&db_url).await.expect("db");
     let deadline = Instant::now() + Duration::from_secs(900);
@@ -290,12 +339,11 @@ async fn many_replicas_share_one_database_through_a_sigkill() {
     }
     let wall = started.elapsed();
 
-    let rows: Vec<(String, String, Option<String>, i64, Option<String>)> = sqlx::query_as(
-        "SELECT id, status, channel, cost_credits, result FROM tasks",
-    )
-    .fetch_all(&db.read)
-    .await
-    .expect("tasks");
+    let rows: Vec<(String, String, Option<String>, i64, Option<String>)> =
+        sqlx::query_as("SELECT id, status, channel, cost_credits, result FROM tasks")
+            .fetch_all(&db.read)
+            .await
+            .expect("tasks");
     assert_eq!(rows.len(), total, "no task beyond the ones created");
     let mut by_status: HashMap<String, usize> = HashMap::new();
     let mut by_channel: HashMap<String, usize> = HashMap::new();
@@ -309,7 +357,10 @@ async fn many_replicas_share_one_database_through_a_sigkill() {
     // Upstream submissions: one accepted Ark task per task routed there, never two.
     let per_marker = fake.accepted_per_marker();
     let duplicates: Vec<_> = per_marker.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(duplicates.is_empty(), "duplicate Ark submissions: {duplicates:?}");
+    assert!(
+        duplicates.is_empty(),
+        "duplicate Ark submissions: {duplicates:?}"
+    );
     let ark_tasks = by_channel.get("ark").copied().unwrap_or(0);
     assert_eq!(
         fake.accepted(),
@@ -328,7 +379,11 @@ async fn many_replicas_share_one_database_through_a_sigkill() {
         .fetch_one(&db.read)
         .await
         .expect("balance");
-    assert_eq!(balance, 100_000_000 - spent, "balance = initial − completed tasks' prices");
+    assert_eq!(
+        balance,
+        100_000_000 - spent,
+        "balance = initial − completed tasks' prices"
+    );
 
     // Objects: every completed task's video is stored; nothing else is under results/.
     let stored: HashSet<String> = storage
@@ -343,7 +398,8 @@ async fn many_replicas_share_one_database_through_a_sigkill() {
         if status != "completed" {
             continue;
         }
-        let result: Value = serde_json::from_str(result.as_deref().unwrap_or("{}")).expect("result");
+        let result: Value =
+            serde_json::from_str(result.as_deref().unwrap_or("{}")).expect("result");
         let key = result["video_key"].as_str().expect("video_key").to_string();
         expected.insert(key);
         if let Some(frame) = result["last_frame_key"].as_str() {
@@ -353,27 +409,23 @@ async fn many_replicas_share_one_database_through_a_sigkill() {
     }
     let missing: Vec<_> = expected.difference(&stored).collect();
     let orphaned: Vec<_> = stored.difference(&expected).collect();
-    assert!(missing.is_empty(), "results missing from storage: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "results missing from storage: {missing:?}"
+    );
     assert!(orphaned.is_empty(), "orphaned objects: {orphaned:?}");
 
     let report = format!(
-        "multinode: {total} tasks on PostgreSQL + {label}; 2 serve + 1 worker, replica A SIGKILLed at {killed:.1?} and restarted\n\
-         multinode: created in {created:.1?}, all terminal after {wall:.1?}; status {by_status:?}; channel {by_channel:?}\n\
-         multinode: Ark create calls {calls}, accepted {accepted} (max per task 1); ledger balanced, balance {balance}; {objects} objects, 0 missing, 0 orphaned",
-        label = storage.label,
-        killed = killed_at,
+        "{story}\n\
+         created in {created:.1?}, all terminal after {wall:.1?}; status {by_status:?}; channel {by_channel:?}\n\
+         Ark create calls {calls}, accepted {accepted} (max per task 1); ledger balanced, balance {balance}; {objects} objects, 0 missing, 0 orphaned",
         created = created_in,
         calls = fake.create_calls(),
         accepted = fake.accepted(),
         objects = stored.len(),
     );
     println!("{report}");
-    if let Ok(path) = std::env::var("REELAY_TEST_MULTINODE_REPORT") {
-        let _ = std::fs::write(path, &report);
-    }
-    drop(b);
-    drop(a2);
-    let _ = json!(null);
+    report
 }
 
 /// Says which backend suite this run is (written past the test harness's output capture, so a
@@ -393,4 +445,91 @@ fn backend_suite_status() {
         (Some(_), Some(_)) => "note: backend suite on PostgreSQL + S3",
     };
     let _ = writeln!(std::io::stderr(), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "chaos run (1,000 tasks, 5 random SIGKILLs of the server, SQLite): scripts/test runs it; or pass --ignored"]
+async fn chaos_five_random_sigkills_lose_and_double_nothing() {
+    use rand::Rng;
+    let total: usize = std::env::var("REELAY_TEST_CHAOS_TASKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    const KILLS: usize = 5;
+    let started = Instant::now();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_url = format!("sqlite://{}", dir.path().join("reelay.db").display());
+    let objects = dir.path().join("objects");
+    let storage = StorageConfig {
+        toml: format!("[storage]\nurl = \"file://{}\"\n", objects.display()),
+        storage: reelay::storage::Storage::local(&objects, b"unused".to_vec()).expect("store"),
+        label: "local files".into(),
+    };
+    let fake = fake_ark::start(Duration::from_millis(300), Duration::from_millis(1500)).await;
+    let config = dir.path().join("reelay.toml");
+    std::fs::write(&config, config_toml(&db_url, &storage, &fake.api_base())).expect("config");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    // A fixed port, so clients retry the same address while the server is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let server = spawn_on("serve", &config, &data, &listen);
+    let secret = server
+        .early
+        .iter()
+        .find(|line| line.starts_with("sk_"))
+        .cloned()
+        .expect("the server prints the bootstrap key");
+    let base = server.base.clone().expect("base");
+
+    // The killer: five SIGKILLs at random moments (while creating and while processing), each
+    // followed by a restart on the same data.
+    let killer = {
+        let config = config.clone();
+        let data = data.clone();
+        let listen = listen.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut server = server;
+            let mut kill_times = Vec::new();
+            for kill in 0..KILLS {
+                // The first lands while tasks are still being created.
+                let range = if kill == 0 { 300..2500 } else { 1500..6000 };
+                let wait = rand::thread_rng().gen_range(range);
+                std::thread::sleep(Duration::from_millis(wait));
+                let _ = server.child.kill();
+                let _ = server.child.wait();
+                kill_times.push(started.elapsed());
+                std::thread::sleep(Duration::from_millis(300));
+                server = spawn_on("serve", &config, &data, &listen);
+            }
+            (server, kill_times)
+        })
+    };
+    let client = reqwest::Client::new();
+    let run = format!("chaos{}", std::process::id());
+    let ids = create_all(&client, &[base], &secret, 0..total, &run).await;
+    let created_in = started.elapsed();
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), total, "every create made exactly one task");
+    let (server, kill_times) = killer.await.expect("killer");
+    let story = format!(
+        "chaos: {total} tasks on SQLite + local files, one server SIGKILLed {KILLS} times at {kill_times:.1?} and restarted each time"
+    );
+    let report = verify(Run {
+        db_url: &db_url,
+        total,
+        fake: &fake,
+        storage: &storage,
+        started,
+        created_in,
+        story,
+    })
+    .await;
+    if let Ok(path) = std::env::var("REELAY_TEST_CHAOS_REPORT") {
+        let _ = std::fs::write(path, &report);
+    }
+    drop(server);
 }
