@@ -111,7 +111,7 @@ token = "{ADMIN}"
 [worker]
 lease_secs = 3
 poll_interval_ms = 200
-local_concurrency = 1
+local_concurrency = 2
 
 [upstream]
 dispatch_interval_ms = 100
@@ -138,7 +138,7 @@ provider = "ark"
 base_url = "{ark_base}"
 api_key_env = "{key_env}"
 weight = 4
-max_concurrency = 400
+max_concurrency = 2000
 rpm = 6000
 poll_rpm = 6000
 poll_min_ms = 200
@@ -496,7 +496,7 @@ async fn chaos_five_random_sigkills_lose_and_double_nothing() {
             let mut kill_times = Vec::new();
             for kill in 0..KILLS {
                 // The first lands while tasks are still being created.
-                let range = if kill == 0 { 300..2500 } else { 1500..6000 };
+                let range = if kill == 0 { 300..1500 } else { 1500..6000 };
                 let wait = rand::thread_rng().gen_range(range);
                 std::thread::sleep(Duration::from_millis(wait));
                 let _ = server.child.kill();
