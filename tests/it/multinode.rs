@@ -143,9 +143,12 @@ rpm = 6000
 poll_rpm = 6000
 poll_min_ms = 200
 poll_max_ms = 1000
-request_timeout_ms = 2000
-reconcile_after_ms = 500
-reconcile_grace_ms = 5000
+# Production-like proportions (defaults: 30 s / 10 s / 120 s), shortened: the grace must exceed
+# the longest time the upstream may take to accept a create, or a late acceptance is submitted
+# again. On a loaded 2-core machine the fake can take seconds to answer.
+request_timeout_ms = 10000
+reconcile_after_ms = 2000
+reconcile_grace_ms = 60000
 models = {{ "{MODEL}" = "{ARK_MODEL}" }}
 "#,
         storage_section = storage.toml,
