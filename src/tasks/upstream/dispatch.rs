@@ -262,7 +262,15 @@ impl Upstream {
                 match rows::mark_submitted(&self.db, task_id, &upstream_id, next).await {
                     Ok(true) => tracing::info!(%upstream_id, "accepted upstream"),
                     Ok(false) => {
-                        tracing::warn!(%upstream_id, "accepted upstream, but the submission was already resolved")
+                        // The answer came after the submission was resolved (reconciled as never
+                        // accepted, or the task ended): nothing tracks this upstream task, so
+                        // cancel it rather than pay for it (best effort: Ark refuses once running).
+                        tracing::warn!(%upstream_id, "accepted upstream, but the submission was already resolved; cancelling the upstream task");
+                        if let Some(provider) = channel.provider.as_ref() {
+                            if let Err(error) = provider.cancel(&upstream_id).await {
+                                tracing::warn!(%upstream_id, %error, "cancelling the untracked upstream task failed");
+                            }
+                        }
                     }
                     Err(error) => {
                         tracing::error!(%error, %upstream_id, "recording an accepted submission failed; it will be reconciled")
