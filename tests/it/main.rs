@@ -14,6 +14,7 @@ mod events;
 mod fake_ark;
 mod helpers;
 mod lifecycle;
+mod limits;
 mod media_inputs;
 mod multinode;
 mod realperson;
