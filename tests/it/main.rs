@@ -19,6 +19,7 @@ mod media_inputs;
 mod multinode;
 mod realperson;
 mod s3;
+mod secrets;
 mod security;
 mod upstream;
 mod validation;
