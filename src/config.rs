@@ -342,12 +342,27 @@ impl Default for BootstrapSettings {
 }
 
 /// Values given on the command line; they win over every other layer.
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct Overrides {
     pub config_file: Option<PathBuf>,
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+}
+
+impl std::fmt::Debug for Overrides {
+    /// The database URL may carry a password: print it redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overrides")
+            .field("config_file", &self.config_file)
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .finish()
+    }
 }
 
 /// A configuration that cannot be used, with the key at fault.
@@ -590,15 +605,39 @@ impl Settings {
     }
 }
 
-/// Hides the password of a database URL.
+/// Hides the password of a database URL: in the userinfo (`postgres://u:pw@host/db`) and in
+/// the query (`?password=pw`, which sqlx and libpq accept too). A URL that does not parse is
+/// hidden whole when it could hold a password (an `@` or a `password`), since where the
+/// password is cannot be known.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        if url.contains('@') || url.to_ascii_lowercase().contains("password") {
+            return "<unparseable URL, hidden>".to_string();
         }
-        _ => url.to_string(),
+        return url.to_string();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
     }
+    let secret_param = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        name.contains("password") || name.contains("secret") || name == "sslkey"
+    };
+    if parsed.query_pairs().any(|(name, _)| secret_param(&name)) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if secret_param(&name) {
+                    "***".to_string()
+                } else {
+                    value.into_owned()
+                };
+                (name.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 fn describe_figment_error(error: figment::Error) -> String {
@@ -643,6 +682,15 @@ mod tests {
         assert_eq!(
             redact_url("postgres://u:secret@db/reelay"),
             "postgres://u:***@db/reelay"
+        );
+        assert_eq!(
+            redact_url("postgres://db/reelay?user=u&password=secret&sslmode=require"),
+            "postgres://db/reelay?user=u&password=***&sslmode=require"
+        );
+        assert!(!redact_url("postgres://u:secret@[bad/reelay").contains("secret"));
+        assert_eq!(
+            redact_url("sqlite:///var/lib/reelay/reelay.db"),
+            "sqlite:///var/lib/reelay/reelay.db"
         );
     }
 }

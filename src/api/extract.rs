@@ -91,12 +91,7 @@ impl FromRequest<AppState> for JsonObject {
         let limit = state.max_body_bytes;
         let bytes = axum::body::to_bytes(request.into_body(), limit)
             .await
-            .map_err(|_| {
-                ApiError::new(
-                    ErrorCode::TooLarge,
-                    format!("body is larger than {} bytes", limit),
-                )
-            })?;
+            .map_err(|error| body_read_error(&error, limit))?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::new(ErrorCode::BadJson, format!("body is not valid JSON: {e}"))
         })?;
@@ -108,5 +103,65 @@ impl FromRequest<AppState> for JsonObject {
                 "body must be a JSON object",
             ))
         }
+    }
+}
+
+/// The answer to a body that could not be read: 413 only when it went over `limit`; any other
+/// failure (a truncated or malformed transfer) is the client's bad request, 40000.
+fn body_read_error(error: &axum::Error, limit: usize) -> ApiError {
+    if is_length_limit(error) {
+        ApiError::new(
+            ErrorCode::TooLarge,
+            format!("body is larger than {limit} bytes"),
+        )
+    } else {
+        ApiError::new(
+            ErrorCode::BadJson,
+            format!("body could not be read: {error}"),
+        )
+    }
+}
+
+/// True when `error` (or anything in its source chain) is the body length limit.
+fn is_length_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    #[tokio::test]
+    async fn only_the_length_limit_is_413() {
+        let over = axum::body::to_bytes(Body::from(vec![b'x'; 100]), 10)
+            .await
+            .expect_err("over the limit");
+        assert_eq!(body_read_error(&over, 10).code, ErrorCode::TooLarge);
+
+        let broken = Body::from_stream(futures::stream::iter(vec![
+            Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"{\"a\":")),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "connection closed mid-body",
+            )),
+        ]));
+        let failed = axum::body::to_bytes(broken, 1024)
+            .await
+            .expect_err("read fails");
+        let answer = body_read_error(&failed, 1024);
+        assert_eq!(answer.code, ErrorCode::BadJson);
+        assert!(
+            answer.message.contains("could not be read"),
+            "{}",
+            answer.message
+        );
     }
 }

@@ -22,7 +22,7 @@ pub struct Cli {
 }
 
 /// Where the configuration and data live (shared by every server-side command).
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Clone, Default)]
 pub struct ConfigArgs {
     /// Configuration file (default: ./reelay.toml when it exists).
     #[arg(long, global = true)]
@@ -33,6 +33,20 @@ pub struct ConfigArgs {
     /// Database URL (overrides database.url).
     #[arg(long, global = true)]
     database_url: Option<String>,
+}
+
+impl std::fmt::Debug for ConfigArgs {
+    /// `--database-url` may carry a password: print it redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigArgs")
+            .field("config", &self.config)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(crate::config::redact_url),
+            )
+            .finish()
+    }
 }
 
 #[derive(Subcommand, Debug)]
