@@ -392,17 +392,21 @@ pub async fn upstream_complete(
 ) -> Result<bool, sqlx::Error> {
     let now = now();
     let mut tx = db.write.begin().await?;
-    let done = sqlx::query(
+    let row = sqlx::query_as::<_, TaskRow>(
         "UPDATE tasks SET status = 'completed', progress = 100, result = $1, completed_at = $2, updated_at = $3, \
-         lease_until = NULL WHERE id = $4 AND channel = $5 AND status IN ('queued', 'processing')",
+         lease_until = NULL WHERE id = $4 AND channel = $5 AND status IN ('queued', 'processing') RETURNING *",
     )
     .bind(result_json)
     .bind(now)
     .bind(now)
     .bind(task_id)
     .bind(channel)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
+    // The terminal status and its webhook delivery commit together, as on the local path.
+    if let Some(row) = &row {
+        webhooks::enqueue_for(&mut tx, row).await?;
+    }
     sqlx::query(
         "UPDATE upstream_tasks SET submit_state = 'done', updated_ms = $1 WHERE task_id = $2",
     )
@@ -411,7 +415,7 @@ pub async fn upstream_complete(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(done.rows_affected() == 1)
+    Ok(row.is_some())
 }
 
 /// The upstream failed the task (or reelay gave up on it): `failed` with `code`, refunded once,

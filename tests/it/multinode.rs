@@ -299,6 +299,9 @@ async fn many_replicas_share_one_database_through_a_sigkill() {
     drop(a2);
 }
 
+/// id, status, channel, cost, result of one task.
+type TaskFacts = (String, String, Option<String>, i64, Option<String>);
+
 /// What a run is checked for afterwards; returns the report lines.
 struct Run<'a> {
     db_url: &'a str,
@@ -322,7 +325,7 @@ async fn verify(run: Run<'_>) -> String {
         story,
     } = run;
     // Wait until every task is terminal (read through the database).
-    let db = reelay::store::Db::connect(&db_url).await.expect("db");
+    let db = reelay::store::Db::connect(db_url).await.expect("db");
     let deadline = Instant::now() + Duration::from_secs(900);
     loop {
         let live: i64 = sqlx::query_scalar(
@@ -342,7 +345,7 @@ async fn verify(run: Run<'_>) -> String {
     }
     let wall = started.elapsed();
 
-    let rows: Vec<(String, String, Option<String>, i64, Option<String>)> =
+    let rows: Vec<TaskFacts> =
         sqlx::query_as("SELECT id, status, channel, cost_credits, result FROM tasks")
             .fetch_all(&db.read)
             .await

@@ -256,9 +256,7 @@ models = {{ "seedance2.0-sp" = "doubao-seedance-2-0-260128" }}
     answers.push(body);
 
     // A task through the Ark channel (its key goes upstream), and one on the local channel
-    // (the only one serving seedance2.0-mini here) with a signed webhook. (A task completed by
-    // an upstream channel gets no webhook delivery today: `tasks::state::upstream_complete`
-    // does not enqueue one; reported with issue #9.)
+    // (the only one serving seedance2.0-mini here) with a signed webhook.
     let receiver = webhook_receiver(0).await;
     let mut with_hook = text_request("seedance2.0-mini");
     with_hook["callback_url"] = receiver.url.clone().into();

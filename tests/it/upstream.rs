@@ -675,3 +675,22 @@ async fn a_crash_while_a_create_is_in_flight_adopts_the_upstream_task_after_rest
     let _ = stop.send(());
     let _ = running.await;
 }
+
+#[tokio::test]
+async fn a_task_completed_by_ark_sends_its_webhook() {
+    let fake = fake_ark::start(Duration::from_millis(100), Duration::from_millis(300)).await;
+    let app = spawn_with(vec![ark_channel(&fake, "ark-a")], 1800).await;
+    let receiver = crate::helpers::webhook_receiver(0).await;
+    let mut body = request("a lighthouse at dusk");
+    body["callback_url"] = json!(receiver.url);
+    let task_id = create(&app, &body).await;
+    let task = app.wait_terminal(&task_id).await;
+    assert_eq!(task["status"], "completed", "{task}");
+    // The delivery row committed with the completion; the dispatcher sends it.
+    receiver.wait_for(1, Some(&app.dispatcher)).await;
+    let (_, sent) = receiver.calls().remove(0);
+    let sent: Value = serde_json::from_slice(&sent).expect("json");
+    assert_eq!(sent["task_id"], task_id.as_str(), "{sent}");
+    assert_eq!(sent["status"], "completed", "{sent}");
+    app.finish().await;
+}
