@@ -5,4 +5,5 @@
 mod fetch;
 mod fixtures;
 mod probe;
+mod props;
 mod server;
