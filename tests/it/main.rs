@@ -16,6 +16,7 @@ mod helpers;
 mod lifecycle;
 mod media_inputs;
 mod multinode;
+mod openapi;
 mod realperson;
 mod s3;
 mod upstream;
