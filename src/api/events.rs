@@ -73,7 +73,7 @@ struct Cursor {
         ("Last-Event-ID" = Option<String>, Header, description = "Resume: only a newer state is sent"),
     ),
     responses(
-        (status = 200, description = "`text/event-stream` of `event: task` with the task object as `data`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream` of `event: task` with the task object as `data`", content_type = "text/event-stream", body = TaskEvent),
         (status = 401, description = "40100 missing or invalid API key", body = Error401),
         (status = 404, description = "40400 no such task for this key's account", body = Error404),
         (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),

@@ -112,18 +112,30 @@ fn name_field(body: &Value, field: &str) -> Result<String, ApiError> {
     }
 }
 
-/// A credits field: an integer (negative only where allowed).
+/// Largest number of credits one admin request may add or remove. Bounds the arithmetic on
+/// balances: `i64::MIN` used to panic when negated, and sums past `i64::MAX` leave the integer
+/// range of the database.
+const MAX_CREDITS_PER_REQUEST: i64 = 1_000_000_000_000_000;
+
+/// A credits field: an integer (negative only where allowed), at most
+/// [`MAX_CREDITS_PER_REQUEST`] either way.
 fn credits_field(body: &Value, allow_negative: bool) -> Result<i64, ApiError> {
     match body.get("credits") {
         None | Some(Value::Null) if !allow_negative => Ok(0),
         Some(value) => match value.as_i64() {
-            Some(n) if n != 0 && (allow_negative || n > 0) => Ok(n),
+            Some(n)
+                if n != 0
+                    && (allow_negative || n > 0)
+                    && n.unsigned_abs() <= MAX_CREDITS_PER_REQUEST as u64 =>
+            {
+                Ok(n)
+            }
             _ => Err(ApiError::field(
                 "credits",
                 if allow_negative {
-                    "credits: must be a non-zero integer (negative to remove credits)"
+                    "credits: must be a non-zero integer from -10^15 to 10^15 (negative to remove credits)"
                 } else {
-                    "credits: must be a positive integer"
+                    "credits: must be a positive integer of at most 10^15"
                 },
             )),
         },
