@@ -13,7 +13,6 @@ use sha2::{Digest, Sha256};
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject};
-#[allow(unused_imports)] // used by the `#[utoipa::path]` attributes
 use super::openapi::schemas::*;
 use super::AppState;
 use crate::billing::{self, CreateError, Idempotency};
