@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject};
+use super::openapi::schemas::*;
 use super::videos::parse_limit;
 use super::AppState;
 use crate::store::{accounts, keys, ledger};
@@ -18,6 +19,11 @@ use crate::store::{accounts, keys, ledger};
 const KEY_NAME_MAX_CHARS: usize = 64;
 /// Most active keys one account may hold; creating more is 409 until one is revoked.
 const MAX_ACTIVE_KEYS: usize = 100;
+
+/// The account routes' part of `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(models, account, ledger_page, list_keys, create_key, revoke_key))]
+pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,6 +34,19 @@ pub fn router() -> Router<AppState> {
         .route("/account/keys/{key_id}/revoke", post(revoke_key))
 }
 
+/// The model catalog as the server enforces it, with the channels serving each model.
+#[utoipa::path(
+    get,
+    path = "/models",
+    tag = "account",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Every model", body = Envelope<ModelList>),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn models(State(state): State<AppState>, _caller: Caller) -> Data<Value> {
     let channels = state.channels.clone();
     let listing = state
@@ -36,6 +55,20 @@ async fn models(State(state): State<AppState>, _caller: Caller) -> Data<Value> {
     Data(state.success, listing)
 }
 
+/// The caller's account and balance.
+#[utoipa::path(
+    get,
+    path = "/account",
+    tag = "account",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The account", body = Envelope<AccountView>),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 404, description = "40400 the key's account is gone", body = Error404),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn account(State(state): State<AppState>, caller: Caller) -> Result<Data<Value>, ApiError> {
     let account = accounts::get(&state.db, &caller.account_id)
         .await?
@@ -58,6 +91,24 @@ struct LedgerParams {
     cursor: Option<String>,
 }
 
+/// The account's ledger, newest first.
+#[utoipa::path(
+    get,
+    path = "/account/ledger",
+    tag = "account",
+    security(("api_key" = [])),
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 20"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of ledger entries", body = Envelope<LedgerPage>),
+        (status = 400, description = "40001 bad limit or cursor", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn ledger_page(
     State(state): State<AppState>,
     caller: Caller,
@@ -115,6 +166,18 @@ fn key_json(key: &keys::ApiKey, caller: &Caller) -> Value {
 }
 
 /// `GET /account/keys`: every key of the caller's account, revoked ones included, oldest first.
+#[utoipa::path(
+    get,
+    path = "/account/keys",
+    tag = "account",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The account's keys, oldest first", body = Envelope<AccountKeyList>),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 async fn list_keys(State(state): State<AppState>, caller: Caller) -> Result<Data<Value>, ApiError> {
     let items: Vec<Value> = keys::list(&state.db, Some(&caller.account_id))
@@ -163,6 +226,22 @@ fn key_name(body: &Value) -> Result<String, ApiError> {
 
 /// `POST /account/keys {name}`: a new key for the caller's account; the secret is in this
 /// answer only.
+#[utoipa::path(
+    post,
+    path = "/account/keys",
+    tag = "account",
+    security(("api_key" = [])),
+    request_body(content = KeyCreateRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The new key with its secret (shown once)", body = Envelope<AccountKeyCreated>),
+        (status = 400, description = "40000 bad JSON body; 40001 bad name", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 409, description = "40900 the account has the most active keys allowed", body = Error409),
+        (status = 413, description = "41300 body larger than the JSON limit", body = Error413),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 async fn create_key(
     State(state): State<AppState>,
@@ -199,6 +278,21 @@ async fn create_key(
 /// `POST /account/keys/{key_id}/revoke`: revokes one of the caller's account's keys, the
 /// calling key included (the request that revokes it still succeeds; the next one gets 401).
 /// Another account's key, or an unknown id, is 404; a key already revoked is 409.
+#[utoipa::path(
+    post,
+    path = "/account/keys/{key_id}/revoke",
+    tag = "account",
+    security(("api_key" = [])),
+    params(("key_id" = String, Path, description = "`key_…`")),
+    responses(
+        (status = 200, description = "The revoked key", body = Envelope<AccountKey>),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 404, description = "40400 no such key in the caller's account", body = Error404),
+        (status = 409, description = "40900 the key is already revoked", body = Error409),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(account_id = %caller.account_id, key_id = %key_id))]
 async fn revoke_key(
     State(state): State<AppState>,

@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject};
+use super::openapi::schemas::*;
 use super::upload::{read_form, to_upload, MULTIPART_SLACK};
 use super::AppState;
 use crate::assets::intake::{IntakeError, Source};
@@ -24,6 +25,11 @@ use crate::store::assets::{self as rows, AssetRow};
 
 /// Most ids in one status request.
 pub const MAX_IDS: usize = 100;
+
+/// The asset routes' part of `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(upload, detail, status, delete, audit, audit_status))]
+pub struct ApiDoc;
 
 /// Asset routes; upload routes accept bodies up to `max_upload_bytes` (plus multipart overhead).
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
@@ -122,6 +128,25 @@ fn status_json(row: &AssetRow) -> Value {
 }
 
 #[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
+/// Add an asset to the SP library: JSON `{name, type, url}` or multipart `name`, `type`, `file`.
+#[utoipa::path(
+    post,
+    path = "/seedance/sp/assets/upload",
+    tag = "assets",
+    security(("api_key" = [])),
+    request_body(content(
+        (AssetUploadRequest = "application/json"),
+        (AssetUploadForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Accepted: `Processing` for a URL (fetched in the background), the final status for bytes", body = Envelope<AssetAccepted>),
+        (status = 400, description = "40000 body neither JSON nor multipart; 40001 bad name, type or url, or over the account's quota", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 413, description = "41300 upload larger than assets.max_upload_bytes", body = Error413),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -132,6 +157,25 @@ async fn upload(
 }
 
 #[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
+/// Submit an asset for the Full-route audit (same body as upload), then a review decision.
+#[utoipa::path(
+    post,
+    path = "/seedance/assets/audit",
+    tag = "assets",
+    security(("api_key" = [])),
+    request_body(content(
+        (AssetUploadRequest = "application/json"),
+        (AssetUploadForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Accepted: `Processing` for a URL (fetched in the background), the final status for bytes", body = Envelope<AssetAccepted>),
+        (status = 400, description = "40000 body neither JSON nor multipart; 40001 bad name, type or url, or over the account's quota", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 413, description = "41300 upload larger than assets.max_upload_bytes", body = Error413),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn audit(
     State(state): State<AppState>,
     caller: Caller,
@@ -194,6 +238,23 @@ pub async fn owned_rows(
 
 const ASSET_PURPOSES: [Purpose; 2] = [Purpose::Library, Purpose::Audit];
 
+/// One asset of the caller's (library or audit).
+#[utoipa::path(
+    post,
+    path = "/seedance/sp/assets/detail",
+    tag = "assets",
+    security(("api_key" = [])),
+    request_body(content = AssetIdRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The asset", body = Envelope<AssetDetail>),
+        (status = 400, description = "40000 bad JSON body; 40001 missing asset_id", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 404, description = "40400 no such asset for this key's account", body = Error404),
+        (status = 413, description = "41300 body larger than the JSON limit", body = Error413),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn detail(
     State(state): State<AppState>,
     caller: Caller,
@@ -204,6 +265,23 @@ async fn detail(
     Ok(Data(state.success, asset_json(&rows[0])))
 }
 
+/// Status of 1 to 100 of the caller's assets, in request order.
+#[utoipa::path(
+    post,
+    path = "/seedance/sp/assets/status",
+    tag = "assets",
+    security(("api_key" = [])),
+    request_body(content = AssetIdsRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The statuses", body = Envelope<AssetStatusList>),
+        (status = 400, description = "40000 bad JSON body; 40001 asset_ids not a list of 1-100 strings", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 404, description = "40400 one of the ids is not the caller's asset", body = Error404),
+        (status = 413, description = "41300 body larger than the JSON limit", body = Error413),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn status(
     State(state): State<AppState>,
     caller: Caller,
@@ -220,6 +298,22 @@ struct AuditStatusParams {
     asset_ids: Option<String>,
 }
 
+/// Status of audited assets: `?asset_ids=a,b`.
+#[utoipa::path(
+    get,
+    path = "/seedance/assets/status",
+    tag = "assets",
+    security(("api_key" = [])),
+    params(("asset_ids" = String, Query, description = "1 to 100 comma-separated asset ids")),
+    responses(
+        (status = 200, description = "The statuses", body = Envelope<AssetStatusList>),
+        (status = 400, description = "40001 asset_ids missing or more than 100", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 404, description = "40400 one of the ids is not the caller's asset", body = Error404),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn audit_status(
     State(state): State<AppState>,
     caller: Caller,
@@ -245,6 +339,23 @@ async fn audit_status(
     Ok(Data(state.success, json!({ "items": items })))
 }
 
+/// (ext) Delete an asset and its bytes; queued tasks using it fail with a refund.
+#[utoipa::path(
+    post,
+    path = "/seedance/sp/assets/delete",
+    tag = "assets",
+    security(("api_key" = [])),
+    request_body(content = AssetIdRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Deleted", body = Envelope<AssetDeleted>),
+        (status = 400, description = "40000 bad JSON body; 40001 missing asset_id", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 404, description = "40400 no such asset for this key's account", body = Error404),
+        (status = 413, description = "41300 body larger than the JSON limit", body = Error413),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn delete(
     State(state): State<AppState>,
     caller: Caller,

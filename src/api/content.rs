@@ -13,14 +13,36 @@ use axum::Router;
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::Caller;
+use super::openapi::schemas::*;
 use super::AppState;
 use crate::store::tasks;
 use crate::tasks::view::task_json;
+
+/// The content route's part of `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(content))]
+pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/videos/{task_id}/content", get(content))
 }
 
+/// The task's MP4: a 302 to its signed result URL (which serves `Range`).
+#[utoipa::path(
+    get,
+    path = "/videos/{task_id}/content",
+    tag = "tasks",
+    security(("api_key" = [])),
+    params(("task_id" = String, Path, description = "`vid_…`")),
+    responses(
+        (status = 302, description = "Redirect to the video", headers(("Location" = String, description = "The signed result URL"))),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 404, description = "40400 no such task for this key's account, or its video was deleted after retention", body = Error404),
+        (status = 409, description = "40900 the task is not completed", body = Error409),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(task_id = %task_id))]
 async fn content(
     State(state): State<AppState>,

@@ -19,6 +19,7 @@ use futures::Stream;
 
 use super::error::ApiError;
 use super::extract::Caller;
+use super::openapi::schemas::*;
 use super::AppState;
 use crate::store::tasks::{self, TaskRow};
 use crate::tasks::view::task_json;
@@ -27,6 +28,11 @@ use crate::tasks::view::task_json;
 pub const POLL: Duration = Duration::from_millis(250);
 /// Comment lines sent on an idle stream so proxies keep it open.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The event stream's part of `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(events))]
+pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/videos/{task_id}/events", get(events))
@@ -55,6 +61,25 @@ struct Cursor {
     finished: bool,
 }
 
+/// Server-Sent Events: one `event: task` (data: the task object, id: its version) at each change,
+/// ending after a terminal status.
+#[utoipa::path(
+    get,
+    path = "/videos/{task_id}/events",
+    tag = "tasks",
+    security(("api_key" = [])),
+    params(
+        ("task_id" = String, Path, description = "`vid_…`"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume: only a newer state is sent"),
+    ),
+    responses(
+        (status = 200, description = "`text/event-stream` of `event: task` with the task object as `data`", content_type = "text/event-stream", body = TaskEvent),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 404, description = "40400 no such task for this key's account", body = Error404),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(task_id = %task_id))]
 async fn events(
     State(state): State<AppState>,

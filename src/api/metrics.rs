@@ -96,7 +96,17 @@ pub async fn count_requests(
     response
 }
 
-async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError> {
+/// Prometheus metrics (OpenMetrics text).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "ops",
+    responses(
+        (status = 200, description = "Requests by route and status, tasks by model and status, queue depth", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String),
+        (status = 500, description = "50000 internal error", body = super::openapi::schemas::Error500),
+    ),
+)]
+pub(super) async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError> {
     let counts: Vec<(String, String, i64)> =
         sqlx::query_as("SELECT model, status, COUNT(*) FROM tasks GROUP BY model, status")
             .fetch_all(&state.db.read)

@@ -11,6 +11,7 @@ pub mod events;
 pub mod extract;
 pub mod files;
 pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod realperson;
 pub mod upload;
@@ -96,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(files::router())
         .merge(metrics::router())
+        .merge(openapi::router())
         .merge(upstream_callbacks::router())
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(

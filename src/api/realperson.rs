@@ -13,10 +13,16 @@ use super::assets::{asset_id_field, asset_ids_field, owned_rows, submit};
 use super::envelope::Data;
 use super::error::ApiError;
 use super::extract::{Caller, JsonObject};
+use super::openapi::schemas::*;
 use super::upload::MULTIPART_SLACK;
 use super::AppState;
 use crate::assets::{asset_ref, Purpose};
 use crate::store::assets::AssetRow;
+
+/// The real-person routes' part of `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(submit_record, status, batch_status))]
+pub struct ApiDoc;
 
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
     let body_limit = DefaultBodyLimit::max(
@@ -50,6 +56,25 @@ pub fn record_json(row: &AssetRow) -> Value {
 }
 
 #[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
+/// Submit a real person's likeness (an image) for the whitelist: JSON `{name, url}` or multipart `name`, `file`.
+#[utoipa::path(
+    post,
+    path = "/seedance/sp/realperson/submit",
+    tag = "assets",
+    security(("api_key" = [])),
+    request_body(content(
+        (RealPersonRequest = "application/json"),
+        (RealPersonForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Accepted: `Processing` for a URL (fetched in the background), the final status for bytes", body = Envelope<RealPersonRecord>),
+        (status = 400, description = "40000 body neither JSON nor multipart; 40001 bad name, type or url, or over the account's quota", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 413, description = "41300 upload larger than assets.max_upload_bytes", body = Error413),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn submit_record(
     State(state): State<AppState>,
     caller: Caller,
@@ -59,6 +84,23 @@ async fn submit_record(
     Ok(Data(state.success, record_json(&row)))
 }
 
+/// One real-person record of the caller's.
+#[utoipa::path(
+    post,
+    path = "/seedance/sp/realperson/status",
+    tag = "assets",
+    security(("api_key" = [])),
+    request_body(content = AssetIdRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The record", body = Envelope<RealPersonRecord>),
+        (status = 400, description = "40000 bad JSON body; 40001 missing asset_id", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 404, description = "40400 no such record for this key's account", body = Error404),
+        (status = 413, description = "41300 body larger than the JSON limit", body = Error413),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn status(
     State(state): State<AppState>,
     caller: Caller,
@@ -76,6 +118,23 @@ async fn status(
     Ok(Data(state.success, record_json(&rows[0])))
 }
 
+/// 1 to 100 real-person records of the caller's, in request order.
+#[utoipa::path(
+    post,
+    path = "/seedance/sp/realperson/batch-status",
+    tag = "assets",
+    security(("api_key" = [])),
+    request_body(content = AssetIdsRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The records", body = Envelope<RealPersonList>),
+        (status = 400, description = "40000 bad JSON body; 40001 asset_ids not a list of 1-100 strings", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 404, description = "40400 one of the ids is not the caller's record", body = Error404),
+        (status = 413, description = "41300 body larger than the JSON limit", body = Error413),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn batch_status(
     State(state): State<AppState>,
     caller: Caller,

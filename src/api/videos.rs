@@ -13,11 +13,17 @@ use sha2::{Digest, Sha256};
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject};
+use super::openapi::schemas::*;
 use super::AppState;
 use crate::billing::{self, CreateError, Idempotency};
 use crate::store::tasks::{self, ListFilter};
 use crate::tasks::state::{self, CancelOutcome};
 use crate::tasks::view::task_json;
+
+/// The task routes' part of `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, quote, list, query, cancel))]
+pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -94,6 +100,26 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(text.to_string()))
 }
 
+/// Create a video task (seed). Validates, prices and charges in one transaction.
+#[utoipa::path(
+    post,
+    path = "/seedance/videos",
+    tag = "tasks",
+    security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 printable ASCII characters; the same key and body within 24 h returns the original answer without a second charge")),
+    request_body(content = CreateVideoRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Task accepted (`queued`)", body = Envelope<TaskCreated>),
+        (status = 400, description = "40000 bad JSON body; 40001 invalid field or Idempotency-Key; 40002 unknown model; 40003 unusable asset:// reference", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 402, description = "40200 balance too low for this task", body = Error402),
+        (status = 409, description = "40900 Idempotency-Key reused with a different body", body = Error409),
+        (status = 413, description = "41300 body larger than the JSON limit", body = Error413),
+        (status = 429, description = "42900 key's request rate or in-flight task limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+        (status = 503, description = "50300 no channel serves this model", body = Error503),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 async fn create(
     State(state): State<AppState>,
@@ -156,6 +182,23 @@ async fn create(
     ))
 }
 
+/// Validate and price a create body without creating a task.
+#[utoipa::path(
+    post,
+    path = "/seedance/videos/quote",
+    tag = "tasks",
+    security(("api_key" = [])),
+    request_body(content = CreateVideoRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The price", body = Envelope<Quote>),
+        (status = 400, description = "40000 bad JSON body; 40001 invalid field; 40002 unknown model; 40003 unusable asset:// reference", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 413, description = "41300 body larger than the JSON limit", body = Error413),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+        (status = 503, description = "50300 no channel serves this model", body = Error503),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 async fn quote(
     State(state): State<AppState>,
@@ -166,6 +209,21 @@ async fn quote(
     Ok(Data(state.success, cost_json(&request)))
 }
 
+/// Query a task (seed).
+#[utoipa::path(
+    get,
+    path = "/videos/{task_id}",
+    tag = "tasks",
+    security(("api_key" = [])),
+    params(("task_id" = String, Path, description = "`vid_…`")),
+    responses(
+        (status = 200, description = "The task", body = Envelope<Task>),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 404, description = "40400 no such task for this key's account", body = Error404),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(task_id = %task_id))]
 async fn query(
     State(state): State<AppState>,
@@ -190,6 +248,26 @@ struct ListParams {
 
 const STATUSES: [&str; 4] = ["queued", "processing", "completed", "failed"];
 
+/// The caller's tasks, newest first.
+#[utoipa::path(
+    get,
+    path = "/videos",
+    tag = "tasks",
+    security(("api_key" = [])),
+    params(
+        ("status" = Option<String>, Query, description = "`queued`, `processing`, `completed` or `failed`"),
+        ("model" = Option<String>, Query, description = "Only this model"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 20"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of tasks", body = Envelope<TaskPage>),
+        (status = 400, description = "40001 bad status, limit or cursor", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -268,6 +346,22 @@ fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
     Ok((at.parse().map_err(|_| bad())?, id.to_string()))
 }
 
+/// Cancel a queued task: it becomes `failed` (`error.code: cancelled`) and is refunded.
+#[utoipa::path(
+    post,
+    path = "/videos/{task_id}/cancel",
+    tag = "tasks",
+    security(("api_key" = [])),
+    params(("task_id" = String, Path, description = "`vid_…`")),
+    responses(
+        (status = 200, description = "The cancelled task", body = Envelope<Task>),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 404, description = "40400 no such task for this key's account", body = Error404),
+        (status = 409, description = "40900 the task is processing or already terminal", body = Error409),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(task_id = %task_id))]
 async fn cancel(
     State(state): State<AppState>,

@@ -12,15 +12,34 @@ use serde_json::{json, Value};
 use super::envelope::Data;
 use super::error::ApiError;
 use super::extract::Caller;
+use super::openapi::schemas::*;
 use super::AppState;
 use crate::store::webhooks::{self, Delivery};
 use crate::store::Db;
+
+/// The webhook secret route's part of `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(rotate_secret))]
+pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/account/webhook-secret", post(rotate_secret))
 }
 
 /// Creates or replaces the account's webhook secret; deliveries from now on are signed with it.
+#[utoipa::path(
+    post,
+    path = "/account/webhook-secret",
+    tag = "account",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The new secret, shown once", body = Envelope<WebhookSecret>),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 404, description = "40400 the key's account is gone", body = Error404),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 async fn rotate_secret(
     State(state): State<AppState>,

@@ -43,7 +43,7 @@ struct Health {
 }
 
 /// What operators see about a channel (`GET /admin/v1/channels`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HealthView {
     pub paused: bool,
     /// `closed`, `open` or `half_open` (cool-down over; the next call is a trial).

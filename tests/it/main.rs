@@ -17,6 +17,7 @@ mod lifecycle;
 mod limits;
 mod media_inputs;
 mod multinode;
+mod openapi;
 mod realperson;
 mod s3;
 mod secrets;

@@ -12,10 +12,16 @@ use super::Admin;
 use crate::api::envelope::Data;
 use crate::api::error::{ApiError, ErrorCode};
 use crate::api::extract::JsonObject;
+use crate::api::openapi::schemas::*;
 use crate::api::videos::parse_limit;
 use crate::api::AppState;
 use crate::store::ledger::PostError;
 use crate::store::{accounts, audit, keys};
+
+/// The admin account and key routes' part of `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, show, credits, create_key, revoke_key, set_key_limits))]
+pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -56,6 +62,22 @@ struct ListParams {
     cursor: Option<String>,
 }
 
+/// Accounts, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/accounts",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 20"), ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "A page of accounts", body = Envelope<AdminAccountPage>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 admin API off (no admin.token)", body = Error404),
+        (status = 400, description = "40001 bad limit", body = Error400),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     _admin: Admin,
@@ -90,18 +112,30 @@ fn name_field(body: &Value, field: &str) -> Result<String, ApiError> {
     }
 }
 
-/// A credits field: an integer (negative only where allowed).
+/// Largest number of credits one admin request may add or remove. Bounds the arithmetic on
+/// balances: `i64::MIN` used to panic when negated, and sums past `i64::MAX` leave the integer
+/// range of the database.
+const MAX_CREDITS_PER_REQUEST: i64 = 1_000_000_000_000_000;
+
+/// A credits field: an integer (negative only where allowed), at most
+/// [`MAX_CREDITS_PER_REQUEST`] either way.
 fn credits_field(body: &Value, allow_negative: bool) -> Result<i64, ApiError> {
     match body.get("credits") {
         None | Some(Value::Null) if !allow_negative => Ok(0),
         Some(value) => match value.as_i64() {
-            Some(n) if n != 0 && (allow_negative || n > 0) => Ok(n),
+            Some(n)
+                if n != 0
+                    && (allow_negative || n > 0)
+                    && n.unsigned_abs() <= MAX_CREDITS_PER_REQUEST as u64 =>
+            {
+                Ok(n)
+            }
             _ => Err(ApiError::field(
                 "credits",
                 if allow_negative {
-                    "credits: must be a non-zero integer (negative to remove credits)"
+                    "credits: must be a non-zero integer from -10^15 to 10^15 (negative to remove credits)"
                 } else {
-                    "credits: must be a positive integer"
+                    "credits: must be a positive integer of at most 10^15"
                 },
             )),
         },
@@ -127,6 +161,23 @@ fn post_error(error: PostError, account_id: &str) -> ApiError {
 }
 
 /// `POST /admin/v1/accounts {name, credits?}`: a new account and its first key (secret shown once).
+/// A new account and its first key (secret shown once).
+#[utoipa::path(
+    post,
+    path = "/accounts",
+    tag = "admin",
+    security(("admin_token" = [])),
+    request_body(content = AccountCreateRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The account, its key and secret", body = Envelope<AdminAccountCreated>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 admin API off (no admin.token)", body = Error404),
+        (status = 400, description = "40000 bad JSON body; 40001 invalid field (data.param)", body = Error400),
+        (status = 413, description = "41300 body larger than the JSON limit", body = Error413),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     admin: Admin,
@@ -152,6 +203,21 @@ async fn create(
     ))
 }
 
+/// One account with its keys.
+#[utoipa::path(
+    get,
+    path = "/accounts/{id}",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("id" = String, Path, description = "`acct_…`")),
+    responses(
+        (status = 200, description = "The account", body = Envelope<AdminAccountDetail>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 no such account, or admin API off", body = Error404),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn show(
     State(state): State<AppState>,
     _admin: Admin,
@@ -172,6 +238,24 @@ async fn show(
 
 /// `POST /admin/v1/accounts/{id}/credits {credits, note?}`: a top-up (positive) or an
 /// adjustment (negative), appended to the ledger.
+/// Top up (positive) or adjust (negative) an account's credits, through the ledger.
+#[utoipa::path(
+    post,
+    path = "/accounts/{id}/credits",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("id" = String, Path, description = "`acct_…`")),
+    request_body(content = CreditsRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The new balance", body = Envelope<AdminBalance>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 no such account, or admin API off", body = Error404),
+        (status = 400, description = "40000 bad JSON body; 40001 invalid field (data.param)", body = Error400),
+        (status = 413, description = "41300 body larger than the JSON limit", body = Error413),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn credits(
     State(state): State<AppState>,
     admin: Admin,
@@ -201,6 +285,24 @@ async fn credits(
 }
 
 /// `POST /admin/v1/accounts/{id}/keys {name}`: a new key for an account (secret shown once).
+/// A new key for an account (secret shown once).
+#[utoipa::path(
+    post,
+    path = "/accounts/{id}/keys",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("id" = String, Path, description = "`acct_…`")),
+    request_body(content = AdminKeyCreateRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The key and its secret", body = Envelope<AdminKeyCreated>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 no such account, or admin API off", body = Error404),
+        (status = 400, description = "40000 bad JSON body; 40001 invalid field (data.param)", body = Error400),
+        (status = 413, description = "41300 body larger than the JSON limit", body = Error413),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn create_key(
     State(state): State<AppState>,
     admin: Admin,
@@ -231,6 +333,21 @@ async fn create_key(
     ))
 }
 
+/// Revoke a key.
+#[utoipa::path(
+    post,
+    path = "/keys/{key_id}/revoke",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("key_id" = String, Path, description = "`key_…`")),
+    responses(
+        (status = 200, description = "Revoked", body = Envelope<AdminKeyRevoked>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 no such active key, or admin API off", body = Error404),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn revoke_key(
     State(state): State<AppState>,
     admin: Admin,
@@ -267,6 +384,24 @@ fn limit_field(body: &Value, field: &str) -> Result<Option<Option<i64>>, ApiErro
 
 /// `POST /admin/v1/keys/{id}/limits {rpm?, max_in_flight?}`: a key's own request rate and
 /// in-flight limits (`null` falls back to `limits.default_*`).
+/// Set a key's own requests-per-minute and in-flight limits.
+#[utoipa::path(
+    post,
+    path = "/keys/{key_id}/limits",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("key_id" = String, Path, description = "`key_…`")),
+    request_body(content = KeyLimitsRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The key with its limits", body = Envelope<AdminKey>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 no such key, or admin API off", body = Error404),
+        (status = 400, description = "40000 bad JSON body; 40001 invalid field (data.param)", body = Error400),
+        (status = 413, description = "41300 body larger than the JSON limit", body = Error413),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn set_key_limits(
     State(state): State<AppState>,
     admin: Admin,

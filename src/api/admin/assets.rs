@@ -20,6 +20,7 @@ use crate::api::assets::asset_json;
 use crate::api::envelope::Data;
 use crate::api::error::{ApiError, ErrorCode};
 use crate::api::extract::JsonObject;
+use crate::api::openapi::schemas::*;
 use crate::api::upload::string_field;
 use crate::api::AppState;
 use crate::assets::review::{Decision, ReviewError};
@@ -30,6 +31,11 @@ use crate::store::assets::{self as rows, AssetRow};
 const PREVIEW_TTL_SECS: i64 = 3600;
 /// Longest rejection reason.
 const MAX_REASON_CHARS: usize = 1000;
+
+/// The admin review routes' part of `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(pending, approve, reject))]
+pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -54,6 +60,22 @@ fn review_json(state: &AppState, row: &AssetRow) -> Value {
     out
 }
 
+/// Items awaiting a review decision, oldest first (at most 200).
+#[utoipa::path(
+    get,
+    path = "/reviews",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("purpose" = Option<String>, Query, description = "`audit` or `realperson`")),
+    responses(
+        (status = 200, description = "Pending items with a preview URL", body = Envelope<ReviewList>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 admin API off (no admin.token)", body = Error404),
+        (status = 400, description = "40001 bad purpose", body = Error400),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn pending(
     State(state): State<AppState>,
     _admin: Admin,
@@ -76,6 +98,22 @@ async fn pending(
     Ok(Data(state.success, json!({ "items": items })))
 }
 
+/// Approve an audited asset or real-person record: it becomes `Active`.
+#[utoipa::path(
+    post,
+    path = "/reviews/{id}/approve",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("id" = String, Path, description = "`asset_…` or `rp_…`")),
+    responses(
+        (status = 200, description = "The item, now Active", body = Envelope<ReviewItem>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 no such asset or record, or admin API off", body = Error404),
+        (status = 409, description = "40900 the item is not awaiting review", body = Error409),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn approve(
     State(state): State<AppState>,
     admin: Admin,
@@ -84,6 +122,25 @@ async fn approve(
     decide(&state, &admin, &id, Decision::Approve).await
 }
 
+/// Reject an audited asset or real-person record: it becomes `Failed` with the reason.
+#[utoipa::path(
+    post,
+    path = "/reviews/{id}/reject",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("id" = String, Path, description = "`asset_…` or `rp_…`")),
+    request_body(content = RejectRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The item, now Failed", body = Envelope<ReviewItem>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 no such asset or record, or admin API off", body = Error404),
+        (status = 400, description = "40000 bad JSON body; 40001 invalid field (data.param)", body = Error400),
+        (status = 409, description = "40900 the item is not awaiting review", body = Error409),
+        (status = 413, description = "41300 body larger than the JSON limit", body = Error413),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn reject(
     State(state): State<AppState>,
     admin: Admin,

@@ -10,7 +10,13 @@ use serde_json::{json, Value};
 use super::Admin;
 use crate::api::envelope::Data;
 use crate::api::error::ApiError;
+use crate::api::openapi::schemas::*;
 use crate::api::AppState;
+
+/// The admin channel routes' part of `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, pause, resume))]
+pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -19,6 +25,20 @@ pub fn router() -> Router<AppState> {
         .route("/channels/{name}/resume", post(resume))
 }
 
+/// Channels with their health, in-flight counts and breaker.
+#[utoipa::path(
+    get,
+    path = "/channels",
+    tag = "admin",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Every channel", body = Envelope<ChannelList>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 admin API off (no admin.token)", body = Error404),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Data<Value>, ApiError> {
     let in_flight = crate::store::upstream::in_flight(&state.db).await?;
     let live = crate::store::upstream::live_counts(&state.db).await?;
@@ -48,6 +68,21 @@ async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Data<Value
     Ok(Data(state.success, json!({ "items": items })))
 }
 
+/// Pause a channel: it takes no new tasks (stored; survives restarts).
+#[utoipa::path(
+    post,
+    path = "/channels/{name}/pause",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("name" = String, Path, description = "Channel name")),
+    responses(
+        (status = 200, description = "Paused", body = Envelope<ChannelSwitched>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 no such channel, or admin API off", body = Error404),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn pause(
     State(state): State<AppState>,
     admin: Admin,
@@ -56,6 +91,21 @@ async fn pause(
     switch(state, admin, name, true).await
 }
 
+/// Resume a paused channel.
+#[utoipa::path(
+    post,
+    path = "/channels/{name}/resume",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("name" = String, Path, description = "Channel name")),
+    responses(
+        (status = 200, description = "Resumed", body = Envelope<ChannelSwitched>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 no such channel, or admin API off", body = Error404),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn resume(
     State(state): State<AppState>,
     admin: Admin,

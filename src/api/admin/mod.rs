@@ -19,6 +19,7 @@ use subtle::ConstantTimeEq;
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
+use crate::api::openapi::schemas::*;
 
 pub mod channels;
 
@@ -78,6 +79,11 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// The admin routes of this file in `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(audit))]
+pub struct ApiDoc;
+
 /// Every admin route.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -88,6 +94,20 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /admin/v1/audit`: the newest admin actions.
+/// The newest 100 admin actions.
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "admin",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The audit trail, newest first", body = Envelope<AuditList>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 admin API off (no admin.token)", body = Error404),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
 async fn audit(State(state): State<AppState>, _admin: Admin) -> Result<Data<Value>, ApiError> {
     let actions = crate::store::audit::recent(&state.db, 100).await?;
     Ok(Data(state.success, json!({ "items": actions })))
