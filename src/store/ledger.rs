@@ -63,8 +63,8 @@ pub async fn post(
     note: Option<&str>,
 ) -> Result<i64, PostError> {
     let spent_delta = match kind {
-        Kind::Charge => -credits,
-        Kind::Refund => -credits,
+        Kind::Charge => credits.saturating_neg(),
+        Kind::Refund => credits.saturating_neg(),
         Kind::Topup | Kind::Adjust => 0,
     };
     let balance: Option<i64> = sqlx::query_scalar(
@@ -85,7 +85,7 @@ pub async fn post(
         return Err(match current {
             Some(balance) => PostError::Insufficient {
                 balance,
-                needed: -credits,
+                needed: credits.saturating_neg(),
             },
             None => PostError::NoAccount,
         });

@@ -48,7 +48,10 @@ fn check(bytes: &[u8]) {
             assert!(w > 0 && h > 0, "a probe reports positive sizes: {w}x{h}");
         }
         if let Some(secs) = probed.duration_secs {
-            assert!(secs.is_finite() && secs >= 0.0, "a duration is finite: {secs} s");
+            assert!(
+                secs.is_finite() && secs >= 0.0,
+                "a duration is finite: {secs} s"
+            );
         }
         assert_eq!(probed.size_bytes, bytes.len() as u64);
     }
