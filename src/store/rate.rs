@@ -32,18 +32,6 @@ pub async fn take(
     }
 }
 
-/// Events counted in `scope`'s current window.
-pub async fn current(db: &Db, scope: &str, now: i64) -> Result<i64, sqlx::Error> {
-    let window_start = now - now.rem_euclid(WINDOW_SECS);
-    let count: Option<i64> =
-        sqlx::query_scalar("SELECT count FROM rate_windows WHERE scope = $1 AND window_start = $2")
-            .bind(scope)
-            .bind(window_start)
-            .fetch_optional(&db.read)
-            .await?;
-    Ok(count.unwrap_or(0))
-}
-
 /// Deletes windows that ended before `now` minus one window.
 pub async fn prune(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM rate_windows WHERE window_start < $1")
