@@ -40,6 +40,9 @@ pub enum Role {
     All,
     /// Workers and sweeps only (`reelay worker`).
     WorkerOnly,
+    /// The HTTP API only (`reelay serve --no-workers`): tasks it accepts are done by workers
+    /// elsewhere that share its database.
+    ApiOnly,
 }
 
 /// A built, bound, not yet running reelay.
@@ -53,6 +56,7 @@ pub struct Application {
     /// Dispatcher and pollers of remote channels (`None` when every channel is local).
     upstream: Option<Arc<Upstream>>,
     settings: Settings,
+    role: Role,
     /// Set when this start created the first account.
     pub bootstrap: Option<BootstrapKey>,
 }
@@ -93,7 +97,7 @@ impl Application {
         let bootstrap = bootstrap_first_account(&db, &settings).await?;
 
         let (listener, address) = match role {
-            Role::All => {
+            Role::All | Role::ApiOnly => {
                 let listener = TcpListener::bind(&settings.server.listen)
                     .await
                     .map_err(|e| {
@@ -159,6 +163,7 @@ impl Application {
             metrics: crate::api::metrics::Metrics::new(),
             shutdown: CancellationToken::new(),
             assets: assets.clone(),
+            creates: crate::billing::Creates::start(db.clone()),
         };
         let dispatcher = Dispatcher {
             db: db.clone(),
@@ -221,6 +226,7 @@ impl Application {
             dispatcher,
             upstream,
             settings,
+            role,
             bootstrap,
         })
     }
@@ -255,13 +261,15 @@ impl Application {
         self.dispatcher.clone()
     }
 
-    /// Serves the API and runs workers and sweeps until `shutdown` resolves; then stops accepting,
-    /// lets in-flight renders finish within `server.shutdown_grace_secs`, and requeues the rest.
+    /// Serves the API and runs workers and sweeps (as the role says) until `shutdown` resolves;
+    /// then stops accepting, lets in-flight renders finish within `server.shutdown_grace_secs`,
+    /// and requeues the rest.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        self.run(shutdown, true).await
+        let with_workers = self.role != Role::ApiOnly;
+        self.run(shutdown, with_workers).await
     }
 
     /// Like `run_until_stopped` but without background workers (tests call `poll_once`).

@@ -1,6 +1,9 @@
 //! Accepting a task and charging for it, as one transaction: the task row, the ledger debit and
 //! the idempotency record commit together or not at all (API.md §2).
 
+mod group;
+
+pub use group::Creates;
 use reelay_catalog::ValidatedRequest;
 
 use crate::ids;

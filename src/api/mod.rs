@@ -63,6 +63,8 @@ pub struct AppState {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// The asset library, audits and real-person records.
     pub assets: crate::assets::Assets,
+    /// Task creates (grouped into shared transactions under load).
+    pub creates: crate::billing::Creates,
 }
 
 impl AppState {

@@ -139,7 +139,9 @@ async fn create(
         key_id: &caller.key_id,
         max_in_flight: caller.max_in_flight,
     };
-    let accepted = billing::accept_task(&state.db, creator, &request, idempotency)
+    let accepted = state
+        .creates
+        .accept(creator, &request, idempotency)
         .await
         .map_err(|e| match e {
             CreateError::Insufficient { balance, price } => ApiError::new(
@@ -234,7 +236,7 @@ async fn query(
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;
     let mut data = task_json(&row, &state.view());
-    super::webhooks::attach_delivery(&state.db, &mut data).await?;
+    super::webhooks::attach_delivery(&state.db, &row, &mut data).await?;
     Ok(Data(state.success, data))
 }
 

@@ -67,12 +67,18 @@ pub fn delivery_json(delivery: &Delivery) -> Value {
     })
 }
 
-/// Adds `webhook: null | {…}` to a task object (tasks with a `callback_url` that ended).
-pub async fn attach_delivery(db: &Db, task: &mut Value) -> Result<(), sqlx::Error> {
-    let Some(task_id) = task.get("task_id").and_then(Value::as_str) else {
-        return Ok(());
+/// Adds `webhook: null | {…}` to the object of task `row` (tasks with a `callback_url` that
+/// ended). A task without a `callback_url` has no delivery: no query is made for it.
+pub async fn attach_delivery(
+    db: &Db,
+    row: &crate::store::tasks::TaskRow,
+    task: &mut Value,
+) -> Result<(), sqlx::Error> {
+    let delivery = if webhooks::callback_url(row).is_some() {
+        webhooks::for_task(db, &row.id).await?
+    } else {
+        None
     };
-    let delivery = webhooks::for_task(db, task_id).await?;
     if let Some(object) = task.as_object_mut() {
         object.insert(
             "webhook".to_string(),

@@ -58,6 +58,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long)]
         listen: Option<String>,
+        /// Serve the HTTP API only: no workers, sweeps or upstream dispatch. For API replicas
+        /// of a multi-node deployment whose work is done by `reelay worker` processes.
+        #[arg(long)]
+        no_workers: bool,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -130,8 +134,13 @@ impl ConfigArgs {
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { listen, config } => {
-            serve(Settings::load(&config.overrides(listen)), Role::All).await
+        Command::Serve {
+            listen,
+            no_workers,
+            config,
+        } => {
+            let role = if no_workers { Role::ApiOnly } else { Role::All };
+            serve(Settings::load(&config.overrides(listen)), role).await
         }
         Command::Worker { config } => {
             serve(Settings::load(&config.overrides(None)), Role::WorkerOnly).await
@@ -170,7 +179,7 @@ async fn serve(
         println!("This secret is shown once; keep it (it is stored only as a hash):");
         println!("{}", key.secret);
     }
-    if role == Role::All {
+    if role != Role::WorkerOnly {
         tracing::info!(address = %application.address(), public_url = %application.public_url(), "reelay listening");
         println!("reelay listening on http://{}", application.address());
     } else {

@@ -1,7 +1,7 @@
 //! The ledger: every change of a balance is one appended row; rows are never edited.
 //!
-//! Architecture Invariant: `post` is the only code that changes `accounts.balance`, and it
-//! always appends the matching ledger row in the same transaction.
+//! Architecture Invariant: `post` and `post_many` are the only code that changes
+//! `accounts.balance`, and they always append the matching ledger rows in the same transaction.
 
 use serde::Serialize;
 use sqlx::{AnyConnection, FromRow};
@@ -103,6 +103,79 @@ pub async fn post(
     .execute(&mut *conn)
     .await?;
     Ok(balance_after)
+}
+
+/// Applies several postings of one `kind` to one account with one balance update and one
+/// multi-row insert, inside the caller's transaction (the group commit of task creates).
+/// `postings` are `(task_id, credits)`, applied in order; the result is each one's
+/// `balance_after`. All or none: when their sum would take the balance below zero nothing is
+/// applied and `Insufficient` reports the sum.
+pub async fn post_many(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    kind: Kind,
+    postings: &[(&str, i64)],
+) -> Result<Vec<i64>, PostError> {
+    if postings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let total = postings
+        .iter()
+        .try_fold(0i64, |sum, (_, credits)| sum.checked_add(*credits))
+        .ok_or(PostError::Insufficient {
+            balance: 0,
+            needed: i64::MAX,
+        })?;
+    let spent_delta = match kind {
+        Kind::Charge | Kind::Refund => total.saturating_neg(),
+        Kind::Topup | Kind::Adjust => 0,
+    };
+    let balance: Option<i64> = sqlx::query_scalar(
+        "UPDATE accounts SET balance = balance + $1, spent_total = spent_total + $2 \
+         WHERE id = $3 AND balance + $4 >= 0 RETURNING balance",
+    )
+    .bind(total)
+    .bind(spent_delta)
+    .bind(account_id)
+    .bind(total)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(final_balance) = balance else {
+        let current: Option<i64> = sqlx::query_scalar("SELECT balance FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        return Err(match current {
+            Some(balance) => PostError::Insufficient {
+                balance,
+                needed: total.saturating_neg(),
+            },
+            None => PostError::NoAccount,
+        });
+    };
+    let mut running = final_balance - total;
+    let mut after = Vec::with_capacity(postings.len());
+    for (_, credits) in postings {
+        running += credits;
+        after.push(running);
+    }
+    let at = now();
+    let sql = format!(
+        "INSERT INTO ledger (account_id, at, kind, credits, task_id, balance_after) VALUES {}",
+        super::values_placeholders(postings.len(), 6)
+    );
+    let mut insert = sqlx::query(&sql);
+    for ((task_id, credits), balance_after) in postings.iter().zip(&after) {
+        insert = insert
+            .bind(account_id)
+            .bind(at)
+            .bind(kind.as_str())
+            .bind(*credits)
+            .bind(*task_id)
+            .bind(*balance_after);
+    }
+    insert.execute(&mut *conn).await?;
+    Ok(after)
 }
 
 /// A page of an account's ledger, newest first, starting below `before_seq`.

@@ -66,6 +66,39 @@ pub async fn insert(conn: &mut AnyConnection, task: &NewTask<'_>) -> Result<(), 
     Ok(())
 }
 
+/// Inserts several new tasks with one multi-row statement (the group commit of creates).
+pub async fn insert_many(
+    conn: &mut AnyConnection,
+    tasks: &[NewTask<'_>],
+) -> Result<(), sqlx::Error> {
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO tasks (id, account_id, key_id, model, status, progress, request, cost_credits, cost_unit, \
+         cost_seconds, created_at, updated_at) VALUES {}",
+        super::values_placeholders(tasks.len(), 12)
+    );
+    let mut query = sqlx::query(&sql);
+    for task in tasks {
+        query = query
+            .bind(task.id)
+            .bind(task.account_id)
+            .bind(task.key_id)
+            .bind(task.model)
+            .bind("queued")
+            .bind(0i64)
+            .bind(task.request_json)
+            .bind(task.cost_credits)
+            .bind(task.cost_unit)
+            .bind(task.cost_seconds)
+            .bind(task.created_at)
+            .bind(task.created_at);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
 /// A task of this account (others' tasks are invisible).
 pub async fn get_for_account(
     db: &Db,

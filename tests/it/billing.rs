@@ -234,3 +234,134 @@ async fn a_task_that_fails_is_refunded_once() {
     assert_eq!(ledger.data()["items"][0]["credits"], 4000);
     app.finish().await;
 }
+
+/// Creates racing on one account go through the group commit (several per transaction): the
+/// balance covers exactly 7 of 20, so exactly 7 are accepted and charged, the other 13 get
+/// 40200 with nothing written, and every accepted task has its own charge row.
+#[tokio::test]
+async fn concurrent_creates_are_charged_exactly_and_refused_exactly_when_short() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let (_account, key) = app.new_account(7 * 5000).await;
+    let cheap =
+        json!({"model": "seedance2.0-sp", "prompt": "x", "duration": 5, "resolution": "480p"}); // 5000
+    let answers =
+        futures::future::join_all((0..20).map(|_| app.create_task_with_key(&key, &cheap))).await;
+    let accepted: Vec<_> = answers.iter().filter(|a| a.status == 200).collect();
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|a| (a.status, a.code()) == (402, 40200))
+        .collect();
+    assert_eq!((accepted.len(), refused.len()), (7, 13), "{answers:?}");
+    let account = app.get_as(&key, "/account").await;
+    assert_eq!(account.data()["balance"], 0);
+    assert_eq!(account.data()["spent_total"], 7 * 5000);
+    let ledger = app.get_as(&key, "/account/ledger").await;
+    let charges: Vec<_> = ledger.data()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["kind"] == "charge")
+        .collect();
+    assert_eq!(charges.len(), 7);
+    let mut ids: Vec<_> = accepted
+        .iter()
+        .map(|a| a.data()["task_id"].as_str().expect("id").to_string())
+        .collect();
+    let mut charged: Vec<_> = charges
+        .iter()
+        .map(|e| e["task_id"].as_str().expect("task").to_string())
+        .collect();
+    ids.sort();
+    charged.sort();
+    assert_eq!(
+        ids, charged,
+        "each accepted task has exactly its own charge"
+    );
+    // Running balances are consistent: newest first, each 5000 above the next.
+    for pair in charges.windows(2) {
+        assert_eq!(
+            pair[1]["balance_after"].as_i64().expect("n")
+                - pair[0]["balance_after"].as_i64().expect("n"),
+            5000
+        );
+    }
+    for answer in &accepted {
+        let id = answer.data()["task_id"].as_str().expect("id");
+        assert_eq!(
+            app.task(id).await.status,
+            404,
+            "another account's task is invisible"
+        );
+        assert_eq!(app.get_as(&key, &format!("/videos/{id}")).await.status, 200);
+        let cancelled = app
+            .post_json_as(&key, &format!("/videos/{id}/cancel"), &json!({}))
+            .await;
+        assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
+    }
+    app.finish().await;
+}
+
+/// The group commit itself: 20 creates queued before its writer runs form one batch. With a
+/// balance for all of them, one transaction charges all 20; with a balance for 7, the batch
+/// falls back to one create at a time and exactly 7 pass, in queue order.
+#[tokio::test]
+async fn one_batch_charges_each_create_or_falls_back_when_the_balance_is_short() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let catalog = reelay_catalog::Catalog::embedded();
+    let request = catalog
+        .validate(
+            &json!({"model": "seedance2.0-sp", "prompt": "x", "duration": 5, "resolution": "480p"}),
+            &reelay_catalog::ValidateOptions::default(),
+        )
+        .expect("valid");
+    assert_eq!(request.price.credits, 5000);
+    let creates = reelay::billing::Creates::start(app.db.clone());
+    for (credits, expect_ok) in [(20 * 5000, 20), (7 * 5000, 7)] {
+        let (account, key) = app.new_account(credits).await;
+        let key_id: String = sqlx::query_scalar("SELECT id FROM api_keys WHERE account_id = $1")
+            .bind(&account)
+            .fetch_one(&app.db.read)
+            .await
+            .expect("key");
+        let creator = reelay::billing::Creator {
+            account_id: &account,
+            key_id: &key_id,
+            max_in_flight: None,
+        };
+        let results =
+            futures::future::join_all((0..20).map(|_| creates.accept(creator, &request, None)))
+                .await;
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        let short = results
+            .iter()
+            .filter(|r| matches!(r, Err(reelay::billing::CreateError::Insufficient { .. })))
+            .count();
+        assert_eq!((ok, short), (expect_ok, 20 - expect_ok), "{results:?}");
+        assert!(
+            results[..expect_ok].iter().all(|r| r.is_ok()),
+            "the first ones in the queue are the ones that pass"
+        );
+        let balance: i64 = sqlx::query_scalar("SELECT balance FROM accounts WHERE id = $1")
+            .bind(&account)
+            .fetch_one(&app.db.read)
+            .await
+            .expect("balance");
+        assert_eq!(balance, 0);
+        for accepted in results.iter().flatten() {
+            let id = &accepted.task_id;
+            let cancelled = app
+                .post_json_as(&key, &format!("/videos/{id}/cancel"), &json!({}))
+                .await;
+            assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
+        }
+    }
+    app.finish().await;
+}
