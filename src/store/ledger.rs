@@ -62,34 +62,7 @@ pub async fn post(
     task_id: Option<&str>,
     note: Option<&str>,
 ) -> Result<i64, PostError> {
-    let spent_delta = match kind {
-        Kind::Charge => credits.saturating_neg(),
-        Kind::Refund => credits.saturating_neg(),
-        Kind::Topup | Kind::Adjust => 0,
-    };
-    let balance: Option<i64> = sqlx::query_scalar(
-        "UPDATE accounts SET balance = balance + $1, spent_total = spent_total + $2 \
-         WHERE id = $3 AND balance + $4 >= 0 RETURNING balance",
-    )
-    .bind(credits)
-    .bind(spent_delta)
-    .bind(account_id)
-    .bind(credits)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(balance_after) = balance else {
-        let current: Option<i64> = sqlx::query_scalar("SELECT balance FROM accounts WHERE id = $1")
-            .bind(account_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        return Err(match current {
-            Some(balance) => PostError::Insufficient {
-                balance,
-                needed: credits.saturating_neg(),
-            },
-            None => PostError::NoAccount,
-        });
-    };
+    let balance_after = apply(conn, account_id, kind, credits).await?;
     sqlx::query(
         "INSERT INTO ledger (account_id, at, kind, credits, task_id, balance_after, note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -103,6 +76,44 @@ pub async fn post(
     .execute(&mut *conn)
     .await?;
     Ok(balance_after)
+}
+
+/// Adds `credits` (signed) to the balance (and a charge's or refund's opposite to
+/// `spent_total`) unless that would take it below zero; the balance after.
+async fn apply(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    kind: Kind,
+    credits: i64,
+) -> Result<i64, PostError> {
+    let spent_delta = match kind {
+        Kind::Charge | Kind::Refund => credits.saturating_neg(),
+        Kind::Topup | Kind::Adjust => 0,
+    };
+    let balance: Option<i64> = sqlx::query_scalar(
+        "UPDATE accounts SET balance = balance + $1, spent_total = spent_total + $2 \
+         WHERE id = $3 AND balance + $4 >= 0 RETURNING balance",
+    )
+    .bind(credits)
+    .bind(spent_delta)
+    .bind(account_id)
+    .bind(credits)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(balance) = balance {
+        return Ok(balance);
+    }
+    let current: Option<i64> = sqlx::query_scalar("SELECT balance FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Err(match current {
+        Some(balance) => PostError::Insufficient {
+            balance,
+            needed: credits.saturating_neg(),
+        },
+        None => PostError::NoAccount,
+    })
 }
 
 /// Applies several postings of one `kind` to one account with one balance update and one
@@ -126,33 +137,7 @@ pub async fn post_many(
             balance: 0,
             needed: i64::MAX,
         })?;
-    let spent_delta = match kind {
-        Kind::Charge | Kind::Refund => total.saturating_neg(),
-        Kind::Topup | Kind::Adjust => 0,
-    };
-    let balance: Option<i64> = sqlx::query_scalar(
-        "UPDATE accounts SET balance = balance + $1, spent_total = spent_total + $2 \
-         WHERE id = $3 AND balance + $4 >= 0 RETURNING balance",
-    )
-    .bind(total)
-    .bind(spent_delta)
-    .bind(account_id)
-    .bind(total)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(final_balance) = balance else {
-        let current: Option<i64> = sqlx::query_scalar("SELECT balance FROM accounts WHERE id = $1")
-            .bind(account_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        return Err(match current {
-            Some(balance) => PostError::Insufficient {
-                balance,
-                needed: total.saturating_neg(),
-            },
-            None => PostError::NoAccount,
-        });
-    };
+    let final_balance = apply(conn, account_id, kind, total).await?;
     let mut running = final_balance - total;
     let mut after = Vec::with_capacity(postings.len());
     for (_, credits) in postings {
