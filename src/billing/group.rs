@@ -10,8 +10,11 @@
 //!
 //! Anything unusual falls back to the one-create path, in queue order: an account whose
 //! batch total exceeds its balance (so that each create gets its own exact "balance too low"
-//! answer, and the ones that fit still pass), and any database error in the batch (the batch
-//! rolls back, nothing is charged, and each create is tried alone).
+//! answer, and the ones that fit still pass), and a database error before the commit (the
+//! batch rolls back, nothing is charged, and each create is tried alone). A failed commit is
+//! not retried: it may have committed (a connection lost while PostgreSQL commits), and a
+//! retry could create and charge a second task; each of its creates answers with the error,
+//! as the one-create path does.
 
 use std::collections::BTreeMap;
 
@@ -73,12 +76,11 @@ impl Creates {
             // The writer has stopped (shutdown): write this one alone.
             return accept_task(&self.db, creator, request, None).await;
         }
-        match answer.await {
-            Ok(result) => result,
-            // The writer dropped the job without answering (it stopped mid-batch, which rolls
-            // the batch back): nothing was charged, so write it alone.
-            Err(_) => accept_task(&self.db, creator, request, None).await,
-        }
+        // No answer: the writer stopped while holding the job (runtime shutdown). Its batch
+        // may have committed, so the create is not retried; the caller gets an error.
+        answer
+            .await
+            .unwrap_or(Err(CreateError::Db(sqlx::Error::WorkerCrashed)))
     }
 }
 
@@ -129,16 +131,31 @@ async fn commit(db: &Db, jobs: Vec<Job>) {
             }
             one_by_one(db, later).await;
         }
-        Err(error) => {
+        Err(BatchError::BeforeCommit(error)) => {
             tracing::warn!(%error, creates = ready.len(), "group commit failed; writing each create alone");
             one_by_one(db, ready.into_iter().map(|p| p.job).collect()).await;
+        }
+        Err(BatchError::Commit(error)) => {
+            tracing::error!(%error, creates = ready.len(), "group commit: the commit failed; not retried");
+            for prepared in ready {
+                let error = sqlx::Error::Protocol(format!("commit failed: {error}"));
+                let _ = prepared.job.reply.send(Err(CreateError::Db(error)));
+            }
         }
     }
 }
 
+/// Why a batch was not written.
+enum BatchError {
+    /// Nothing was committed: the creates may be retried.
+    BeforeCommit(sqlx::Error),
+    /// The commit itself failed: it may or may not have taken effect.
+    Commit(sqlx::Error),
+}
+
 /// Writes the batch in one transaction; returns the indexes left for the one-create path
 /// (accounts whose balance does not cover their part of the batch).
-async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<usize>, sqlx::Error> {
+async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<usize>, BatchError> {
     // Accounts in a fixed order, so that two replicas' batches lock them in the same order.
     let mut by_account: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (index, prepared) in ready.iter().enumerate() {
@@ -147,7 +164,7 @@ async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<usize>
             .or_default()
             .push(index);
     }
-    let mut tx = db.write.begin().await?;
+    let mut tx = db.write.begin().await.map_err(BatchError::BeforeCommit)?;
     let mut alone = Vec::new();
     for (account_id, indexes) in &by_account {
         let postings: Vec<(&str, i64)> = indexes
@@ -161,7 +178,7 @@ async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<usize>
             Err(PostError::Insufficient { .. } | PostError::NoAccount) => {
                 alone.extend(indexes.iter().copied());
             }
-            Err(PostError::Db(e)) => return Err(e),
+            Err(PostError::Db(e)) => return Err(BatchError::BeforeCommit(e)),
         }
     }
     let rows: Vec<NewTask<'_>> = ready
@@ -180,8 +197,10 @@ async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<usize>
             created_at: now,
         })
         .collect();
-    tasks::insert_many(&mut tx, &rows).await?;
-    tx.commit().await?;
+    tasks::insert_many(&mut tx, &rows)
+        .await
+        .map_err(BatchError::BeforeCommit)?;
+    tx.commit().await.map_err(BatchError::Commit)?;
     Ok(alone)
 }
 

@@ -46,27 +46,13 @@ pub struct NewTask<'a> {
     pub created_at: i64,
 }
 
+/// Inserts one new task (`queued`).
 pub async fn insert(conn: &mut AnyConnection, task: &NewTask<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO tasks (id, account_id, key_id, model, status, progress, request, cost_credits, cost_unit, \
-         cost_seconds, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(task.id)
-    .bind(task.account_id)
-    .bind(task.key_id)
-    .bind(task.model)
-    .bind(task.request_json)
-    .bind(task.cost_credits)
-    .bind(task.cost_unit)
-    .bind(task.cost_seconds)
-    .bind(task.created_at)
-    .bind(task.created_at)
-    .execute(conn)
-    .await?;
-    Ok(())
+    insert_many(conn, std::slice::from_ref(task)).await
 }
 
-/// Inserts several new tasks with one multi-row statement (the group commit of creates).
+/// Inserts new tasks (`queued`) with one multi-row statement (one row, or the group commit
+/// of creates).
 pub async fn insert_many(
     conn: &mut AnyConnection,
     tasks: &[NewTask<'_>],
