@@ -144,7 +144,7 @@ impl Application {
             limits: MediaLimits::default(),
             settings: Arc::new(settings.assets.clone()),
         };
-        let state = AppState {
+        let state = AppState::new(crate::api::Shared {
             db: db.clone(),
             catalog: catalog.clone(),
             storage: storage.clone(),
@@ -164,7 +164,7 @@ impl Application {
             shutdown: CancellationToken::new(),
             assets: assets.clone(),
             creates: crate::billing::Creates::start(db.clone()),
-        };
+        });
         let dispatcher = Dispatcher {
             db: db.clone(),
             fetcher: fetcher.clone(),

@@ -1,5 +1,6 @@
 //! The success envelope `{"code": 0, "msg": "ok", "data": …}` and its `api.success_code` variant.
 
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -31,10 +32,29 @@ impl SuccessCode {
 /// A successful answer with its payload.
 pub struct Data<T: Serialize>(pub SuccessCode, pub T);
 
+/// The envelope as written: the payload is serialized in place, not copied into a new tree.
+#[derive(Serialize)]
+struct Envelope<'a, T> {
+    code: Value,
+    msg: &'static str,
+    data: &'a T,
+}
+
 impl<T: Serialize> IntoResponse for Data<T> {
     fn into_response(self) -> Response {
-        match serde_json::to_value(&self.1) {
-            Ok(data) => axum::Json(json!({ "code": self.0.value(), "msg": "ok", "data": data }))
+        let envelope = Envelope {
+            code: self.0.value(),
+            msg: "ok",
+            data: &self.1,
+        };
+        match serde_json::to_vec(&envelope) {
+            Ok(body) => (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
                 .into_response(),
             Err(error) => super::error::ApiError::internal(error).into_response(),
         }

@@ -35,9 +35,27 @@ use crate::tasks::view::ViewContext;
 use envelope::SuccessCode;
 use error::{ApiError, ErrorCode};
 
-/// Shared state of every handler.
+/// Shared state of every handler: one allocation, so the clones axum makes per request (the
+/// middleware, each `State` extractor) are a reference count and not a copy of every field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What every handler reads (through `AppState`).
+pub struct Shared {
     pub db: Db,
     pub catalog: Arc<Catalog>,
     pub storage: Storage,
@@ -67,7 +85,7 @@ pub struct AppState {
     pub creates: crate::billing::Creates,
 }
 
-impl AppState {
+impl Shared {
     pub fn view(&self) -> ViewContext<'_> {
         ViewContext {
             storage: &self.storage,

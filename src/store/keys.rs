@@ -22,6 +22,24 @@ pub struct ApiKey {
     pub max_in_flight: Option<i64>,
 }
 
+impl ApiKey {
+    /// The key from a row of [`authenticate`]'s `SELECT`, by position, read by
+    /// [`super::local_read`].
+    fn from_local(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
+        Ok(ApiKey {
+            id: row.get(0)?,
+            account_id: row.get(1)?,
+            name: row.get(2)?,
+            lookup: row.get(3)?,
+            secret_hash: row.get(4)?,
+            created_at: row.get(5)?,
+            revoked_at: row.get(6)?,
+            rpm: row.get(7)?,
+            max_in_flight: row.get(8)?,
+        })
+    }
+}
+
 /// A key just made: its id and the secret to show once.
 pub struct CreatedKey {
     pub key_id: String,
@@ -57,12 +75,20 @@ pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<ApiKey>, sqlx:
     let Some(lookup) = ids::secret_lookup(secret) else {
         return Ok(None);
     };
-    let key = sqlx::query_as::<_, ApiKey>(
-        "SELECT * FROM api_keys WHERE lookup = $1 AND revoked_at IS NULL",
-    )
-    .bind(lookup)
-    .fetch_optional(&db.read)
-    .await?;
+    const SQL: &str = "SELECT id, account_id, name, lookup, secret_hash, created_at, revoked_at, \
+         rpm, max_in_flight FROM api_keys WHERE lookup = $1 AND revoked_at IS NULL";
+    let local = db
+        .local()
+        .and_then(|reader| reader.query_row(SQL, [lookup], ApiKey::from_local));
+    let key = match local {
+        Some(key) => key,
+        None => {
+            sqlx::query_as::<_, ApiKey>(SQL)
+                .bind(lookup)
+                .fetch_optional(&db.read)
+                .await?
+        }
+    };
     let presented = ids::hash_secret(secret);
     Ok(key.filter(|k| bool::from(k.secret_hash.as_bytes().ct_eq(presented.as_bytes()))))
 }

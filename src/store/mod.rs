@@ -15,6 +15,7 @@ pub mod assets;
 pub mod audit;
 pub mod keys;
 pub mod ledger;
+pub mod local_read;
 pub mod meta;
 pub mod notify;
 pub mod rate;
@@ -22,6 +23,7 @@ pub mod tasks;
 pub mod upstream;
 pub mod webhooks;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
@@ -65,6 +67,8 @@ pub struct Db {
     pub read: AnyPool,
     backend: Backend,
     url: String,
+    /// SQLite file only: synchronous reads for the hottest queries (see [`local_read`]).
+    local: Option<Arc<local_read::LocalReader>>,
 }
 
 /// Migrations embedded in the binary, one set per backend, mirrored by name.
@@ -108,6 +112,9 @@ impl Db {
                 let write = AnyPoolOptions::new()
                     .max_connections(1)
                     .min_connections(1)
+                    // A local file does not drop connections: skip the ping round trip to the
+                    // connection's thread that `test_before_acquire` costs on every statement.
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
@@ -122,6 +129,7 @@ impl Db {
                     .await?;
                 let read = AnyPoolOptions::new()
                     .max_connections(settings.max_connections.clamp(1, 64))
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute("PRAGMA busy_timeout = 10000;").await?;
@@ -134,6 +142,7 @@ impl Db {
                     read,
                     backend,
                     url: url.to_string(),
+                    local: local_read::LocalReader::for_url(url).map(Arc::new),
                 }
             }
             Backend::Postgres => {
@@ -147,6 +156,7 @@ impl Db {
                     read: pool,
                     backend,
                     url: url.to_string(),
+                    local: None,
                 }
             }
         };
@@ -169,6 +179,20 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The synchronous SQLite reader, when there is one (a SQLite file).
+    pub fn local(&self) -> Option<&local_read::LocalReader> {
+        self.local.as_deref()
+    }
+
+    /// This handle with the synchronous reader off: every read goes through the pools (tests
+    /// compare both paths).
+    pub fn without_local(&self) -> Db {
+        Db {
+            local: None,
+            ..self.clone()
+        }
     }
 
     /// The URL this handle was opened with (secret-bearing: never log it unredacted).

@@ -33,6 +33,46 @@ pub struct TaskRow {
     pub expired: i64,
 }
 
+/// The columns of [`TaskRow`], in its field order (a macro so that `concat!` can use it).
+macro_rules! task_columns {
+    () => {
+        "id, account_id, key_id, model, status, progress, request, cost_credits, cost_unit, \
+         cost_seconds, refunded, channel, result, error_code, error_message, attempts, \
+         claimed_by, lease_until, created_at, updated_at, completed_at, expired"
+    };
+}
+
+impl TaskRow {
+    /// The task from a row of `SELECT task_columns!() FROM tasks` read by [`super::local_read`]
+    /// (by position: names cost a string search per field).
+    fn from_local(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
+        Ok(TaskRow {
+            id: row.get(0)?,
+            account_id: row.get(1)?,
+            key_id: row.get(2)?,
+            model: row.get(3)?,
+            status: row.get(4)?,
+            progress: row.get(5)?,
+            request: row.get(6)?,
+            cost_credits: row.get(7)?,
+            cost_unit: row.get(8)?,
+            cost_seconds: row.get(9)?,
+            refunded: row.get(10)?,
+            channel: row.get(11)?,
+            result: row.get(12)?,
+            error_code: row.get(13)?,
+            error_message: row.get(14)?,
+            attempts: row.get(15)?,
+            claimed_by: row.get(16)?,
+            lease_until: row.get(17)?,
+            created_at: row.get(18)?,
+            updated_at: row.get(19)?,
+            completed_at: row.get(20)?,
+            expired: row.get(21)?,
+        })
+    }
+}
+
 /// The values of a new task row.
 pub struct NewTask<'a> {
     pub id: &'a str,
@@ -91,7 +131,18 @@ pub async fn get_for_account(
     account_id: &str,
     id: &str,
 ) -> Result<Option<TaskRow>, sqlx::Error> {
-    sqlx::query_as::<_, TaskRow>("SELECT * FROM tasks WHERE id = $1 AND account_id = $2")
+    let sql = concat!(
+        "SELECT ",
+        task_columns!(),
+        " FROM tasks WHERE id = $1 AND account_id = $2"
+    );
+    if let Some(row) = db
+        .local()
+        .and_then(|reader| reader.query_row(sql, [id, account_id], TaskRow::from_local))
+    {
+        return Ok(row);
+    }
+    sqlx::query_as::<_, TaskRow>(sql)
         .bind(id)
         .bind(account_id)
         .fetch_optional(&db.read)

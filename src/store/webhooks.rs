@@ -1,7 +1,6 @@
 //! Webhook deliveries: enqueue (inside the terminal-status transaction), claim an attempt,
 //! record its outcome, and read a task's delivery state.
 
-use serde_json::Value;
 use sqlx::{AnyConnection, FromRow};
 
 use super::tasks::TaskRow;
@@ -27,12 +26,17 @@ pub struct Delivery {
 
 /// The `callback_url` stored in a task's validated request, if any.
 pub fn callback_url(row: &TaskRow) -> Option<String> {
-    serde_json::from_str::<Value>(&row.request)
+    /// Only the one field: the rest of the request is skipped, not built into a tree.
+    #[derive(serde::Deserialize)]
+    struct Callback<'a> {
+        #[serde(borrow)]
+        callback_url: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_str::<Callback<'_>>(&row.request)
         .ok()?
-        .get("callback_url")?
-        .as_str()
+        .callback_url
         .filter(|url| !url.is_empty())
-        .map(str::to_string)
+        .map(|url| url.into_owned())
 }
 
 /// Enqueues the delivery of a task that just became terminal (no-op without `callback_url`,

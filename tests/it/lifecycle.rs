@@ -434,3 +434,83 @@ async fn metrics_count_requests_by_route_and_tasks_by_status() {
     assert!(!text.contains("vid_"), "no task ids in labels");
     app.finish().await;
 }
+
+/// The task poll and the API-key lookup read SQLite synchronously (`store::local_read`); they
+/// must answer exactly what the pooled sqlx path answers, for a queued and a completed task, a
+/// revoked key and someone else's task.
+#[tokio::test]
+async fn local_reads_answer_as_the_pool_does() {
+    use reelay::store::{keys, tasks};
+    let app = spawn_app().await;
+    let pooled = app.db.without_local();
+    assert!(pooled.local().is_none());
+    let sqlite = app.db.backend() == reelay::store::Backend::Sqlite;
+    assert_eq!(app.db.local().is_some(), sqlite);
+
+    let created = app.create_task(&text_request("seedance2.0-sp")).await;
+    let task_id = created.data()["task_id"].as_str().expect("id").to_string();
+    let same = |a: Option<tasks::TaskRow>, b: Option<tasks::TaskRow>| {
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        a
+    };
+    let queued = same(
+        tasks::get_for_account(&app.db, &app.account_id, &task_id)
+            .await
+            .expect("local read"),
+        tasks::get_for_account(&pooled, &app.account_id, &task_id)
+            .await
+            .expect("pooled read"),
+    )
+    .expect("the task");
+    assert_eq!(queued.id, task_id);
+    if let Some(reader) = app.db.local() {
+        // The reader itself answers (a failure would fall back to the pool unseen).
+        let count = reader.query_row(
+            "SELECT COUNT(*) FROM tasks WHERE id = $1",
+            [&task_id],
+            |r| r.get::<_, i64>(0),
+        );
+        assert_eq!(count, Some(Some(1)));
+    }
+
+    app.wait_terminal(&task_id).await;
+    let done = same(
+        tasks::get_for_account(&app.db, &app.account_id, &task_id)
+            .await
+            .expect("local read"),
+        tasks::get_for_account(&pooled, &app.account_id, &task_id)
+            .await
+            .expect("pooled read"),
+    )
+    .expect("the task");
+    assert_eq!(done.status, "completed");
+    assert!(done.result.is_some() && done.completed_at.is_some());
+    assert!(same(
+        tasks::get_for_account(&app.db, "acc_someone_else", &task_id)
+            .await
+            .expect("local read"),
+        tasks::get_for_account(&pooled, "acc_someone_else", &task_id)
+            .await
+            .expect("pooled read"),
+    )
+    .is_none());
+
+    let local_key = keys::authenticate(&app.db, &app.key)
+        .await
+        .expect("local read");
+    let pooled_key = keys::authenticate(&pooled, &app.key)
+        .await
+        .expect("pooled read");
+    assert_eq!(format!("{local_key:?}"), format!("{pooled_key:?}"));
+    let key = local_key.expect("the key authenticates");
+    assert!(keys::revoke(&app.db, &key.id).await.expect("revoke"));
+    assert!(keys::authenticate(&app.db, &app.key)
+        .await
+        .expect("local read")
+        .is_none());
+    assert!(keys::authenticate(&pooled, &app.key)
+        .await
+        .expect("pooled read")
+        .is_none());
+    app.finish().await;
+}
