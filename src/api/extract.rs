@@ -4,11 +4,12 @@
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use serde_json::Value;
 
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
-use crate::store::keys;
+use crate::store::keys::{self, ApiKey};
 
 /// The caller, authenticated by API key.
 #[derive(Debug, Clone)]
@@ -23,46 +24,61 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            unauthorized("missing Authorization header; send `Authorization: Bearer sk_...`")
-        })?;
-        let value = header
-            .to_str()
-            .map_err(|_| unauthorized("Authorization header is not valid text"))?;
-        let secret = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .ok_or_else(|| unauthorized("Authorization must be `Bearer sk_...`"))?;
+        let secret = bearer(&parts.headers)?;
         let key = keys::authenticate(&state.db, secret)
             .await?
-            .ok_or_else(|| unauthorized("API key is invalid or revoked"))?;
-        tracing::Span::current().record("account_id", key.account_id.as_str());
-        // Every authenticated request counts toward the key's RPM, in the database so that the
-        // limit holds across replicas.
-        if let Some(rpm) = key.rpm.or(state.limits.default_rpm.map(i64::from)) {
-            let scope = format!("key:{}", key.id);
-            if let Err(retry_after) =
-                crate::store::rate::take(&state.db, &scope, rpm, crate::store::now()).await?
-            {
-                let mut error = ApiError::new(
-                    ErrorCode::RateLimited,
-                    format!(
-                        "this API key is limited to {rpm} requests per minute; retry after {retry_after} s"
-                    ),
-                );
-                error.retry_after = Some(retry_after as u64);
-                return Err(error);
-            }
-        }
-        Ok(Caller {
-            max_in_flight: key
-                .max_in_flight
-                .or(state.limits.default_max_in_flight.map(i64::from)),
-            account_id: key.account_id,
-            key_id: key.id,
-        })
+            .ok_or_else(invalid_key)?;
+        admit(state, key).await
     }
+}
+
+/// The secret of `Authorization: Bearer sk_…` (40100 when it is missing or malformed).
+pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let header = headers.get(AUTHORIZATION).ok_or_else(|| {
+        unauthorized("missing Authorization header; send `Authorization: Bearer sk_...`")
+    })?;
+    let value = header
+        .to_str()
+        .map_err(|_| unauthorized("Authorization header is not valid text"))?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .ok_or_else(|| unauthorized("Authorization must be `Bearer sk_...`"))
+}
+
+/// The answer to a secret that matches no active key.
+pub fn invalid_key() -> ApiError {
+    unauthorized("API key is invalid or revoked")
+}
+
+/// The caller of an authenticated `key`, once its request is counted toward the key's RPM.
+pub async fn admit(state: &AppState, key: ApiKey) -> Result<Caller, ApiError> {
+    tracing::Span::current().record("account_id", key.account_id.as_str());
+    // Every authenticated request counts toward the key's RPM, in the database so that the
+    // limit holds across replicas.
+    if let Some(rpm) = key.rpm.or(state.limits.default_rpm.map(i64::from)) {
+        let scope = format!("key:{}", key.id);
+        if let Err(retry_after) =
+            crate::store::rate::take(&state.db, &scope, rpm, crate::store::now()).await?
+        {
+            let mut error = ApiError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "this API key is limited to {rpm} requests per minute; retry after {retry_after} s"
+                ),
+            );
+            error.retry_after = Some(retry_after as u64);
+            return Err(error);
+        }
+    }
+    Ok(Caller {
+        max_in_flight: key
+            .max_in_flight
+            .or(state.limits.default_max_in_flight.map(i64::from)),
+        account_id: key.account_id,
+        key_id: key.id,
+    })
 }
 
 fn unauthorized(message: &str) -> ApiError {

@@ -67,23 +67,17 @@ pub fn delivery_json(delivery: &Delivery) -> Value {
     })
 }
 
-/// Adds `webhook: null | {…}` to the object of task `row` (tasks with a `callback_url` that
-/// ended). A task without a `callback_url` has no delivery: no query is made for it.
-pub async fn attach_delivery(
+/// The `webhook` of task `row`: `null`, or the delivery of a task with a `callback_url` that
+/// ended. A task without a `callback_url` has no delivery: no query is made for it.
+pub async fn delivery_of(
     db: &Db,
     row: &crate::store::tasks::TaskRow,
-    task: &mut Value,
-) -> Result<(), sqlx::Error> {
-    let delivery = if webhooks::callback_url(row).is_some() {
-        webhooks::for_task(db, &row.id).await?
-    } else {
-        None
-    };
-    if let Some(object) = task.as_object_mut() {
-        object.insert(
-            "webhook".to_string(),
-            delivery.as_ref().map(delivery_json).unwrap_or(Value::Null),
-        );
+) -> Result<Option<Value>, sqlx::Error> {
+    if webhooks::callback_url(row).is_none() {
+        return Ok(None);
     }
-    Ok(())
+    Ok(webhooks::for_task(db, &row.id)
+        .await?
+        .as_ref()
+        .map(delivery_json))
 }

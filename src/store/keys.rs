@@ -22,20 +22,38 @@ pub struct ApiKey {
     pub max_in_flight: Option<i64>,
 }
 
+/// The columns of [`ApiKey`], in its field order (a macro so that `concat!` can use it).
+macro_rules! key_columns {
+    () => {
+        "id, account_id, name, lookup, secret_hash, created_at, revoked_at, rpm, max_in_flight"
+    };
+}
+pub(super) use key_columns;
+
+/// How many columns [`key_columns`] lists.
+pub(super) const KEY_COLUMNS: usize = 9;
+
+/// The active key with this lookup part, from the columns [`key_columns`] lists.
+const ACTIVE_BY_LOOKUP: &str = concat!(
+    "SELECT ",
+    key_columns!(),
+    " FROM api_keys WHERE lookup = $1 AND revoked_at IS NULL"
+);
+
 impl ApiKey {
-    /// The key from a row of [`authenticate`]'s `SELECT`, by position, read by
-    /// [`super::local_read`].
-    fn from_local(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
+    /// The key from the [`key_columns`] of a row read by [`super::local_read`], by position
+    /// from `at` (names would cost a string search per field).
+    pub(super) fn from_local(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ApiKey> {
         Ok(ApiKey {
-            id: row.get(0)?,
-            account_id: row.get(1)?,
-            name: row.get(2)?,
-            lookup: row.get(3)?,
-            secret_hash: row.get(4)?,
-            created_at: row.get(5)?,
-            revoked_at: row.get(6)?,
-            rpm: row.get(7)?,
-            max_in_flight: row.get(8)?,
+            id: row.get(at)?,
+            account_id: row.get(at + 1)?,
+            name: row.get(at + 2)?,
+            lookup: row.get(at + 3)?,
+            secret_hash: row.get(at + 4)?,
+            created_at: row.get(at + 5)?,
+            revoked_at: row.get(at + 6)?,
+            rpm: row.get(at + 7)?,
+            max_in_flight: row.get(at + 8)?,
         })
     }
 }
@@ -75,22 +93,25 @@ pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<ApiKey>, sqlx:
     let Some(lookup) = ids::secret_lookup(secret) else {
         return Ok(None);
     };
-    const SQL: &str = "SELECT id, account_id, name, lookup, secret_hash, created_at, revoked_at, \
-         rpm, max_in_flight FROM api_keys WHERE lookup = $1 AND revoked_at IS NULL";
-    let local = db
-        .local()
-        .and_then(|reader| reader.query_row(SQL, [lookup], ApiKey::from_local));
+    let local = db.local().and_then(|reader| {
+        reader.query_row(ACTIVE_BY_LOOKUP, [lookup], |row| ApiKey::from_local(row, 0))
+    });
     let key = match local {
         Some(key) => key,
         None => {
-            sqlx::query_as::<_, ApiKey>(SQL)
+            sqlx::query_as::<_, ApiKey>(ACTIVE_BY_LOOKUP)
                 .bind(lookup)
                 .fetch_optional(&db.read)
                 .await?
         }
     };
+    Ok(key.filter(|k| matches(k, secret)))
+}
+
+/// True when `secret` is the key's (constant time).
+pub(super) fn matches(key: &ApiKey, secret: &str) -> bool {
     let presented = ids::hash_secret(secret);
-    Ok(key.filter(|k| bool::from(k.secret_hash.as_bytes().ct_eq(presented.as_bytes()))))
+    bool::from(key.secret_hash.as_bytes().ct_eq(presented.as_bytes()))
 }
 
 pub async fn list(db: &Db, account_id: Option<&str>) -> Result<Vec<ApiKey>, sqlx::Error> {

@@ -2,6 +2,7 @@
 
 use sqlx::{AnyConnection, FromRow};
 
+use super::keys::{self, ApiKey};
 use super::Db;
 
 /// One task as stored.
@@ -43,32 +44,32 @@ macro_rules! task_columns {
 }
 
 impl TaskRow {
-    /// The task from a row of `SELECT task_columns!() FROM tasks` read by [`super::local_read`]
-    /// (by position: names cost a string search per field).
-    fn from_local(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
+    /// The task from the [`task_columns`] of a row read by [`super::local_read`], by position
+    /// from `at` (names would cost a string search per field).
+    fn from_local(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<TaskRow> {
         Ok(TaskRow {
-            id: row.get(0)?,
-            account_id: row.get(1)?,
-            key_id: row.get(2)?,
-            model: row.get(3)?,
-            status: row.get(4)?,
-            progress: row.get(5)?,
-            request: row.get(6)?,
-            cost_credits: row.get(7)?,
-            cost_unit: row.get(8)?,
-            cost_seconds: row.get(9)?,
-            refunded: row.get(10)?,
-            channel: row.get(11)?,
-            result: row.get(12)?,
-            error_code: row.get(13)?,
-            error_message: row.get(14)?,
-            attempts: row.get(15)?,
-            claimed_by: row.get(16)?,
-            lease_until: row.get(17)?,
-            created_at: row.get(18)?,
-            updated_at: row.get(19)?,
-            completed_at: row.get(20)?,
-            expired: row.get(21)?,
+            id: row.get(at)?,
+            account_id: row.get(at + 1)?,
+            key_id: row.get(at + 2)?,
+            model: row.get(at + 3)?,
+            status: row.get(at + 4)?,
+            progress: row.get(at + 5)?,
+            request: row.get(at + 6)?,
+            cost_credits: row.get(at + 7)?,
+            cost_unit: row.get(at + 8)?,
+            cost_seconds: row.get(at + 9)?,
+            refunded: row.get(at + 10)?,
+            channel: row.get(at + 11)?,
+            result: row.get(at + 12)?,
+            error_code: row.get(at + 13)?,
+            error_message: row.get(at + 14)?,
+            attempts: row.get(at + 15)?,
+            claimed_by: row.get(at + 16)?,
+            lease_until: row.get(at + 17)?,
+            created_at: row.get(at + 18)?,
+            updated_at: row.get(at + 19)?,
+            completed_at: row.get(at + 20)?,
+            expired: row.get(at + 21)?,
         })
     }
 }
@@ -136,10 +137,9 @@ pub async fn get_for_account(
         task_columns!(),
         " FROM tasks WHERE id = $1 AND account_id = $2"
     );
-    if let Some(row) = db
-        .local()
-        .and_then(|reader| reader.query_row(sql, [id, account_id], TaskRow::from_local))
-    {
+    if let Some(row) = db.local().and_then(|reader| {
+        reader.query_row(sql, [id, account_id], |row| TaskRow::from_local(row, 0))
+    }) {
         return Ok(row);
     }
     sqlx::query_as::<_, TaskRow>(sql)
@@ -147,6 +147,49 @@ pub async fn get_for_account(
         .bind(account_id)
         .fetch_optional(&db.read)
         .await
+}
+
+/// The active API key `secret` and, when it is its account's, task `id`, in one read: the task
+/// poll, the request clients repeat most. `None`: the key is unknown, revoked or wrong.
+pub async fn get_with_key(
+    db: &Db,
+    secret: &str,
+    id: &str,
+) -> Result<Option<(ApiKey, Option<TaskRow>)>, sqlx::Error> {
+    let Some(lookup) = crate::ids::secret_lookup(secret) else {
+        return Ok(None);
+    };
+    let sql = concat!(
+        "SELECT k.*, t.* FROM (SELECT ",
+        keys::key_columns!(),
+        " FROM api_keys WHERE lookup = $1 AND revoked_at IS NULL) AS k \
+         LEFT JOIN (SELECT ",
+        task_columns!(),
+        " FROM tasks WHERE id = $2) AS t ON t.account_id = k.account_id"
+    );
+    let local = db.local().and_then(|reader| {
+        reader.query_row(sql, [lookup, id], |row| {
+            let key = ApiKey::from_local(row, 0)?;
+            // The task's columns are NULL when the join found no task of the key's account.
+            let task = match row.get::<_, Option<String>>(keys::KEY_COLUMNS)? {
+                Some(_) => Some(TaskRow::from_local(row, keys::KEY_COLUMNS)?),
+                None => None,
+            };
+            Ok((key, task))
+        })
+    });
+    let found = match local {
+        Some(found) => found,
+        // The pools: two statements, as the separate lookups make them.
+        None => match keys::authenticate(db, secret).await? {
+            Some(key) => {
+                let task = get_for_account(db, &key.account_id, id).await?;
+                return Ok(Some((key, task)));
+            }
+            None => return Ok(None),
+        },
+    };
+    Ok(found.filter(|(key, _)| keys::matches(key, secret)))
 }
 
 /// Any task, for workers and the admin API.

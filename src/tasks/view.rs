@@ -1,5 +1,6 @@
 //! The public JSON of a task (API.md §2 "query"), built from its row.
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::StoredResult;
@@ -20,8 +21,65 @@ pub fn result_expires_at(completed_at: i64, retention_secs: i64) -> Option<i64> 
     (retention_secs > 0).then_some(completed_at + retention_secs)
 }
 
-/// The task object returned by `GET /videos/{id}`, the list and (later) webhooks and events.
+/// The task object returned by `GET /videos/{id}`, the list, webhooks and events.
 pub fn task_json(row: &TaskRow, ctx: &ViewContext<'_>) -> Value {
+    serde_json::to_value(task_view(row, ctx)).unwrap_or(Value::Null)
+}
+
+/// The task object, typed: serialized straight to the response instead of through a `Value`
+/// tree (the poll writes it on every call). Fields are in alphabetical order, so it writes the
+/// same bytes as [`task_json`]'s sorted map.
+#[derive(Serialize)]
+pub struct TaskView<'a> {
+    channel: Option<&'a str>,
+    completed_at: Option<i64>,
+    cost: CostView,
+    created_at: i64,
+    error: Option<ErrorView<'a>>,
+    error_message: Option<&'a str>,
+    model: &'a str,
+    progress: i64,
+    request: Value,
+    result: Option<ResultView>,
+    status: &'a str,
+    task_id: &'a str,
+    updated_at: i64,
+}
+
+#[derive(Serialize)]
+struct CostView {
+    credits: i64,
+    refunded: bool,
+    seconds: i64,
+    unit: Value,
+}
+
+#[derive(Serialize)]
+struct ErrorView<'a> {
+    code: &'a str,
+    message: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ResultView {
+    channel: String,
+    duration: f64,
+    expired: bool,
+    expires_at: Option<i64>,
+    fps: u32,
+    frames: u32,
+    has_audio: bool,
+    height: u32,
+    last_frame_url: Option<String>,
+    preview: bool,
+    ratio: String,
+    size_bytes: u64,
+    video_url: Option<String>,
+    width: u32,
+}
+
+/// The typed task object of `row` (see [`TaskView`]).
+pub fn task_view<'a>(row: &'a TaskRow, ctx: &ViewContext<'_>) -> TaskView<'a> {
     let mut request: Value = serde_json::from_str(&row.request).unwrap_or(Value::Null);
     let price = request.as_object_mut().and_then(|o| o.remove("price"));
     let unit = price
@@ -32,34 +90,33 @@ pub fn task_json(row: &TaskRow, ctx: &ViewContext<'_>) -> Value {
         .result
         .as_deref()
         .and_then(|r| serde_json::from_str::<StoredResult>(r).ok())
-        .map(|stored| result_json(row, &stored, ctx));
-    let error = match (&row.error_code, &row.error_message) {
-        (Some(code), message) => json!({ "code": code, "message": message }),
-        _ => Value::Null,
-    };
-    json!({
-        "task_id": row.id,
-        "model": row.model,
-        "status": row.status,
-        "progress": row.progress,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "completed_at": row.completed_at,
-        "channel": row.channel,
-        "request": request,
-        "result": result,
-        "error_message": row.error_message,
-        "error": error,
-        "cost": {
-            "credits": row.cost_credits,
-            "unit": unit,
-            "seconds": row.cost_seconds,
-            "refunded": row.refunded != 0,
+        .map(|stored| result_view(row, stored, ctx));
+    TaskView {
+        channel: row.channel.as_deref(),
+        completed_at: row.completed_at,
+        cost: CostView {
+            credits: row.cost_credits,
+            refunded: row.refunded != 0,
+            seconds: row.cost_seconds,
+            unit,
         },
-    })
+        created_at: row.created_at,
+        error: row.error_code.as_deref().map(|code| ErrorView {
+            code,
+            message: row.error_message.as_deref(),
+        }),
+        error_message: row.error_message.as_deref(),
+        model: &row.model,
+        progress: row.progress,
+        request,
+        result,
+        status: &row.status,
+        task_id: &row.id,
+        updated_at: row.updated_at,
+    }
 }
 
-fn result_json(row: &TaskRow, stored: &StoredResult, ctx: &ViewContext<'_>) -> Value {
+fn result_view(row: &TaskRow, stored: StoredResult, ctx: &ViewContext<'_>) -> ResultView {
     let completed_at = row.completed_at.unwrap_or(row.updated_at);
     let expires_at = result_expires_at(completed_at, ctx.retention_secs);
     let expired = row.expired != 0;
@@ -71,20 +128,111 @@ fn result_json(row: &TaskRow, stored: &StoredResult, ctx: &ViewContext<'_>) -> V
     } else {
         stored.last_frame_key.as_deref().map(sign)
     };
-    json!({
-        "video_url": video_url,
-        "expires_at": expires_at,
-        "expired": expired,
-        "last_frame_url": last_frame_url,
-        "width": stored.width,
-        "height": stored.height,
-        "duration": stored.duration,
-        "fps": stored.fps,
-        "frames": stored.frames,
-        "size_bytes": stored.size_bytes,
-        "has_audio": stored.has_audio,
-        "ratio": stored.ratio,
-        "channel": stored.channel,
-        "preview": stored.channel == "local",
-    })
+    ResultView {
+        preview: stored.channel == "local",
+        channel: stored.channel,
+        duration: stored.duration,
+        expired,
+        expires_at,
+        fps: stored.fps,
+        frames: stored.frames,
+        has_audio: stored.has_audio,
+        height: stored.height,
+        last_frame_url,
+        ratio: stored.ratio,
+        size_bytes: stored.size_bytes,
+        video_url,
+        width: stored.width,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(result: Option<&StoredResult>, error: Option<(&str, &str)>) -> TaskRow {
+        TaskRow {
+            id: "vid_1".into(),
+            account_id: "acc_1".into(),
+            key_id: None,
+            model: "seedance2.0-sp".into(),
+            status: if result.is_some() {
+                "completed"
+            } else {
+                "failed"
+            }
+            .into(),
+            progress: 100,
+            request: json!({
+                "model": "seedance2.0-sp",
+                "prompt": "a \"quoted\" lighthouse",
+                "duration": 5,
+                "price": { "credits": 10, "unit": "credits" },
+            })
+            .to_string(),
+            cost_credits: 10,
+            cost_unit: "credits".into(),
+            cost_seconds: 5,
+            refunded: i64::from(error.is_some()),
+            channel: Some("local".into()),
+            result: result.map(|r| serde_json::to_string(r).expect("result json")),
+            error_code: error.map(|(code, _)| code.into()),
+            error_message: error.map(|(_, message)| message.into()),
+            attempts: 1,
+            claimed_by: None,
+            lease_until: None,
+            created_at: 1_700_000_000,
+            updated_at: 1_700_000_050,
+            completed_at: Some(1_700_000_050),
+            expired: 0,
+        }
+    }
+
+    /// The typed view writes exactly the bytes of the sorted `Value` map (field order included).
+    #[test]
+    fn the_typed_view_writes_the_sorted_map() {
+        let dir = tempfile::tempdir().expect("dir");
+        let storage = Storage::local(dir.path(), b"k".to_vec()).expect("store");
+        let ctx = ViewContext {
+            storage: &storage,
+            public_url: "http://reelay.test",
+            retention_secs: 3600,
+        };
+        let stored = StoredResult {
+            video_key: "results/vid_1.mp4".into(),
+            last_frame_key: Some("results/vid_1.png".into()),
+            width: 1280,
+            height: 720,
+            duration: 5.0,
+            fps: 24,
+            frames: 120,
+            size_bytes: 12345,
+            has_audio: false,
+            channel: "local".into(),
+            ratio: "16:9".into(),
+        };
+        for task in [
+            row(Some(&stored), None),
+            row(None, Some(("upstream_failed", "the render failed"))),
+        ] {
+            let typed = serde_json::to_string(&task_view(&task, &ctx)).expect("serialize");
+            assert_eq!(typed, task_json(&task, &ctx).to_string());
+            let value: Value = serde_json::from_str(&typed).expect("json");
+            assert!(value["request"].get("price").is_none());
+            assert_eq!(value["cost"]["unit"], "credits");
+        }
+        let done = task_json(&row(Some(&stored), None), &ctx);
+        assert_eq!(done["result"]["width"], 1280);
+        assert_eq!(done["result"]["preview"], true);
+        assert!(done["result"]["video_url"]
+            .as_str()
+            .is_some_and(|url| url.starts_with("http://reelay.test/")));
+        assert_eq!(done["error"], Value::Null);
+        let failed = task_json(&row(None, Some(("upstream_failed", "boom"))), &ctx);
+        assert_eq!(
+            failed["error"],
+            json!({ "code": "upstream_failed", "message": "boom" })
+        );
+        assert_eq!(failed["cost"]["refunded"], true);
+    }
 }

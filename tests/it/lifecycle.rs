@@ -495,6 +495,32 @@ async fn local_reads_answer_as_the_pool_does() {
     )
     .is_none());
 
+    // The poll's joined read: key and task, key and someone else's task, a wrong secret.
+    let (other_account, other_key) = app.new_account(100_000).await;
+    let last = if app.key.ends_with('x') { "y" } else { "x" };
+    let wrong = format!("{}{last}", &app.key[..app.key.len() - 1]);
+    for (secret, expect_key, expect_task) in [
+        (app.key.as_str(), Some(app.account_id.as_str()), true),
+        (other_key.as_str(), Some(other_account.as_str()), false),
+        (wrong.as_str(), None, false),
+    ] {
+        let local = tasks::get_with_key(&app.db, secret, &task_id)
+            .await
+            .expect("local read");
+        let pooled_answer = tasks::get_with_key(&pooled, secret, &task_id)
+            .await
+            .expect("pooled read");
+        assert_eq!(format!("{local:?}"), format!("{pooled_answer:?}"));
+        assert_eq!(
+            local.as_ref().map(|(key, _)| key.account_id.as_str()),
+            expect_key
+        );
+        assert_eq!(
+            local.and_then(|(_, task)| task).map(|task| task.id),
+            expect_task.then(|| task_id.clone())
+        );
+    }
+
     let local_key = keys::authenticate(&app.db, &app.key)
         .await
         .expect("local read");
@@ -512,5 +538,11 @@ async fn local_reads_answer_as_the_pool_does() {
         .await
         .expect("pooled read")
         .is_none());
+    for db in [&app.db, &pooled] {
+        assert!(tasks::get_with_key(db, &app.key, &task_id)
+            .await
+            .expect("read")
+            .is_none());
+    }
     app.finish().await;
 }
