@@ -56,6 +56,9 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// Apply pending migrations at start. With `false`, only `reelay migrate` applies them.
     pub migrate_on_start: bool,
+    /// SQLite: WAL pages after which a commit checkpoints them back into the database file.
+    /// Smaller: shorter, more frequent stalls (lower tail latency); larger: more throughput.
+    pub sqlite_wal_autocheckpoint: u32,
 }
 
 impl Default for DatabaseSettings {
@@ -64,6 +67,7 @@ impl Default for DatabaseSettings {
             url: None,
             max_connections: 16,
             migrate_on_start: true,
+            sqlite_wal_autocheckpoint: crate::store::DEFAULT_WAL_AUTOCHECKPOINT,
         }
     }
 }
@@ -75,6 +79,7 @@ impl std::fmt::Debug for DatabaseSettings {
             .field("url", &self.url.as_deref().map(redact_url))
             .field("max_connections", &self.max_connections)
             .field("migrate_on_start", &self.migrate_on_start)
+            .field("sqlite_wal_autocheckpoint", &self.sqlite_wal_autocheckpoint)
             .finish()
     }
 }
@@ -498,6 +503,13 @@ impl Settings {
                 message: "must be at least 1".into(),
             });
         }
+        if self.database.sqlite_wal_autocheckpoint == 0 {
+            // 0 turns SQLite's checkpoints off: the WAL would grow without bound.
+            return Err(ConfigError::Invalid {
+                key: "database.sqlite_wal_autocheckpoint",
+                message: "must be at least 1 (pages; the default is 250)".into(),
+            });
+        }
         self.validate_storage()?;
         crate::providers::settings::validate(&self.channels, &self.upstream)?;
         Ok(())
@@ -516,6 +528,7 @@ impl Settings {
         crate::store::PoolSettings {
             max_connections: self.database.max_connections,
             migrate: self.database.migrate_on_start,
+            wal_autocheckpoint: self.database.sqlite_wal_autocheckpoint,
         }
     }
 

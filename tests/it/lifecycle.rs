@@ -546,3 +546,30 @@ async fn local_reads_answer_as_the_pool_does() {
     }
     app.finish().await;
 }
+
+/// The SQLite writer checkpoints after `database.sqlite_wal_autocheckpoint` pages (default 250:
+/// short stalls, docs/BENCHMARKS.md); 0 is refused at load with the key named.
+#[tokio::test]
+async fn the_sqlite_writer_checkpoints_at_the_configured_size() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        tweak: Box::new(|settings| settings.database.sqlite_wal_autocheckpoint = 123),
+    })
+    .await;
+    if app.db.backend() == reelay::store::Backend::Sqlite {
+        let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&app.db.write)
+            .await
+            .expect("pragma");
+        assert_eq!(pages, 123);
+    }
+    app.finish().await;
+
+    let mut settings = reelay::config::Settings::default();
+    settings.database.sqlite_wal_autocheckpoint = 0;
+    let error = settings.validate().expect_err("0 is refused").to_string();
+    assert!(
+        error.contains("database.sqlite_wal_autocheckpoint"),
+        "{error}"
+    );
+}
