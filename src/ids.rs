@@ -6,8 +6,19 @@ use sha2::{Digest, Sha256};
 
 /// A random id with a prefix, e.g. `vid_8f3kq0c2m1x9d7zt4w6b`.
 pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", random_token(20).to_lowercase())
+    const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    let mut id = String::with_capacity(prefix.len() + 1 + ID_CHARS);
+    id.push_str(prefix);
+    id.push('_');
+    for _ in 0..ID_CHARS {
+        id.push(char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]));
+    }
+    id
 }
+
+/// Random characters after an id's prefix.
+const ID_CHARS: usize = 20;
 
 /// Random alphanumeric characters from the OS-seeded generator.
 pub fn random_token(len: usize) -> String {

@@ -4,14 +4,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::{MatchedPath, Request, State};
+use std::fmt::Write;
+
+use axum::extract::{MatchedPath, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::HeaderValue;
-use axum::middleware::Next;
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -22,9 +23,55 @@ use super::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
-    method: String,
+    route: RouteLabel,
+    method: MethodLabel,
     status: u16,
+}
+
+/// The route template a request matched (never the raw path, to bound label cardinality).
+/// Holds axum's `MatchedPath` (a reference count), so counting a request allocates nothing.
+#[derive(Clone, Debug)]
+enum RouteLabel {
+    Matched(MatchedPath),
+    Unmatched,
+}
+
+impl RouteLabel {
+    fn as_str(&self) -> &str {
+        match self {
+            RouteLabel::Matched(path) => path.as_str(),
+            RouteLabel::Unmatched => "unmatched",
+        }
+    }
+}
+
+impl PartialEq for RouteLabel {
+    fn eq(&self, other: &RouteLabel) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RouteLabel {}
+
+impl std::hash::Hash for RouteLabel {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl EncodeLabelValue for RouteLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct MethodLabel(Method);
+
+impl EncodeLabelValue for MethodLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.0.as_str())
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -71,29 +118,20 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/metrics", get(scrape))
 }
 
-/// Counts every request by its route template (never the raw path, to bound label cardinality).
-pub async fn count_requests(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
-    let method = request.method().to_string();
-    let response = next.run(request).await;
-    state
-        .metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            route,
-            method,
-            status: response.status().as_u16(),
-        })
-        .inc();
-    response
+impl Metrics {
+    /// Counts one answered request by its route template, method and status.
+    pub fn count_request(&self, route: Option<&MatchedPath>, method: &Method, status: StatusCode) {
+        let route = route.map_or(RouteLabel::Unmatched, |path| {
+            RouteLabel::Matched(path.clone())
+        });
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                method: MethodLabel(method.clone()),
+                status: status.as_u16(),
+            })
+            .inc();
+    }
 }
 
 /// Prometheus metrics (OpenMetrics text).

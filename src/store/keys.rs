@@ -4,6 +4,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, FromRow};
 use subtle::ConstantTimeEq;
 
+use super::positional::ByPosition;
 use super::{now, Db};
 use crate::ids;
 
@@ -41,19 +42,18 @@ const ACTIVE_BY_LOOKUP: &str = concat!(
 );
 
 impl ApiKey {
-    /// The key from the [`key_columns`] of a row read by [`super::local_read`], by position
-    /// from `at` (names would cost a string search per field).
-    pub(super) fn from_local(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ApiKey> {
+    /// The key from the [`key_columns`] of `row`, by position from `at`.
+    pub(super) fn by_position<R: ByPosition>(row: &R, at: usize) -> Result<ApiKey, R::Error> {
         Ok(ApiKey {
-            id: row.get(at)?,
-            account_id: row.get(at + 1)?,
-            name: row.get(at + 2)?,
-            lookup: row.get(at + 3)?,
-            secret_hash: row.get(at + 4)?,
-            created_at: row.get(at + 5)?,
-            revoked_at: row.get(at + 6)?,
-            rpm: row.get(at + 7)?,
-            max_in_flight: row.get(at + 8)?,
+            id: row.at(at)?,
+            account_id: row.at(at + 1)?,
+            name: row.at(at + 2)?,
+            lookup: row.at(at + 3)?,
+            secret_hash: row.at(at + 4)?,
+            created_at: row.at(at + 5)?,
+            revoked_at: row.at(at + 6)?,
+            rpm: row.at(at + 7)?,
+            max_in_flight: row.at(at + 8)?,
         })
     }
 }
@@ -94,7 +94,9 @@ pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<ApiKey>, sqlx:
         return Ok(None);
     };
     let local = db.local().and_then(|reader| {
-        reader.query_row(ACTIVE_BY_LOOKUP, [lookup], |row| ApiKey::from_local(row, 0))
+        reader.query_row(ACTIVE_BY_LOOKUP, [lookup], |row| {
+            ApiKey::by_position(row, 0)
+        })
     });
     let key = match local {
         Some(key) => key,

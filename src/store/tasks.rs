@@ -3,6 +3,7 @@
 use sqlx::{AnyConnection, FromRow};
 
 use super::keys::{self, ApiKey};
+use super::positional::ByPosition;
 use super::Db;
 
 /// One task as stored.
@@ -44,32 +45,31 @@ macro_rules! task_columns {
 }
 
 impl TaskRow {
-    /// The task from the [`task_columns`] of a row read by [`super::local_read`], by position
-    /// from `at` (names would cost a string search per field).
-    fn from_local(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<TaskRow> {
+    /// The task from the [`task_columns`] of `row`, by position from `at`.
+    fn by_position<R: ByPosition>(row: &R, at: usize) -> Result<TaskRow, R::Error> {
         Ok(TaskRow {
-            id: row.get(at)?,
-            account_id: row.get(at + 1)?,
-            key_id: row.get(at + 2)?,
-            model: row.get(at + 3)?,
-            status: row.get(at + 4)?,
-            progress: row.get(at + 5)?,
-            request: row.get(at + 6)?,
-            cost_credits: row.get(at + 7)?,
-            cost_unit: row.get(at + 8)?,
-            cost_seconds: row.get(at + 9)?,
-            refunded: row.get(at + 10)?,
-            channel: row.get(at + 11)?,
-            result: row.get(at + 12)?,
-            error_code: row.get(at + 13)?,
-            error_message: row.get(at + 14)?,
-            attempts: row.get(at + 15)?,
-            claimed_by: row.get(at + 16)?,
-            lease_until: row.get(at + 17)?,
-            created_at: row.get(at + 18)?,
-            updated_at: row.get(at + 19)?,
-            completed_at: row.get(at + 20)?,
-            expired: row.get(at + 21)?,
+            id: row.at(at)?,
+            account_id: row.at(at + 1)?,
+            key_id: row.at(at + 2)?,
+            model: row.at(at + 3)?,
+            status: row.at(at + 4)?,
+            progress: row.at(at + 5)?,
+            request: row.at(at + 6)?,
+            cost_credits: row.at(at + 7)?,
+            cost_unit: row.at(at + 8)?,
+            cost_seconds: row.at(at + 9)?,
+            refunded: row.at(at + 10)?,
+            channel: row.at(at + 11)?,
+            result: row.at(at + 12)?,
+            error_code: row.at(at + 13)?,
+            error_message: row.at(at + 14)?,
+            attempts: row.at(at + 15)?,
+            claimed_by: row.at(at + 16)?,
+            lease_until: row.at(at + 17)?,
+            created_at: row.at(at + 18)?,
+            updated_at: row.at(at + 19)?,
+            completed_at: row.at(at + 20)?,
+            expired: row.at(at + 21)?,
         })
     }
 }
@@ -138,7 +138,7 @@ pub async fn get_for_account(
         " FROM tasks WHERE id = $1 AND account_id = $2"
     );
     if let Some(row) = db.local().and_then(|reader| {
-        reader.query_row(sql, [id, account_id], |row| TaskRow::from_local(row, 0))
+        reader.query_row(sql, [id, account_id], |row| TaskRow::by_position(row, 0))
     }) {
         return Ok(row);
     }
@@ -167,29 +167,34 @@ pub async fn get_with_key(
         task_columns!(),
         " FROM tasks WHERE id = $2) AS t ON t.account_id = k.account_id"
     );
-    let local = db.local().and_then(|reader| {
-        reader.query_row(sql, [lookup, id], |row| {
-            let key = ApiKey::from_local(row, 0)?;
-            // The task's columns are NULL when the join found no task of the key's account.
-            let task = match row.get::<_, Option<String>>(keys::KEY_COLUMNS)? {
-                Some(_) => Some(TaskRow::from_local(row, keys::KEY_COLUMNS)?),
-                None => None,
-            };
-            Ok((key, task))
-        })
-    });
+    let local = db
+        .local()
+        .and_then(|reader| reader.query_row(sql, [lookup, id], |row| key_and_task(row)));
     let found = match local {
         Some(found) => found,
-        // The pools: two statements, as the separate lookups make them.
-        None => match keys::authenticate(db, secret).await? {
-            Some(key) => {
-                let task = get_for_account(db, &key.account_id, id).await?;
-                return Ok(Some((key, task)));
-            }
-            None => return Ok(None),
+        // The same statement through the pool: one round trip on PostgreSQL.
+        None => match sqlx::query(sql)
+            .bind(lookup)
+            .bind(id)
+            .fetch_optional(&db.read)
+            .await?
+        {
+            Some(row) => Some(key_and_task(&row)?),
+            None => None,
         },
     };
     Ok(found.filter(|(key, _)| keys::matches(key, secret)))
+}
+
+/// The key and (when the join found one) the task of a [`get_with_key`] row: the task's columns
+/// are all NULL when the key's account has no such task.
+fn key_and_task<R: ByPosition>(row: &R) -> Result<(ApiKey, Option<TaskRow>), R::Error> {
+    let key = ApiKey::by_position(row, 0)?;
+    let task = match row.at::<Option<String>>(keys::KEY_COLUMNS)? {
+        Some(_) => Some(TaskRow::by_position(row, keys::KEY_COLUMNS)?),
+        None => None,
+    };
+    Ok((key, task))
 }
 
 /// Any task, for workers and the admin API.

@@ -1,7 +1,10 @@
 //! The public JSON of a task (API.md §2 "query"), built from its row.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 use super::StoredResult;
 use crate::storage::Storage;
@@ -33,13 +36,13 @@ pub fn task_json(row: &TaskRow, ctx: &ViewContext<'_>) -> Value {
 pub struct TaskView<'a> {
     channel: Option<&'a str>,
     completed_at: Option<i64>,
-    cost: CostView,
+    cost: CostView<'a>,
     created_at: i64,
     error: Option<ErrorView<'a>>,
     error_message: Option<&'a str>,
     model: &'a str,
     progress: i64,
-    request: Value,
+    request: RequestEcho<'a>,
     result: Option<ResultView>,
     status: &'a str,
     task_id: &'a str,
@@ -47,11 +50,74 @@ pub struct TaskView<'a> {
 }
 
 #[derive(Serialize)]
-struct CostView {
+struct CostView<'a> {
     credits: i64,
     refunded: bool,
     seconds: i64,
-    unit: Value,
+    unit: Echoed<'a>,
+}
+
+/// The stored request as the view echoes it: its fields in name order, `price` left out.
+enum RequestEcho<'a> {
+    /// The usual case: top-level fields borrowed from the row, no tree built.
+    Fields(BTreeMap<&'a str, Echoed<'a>>),
+    /// A request these borrowed fields cannot hold (escaped names, not an object).
+    Tree(Value),
+}
+
+/// One echoed value: written as stored, or rebuilt when it holds an object (so that the object's
+/// keys come out sorted too, as in a `Value`).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Echoed<'a> {
+    Raw(&'a RawValue),
+    Text(&'a str),
+    Tree(Value),
+}
+
+impl Serialize for RequestEcho<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RequestEcho::Fields(fields) => serializer.collect_map(fields),
+            RequestEcho::Tree(value) => value.serialize(serializer),
+        }
+    }
+}
+
+/// The request of `row` without its `price`, and the price's unit.
+fn echo_request(row: &TaskRow) -> (RequestEcho<'_>, Option<Echoed<'_>>) {
+    #[derive(serde::Deserialize)]
+    struct Price<'a> {
+        #[serde(borrow)]
+        unit: Option<&'a RawValue>,
+    }
+    let Ok(mut raw) = serde_json::from_str::<BTreeMap<&str, &RawValue>>(&row.request) else {
+        let mut request: Value = serde_json::from_str(&row.request).unwrap_or(Value::Null);
+        let unit = request
+            .as_object_mut()
+            .and_then(|o| o.remove("price"))
+            .and_then(|p| p.get("unit").cloned())
+            .map(Echoed::Tree);
+        return (RequestEcho::Tree(request), unit);
+    };
+    let unit = raw
+        .remove("price")
+        .and_then(|price| serde_json::from_str::<Price<'_>>(price.get()).ok())
+        .and_then(|price| price.unit)
+        .map(echo);
+    let fields = raw
+        .into_iter()
+        .map(|(name, value)| (name, echo(value)))
+        .collect();
+    (RequestEcho::Fields(fields), unit)
+}
+
+fn echo(value: &RawValue) -> Echoed<'_> {
+    if value.get().contains('{') {
+        Echoed::Tree(serde_json::from_str(value.get()).unwrap_or(Value::Null))
+    } else {
+        Echoed::Raw(value)
+    }
 }
 
 #[derive(Serialize)]
@@ -80,12 +146,8 @@ struct ResultView {
 
 /// The typed task object of `row` (see [`TaskView`]).
 pub fn task_view<'a>(row: &'a TaskRow, ctx: &ViewContext<'_>) -> TaskView<'a> {
-    let mut request: Value = serde_json::from_str(&row.request).unwrap_or(Value::Null);
-    let price = request.as_object_mut().and_then(|o| o.remove("price"));
-    let unit = price
-        .as_ref()
-        .and_then(|p| p.get("unit").cloned())
-        .unwrap_or_else(|| json!(row.cost_unit));
+    let (request, unit) = echo_request(row);
+    let unit = unit.unwrap_or(Echoed::Text(&row.cost_unit));
     let result = row
         .result
         .as_deref()
@@ -149,6 +211,7 @@ fn result_view(row: &TaskRow, stored: StoredResult, ctx: &ViewContext<'_>) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn row(result: Option<&StoredResult>, error: Option<(&str, &str)>) -> TaskRow {
         TaskRow {
@@ -163,13 +226,8 @@ mod tests {
             }
             .into(),
             progress: 100,
-            request: json!({
-                "model": "seedance2.0-sp",
-                "prompt": "a \"quoted\" lighthouse",
-                "duration": 5,
-                "price": { "credits": 10, "unit": "credits" },
-            })
-            .to_string(),
+            // As stored: struct order (not sorted), nested objects, a brace inside a string.
+            request: r#"{"model":"seedance2.0-sp","prompt":"a \"quoted\" {lighthouse}","duration":5,"ratio":"16:9","images":[{"url":"https://x.test/a.png","role":"reference"}],"first_image":null,"seed":null,"callback_url":null,"price":{"credits":10,"unit":"credits","seconds":5}}"#.to_string(),
             cost_credits: 10,
             cost_unit: "credits".into(),
             cost_seconds: 5,
