@@ -27,11 +27,14 @@ pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/models", get(models))
-        .route("/account", get(account))
-        .route("/account/ledger", get(ledger_page))
-        .route("/account/keys", get(list_keys).post(create_key))
-        .route("/account/keys/{key_id}/revoke", post(revoke_key))
+        .route(&super::v1("/models"), get(models))
+        .route(&super::v1("/account"), get(account))
+        .route(&super::v1("/account/ledger"), get(ledger_page))
+        .route(&super::v1("/account/keys"), get(list_keys).post(create_key))
+        .route(
+            &super::v1("/account/keys/{key_id}/revoke"),
+            post(revoke_key),
+        )
 }
 
 /// The model catalog as the server enforces it, with the channels serving each model.

@@ -39,12 +39,18 @@ pub fn router(max_upload_bytes: u64) -> Router<AppState> {
             .saturating_add(MULTIPART_SLACK),
     );
     Router::new()
-        .route("/seedance/sp/assets/upload", post(upload).layer(body_limit))
-        .route("/seedance/sp/assets/detail", post(detail))
-        .route("/seedance/sp/assets/status", post(status))
-        .route("/seedance/sp/assets/delete", post(delete))
-        .route("/seedance/assets/audit", post(audit).layer(body_limit))
-        .route("/seedance/assets/status", get(audit_status))
+        .route(
+            &super::v1("/seedance/sp/assets/upload"),
+            post(upload).layer(body_limit),
+        )
+        .route(&super::v1("/seedance/sp/assets/detail"), post(detail))
+        .route(&super::v1("/seedance/sp/assets/status"), post(status))
+        .route(&super::v1("/seedance/sp/assets/delete"), post(delete))
+        .route(
+            &super::v1("/seedance/assets/audit"),
+            post(audit).layer(body_limit),
+        )
+        .route(&super::v1("/seedance/assets/status"), get(audit_status))
 }
 
 /// Parses, checks and submits an upload for `purpose` (shared with the real-person routes).

@@ -24,7 +24,7 @@ use crate::tasks::view::task_json;
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/videos/{task_id}/content", get(content))
+    Router::new().route(&super::v1("/videos/{task_id}/content"), get(content))
 }
 
 /// The task's MP4: a 302 to its signed result URL (which serves `Range`).

@@ -47,8 +47,10 @@ impl<T: Serialize> IntoResponse for Data<T> {
             msg: "ok",
             data: &self.1,
         };
-        match serde_json::to_vec(&envelope) {
-            Ok(body) => (
+        // Most answers (a task, a page of a few) fit without the buffer growing.
+        let mut body = Vec::with_capacity(1024);
+        match serde_json::to_writer(&mut body, &envelope) {
+            Ok(()) => (
                 [(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),

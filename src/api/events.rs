@@ -35,7 +35,7 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/videos/{task_id}/events", get(events))
+    Router::new().route(&super::v1("/videos/{task_id}/events"), get(events))
 }
 
 /// The version of a task as seen by event streams (the SSE `id`).

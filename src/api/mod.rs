@@ -101,7 +101,9 @@ pub const BASE: &str = "/api/open-api/v1";
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let max_upload = state.assets.settings.max_upload_bytes;
-    let public = Router::new()
+    // The public routes carry the full path (`v1`) rather than sit under `nest(BASE, …)`: a
+    // nested route rewrites every request's URI to strip the prefix.
+    Router::new()
         .merge(videos::router())
         .merge(account::router())
         .merge(webhooks::router())
@@ -109,9 +111,6 @@ pub fn router(state: AppState) -> Router {
         .merge(content::router())
         .merge(assets::router(max_upload))
         .merge(realperson::router(max_upload))
-        .fallback(unknown_route);
-    Router::new()
-        .nest(BASE, public)
         .nest("/admin/v1", admin::router().fallback(unknown_route))
         .merge(console::router())
         .merge(ops::router())
@@ -122,6 +121,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// `path` under the public API's base path.
+fn v1(path: &str) -> String {
+    format!("{BASE}{path}")
 }
 
 async fn unknown_route() -> ApiError {

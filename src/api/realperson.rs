@@ -32,11 +32,14 @@ pub fn router(max_upload_bytes: u64) -> Router<AppState> {
     );
     Router::new()
         .route(
-            "/seedance/sp/realperson/submit",
+            &super::v1("/seedance/sp/realperson/submit"),
             post(submit_record).layer(body_limit),
         )
-        .route("/seedance/sp/realperson/status", post(status))
-        .route("/seedance/sp/realperson/batch-status", post(batch_status))
+        .route(&super::v1("/seedance/sp/realperson/status"), post(status))
+        .route(
+            &super::v1("/seedance/sp/realperson/batch-status"),
+            post(batch_status),
+        )
 }
 
 /// The view of a real-person record.

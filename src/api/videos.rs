@@ -27,11 +27,11 @@ pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/seedance/videos", post(create))
-        .route("/seedance/videos/quote", post(quote))
-        .route("/videos", get(list))
-        .route("/videos/{task_id}", get(query))
-        .route("/videos/{task_id}/cancel", post(cancel))
+        .route(&super::v1("/seedance/videos"), post(create))
+        .route(&super::v1("/seedance/videos/quote"), post(quote))
+        .route(&super::v1("/videos"), get(list))
+        .route(&super::v1("/videos/{task_id}"), get(query))
+        .route(&super::v1("/videos/{task_id}/cancel"), post(cancel))
 }
 
 /// Validates a create/quote body against the catalog, then checks its `asset://` references
@@ -240,15 +240,13 @@ async fn query(
         .ok_or_else(extract::invalid_key)?;
     extract::admit(&state, key).await?;
     let row = row.ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;
-    let webhook = super::webhooks::delivery_of(&state.db, &row).await?;
     let view = state.view();
+    let task = task_view(&row, &view);
+    let webhook = super::webhooks::delivery_of(&state.db, &task).await?;
     // Written here: the view borrows the row.
     Ok(axum::response::IntoResponse::into_response(Data(
         state.success,
-        Polled {
-            task: task_view(&row, &view),
-            webhook,
-        },
+        Polled { task, webhook },
     )))
 }
 

@@ -23,7 +23,7 @@ use crate::store::Db;
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/account/webhook-secret", post(rotate_secret))
+    Router::new().route(&super::v1("/account/webhook-secret"), post(rotate_secret))
 }
 
 /// Creates or replaces the account's webhook secret; deliveries from now on are signed with it.
@@ -67,16 +67,16 @@ pub fn delivery_json(delivery: &Delivery) -> Value {
     })
 }
 
-/// The `webhook` of task `row`: `null`, or the delivery of a task with a `callback_url` that
+/// The `webhook` of a task: `null`, or the delivery of a task with a `callback_url` that
 /// ended. A task without a `callback_url` has no delivery: no query is made for it.
 pub async fn delivery_of(
     db: &Db,
-    row: &crate::store::tasks::TaskRow,
+    task: &crate::tasks::view::TaskView<'_>,
 ) -> Result<Option<Value>, sqlx::Error> {
-    if webhooks::callback_url(row).is_none() {
+    if !task.has_callback_url() {
         return Ok(None);
     }
-    Ok(webhooks::for_task(db, &row.id)
+    Ok(webhooks::for_task(db, task.task_id())
         .await?
         .as_ref()
         .map(delivery_json))

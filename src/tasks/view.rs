@@ -84,6 +84,31 @@ impl Serialize for RequestEcho<'_> {
     }
 }
 
+impl TaskView<'_> {
+    pub fn task_id(&self) -> &str {
+        self.task_id
+    }
+
+    /// True when the task's request names a (non-empty) `callback_url`.
+    pub fn has_callback_url(&self) -> bool {
+        let non_empty = |value: &Value| value.as_str().is_some_and(|url| !url.is_empty());
+        match &self.request {
+            RequestEcho::Fields(fields) => match fields.get("callback_url") {
+                Some(Echoed::Raw(raw)) => {
+                    serde_json::from_str::<Option<std::borrow::Cow<'_, str>>>(raw.get())
+                        .ok()
+                        .flatten()
+                        .is_some_and(|url| !url.is_empty())
+                }
+                Some(Echoed::Tree(value)) => non_empty(value),
+                Some(Echoed::Text(url)) => !url.is_empty(),
+                None => false,
+            },
+            RequestEcho::Tree(request) => request.get("callback_url").is_some_and(non_empty),
+        }
+    }
+}
+
 /// The request of `row` without its `price`, and the price's unit.
 fn echo_request(row: &TaskRow) -> (RequestEcho<'_>, Option<Echoed<'_>>) {
     #[derive(serde::Deserialize)]
@@ -246,6 +271,35 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_callback_url_is_found_in_every_form_of_stored_request() {
+        let dir = tempfile::tempdir().expect("dir");
+        let storage = Storage::local(dir.path(), b"k".to_vec()).expect("store");
+        let ctx = ViewContext {
+            storage: &storage,
+            public_url: "http://reelay.test",
+            retention_secs: 0,
+        };
+        for (request, expected) in [
+            (r#"{"callback_url":"https://hook.test/a"}"#, true),
+            (r#"{"callback_url":"https://hook.test/{id}"}"#, true),
+            (r#"{"callback_url":"https:\/\/hook.test\/a"}"#, true),
+            (r#"{"callback_url":""}"#, false),
+            (r#"{"callback_url":null}"#, false),
+            (r#"{"prompt":"x"}"#, false),
+            // An escaped name cannot be borrowed: the tree path answers.
+            (
+                r#"{"callback_url":"https://hook.test/a","n\u0061me":1}"#,
+                true,
+            ),
+        ] {
+            let mut task = row(None, None);
+            task.request = request.to_string();
+            let view = task_view(&task, &ctx);
+            assert_eq!(view.has_callback_url(), expected, "{request}");
+        }
+    }
+
     /// The typed view writes exactly the bytes of the sorted `Value` map (field order included).
     #[test]
     fn the_typed_view_writes_the_sorted_map() {
@@ -275,6 +329,7 @@ mod tests {
         ] {
             let typed = serde_json::to_string(&task_view(&task, &ctx)).expect("serialize");
             assert_eq!(typed, task_json(&task, &ctx).to_string());
+            assert!(!task_view(&task, &ctx).has_callback_url());
             let value: Value = serde_json::from_str(&typed).expect("json");
             assert!(value["request"].get("price").is_none());
             assert_eq!(value["cost"]["unit"], "credits");
