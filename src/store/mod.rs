@@ -94,8 +94,10 @@ pub struct PoolSettings {
 /// (docs/BENCHMARKS.md).
 pub const DEFAULT_WAL_AUTOCHECKPOINT: u32 = 250;
 
-/// A PostgreSQL connection idle this long is pinged before it is used again.
-const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
+/// A PostgreSQL connection idle this long is pinged before it is used again (and replaced when
+/// the ping fails). Under load connections go back to work within microseconds and are not
+/// pinged; when traffic is light every use pings, as sqlx's default would.
+pub const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 impl Default for PoolSettings {
     fn default() -> PoolSettings {
@@ -167,8 +169,7 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(30))
                     // sqlx's default pings every connection before each use: a second round
                     // trip per statement, a third of a busy replica's CPU (docs/BENCHMARKS.md).
-                    // Only a connection idle long enough for the server or a proxy to have
-                    // dropped it is pinged (and replaced when the ping fails).
+                    // Only a connection idle for `PING_WHEN_IDLE_FOR` is pinged.
                     .test_before_acquire(false)
                     .before_acquire(|conn, meta| {
                         Box::pin(async move {

@@ -573,3 +573,51 @@ async fn the_sqlite_writer_checkpoints_at_the_configured_size() {
         "{error}"
     );
 }
+
+/// PostgreSQL pools do not ping before every statement (a second round trip per query), only
+/// connections idle for `PING_WHEN_IDLE_FOR`: when the server drops every connection (a restart,
+/// a proxy's idle timeout), the next requests still succeed on fresh connections.
+#[tokio::test]
+async fn connections_the_database_dropped_are_replaced() {
+    // No background workers: only these requests use the pool after the drop.
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    if app.db.backend() != reelay::store::Backend::Postgres {
+        eprintln!("SQLite: nothing to drop (the PostgreSQL suite runs this)");
+        return;
+    }
+    let created = app.create_task(&text_request("seedance2.0-sp")).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let task_id = created.data()["task_id"].as_str().expect("id").to_string();
+    let polls = || async {
+        let answers = futures::future::join_all((0..8).map(|_| app.task(&task_id))).await;
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    };
+    assert_eq!(polls().await, vec![200; 8]);
+
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(app.db.url())
+        .await
+        .expect("connect");
+    let dropped: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .expect("terminate");
+    assert!(!dropped.is_empty(), "the app had connections to drop");
+
+    tokio::time::sleep(reelay::store::PING_WHEN_IDLE_FOR + std::time::Duration::from_millis(500))
+        .await;
+    assert_eq!(
+        polls().await,
+        vec![200; 8],
+        "after the connections were dropped"
+    );
+    let cancelled = app.cancel(&task_id).await;
+    assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
+    app.finish().await;
+}
