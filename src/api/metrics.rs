@@ -65,12 +65,41 @@ impl EncodeLabelValue for RouteLabel {
     }
 }
 
+/// The request method: one of HTTP's standard methods, or `other` (a client could otherwise
+/// grow the label set without bound by inventing methods).
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
-struct MethodLabel(Method);
+enum MethodLabel {
+    Standard(Method),
+    Other,
+}
+
+impl MethodLabel {
+    fn of(method: &Method) -> MethodLabel {
+        const STANDARD: [Method; 9] = [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::HEAD,
+            Method::OPTIONS,
+            Method::PATCH,
+            Method::CONNECT,
+            Method::TRACE,
+        ];
+        if STANDARD.contains(method) {
+            MethodLabel::Standard(method.clone())
+        } else {
+            MethodLabel::Other
+        }
+    }
+}
 
 impl EncodeLabelValue for MethodLabel {
     fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
-        encoder.write_str(self.0.as_str())
+        match self {
+            MethodLabel::Standard(method) => encoder.write_str(method.as_str()),
+            MethodLabel::Other => encoder.write_str("other"),
+        }
     }
 }
 
@@ -127,7 +156,7 @@ impl Metrics {
         self.requests
             .get_or_create(&RequestLabels {
                 route,
-                method: MethodLabel(method.clone()),
+                method: MethodLabel::of(method),
                 status: status.as_u16(),
             })
             .inc();
@@ -171,4 +200,32 @@ pub(super) async fn scrape(State(state): State<AppState>) -> Result<Response, Ap
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        let metrics = Metrics::new();
+        for method in ["FOO", "BAR", "GET"] {
+            let method = Method::from_bytes(method.as_bytes()).expect("method");
+            metrics.count_request(None, &method, StatusCode::METHOD_NOT_ALLOWED);
+        }
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &metrics.registry).expect("encode");
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("reelay_http_requests_total"))
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("method=\"other\"") && l.ends_with(" 2")),
+            "{text}"
+        );
+        assert!(lines.iter().any(|l| l.contains("method=\"GET\"")), "{text}");
+    }
 }
