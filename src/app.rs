@@ -117,8 +117,10 @@ impl Application {
             .unwrap_or_else(|| format!("http://{address}"))
             .trim_end_matches('/')
             .to_string();
-        let channels =
-            Arc::new(Channels::from_settings(&settings.channels).map_err(StartError::Other)?);
+        let metrics = crate::metrics::Metrics::new();
+        let channels = Arc::new(
+            Channels::from_settings(&settings.channels, &metrics).map_err(StartError::Other)?,
+        );
         for name in store::upstream::paused_channels(&db)
             .await
             .map_err(|e| StartError::Other(format!("reading paused channels: {e}")))?
@@ -160,7 +162,7 @@ impl Application {
             max_body_bytes: settings.api.max_body_bytes,
             admin_token: settings.admin.token.clone(),
             limits: settings.limits.clone(),
-            metrics: crate::api::metrics::Metrics::new(),
+            metrics: metrics.clone(),
             shutdown: CancellationToken::new(),
             assets: assets.clone(),
             creates: crate::billing::Creates::start(db.clone()),
@@ -204,6 +206,7 @@ impl Application {
                 limits: MediaLimits::default(),
                 storage: storage.clone(),
                 assets,
+                metrics,
             },
             settings: settings.worker.clone(),
             wake: local_wake,

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod ids;
+pub mod metrics;
 pub mod providers;
 pub mod storage;
 pub mod store;

@@ -76,7 +76,7 @@ pub struct Shared {
     /// Default per-key limits (a key's own `rpm` / `max_in_flight` override them).
     pub limits: crate::config::LimitSettings,
     /// Prometheus metrics of this process.
-    pub metrics: Arc<metrics::Metrics>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Fires at shutdown; long-lived responses (event streams) end on it.
     pub shutdown: tokio_util::sync::CancellationToken,
     /// The asset library, audits and real-person records.

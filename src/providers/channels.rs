@@ -13,8 +13,10 @@ use secrecy::SecretString;
 use serde::Serialize;
 use tokio::sync::Notify;
 
+use super::counted::Counted;
 use super::settings::ChannelSettings;
 use super::{ark::ArkProvider, relay::RelayProvider, Provider, LOCAL_CHANNEL};
+use crate::metrics::Metrics;
 
 const MINUTE: Duration = Duration::from_secs(60);
 /// Window of the "recent error rate" shown to operators.
@@ -230,8 +232,12 @@ pub struct Channels {
 
 impl Channels {
     /// Builds the runtime channels; with no `[[channels]]` the local channel serves every model.
-    /// Reads each remote channel's key from its `api_key_env`.
-    pub fn from_settings(settings: &[ChannelSettings]) -> Result<Channels, String> {
+    /// Reads each remote channel's key from its `api_key_env`; every remote call is counted in
+    /// `metrics`.
+    pub fn from_settings(
+        settings: &[ChannelSettings],
+        metrics: &Arc<Metrics>,
+    ) -> Result<Channels, String> {
         if settings.is_empty() {
             let local = ChannelSettings {
                 name: LOCAL_CHANNEL.into(),
@@ -255,6 +261,9 @@ impl Channels {
                 )),
                 _ => None,
             };
+            let provider = provider.map(|inner| -> Arc<dyn Provider> {
+                Arc::new(Counted::new(inner, &channel.name, metrics.clone()))
+            });
             list.push(Arc::new(Channel::new(channel.clone(), provider)));
         }
         Ok(Channels { list })

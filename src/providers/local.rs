@@ -23,6 +23,8 @@ pub struct LocalProvider {
     pub storage: Storage,
     /// Asset bytes (`asset://` inputs) are read from storage through this.
     pub assets: crate::assets::Assets,
+    /// Render seconds are recorded here.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl LocalProvider {
@@ -58,6 +60,7 @@ impl LocalProvider {
             reference_videos: inputs.reference_videos,
             reference_audios: inputs.reference_audios,
         };
+        let started = std::time::Instant::now();
         let output = tokio::task::spawn_blocking(move || {
             let mut report = |fraction: f32| {
                 let _ = progress.send(fraction);
@@ -76,6 +79,8 @@ impl LocalProvider {
                 TaskFailure::new("render_failed", other.to_string())
             }
         })?;
+        self.metrics
+            .render_finished(&request.model, started.elapsed().as_secs_f64());
 
         let video_key = storage::video_key(task_id);
         let size_bytes = output.mp4.len() as u64;

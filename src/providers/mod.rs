@@ -9,6 +9,7 @@
 
 pub mod ark;
 pub mod channels;
+pub mod counted;
 pub mod local;
 pub mod relay;
 pub mod routing;

@@ -771,6 +771,18 @@ pub fn mp4(seconds: u32) -> Vec<u8> {
         .mp4
 }
 
+/// The app's `/metrics` text.
+pub async fn scrape_metrics(app: &TestApp) -> String {
+    app.client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("text")
+}
+
 /// The PostgreSQL server of the backend suite (`REELAY_TEST_PG_URL`, set by `scripts/test`
 /// after `scripts/postgres start`); `None` runs the embedded SQLite suite.
 pub fn pg_admin_url() -> Option<String> {

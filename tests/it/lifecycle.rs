@@ -409,15 +409,7 @@ async fn metrics_count_requests_by_route_and_tasks_by_status() {
     let created = app.create_task(&text_request("seedance2.0-sp")).await;
     app.wait_terminal(created.data()["task_id"].as_str().expect("id"))
         .await;
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("text");
+    let text = scrape_metrics(&app).await;
     assert!(
         text.contains(r#"reelay_http_requests_total{route="/api/open-api/v1/seedance/videos",method="POST",status="200"} 1"#),
         "{text}"
@@ -431,6 +423,12 @@ async fn metrics_count_requests_by_route_and_tasks_by_status() {
         "{text}"
     );
     assert!(text.contains("reelay_queue_depth 0"), "{text}");
+    // The local render's time, by model.
+    assert!(
+        text.lines()
+            .any(|l| l == r#"reelay_render_seconds_count{model="seedance2.0-sp"} 1"#),
+        "{text}"
+    );
     assert!(!text.contains("vid_"), "no task ids in labels");
     app.finish().await;
 }

@@ -305,6 +305,25 @@ async fn failover_to_the_next_channel_when_the_first_answers_5xx() {
     assert_eq!(task["result"]["channel"], "ark-backup");
     assert_eq!((first.create_calls(), first.accepted()), (1, 0));
     assert_eq!(second.accepted(), 1);
+
+    // API.md §8: upstream calls and errors by channel.
+    let text = scrape_metrics(&app).await;
+    for line in [
+        r#"reelay_upstream_calls_total{channel="ark-primary",call="submit"} 1"#,
+        r#"reelay_upstream_errors_total{channel="ark-primary",call="submit",kind="not_accepted"} 1"#,
+        r#"reelay_upstream_calls_total{channel="ark-backup",call="submit"} 1"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+    }
+    assert!(
+        text.lines().any(|l| l
+            .starts_with(r#"reelay_upstream_calls_total{channel="ark-backup",call="statuses"}"#)),
+        "{text}"
+    );
+    assert!(
+        !text.contains(r#"reelay_upstream_errors_total{channel="ark-backup""#),
+        "the backup never failed: {text}"
+    );
     app.finish().await;
 }
 
