@@ -181,7 +181,6 @@ fn key_json(key: &keys::ApiKey, caller: &Caller) -> Value {
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
-#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 async fn list_keys(State(state): State<AppState>, caller: Caller) -> Result<Data<Value>, ApiError> {
     let items: Vec<Value> = keys::list(&state.db, Some(&caller.account_id))
         .await?
@@ -245,7 +244,6 @@ fn key_name(body: &Value) -> Result<String, ApiError> {
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
-#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 async fn create_key(
     State(state): State<AppState>,
     caller: Caller,

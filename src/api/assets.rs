@@ -133,7 +133,6 @@ fn status_json(row: &AssetRow) -> Value {
     out
 }
 
-#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 /// Add an asset to the SP library: JSON `{name, type, url}` or multipart `name`, `type`, `file`.
 #[utoipa::path(
     post,
@@ -162,7 +161,6 @@ async fn upload(
     Ok(Data(state.success, accepted_json(&row)))
 }
 
-#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 /// Submit an asset for the Full-route audit (same body as upload), then a review decision.
 #[utoipa::path(
     post,

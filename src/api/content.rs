@@ -43,12 +43,12 @@ pub fn router() -> Router<AppState> {
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
-#[tracing::instrument(skip_all, fields(task_id = %task_id))]
 async fn content(
     State(state): State<AppState>,
     caller: Caller,
     Path(task_id): Path<String>,
 ) -> Result<Response, ApiError> {
+    super::log_task(&task_id);
     let row = tasks::get_for_account(&state.db, &caller.account_id, &task_id)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;

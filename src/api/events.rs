@@ -80,13 +80,13 @@ struct Cursor {
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
-#[tracing::instrument(skip_all, fields(task_id = %task_id))]
 async fn events(
     State(state): State<AppState>,
     caller: Caller,
     Path(task_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    super::log_task(&task_id);
     tasks::get_for_account(&state.db, &caller.account_id, &task_id)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;

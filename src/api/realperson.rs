@@ -58,7 +58,6 @@ pub fn record_json(row: &AssetRow) -> Value {
     })
 }
 
-#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 /// Submit a real person's likeness (an image) for the whitelist: JSON `{name, url}` or multipart `name`, `file`.
 #[utoipa::path(
     post,

@@ -120,7 +120,6 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         (status = 503, description = "50300 no channel serves this model", body = Error503),
     ),
 )]
-#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -201,7 +200,6 @@ async fn create(
         (status = 503, description = "50300 no channel serves this model", body = Error503),
     ),
 )]
-#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 async fn quote(
     State(state): State<AppState>,
     caller: Caller,
@@ -226,12 +224,12 @@ async fn quote(
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
-#[tracing::instrument(skip_all, fields(task_id = %task_id, account_id = tracing::field::Empty))]
 async fn query(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(task_id): Path<String>,
 ) -> Result<axum::response::Response, ApiError> {
+    super::log_task(&task_id);
     // The key and the task in one read (what the `Caller` extractor and a task read would do in
     // two): clients poll this route more than any other.
     let secret = extract::bearer(&headers)?;
@@ -382,12 +380,12 @@ fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
-#[tracing::instrument(skip_all, fields(task_id = %task_id))]
 async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Path(task_id): Path<String>,
 ) -> Result<Data<Value>, ApiError> {
+    super::log_task(&task_id);
     match state::cancel(&state.db, &caller.account_id, &task_id).await? {
         CancelOutcome::Cancelled => {
             let row = tasks::get_for_account(&state.db, &caller.account_id, &task_id)

@@ -40,7 +40,6 @@ pub fn router() -> Router<AppState> {
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
-#[tracing::instrument(skip_all, fields(account_id = %caller.account_id))]
 async fn rotate_secret(
     State(state): State<AppState>,
     caller: Caller,

@@ -340,6 +340,34 @@ models = {{ "seedance2.0-sp" = "doubao-seedance-2-0-260128" }}
         stderr.contains("webhook secret rotated"),
         "rotation not logged"
     );
+    // And they carry what an operator searches by: a poll's line names its request, account and
+    // task; the upstream work's lines name the task and the channel.
+    let lines: Vec<Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let poll_path = format!("/api/open-api/v1/videos/{}", task_ids[0]);
+    let poll = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "answered" && l["span"]["path"] == poll_path.as_str())
+        .unwrap_or_else(|| panic!("no line of the poll of {poll_path}: {stderr}"));
+    assert!(
+        poll["span"]["request_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("req_")),
+        "{poll}"
+    );
+    assert_eq!(poll["span"]["account_id"], account_id.as_str(), "{poll}");
+    assert_eq!(poll["span"]["task_id"], task_ids[0].as_str(), "{poll}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["spans"].as_array().is_some_and(|spans| spans
+                .iter()
+                .any(|s| s["task_id"] == task_ids[0].as_str() && s["channel"] == "ark"))),
+        "no line names task {} and channel ark: {stderr}",
+        task_ids[0]
+    );
 
     // The bootstrap key: exactly its one documented print on stdout, nowhere else.
     let key_secret_part = &key[key.len() - 16..];
