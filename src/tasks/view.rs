@@ -1,7 +1,5 @@
 //! The public JSON of a task (API.md §2 "query"), built from its row.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -59,8 +57,8 @@ struct CostView<'a> {
 
 /// The stored request as the view echoes it: its fields in name order, `price` left out.
 enum RequestEcho<'a> {
-    /// The usual case: top-level fields borrowed from the row, no tree built.
-    Fields(BTreeMap<&'a str, Echoed<'a>>),
+    /// The usual case: top-level fields borrowed from the row, sorted by name, no tree built.
+    Fields(Vec<(&'a str, Echoed<'a>)>),
     /// A request these borrowed fields cannot hold (escaped names, not an object).
     Tree(Value),
 }
@@ -78,7 +76,9 @@ enum Echoed<'a> {
 impl Serialize for RequestEcho<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            RequestEcho::Fields(fields) => serializer.collect_map(fields),
+            RequestEcho::Fields(fields) => {
+                serializer.collect_map(fields.iter().map(|(name, value)| (name, value)))
+            }
             RequestEcho::Tree(value) => value.serialize(serializer),
         }
     }
@@ -93,7 +93,10 @@ impl TaskView<'_> {
     pub fn has_callback_url(&self) -> bool {
         let non_empty = |value: &Value| value.as_str().is_some_and(|url| !url.is_empty());
         match &self.request {
-            RequestEcho::Fields(fields) => match fields.get("callback_url") {
+            RequestEcho::Fields(fields) => match fields
+                .iter()
+                .find_map(|(name, value)| (*name == "callback_url").then_some(value))
+            {
                 Some(Echoed::Raw(raw)) => {
                     serde_json::from_str::<Option<std::borrow::Cow<'_, str>>>(raw.get())
                         .ok()
@@ -116,7 +119,7 @@ fn echo_request(row: &TaskRow) -> (RequestEcho<'_>, Option<Echoed<'_>>) {
         #[serde(borrow)]
         unit: Option<&'a RawValue>,
     }
-    let Ok(mut raw) = serde_json::from_str::<BTreeMap<&str, &RawValue>>(&row.request) else {
+    let Ok(Members(mut raw)) = serde_json::from_str::<Members<'_>>(&row.request) else {
         let mut request: Value = serde_json::from_str(&row.request).unwrap_or(Value::Null);
         let unit = request
             .as_object_mut()
@@ -125,16 +128,53 @@ fn echo_request(row: &TaskRow) -> (RequestEcho<'_>, Option<Echoed<'_>>) {
             .map(Echoed::Tree);
         return (RequestEcho::Tree(request), unit);
     };
-    let unit = raw
-        .remove("price")
-        .and_then(|price| serde_json::from_str::<Price<'_>>(price.get()).ok())
-        .and_then(|price| price.unit)
-        .map(echo);
-    let fields = raw
-        .into_iter()
-        .map(|(name, value)| (name, echo(value)))
-        .collect();
+    // As a map would hold them: sorted by name, the last of equal names kept.
+    raw.sort_by(|a, b| a.0.cmp(b.0));
+    let mut fields: Vec<(&str, Echoed<'_>)> = Vec::with_capacity(raw.len());
+    let mut unit = None;
+    for (name, value) in raw {
+        if name == "price" {
+            unit = serde_json::from_str::<Price<'_>>(value.get())
+                .ok()
+                .and_then(|price| price.unit)
+                .map(echo);
+            continue;
+        }
+        match fields.last_mut() {
+            Some(last) if last.0 == name => last.1 = echo(value),
+            _ => fields.push((name, echo(value))),
+        }
+    }
     (RequestEcho::Fields(fields), unit)
+}
+
+/// The top-level members of a JSON object, in their written order, names and values borrowed
+/// (a map would allocate a node per few members on every poll).
+struct Members<'a>(Vec<(&'a str, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Members<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Members<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members<'de>, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(24));
+                while let Some(member) = map.next_entry::<&'de str, &'de RawValue>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 fn echo(value: &RawValue) -> Echoed<'_> {
@@ -298,6 +338,26 @@ mod tests {
             let view = task_view(&task, &ctx);
             assert_eq!(view.has_callback_url(), expected, "{request}");
         }
+    }
+
+    /// A name written twice echoes once, with its last value, as a JSON map would hold it.
+    #[test]
+    fn a_repeated_name_echoes_once_with_its_last_value() {
+        let dir = tempfile::tempdir().expect("dir");
+        let storage = Storage::local(dir.path(), b"k".to_vec()).expect("store");
+        let ctx = ViewContext {
+            storage: &storage,
+            public_url: "http://reelay.test",
+            retention_secs: 0,
+        };
+        let mut task = row(None, None);
+        task.request = r#"{"prompt":"first","seed":1,"prompt":"second","price":{"unit":"a"},"price":{"unit":"b"}}"#.to_string();
+        let typed = serde_json::to_string(&task_view(&task, &ctx)).expect("serialize");
+        assert_eq!(typed.matches("\"prompt\"").count(), 1, "{typed}");
+        let value: Value = serde_json::from_str(&typed).expect("json");
+        assert_eq!(value["request"], json!({"prompt": "second", "seed": 1}));
+        assert_eq!(value["cost"]["unit"], "b");
+        assert_eq!(typed, task_json(&task, &ctx).to_string());
     }
 
     /// The typed view writes exactly the bytes of the sorted `Value` map (field order included).
