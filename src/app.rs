@@ -108,7 +108,18 @@ impl Application {
                     .map_err(|e| StartError::Other(e.to_string()))?;
                 (Some(listener), address)
             }
-            Role::WorkerOnly => (None, ([0, 0, 0, 0], 0).into()),
+            Role::WorkerOnly => match &settings.worker.metrics_listen {
+                Some(listen) => {
+                    let listener = TcpListener::bind(listen).await.map_err(|e| {
+                        StartError::Other(format!("worker.metrics_listen {listen}: {e}"))
+                    })?;
+                    let address = listener
+                        .local_addr()
+                        .map_err(|e| StartError::Other(e.to_string()))?;
+                    (Some(listener), address)
+                }
+                None => (None, ([0, 0, 0, 0], 0).into()),
+            },
         };
         let public_url = settings
             .server
@@ -239,6 +250,11 @@ impl Application {
         self.address
     }
 
+    /// True when this process has a listener: the API, or a worker's `worker.metrics_listen`.
+    pub fn serves_http(&self) -> bool {
+        self.listener.is_some()
+    }
+
     /// The public origin of the URLs this server hands out.
     pub fn public_url(&self) -> String {
         self.state.public_url.to_string()
@@ -320,7 +336,11 @@ impl Application {
             trigger.cancel();
         });
         if let Some(listener) = self.listener {
-            let app = api::router(self.state);
+            let app = match self.role {
+                // A worker answers only for itself: its metrics and health.
+                Role::WorkerOnly => api::ops_router(self.state),
+                Role::All | Role::ApiOnly => api::router(self.state),
+            };
             let stop = token.clone();
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move { stop.cancelled().await })

@@ -184,6 +184,10 @@ pub struct WorkerSettings {
     pub poll_interval_ms: u64,
     /// Claims of one task before it fails with a refund.
     pub max_attempts: i64,
+    /// `reelay worker` only: address of a listener that serves this process's `/metrics`,
+    /// `/healthz` and `/readyz` (its renders and upstream calls are counted here, not by the API
+    /// replicas). Unset: the worker listens nowhere.
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -334,6 +338,7 @@ impl Default for WorkerSettings {
             lease_secs: 30,
             poll_interval_ms: 1000,
             max_attempts: 3,
+            metrics_listen: None,
         }
     }
 }

@@ -123,6 +123,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// What a `reelay worker` with `worker.metrics_listen` serves: its own metrics and health.
+pub fn ops_router(state: AppState) -> Router {
+    Router::new()
+        .merge(ops::router())
+        .merge(metrics::router())
+        .fallback(unknown_route)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
 /// `path` under the public API's base path.
 fn v1(path: &str) -> String {
     format!("{BASE}{path}")

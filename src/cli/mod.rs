@@ -66,7 +66,13 @@ enum Command {
         config: ConfigArgs,
     },
     /// Run workers and sweeps only (no HTTP API).
+    ///
+    /// Example: reelay worker --config reelay.toml --metrics-listen 127.0.0.1:9464
     Worker {
+        /// Serve this worker's /metrics, /healthz and /readyz on this address
+        /// (`worker.metrics_listen`); by default a worker listens nowhere.
+        #[arg(long)]
+        metrics_listen: Option<String>,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -142,8 +148,17 @@ pub async fn run() -> ExitCode {
             let role = if no_workers { Role::ApiOnly } else { Role::All };
             serve(Settings::load(&config.overrides(listen)), role).await
         }
-        Command::Worker { config } => {
-            serve(Settings::load(&config.overrides(None)), Role::WorkerOnly).await
+        Command::Worker {
+            metrics_listen,
+            config,
+        } => {
+            let settings = Settings::load(&config.overrides(None)).map(|mut settings| {
+                if metrics_listen.is_some() {
+                    settings.worker.metrics_listen = metrics_listen;
+                }
+                settings
+            });
+            serve(settings, Role::WorkerOnly).await
         }
         Command::Migrate { config } => migrate(&config).await,
         Command::Keys(command) => operator::keys(command).await,
@@ -182,6 +197,12 @@ async fn serve(
     if role != Role::WorkerOnly {
         tracing::info!(address = %application.address(), public_url = %application.public_url(), "reelay listening");
         println!("reelay listening on http://{}", application.address());
+    } else if application.serves_http() {
+        tracing::info!(address = %application.address(), "reelay worker started; metrics served");
+        println!(
+            "reelay worker metrics on http://{}/metrics",
+            application.address()
+        );
     } else {
         tracing::info!("reelay worker started");
     }

@@ -59,15 +59,11 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
     settings
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Options::default()).await
-}
-
-pub async fn spawn_app_with(options: Options) -> TestApp {
-    init_logs();
-    let data_dir = tempfile::tempdir().expect("tempdir");
-    let mut settings = test_settings(data_dir.path());
-    for (key, value) in backend_env(data_dir.path()) {
+/// [`test_settings`] on the suite's backend (SQLite in `dir`, or the suite's PostgreSQL and S3):
+/// the same database and storage for every call with the same `dir`.
+pub fn backend_settings(dir: &std::path::Path) -> Settings {
+    let mut settings = test_settings(dir);
+    for (key, value) in backend_env(dir) {
         match key.as_str() {
             "REELAY_DATABASE__URL" => settings.database.url = Some(value),
             "REELAY_STORAGE__URL" => settings.storage.url = Some(value),
@@ -76,6 +72,17 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             _ => {}
         }
     }
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    init_logs();
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = backend_settings(data_dir.path());
     (options.tweak)(&mut settings);
     let application = Application::build(settings, Role::All)
         .await

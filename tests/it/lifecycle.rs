@@ -433,6 +433,58 @@ async fn metrics_count_requests_by_route_and_tasks_by_status() {
     app.finish().await;
 }
 
+/// A `reelay worker` with `worker.metrics_listen` serves its own metrics and health (and nothing
+/// else): the render it does is counted there, not on the API replica that took the request.
+#[tokio::test]
+async fn a_worker_process_serves_its_own_metrics() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let mut settings = backend_settings(app.data_dir.path());
+    settings.worker.metrics_listen = Some("127.0.0.1:0".into());
+    let worker = reelay::app::Application::build(settings, reelay::app::Role::WorkerOnly)
+        .await
+        .expect("worker builds");
+    assert!(worker.serves_http());
+    let worker_base = format!("http://{}", worker.address());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+
+    let created = app.create_task(&text_request("seedance2.0-sp")).await;
+    let task = app
+        .wait_terminal(created.data()["task_id"].as_str().expect("id"))
+        .await;
+    assert_eq!(task["status"], "completed", "{task}");
+
+    let get = |path: &str| app.client.get(format!("{worker_base}{path}")).send();
+    let scraped = get("/metrics").await.expect("scrape");
+    assert_eq!(scraped.status(), 200);
+    let text = scraped.text().await.expect("text");
+    let rendered = r#"reelay_render_seconds_count{model="seedance2.0-sp"} 1"#;
+    assert!(text.lines().any(|l| l == rendered), "{text}");
+    // The database's counts, as on any replica.
+    assert!(
+        text.contains(r#"reelay_tasks{model="seedance2.0-sp",status="completed"} 1"#),
+        "{text}"
+    );
+    assert_eq!(get("/healthz").await.expect("healthz").status(), 200);
+    assert_eq!(get("/readyz").await.expect("readyz").status(), 200);
+    // Only ops routes: the API is the replicas' job.
+    let api = get("/api/open-api/v1/models").await.expect("api");
+    assert_eq!(api.status(), 404);
+    // The API replica that took the request rendered nothing.
+    let api_text = scrape_metrics(&app).await;
+    assert!(!api_text.lines().any(|l| l == rendered), "{api_text}");
+
+    let _ = stop.send(());
+    running.await.expect("joins").expect("worker stops cleanly");
+    app.finish().await;
+}
+
 /// The task poll and the API-key lookup read SQLite synchronously (`store::local_read`); they
 /// must answer exactly what the pooled sqlx path answers, for a queued and a completed task, a
 /// revoked key and someone else's task.
