@@ -311,15 +311,32 @@ mod tests {
         }
     }
 
+    /// Local storage in a temporary directory, for the view's signed URLs.
+    struct Files {
+        _dir: tempfile::TempDir,
+        storage: Storage,
+    }
+
+    impl Files {
+        fn new() -> Files {
+            let dir = tempfile::tempdir().expect("dir");
+            let storage = Storage::local(dir.path(), b"k".to_vec()).expect("store");
+            Files { _dir: dir, storage }
+        }
+
+        fn ctx(&self, retention_secs: i64) -> ViewContext<'_> {
+            ViewContext {
+                storage: &self.storage,
+                public_url: "http://reelay.test",
+                retention_secs,
+            }
+        }
+    }
+
     #[test]
     fn a_callback_url_is_found_in_every_form_of_stored_request() {
-        let dir = tempfile::tempdir().expect("dir");
-        let storage = Storage::local(dir.path(), b"k".to_vec()).expect("store");
-        let ctx = ViewContext {
-            storage: &storage,
-            public_url: "http://reelay.test",
-            retention_secs: 0,
-        };
+        let files = Files::new();
+        let ctx = files.ctx(0);
         for (request, expected) in [
             (r#"{"callback_url":"https://hook.test/a"}"#, true),
             (r#"{"callback_url":"https://hook.test/{id}"}"#, true),
@@ -343,13 +360,8 @@ mod tests {
     /// A name written twice echoes once, with its last value, as a JSON map would hold it.
     #[test]
     fn a_repeated_name_echoes_once_with_its_last_value() {
-        let dir = tempfile::tempdir().expect("dir");
-        let storage = Storage::local(dir.path(), b"k".to_vec()).expect("store");
-        let ctx = ViewContext {
-            storage: &storage,
-            public_url: "http://reelay.test",
-            retention_secs: 0,
-        };
+        let files = Files::new();
+        let ctx = files.ctx(0);
         let mut task = row(None, None);
         task.request = r#"{"prompt":"first","seed":1,"prompt":"second","price":{"unit":"a"},"price":{"unit":"b"}}"#.to_string();
         let typed = serde_json::to_string(&task_view(&task, &ctx)).expect("serialize");
@@ -363,13 +375,8 @@ mod tests {
     /// The typed view writes exactly the bytes of the sorted `Value` map (field order included).
     #[test]
     fn the_typed_view_writes_the_sorted_map() {
-        let dir = tempfile::tempdir().expect("dir");
-        let storage = Storage::local(dir.path(), b"k".to_vec()).expect("store");
-        let ctx = ViewContext {
-            storage: &storage,
-            public_url: "http://reelay.test",
-            retention_secs: 3600,
-        };
+        let files = Files::new();
+        let ctx = files.ctx(3600);
         let stored = StoredResult {
             video_key: "results/vid_1.mp4".into(),
             last_frame_key: Some("results/vid_1.png".into()),
