@@ -121,13 +121,21 @@ impl Application {
                 None => (None, ([0, 0, 0, 0], 0).into()),
             },
         };
-        let public_url = settings
-            .server
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{address}"))
-            .trim_end_matches('/')
-            .to_string();
+        let public_url = match (&settings.server.public_url, role) {
+            (Some(url), _) => url.clone(),
+            (None, Role::All | Role::ApiOnly) => format!("http://{address}"),
+            // A worker's own address (none, or its metrics listener) serves no files: the
+            // result URLs in the webhooks it sends need the API's origin.
+            (None, Role::WorkerOnly) => {
+                tracing::warn!(
+                    "server.public_url is not set: result URLs in the webhooks this worker sends \
+                     will not reach the API; set it to the API's public origin"
+                );
+                "http://0.0.0.0:0".to_string()
+            }
+        }
+        .trim_end_matches('/')
+        .to_string();
         let metrics = crate::metrics::Metrics::new();
         let channels = Arc::new(
             Channels::from_settings(&settings.channels, &metrics).map_err(StartError::Other)?,
