@@ -487,11 +487,16 @@ async fn a_worker_process_serves_its_own_metrics() {
 
 /// The task poll and the API-key lookup read SQLite synchronously (`store::local_read`); they
 /// must answer exactly what the pooled sqlx path answers, for a queued and a completed task, a
-/// revoked key and someone else's task.
+/// revoked key and someone else's task. The test runs the worker itself, so that no claim lands
+/// between the two reads it compares.
 #[tokio::test]
 async fn local_reads_answer_as_the_pool_does() {
     use reelay::store::{keys, tasks};
-    let app = spawn_app().await;
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
     let pooled = app.db.without_local();
     assert!(pooled.local().is_none());
     let sqlite = app.db.backend() == reelay::store::Backend::Sqlite;
@@ -523,6 +528,10 @@ async fn local_reads_answer_as_the_pool_does() {
         assert_eq!(count, Some(Some(1)));
     }
 
+    assert!(matches!(
+        app.worker.poll_once().await.expect("poll"),
+        reelay::tasks::worker::PollOutcome::Started
+    ));
     app.wait_terminal(&task_id).await;
     let done = same(
         tasks::get_for_account(&app.db, &app.account_id, &task_id)
