@@ -106,6 +106,27 @@ struct TaskLabels {
     status: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    channel: String,
+    call: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    channel: String,
+    call: &'static str,
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RenderLabels {
+    model: String,
+}
+
+/// Upper bounds (seconds) of the render-time histogram's buckets.
+const RENDER_BUCKETS: [f64; 10] = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 60.0, 120.0, 300.0];
+
 /// The process's metrics: one per process, shared by the API, the channels and the worker.
 pub struct Metrics {
     registry: Registry,
@@ -164,29 +185,7 @@ impl Metrics {
             render_seconds,
         })
     }
-}
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CallLabels {
-    channel: String,
-    call: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ErrorLabels {
-    channel: String,
-    call: &'static str,
-    kind: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RenderLabels {
-    model: String,
-}
-
-/// Upper bounds (seconds) of the render-time histogram's buckets.
-const RENDER_BUCKETS: [f64; 10] = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 60.0, 120.0, 300.0];
-impl Metrics {
     /// Counts one answered request by its route template, method and status.
     pub fn count_request(&self, route: Option<&MatchedPath>, method: &Method, status: StatusCode) {
         let route = route.map_or(RouteLabel::Unmatched, |path| {
@@ -200,9 +199,7 @@ impl Metrics {
             })
             .inc();
     }
-}
 
-impl Metrics {
     /// Replaces the task counts with `(model, status, count)` rows; the queue depth is the
     /// queued ones.
     pub fn set_task_counts(&self, counts: Vec<(String, String, i64)>) {
