@@ -348,6 +348,17 @@ impl Storage {
         Ok(keys)
     }
 
+    /// Deletes every object of a task's results (`results/<task_id>/…`); returns how many there
+    /// were. A task that fails must not leave files behind: a worker may have stored the video
+    /// before it died or before the task failed.
+    pub async fn delete_results(&self, task_id: &str) -> Result<usize, StorageError> {
+        let keys = self.list(&format!("results/{task_id}")).await?;
+        for key in &keys {
+            self.delete(key).await?;
+        }
+        Ok(keys.len())
+    }
+
     /// True when the store answers within a few seconds (used by `/readyz`). Listing a prefix
     /// that holds nothing yet is fine; a wrong endpoint, bucket or credentials is not.
     pub async fn ping(&self) -> bool {
@@ -814,5 +825,28 @@ allow_http = true
             .await
             .expect("list")
             .is_empty());
+    }
+
+    #[tokio::test]
+    async fn deleting_a_tasks_results_leaves_other_tasks_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::local(dir.path(), b"k".to_vec()).expect("store");
+        for key in [
+            video_key("vid_1"),
+            last_frame_key("vid_1"),
+            video_key("vid_10"),
+        ] {
+            storage.put(&key, b"x".to_vec()).await.expect("put");
+        }
+        assert_eq!(storage.delete_results("vid_1").await.expect("delete"), 2);
+        assert_eq!(
+            storage.list("results").await.expect("list"),
+            vec![video_key("vid_10")]
+        );
+        assert_eq!(
+            storage.delete_results("vid_1").await.expect("again"),
+            0,
+            "nothing left to delete"
+        );
     }
 }

@@ -9,6 +9,8 @@ pub mod worker;
 
 use serde::{Deserialize, Serialize};
 
+use crate::storage::Storage;
+
 /// What a completed task stores about its output (JSON in `tasks.result`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StoredResult {
@@ -39,6 +41,36 @@ impl TaskFailure {
         TaskFailure {
             code: code.to_string(),
             message: message.into(),
+        }
+    }
+}
+
+/// Deletes what a failed task left under `results/<task_id>/` (a video stored just before its
+/// worker died, a video without its last frame). Called by whoever moved the task to `failed`
+/// (after the move, so that a task completed by another worker keeps its files), and by a
+/// worker or copier whose outcome was dropped because the task had failed meanwhile. Errors are
+/// logged, not returned: the task has failed and is refunded either way.
+pub(crate) async fn discard_results(storage: &Storage, task_id: &str) {
+    match storage.delete_results(task_id).await {
+        Ok(0) => {}
+        Ok(files) => tracing::info!(task_id, files, "deleted the files of a failed task"),
+        Err(error) => tracing::error!(
+            %error,
+            task_id,
+            "deleting the files of a failed task failed; they stay in storage under results/<task_id>/"
+        ),
+    }
+}
+
+/// After an outcome was dropped (the task is no longer this process's): deletes the files it may
+/// have stored when the task has failed meanwhile. A task that another worker holds or completed
+/// keeps them (the keys are the same).
+pub(crate) async fn discard_if_failed(db: &crate::store::Db, storage: &Storage, task_id: &str) {
+    match crate::store::tasks::get(db, task_id).await {
+        Ok(Some(row)) if row.status == "failed" => discard_results(storage, task_id).await,
+        Ok(_) => {}
+        Err(error) => {
+            tracing::warn!(%error, task_id, "reading the task after a dropped outcome failed")
         }
     }
 }

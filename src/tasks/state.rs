@@ -219,25 +219,26 @@ pub async fn release_claims(db: &Db, worker_id: &str) -> Result<u64, sqlx::Error
     Ok(done.rows_affected())
 }
 
-/// Fails (with a refund) tasks whose worker died on their last allowed claim.
-pub async fn fail_exhausted(db: &Db, max_attempts: i64) -> Result<u64, sqlx::Error> {
-    let ids: Vec<String> = sqlx::query_scalar(
+/// Tasks whose worker died on their last allowed claim (no worker may claim them again).
+pub async fn exhausted(db: &Db, max_attempts: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
         "SELECT id FROM tasks WHERE status = 'processing' AND lease_until < $1 AND attempts >= $2",
     )
     .bind(now())
     .bind(max_attempts)
     .fetch_all(&db.read)
-    .await?;
-    let mut failed = 0;
-    for id in ids {
-        let message = format!(
-            "the worker running this task stopped {max_attempts} times; the task was refunded"
-        );
-        if fail(db, &id, FailGuard::AnyLive, "worker_lost", &message).await? {
-            failed += 1;
-        }
-    }
-    Ok(failed)
+    .await
+}
+
+/// Fails (with a refund) a task from `exhausted`.
+pub async fn fail_exhausted(
+    db: &Db,
+    task_id: &str,
+    max_attempts: i64,
+) -> Result<bool, sqlx::Error> {
+    let message =
+        format!("the worker running this task stopped {max_attempts} times; the task was refunded");
+    fail(db, task_id, FailGuard::AnyLive, "worker_lost", &message).await
 }
 
 /// Marks a completed task's result files as deleted by retention.

@@ -44,9 +44,17 @@ impl Sweeper {
         }
     }
 
-    /// Fails (refunding) tasks whose worker died on their last allowed claim.
+    /// Fails (refunding) tasks whose worker died on their last allowed claim, deleting first
+    /// whatever that worker stored before it died. Files go before the status: no worker may
+    /// claim such a task again, and a crash in between leaves it for the next sweep.
     pub async fn sweep_lost(&self) -> Result<u64, sqlx::Error> {
-        let failed = state::fail_exhausted(&self.db, self.max_attempts).await?;
+        let mut failed = 0;
+        for task_id in state::exhausted(&self.db, self.max_attempts).await? {
+            super::discard_results(&self.storage, &task_id).await;
+            if state::fail_exhausted(&self.db, &task_id, self.max_attempts).await? {
+                failed += 1;
+            }
+        }
         if failed > 0 {
             tracing::warn!(failed, "failed and refunded tasks whose workers kept dying");
         }

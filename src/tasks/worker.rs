@@ -139,6 +139,7 @@ impl Worker {
                     outcome = &mut run => outcome,
                     lost = heartbeat => {
                         tracing::warn!(reason = %lost, "claim lost; abandoning the render");
+                        super::discard_if_failed(&self.db, &self.local.storage, &task.id).await;
                         return;
                     }
                 }
@@ -155,19 +156,27 @@ impl Worker {
             },
             Err(failure) => {
                 tracing::info!(code = %failure.code, message = %failure.message, "task failed");
-                state::fail(
+                let failed = state::fail(
                     &self.db,
                     &task.id,
                     state::FailGuard::ClaimedBy(&self.id),
                     &failure.code,
                     &failure.message,
                 )
-                .await
+                .await;
+                if let Ok(true) = failed {
+                    // A video stored before its last frame failed to store, for instance.
+                    super::discard_results(&self.local.storage, &task.id).await;
+                }
+                failed
             }
         };
         match recorded {
             Ok(true) => tracing::info!("task finished"),
-            Ok(false) => tracing::warn!("task was taken over before it finished; outcome dropped"),
+            Ok(false) => {
+                tracing::warn!("task was taken over before it finished; outcome dropped");
+                super::discard_if_failed(&self.db, &self.local.storage, &task.id).await;
+            }
             Err(error) => {
                 tracing::error!(%error, "recording the outcome failed; the task resumes after its lease")
             }

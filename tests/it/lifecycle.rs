@@ -362,6 +362,63 @@ async fn retention_sweep_deletes_files_and_marks_the_task() {
     app.finish().await;
 }
 
+/// A worker stored the video and the last frame, then died on the task's last allowed claim:
+/// the lost-worker sweep fails the task with its refund and deletes both files (the chaos run
+/// once found such a video orphaned).
+#[tokio::test]
+async fn a_task_lost_on_its_last_claim_fails_without_leaving_files() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let before = app.balance().await;
+    let created = app.create_task(&text_request("seedance2.0-sp")).await;
+    let task_id = created.data()["task_id"].as_str().expect("id").to_string();
+    let claimed = reelay::tasks::state::claim(&app.db, "doomed-worker", 60, 3, false)
+        .await
+        .expect("claim")
+        .expect("a task to claim");
+    assert_eq!(claimed.id, task_id);
+    for key in [
+        reelay::storage::video_key(&task_id),
+        reelay::storage::last_frame_key(&task_id),
+    ] {
+        app.storage
+            .put(&key, b"stored before the crash".to_vec())
+            .await
+            .expect("put");
+    }
+    assert_eq!(
+        app.sweeper.sweep_lost().await.expect("sweep"),
+        0,
+        "the lease still runs"
+    );
+    // The worker is gone: its lease ran out on the last claim it was allowed.
+    sqlx::query("UPDATE tasks SET lease_until = 0, attempts = $1 WHERE id = $2")
+        .bind(app.sweeper.max_attempts)
+        .bind(&task_id)
+        .execute(&app.db.write)
+        .await
+        .expect("expire the lease");
+    assert_eq!(app.sweeper.sweep_lost().await.expect("sweep"), 1);
+    let task = app.task(&task_id).await;
+    assert_eq!(task.data()["status"], "failed", "{:?}", task.body);
+    assert_eq!(task.data()["error"]["code"], "worker_lost");
+    assert_eq!(task.data()["cost"]["refunded"], true);
+    assert_eq!(app.balance().await, before, "refunded");
+    assert_eq!(
+        app.storage
+            .list(&format!("results/{task_id}"))
+            .await
+            .expect("list"),
+        Vec::<String>::new(),
+        "the dead worker's files are deleted"
+    );
+    assert_eq!(app.sweeper.sweep_lost().await.expect("sweep"), 0);
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn success_code_can_be_the_string_20000() {
     let app = spawn_app_with(Options {

@@ -62,6 +62,7 @@ impl Upstream {
                     );
                 } else {
                     tracing::warn!("result copied, but the task had already ended");
+                    crate::tasks::discard_if_failed(&self.db, &self.storage, &row.task_id).await;
                 }
                 Ok(())
             }
@@ -77,13 +78,17 @@ impl Upstream {
                 tracing::warn!(%reason, attempts, "copying the result failed; will retry");
                 if attempts >= i64::from(self.settings.download_attempts) {
                     let message = format!("the result could not be copied from the upstream ({reason}); the task was refunded");
-                    state::upstream_fail(
+                    if state::upstream_fail(
                         &self.db,
                         &row.task_id,
                         "result_download_failed",
                         &message,
                     )
-                    .await?;
+                    .await?
+                    {
+                        // The video may be stored when its last frame was what failed.
+                        crate::tasks::discard_results(&self.storage, &row.task_id).await;
+                    }
                 }
                 Ok(())
             }
