@@ -1,31 +1,39 @@
 //! Group commit of task creates.
 //!
 //! Under load most of a create's time is the database round trips of its transaction (on
-//! SQLite they all queue for the one writer connection). Creates that need nothing but a
-//! charge (no `Idempotency-Key`, no in-flight limit on the key) are therefore queued here and
+//! SQLite they all queue for the one writer connection). Creates are therefore queued here and
 //! written together: one transaction holds every queued create, with one balance update per
-//! account and one multi-row insert each for the tasks and the ledger. Each create still gets
-//! its own answer, and the money rules are those of [`accept_task`]: a task row commits with
-//! its charge or not at all.
+//! account and one multi-row insert each for the tasks, the ledger and the idempotency records.
+//! Each create still gets its own answer, and the rules are those of [`accept_task`]: a task
+//! row commits with its charge and its idempotency record or not at all; a key's in-flight
+//! limit counts the tasks it already has plus the ones admitted before it in the batch.
 //!
-//! Anything unusual falls back to the one-create path, in queue order: an account whose
-//! batch total exceeds its balance (so that each create gets its own exact "balance too low"
-//! answer, and the ones that fit still pass), and a database error before the commit (the
-//! batch rolls back, nothing is charged, and each create is tried alone). A failed commit is
-//! not retried: it may have committed (a connection lost while PostgreSQL commits), and a
-//! retry could create and charge a second task; each of its creates answers with the error,
-//! as the one-create path does.
+//! Anything unusual falls back to the one-create path, in queue order, after the batch
+//! commits: an `Idempotency-Key` that is already recorded or repeats an earlier create of the
+//! batch (so that it replays, or answers 409, exactly as alone); a create beyond its key's
+//! in-flight limit (its own 429); an account whose batch total exceeds its balance (each create
+//! gets its own exact "balance too low" answer, and the ones that fit still pass); and a
+//! database error before the commit (the batch rolls back, nothing is charged, and each create
+//! is tried alone — this covers another replica recording the same idempotency key meanwhile).
+//! A failed commit is not retried: it may have committed (a connection lost while PostgreSQL
+//! commits), and a retry could create and charge a second task; each of its creates answers
+//! with the error, as the one-create path does.
+//!
+//! Locks are taken in the one-create path's order (API keys, then accounts, then the
+//! idempotency index), each class in sorted order, so batches and single creates on several
+//! replicas cannot wait on each other in a cycle.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use reelay_catalog::ValidatedRequest;
+use sqlx::AnyConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{accept_task, Accepted, CreateError, Creator, Idempotency};
 use crate::ids;
 use crate::store::ledger::{self, Kind, PostError};
 use crate::store::tasks::{self, NewTask};
-use crate::store::{now, Db};
+use crate::store::{now, values_placeholders, Db};
 
 /// Most creates written by one transaction.
 const MAX_BATCH: usize = 128;
@@ -43,8 +51,33 @@ pub struct Creates {
 struct Job {
     account_id: String,
     key_id: String,
+    max_in_flight: Option<i64>,
+    idempotency: Option<OwnedIdempotency>,
     request: ValidatedRequest,
     reply: oneshot::Sender<Result<Accepted, CreateError>>,
+}
+
+#[derive(Debug)]
+struct OwnedIdempotency {
+    key: String,
+    body_hash: String,
+}
+
+impl Job {
+    fn creator(&self) -> Creator<'_> {
+        Creator {
+            account_id: &self.account_id,
+            key_id: &self.key_id,
+            max_in_flight: self.max_in_flight,
+        }
+    }
+
+    fn idempotency(&self) -> Option<Idempotency<'_>> {
+        self.idempotency.as_ref().map(|i| Idempotency {
+            key: &i.key,
+            body_hash: &i.body_hash,
+        })
+    }
 }
 
 impl Creates {
@@ -55,26 +88,28 @@ impl Creates {
         Creates { db, queue }
     }
 
-    /// Accepts a task as [`accept_task`] does, through the group commit when it can.
+    /// Accepts a task as [`accept_task`] does, through the group commit.
     pub async fn accept(
         &self,
         creator: Creator<'_>,
         request: &ValidatedRequest,
         idempotency: Option<Idempotency<'_>>,
     ) -> Result<Accepted, CreateError> {
-        if idempotency.is_some() || creator.max_in_flight.is_some() {
-            return accept_task(&self.db, creator, request, idempotency).await;
-        }
         let (reply, answer) = oneshot::channel();
         let job = Job {
             account_id: creator.account_id.to_string(),
             key_id: creator.key_id.to_string(),
+            max_in_flight: creator.max_in_flight,
+            idempotency: idempotency.as_ref().map(|i| OwnedIdempotency {
+                key: i.key.to_string(),
+                body_hash: i.body_hash.to_string(),
+            }),
             request: request.clone(),
             reply,
         };
         if self.queue.send(job).await.is_err() {
             // The writer has stopped (shutdown): write this one alone.
-            return accept_task(&self.db, creator, request, None).await;
+            return accept_task(&self.db, creator, request, idempotency).await;
         }
         // No answer: the writer stopped while holding the job (runtime shutdown). Its batch
         // may have committed, so the create is not retried; the caller gets an error.
@@ -153,19 +188,27 @@ enum BatchError {
     Commit(sqlx::Error),
 }
 
-/// Writes the batch in one transaction; returns the indexes left for the one-create path
-/// (accounts whose balance does not cover their part of the batch).
+/// Writes the batch in one transaction; returns the indexes left for the one-create path.
 async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<usize>, BatchError> {
+    let mut tx = db.write.begin().await.map_err(BatchError::BeforeCommit)?;
+    let mut alone = vec![false; ready.len()];
+    leave_recorded_keys_alone(&mut tx, ready, &mut alone)
+        .await
+        .map_err(BatchError::BeforeCommit)?;
+    leave_over_limit_alone(&mut tx, ready, &mut alone)
+        .await
+        .map_err(BatchError::BeforeCommit)?;
+
     // Accounts in a fixed order, so that two replicas' batches lock them in the same order.
     let mut by_account: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (index, prepared) in ready.iter().enumerate() {
-        by_account
-            .entry(prepared.job.account_id.as_str())
-            .or_default()
-            .push(index);
+        if !alone[index] {
+            by_account
+                .entry(prepared.job.account_id.as_str())
+                .or_default()
+                .push(index);
+        }
     }
-    let mut tx = db.write.begin().await.map_err(BatchError::BeforeCommit)?;
-    let mut alone = Vec::new();
     for (account_id, indexes) in &by_account {
         let postings: Vec<(&str, i64)> = indexes
             .iter()
@@ -176,16 +219,22 @@ async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<usize>
         match ledger::post_many(&mut tx, account_id, Kind::Charge, &postings).await {
             Ok(_) => {}
             Err(PostError::Insufficient { .. } | PostError::NoAccount) => {
-                alone.extend(indexes.iter().copied());
+                for &index in indexes {
+                    alone[index] = true;
+                }
             }
             Err(PostError::Db(e)) => return Err(BatchError::BeforeCommit(e)),
         }
     }
-    let rows: Vec<NewTask<'_>> = ready
+    let written: Vec<&Prepared> = ready
         .iter()
         .enumerate()
-        .filter(|(index, _)| !alone.contains(index))
-        .map(|(_, p)| NewTask {
+        .filter(|(index, _)| !alone[*index])
+        .map(|(_, p)| p)
+        .collect();
+    let rows: Vec<NewTask<'_>> = written
+        .iter()
+        .map(|p| NewTask {
             id: &p.task_id,
             account_id: &p.job.account_id,
             key_id: &p.job.key_id,
@@ -200,19 +249,127 @@ async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<usize>
     tasks::insert_many(&mut tx, &rows)
         .await
         .map_err(BatchError::BeforeCommit)?;
+    record_keys(&mut tx, &written, now)
+        .await
+        .map_err(BatchError::BeforeCommit)?;
     tx.commit().await.map_err(BatchError::Commit)?;
-    Ok(alone)
+    Ok((0..ready.len()).filter(|&i| alone[i]).collect())
+}
+
+/// Leaves for the one-create path every create whose `Idempotency-Key` is already recorded
+/// (it replays, answers 409, or replaces a record older than the window) or repeats an earlier
+/// create of this batch (it replays that one once the batch commits).
+async fn leave_recorded_keys_alone(
+    tx: &mut AnyConnection,
+    ready: &[Prepared],
+    alone: &mut [bool],
+) -> Result<(), sqlx::Error> {
+    let keyed: Vec<(usize, &str, &str)> = ready
+        .iter()
+        .enumerate()
+        .filter_map(|(index, p)| {
+            let key = p.job.idempotency.as_ref()?;
+            Some((index, p.job.account_id.as_str(), key.key.as_str()))
+        })
+        .collect();
+    if keyed.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT account_id, idem_key FROM idempotency WHERE idem_key IN {}",
+        values_placeholders(1, keyed.len())
+    );
+    let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+    for (_, _, key) in &keyed {
+        query = query.bind(*key);
+    }
+    let recorded: HashSet<(String, String)> =
+        query.fetch_all(&mut *tx).await?.into_iter().collect();
+    let mut seen = HashSet::new();
+    for (index, account_id, key) in keyed {
+        let repeated = !seen.insert((account_id, key));
+        if repeated || recorded.contains(&(account_id.to_string(), key.to_string())) {
+            alone[index] = true;
+        }
+    }
+    Ok(())
+}
+
+/// Admits creates of keys with an in-flight limit while the key's queued + processing tasks
+/// plus those admitted before them in the batch stay under it; leaves the rest for the
+/// one-create path (which answers 429). Each key's row is locked first (a no-op update, as in
+/// [`accept_task`]) so that replicas count each other's creates.
+async fn leave_over_limit_alone(
+    tx: &mut AnyConnection,
+    ready: &[Prepared],
+    alone: &mut [bool],
+) -> Result<(), sqlx::Error> {
+    let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (index, prepared) in ready.iter().enumerate() {
+        if !alone[index] && prepared.job.max_in_flight.is_some() {
+            by_key
+                .entry(prepared.job.key_id.as_str())
+                .or_default()
+                .push(index);
+        }
+    }
+    for (key_id, indexes) in by_key {
+        sqlx::query("UPDATE api_keys SET max_in_flight = max_in_flight WHERE id = $1")
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?;
+        let mut live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tasks WHERE key_id = $1 AND status IN ('queued', 'processing')",
+        )
+        .bind(key_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        for index in indexes {
+            match ready[index].job.max_in_flight {
+                Some(limit) if live >= limit => alone[index] = true,
+                _ => live += 1,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Records the `Idempotency-Key`s of the written creates (one multi-row insert). Another
+/// replica recording one of them since [`leave_recorded_keys_alone`] looked makes this fail
+/// on the primary key: the batch rolls back and each create is tried alone.
+async fn record_keys(
+    tx: &mut AnyConnection,
+    written: &[&Prepared],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let keyed: Vec<(&Prepared, &OwnedIdempotency)> = written
+        .iter()
+        .filter_map(|p| Some((*p, p.job.idempotency.as_ref()?)))
+        .collect();
+    if keyed.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO idempotency (account_id, idem_key, body_hash, task_id, created_at) VALUES {}",
+        values_placeholders(keyed.len(), 5)
+    );
+    let mut insert = sqlx::query(&sql);
+    for (prepared, key) in keyed {
+        insert = insert
+            .bind(prepared.job.account_id.as_str())
+            .bind(key.key.as_str())
+            .bind(key.body_hash.as_str())
+            .bind(prepared.task_id.as_str())
+            .bind(now);
+    }
+    insert.execute(&mut *tx).await?;
+    Ok(())
 }
 
 /// The one-create path for each job, in order.
 async fn one_by_one(db: &Db, jobs: Vec<Job>) {
     for job in jobs {
-        let creator = Creator {
-            account_id: &job.account_id,
-            key_id: &job.key_id,
-            max_in_flight: None,
-        };
-        let result = accept_task(db, creator, &job.request, None).await;
+        let result = accept_task(db, job.creator(), &job.request, job.idempotency()).await;
         let _ = job.reply.send(result);
     }
 }

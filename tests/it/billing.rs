@@ -192,6 +192,100 @@ async fn concurrent_creates_with_one_idempotency_key_make_one_task() {
     app.finish().await;
 }
 
+/// A burst mixing fresh keys, repeats of them (same body: replays; other body: 409) and creates
+/// without a key, all at once: one task and one charge per key, as if sent one by one.
+#[tokio::test]
+async fn a_burst_of_keyed_creates_replays_and_conflicts_as_one_by_one() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let before = app.balance().await;
+    let body = text_request("seedance2.0-mini");
+    let mut other = body.clone();
+    other["duration"] = json!(5);
+    let mut handles = Vec::new();
+    for round in 0..3 {
+        for n in 0..8 {
+            // Key k0..k7 three times each; the third send of k0..k3 changes the body.
+            let (key, body) = match (round, n) {
+                (2, n) if n < 4 => (Some(format!("k{n}")), other.clone()),
+                (_, n) => (Some(format!("k{n}")), body.clone()),
+            };
+            handles.push((key, body));
+        }
+        handles.push((None, body.clone()));
+    }
+    let sent: Vec<_> = handles
+        .into_iter()
+        .map(|(key, body)| {
+            let client = app.client.clone();
+            let url = app.url("/seedance/videos");
+            let secret = app.key.clone();
+            tokio::spawn(async move {
+                let mut request = client.post(url).bearer_auth(secret).json(&body);
+                if let Some(key) = &key {
+                    request = request.header("Idempotency-Key", key);
+                }
+                (key, answer(request.send().await.expect("send")).await)
+            })
+        })
+        .collect();
+    let mut by_key: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    let mut unkeyed = 0;
+    let mut conflicts: std::collections::BTreeMap<String, usize> = Default::default();
+    for handle in sent {
+        let (key, answer) = handle.await.expect("join");
+        match key {
+            None => {
+                assert_eq!(answer.status, 200, "{:?}", answer.body);
+                unkeyed += 1;
+            }
+            Some(key) if answer.status == 409 => {
+                assert_eq!(answer.code(), 40900);
+                *conflicts.entry(key).or_default() += 1;
+            }
+            Some(key) => {
+                assert_eq!(answer.status, 200, "{:?}", answer.body);
+                let id = answer.data()["task_id"].as_str().expect("id").to_string();
+                by_key.entry(key).or_default().insert(id);
+            }
+        }
+    }
+    assert_eq!(unkeyed, 3);
+    assert_eq!(by_key.len(), 8);
+    assert!(
+        by_key.values().all(|ids| ids.len() == 1),
+        "one task per key: {by_key:?}"
+    );
+    // k0..k3 got two bodies: the one that came second conflicts (1 conflict when the changed
+    // body came last, 2 when it came first and made the task); k4..k7 never conflict.
+    for n in 0..8 {
+        let count = conflicts.get(&format!("k{n}")).copied().unwrap_or(0);
+        if n < 4 {
+            assert!(count == 1 || count == 2, "k{n}: {count} conflicts");
+        } else {
+            assert_eq!(count, 0, "k{n}: one body only");
+        }
+    }
+    let tasks = app.get("/videos?page_size=100").await.data()["items"]
+        .as_array()
+        .expect("items")
+        .len();
+    assert_eq!(tasks, 8 + 3);
+    assert_eq!(
+        app.balance().await,
+        before - 11 * 1600,
+        "charged once per task"
+    );
+    while app.worker.poll_once().await.expect("poll") == reelay::tasks::worker::PollOutcome::Started
+    {
+    }
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn a_task_that_fails_is_refunded_once() {
     let app = spawn_app_with(Options {
@@ -362,6 +456,106 @@ async fn one_batch_charges_each_create_or_falls_back_when_the_balance_is_short()
                 .await;
             assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
         }
+    }
+    app.finish().await;
+}
+
+/// The group commit itself, with every create queued before the writer runs: repeats of one
+/// `Idempotency-Key` replay the first create's task, and a key's in-flight limit admits the
+/// first creates in queue order and refuses the rest — the answers of the one-create path.
+#[tokio::test]
+async fn one_batch_keeps_idempotency_and_in_flight_limits() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let catalog = reelay_catalog::Catalog::embedded();
+    let request = catalog
+        .validate(
+            &json!({"model": "seedance2.0-sp", "prompt": "x", "duration": 5, "resolution": "480p"}),
+            &reelay_catalog::ValidateOptions::default(),
+        )
+        .expect("valid");
+    let creates = reelay::billing::Creates::start(app.db.clone());
+    let (account, key) = app.new_account(100 * 5000).await;
+    let key_id: String = sqlx::query_scalar("SELECT id FROM api_keys WHERE account_id = $1")
+        .bind(&account)
+        .fetch_one(&app.db.read)
+        .await
+        .expect("key");
+    let plain = reelay::billing::Creator {
+        account_id: &account,
+        key_id: &key_id,
+        max_in_flight: None,
+    };
+    let idem = |n: usize| reelay::billing::Idempotency {
+        key: if n % 2 == 0 { "even" } else { "odd" },
+        body_hash: "h",
+    };
+    let results =
+        futures::future::join_all((0..10).map(|n| creates.accept(plain, &request, Some(idem(n)))))
+            .await;
+    let first: Vec<&reelay::billing::Accepted> = results
+        .iter()
+        .map(|r| r.as_ref().expect("accepted"))
+        .collect();
+    assert!(!first[0].replayed && !first[1].replayed, "{first:?}");
+    for (n, accepted) in first.iter().enumerate().skip(2) {
+        assert!(accepted.replayed, "{n}: {accepted:?}");
+        assert_eq!(accepted.task_id, first[n % 2].task_id);
+    }
+    let conflict = creates
+        .accept(
+            plain,
+            &request,
+            Some(reelay::billing::Idempotency {
+                key: "even",
+                body_hash: "other",
+            }),
+        )
+        .await;
+    assert!(
+        matches!(
+            conflict,
+            Err(reelay::billing::CreateError::IdempotencyConflict)
+        ),
+        "{conflict:?}"
+    );
+
+    // Two tasks are in flight (the two keyed ones); a limit of 5 admits 3 more.
+    let limited = reelay::billing::Creator {
+        max_in_flight: Some(5),
+        ..plain
+    };
+    let results =
+        futures::future::join_all((0..8).map(|_| creates.accept(limited, &request, None))).await;
+    assert!(results[..3].iter().all(|r| r.is_ok()), "{results:?}");
+    assert!(
+        results[3..].iter().all(|r| matches!(
+            r,
+            Err(reelay::billing::CreateError::TooManyInFlight { limit: 5 })
+        )),
+        "{results:?}"
+    );
+    let balance: i64 = sqlx::query_scalar("SELECT balance FROM accounts WHERE id = $1")
+        .bind(&account)
+        .fetch_one(&app.db.read)
+        .await
+        .expect("balance");
+    assert_eq!(balance, 95 * 5000, "five tasks charged");
+    let live: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM tasks WHERE account_id = $1 AND status = 'queued'")
+            .bind(&account)
+            .fetch_all(&app.db.read)
+            .await
+            .expect("tasks");
+    assert_eq!(live.len(), 5);
+    for id in live {
+        let cancelled = app
+            .post_json_as(&key, &format!("/videos/{id}/cancel"), &json!({}))
+            .await;
+        assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
     }
     app.finish().await;
 }

@@ -166,6 +166,65 @@ async fn a_keys_own_rpm_is_set_and_cleared_through_the_admin_api_and_audited() {
     app.finish().await;
 }
 
+/// Creates sent at once share the group commit's transactions: the limit still admits exactly
+/// as many as it allows, and the rest are refused without a charge.
+#[tokio::test]
+async fn a_burst_of_creates_gets_exactly_the_in_flight_limit() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        tweak: Box::new(|s| s.limits.default_max_in_flight = Some(5)),
+    })
+    .await;
+    let before = app.balance().await;
+    let body = text_request("seedance2.0-sp");
+    let mut handles = Vec::new();
+    for _ in 0..24 {
+        let client = app.client.clone();
+        let url = app.url("/seedance/videos");
+        let key = app.key.clone();
+        let body = body.clone();
+        handles.push(tokio::spawn(async move {
+            answer(
+                client
+                    .post(url)
+                    .bearer_auth(key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("send"),
+            )
+            .await
+        }));
+    }
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    for handle in handles {
+        let answer = handle.await.expect("join");
+        if answer.status == 200 {
+            accepted.push(answer.data()["task_id"].as_str().expect("id").to_string());
+        } else {
+            assert_rate_limited(&answer, "5 tasks queued or processing");
+            refused += 1;
+        }
+    }
+    assert_eq!((accepted.len(), refused), (5, 19));
+    assert_eq!(
+        app.balance().await,
+        before - 5 * 4000,
+        "only the admitted are charged"
+    );
+    let listed = app.get("/videos").await.data()["items"]
+        .as_array()
+        .expect("items")
+        .len();
+    assert_eq!(listed, 5);
+    for id in &accepted {
+        let cancelled = app.cancel(id).await;
+        assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
+    }
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn max_in_flight_refuses_a_create_without_charging_until_a_task_ends() {
     let admin = with_admin(|s| s.limits.default_max_in_flight = Some(2));
