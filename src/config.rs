@@ -193,9 +193,10 @@ pub struct WorkerSettings {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitSettings {
-    /// Requests per minute per API key (unset = unlimited). Enforced by the hardening issue.
+    /// Requests per minute per API key (unset = unlimited); a key's own `rpm` overrides it.
     pub default_rpm: Option<u32>,
-    /// Tasks in flight per API key (unset = unlimited). Enforced by the hardening issue.
+    /// Tasks queued or processing per API key (unset = unlimited); a key's own `max_in_flight`
+    /// overrides it.
     pub default_max_in_flight: Option<u32>,
 }
 
@@ -358,6 +359,8 @@ pub struct Overrides {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+    /// `reelay worker --metrics-listen`.
+    pub metrics_listen: Option<String>,
 }
 
 impl std::fmt::Debug for Overrides {
@@ -366,6 +369,7 @@ impl std::fmt::Debug for Overrides {
         f.debug_struct("Overrides")
             .field("config_file", &self.config_file)
             .field("listen", &self.listen)
+            .field("metrics_listen", &self.metrics_listen)
             .field("data_dir", &self.data_dir)
             .field(
                 "database_url",
@@ -419,6 +423,9 @@ impl Settings {
         if let Some(listen) = &overrides.listen {
             settings.server.listen = listen.clone();
         }
+        if let Some(listen) = &overrides.metrics_listen {
+            settings.worker.metrics_listen = Some(listen.clone());
+        }
         if let Some(dir) = &overrides.data_dir {
             settings.data_dir = dir.clone();
         }
@@ -452,6 +459,14 @@ impl Settings {
                     message: "must start with http:// or https://".into(),
                 });
             }
+        }
+        if let Some(listen) = &self.worker.metrics_listen {
+            listen
+                .parse::<SocketAddr>()
+                .map_err(|e| ConfigError::Invalid {
+                    key: "worker.metrics_listen",
+                    message: format!("`{listen}` is not an address like 127.0.0.1:9090 ({e})"),
+                })?;
         }
         if self.api.success_code != "0" && self.api.success_code != "20000" {
             return Err(ConfigError::Invalid {
@@ -693,6 +708,28 @@ mod tests {
         settings.api.success_code = "1".into();
         let err = settings.validate().expect_err("must fail").to_string();
         assert!(err.contains("api.success_code"), "{err}");
+    }
+
+    #[test]
+    fn a_worker_metrics_address_from_the_command_line_is_checked_and_named() {
+        let overrides = Overrides {
+            metrics_listen: Some("localhost".into()),
+            ..Overrides::default()
+        };
+        let error = Settings::load(&overrides).expect_err("not an address");
+        assert!(
+            error.to_string().contains("worker.metrics_listen"),
+            "{error}"
+        );
+        let overrides = Overrides {
+            metrics_listen: Some("127.0.0.1:9464".into()),
+            ..Overrides::default()
+        };
+        let settings = Settings::load(&overrides).expect("valid");
+        assert_eq!(
+            settings.worker.metrics_listen.as_deref(),
+            Some("127.0.0.1:9464")
+        );
     }
 
     #[test]

@@ -122,17 +122,17 @@ enum Command {
 }
 
 impl ConfigArgs {
-    fn overrides(&self, listen: Option<String>) -> Overrides {
+    fn overrides(&self) -> Overrides {
         Overrides {
             config_file: self.config.clone(),
-            listen,
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
+            ..Overrides::default()
         }
     }
 
     pub fn load(&self) -> Result<Settings, String> {
-        Settings::load(&self.overrides(None)).map_err(|e| e.to_string())
+        Settings::load(&self.overrides()).map_err(|e| e.to_string())
     }
 }
 
@@ -146,19 +146,21 @@ pub async fn run() -> ExitCode {
             config,
         } => {
             let role = if no_workers { Role::ApiOnly } else { Role::All };
-            serve(Settings::load(&config.overrides(listen)), role).await
+            let overrides = Overrides {
+                listen,
+                ..config.overrides()
+            };
+            serve(Settings::load(&overrides), role).await
         }
         Command::Worker {
             metrics_listen,
             config,
         } => {
-            let settings = Settings::load(&config.overrides(None)).map(|mut settings| {
-                if metrics_listen.is_some() {
-                    settings.worker.metrics_listen = metrics_listen;
-                }
-                settings
-            });
-            serve(settings, Role::WorkerOnly).await
+            let overrides = Overrides {
+                metrics_listen,
+                ..config.overrides()
+            };
+            serve(Settings::load(&overrides), Role::WorkerOnly).await
         }
         Command::Migrate { config } => migrate(&config).await,
         Command::Keys(command) => operator::keys(command).await,
