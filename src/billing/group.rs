@@ -33,7 +33,7 @@ use super::{accept_task, Accepted, CreateError, Creator, Idempotency};
 use crate::ids;
 use crate::store::ledger::{self, Kind, PostError};
 use crate::store::tasks::{self, NewTask};
-use crate::store::{now, values_placeholders, Db};
+use crate::store::{list_placeholders, now, values_placeholders, Db};
 
 /// Most creates written by one transaction.
 const MAX_BATCH: usize = 128;
@@ -264,32 +264,31 @@ async fn leave_recorded_keys_alone(
     ready: &[Prepared],
     alone: &mut [bool],
 ) -> Result<(), sqlx::Error> {
-    let keyed: Vec<(usize, &str, &str)> = ready
-        .iter()
-        .enumerate()
-        .filter_map(|(index, p)| {
-            let key = p.job.idempotency.as_ref()?;
-            Some((index, p.job.account_id.as_str(), key.key.as_str()))
-        })
-        .collect();
-    if keyed.is_empty() {
-        return Ok(());
+    // Per account, so that the lookup runs on the primary key (account_id, idem_key).
+    let mut by_account: BTreeMap<&str, Vec<(usize, &str)>> = BTreeMap::new();
+    for (index, prepared) in ready.iter().enumerate() {
+        if let Some(key) = &prepared.job.idempotency {
+            by_account
+                .entry(prepared.job.account_id.as_str())
+                .or_default()
+                .push((index, key.key.as_str()));
+        }
     }
-    let sql = format!(
-        "SELECT account_id, idem_key FROM idempotency WHERE idem_key IN {}",
-        values_placeholders(1, keyed.len())
-    );
-    let mut query = sqlx::query_as::<_, (String, String)>(&sql);
-    for (_, _, key) in &keyed {
-        query = query.bind(*key);
-    }
-    let recorded: HashSet<(String, String)> =
-        query.fetch_all(&mut *tx).await?.into_iter().collect();
-    let mut seen = HashSet::new();
-    for (index, account_id, key) in keyed {
-        let repeated = !seen.insert((account_id, key));
-        if repeated || recorded.contains(&(account_id.to_string(), key.to_string())) {
-            alone[index] = true;
+    for (account_id, keyed) in by_account {
+        let sql = format!(
+            "SELECT idem_key FROM idempotency WHERE account_id = $1 AND idem_key IN {}",
+            list_placeholders(2, keyed.len())
+        );
+        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(account_id);
+        for (_, key) in &keyed {
+            query = query.bind(*key);
+        }
+        let recorded: HashSet<String> = query.fetch_all(&mut *tx).await?.into_iter().collect();
+        let mut seen = HashSet::new();
+        for (index, key) in keyed {
+            if !seen.insert(key) || recorded.contains(key) {
+                alone[index] = true;
+            }
         }
     }
     Ok(())

@@ -264,6 +264,12 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// `($first, …, $first+count-1)`: the list of an `IN` after `first - 1` other parameters.
+pub fn list_placeholders(first: usize, count: usize) -> String {
+    let list: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
+    format!("({})", list.join(", "))
+}
+
 /// `($1, …, $cols), ($cols+1, …), …` for a multi-row `INSERT … VALUES` of `rows` rows.
 pub fn values_placeholders(rows: usize, cols: usize) -> String {
     let mut sql = String::with_capacity(rows * cols * 5);
@@ -287,6 +293,12 @@ pub fn values_placeholders(rows: usize, cols: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_number_from_where_they_start() {
+        assert_eq!(list_placeholders(2, 3), "($2, $3, $4)");
+        assert_eq!(values_placeholders(2, 2), "($1, $2), ($3, $4)");
+    }
 
     #[test]
     fn sqlite_mode_is_set_once() {

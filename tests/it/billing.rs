@@ -270,14 +270,21 @@ async fn a_burst_of_keyed_creates_replays_and_conflicts_as_one_by_one() {
             assert_eq!(count, 0, "k{n}: one body only");
         }
     }
-    let tasks = app.get("/videos?page_size=100").await.data()["items"]
-        .as_array()
-        .expect("items")
-        .len();
-    assert_eq!(tasks, 8 + 3);
+    let listed = app.get("/videos?page_size=100").await;
+    let tasks = listed.data()["items"].as_array().expect("items");
+    assert_eq!(tasks.len(), 8 + 3);
+    // 1,600 credits for 4 s, 2,000 for the changed body's 5 s when it came first.
+    let prices: i64 = tasks
+        .iter()
+        .map(|t| t["cost"]["credits"].as_i64().expect("credits"))
+        .sum();
+    assert!(
+        (11 * 1600..=11 * 1600 + 4 * 400).contains(&prices),
+        "{prices}"
+    );
     assert_eq!(
         app.balance().await,
-        before - 11 * 1600,
+        before - prices,
         "charged once per task"
     );
     while app.worker.poll_once().await.expect("poll") == reelay::tasks::worker::PollOutcome::Started
