@@ -14,6 +14,30 @@ use crate::store::{now, Db};
 /// How long an `Idempotency-Key` is remembered.
 pub const IDEMPOTENCY_WINDOW_SECS: i64 = 24 * 3600;
 
+/// Records deleted per statement when pruning (keeps each write transaction short).
+const PRUNE_BATCH: i64 = 5_000;
+
+/// Deletes idempotency records older than the window (a key that old creates a new task
+/// anyway); returns how many. In batches, so that the one writer is never held for long.
+pub async fn prune_idempotency(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    let cutoff = now - IDEMPOTENCY_WINDOW_SECS;
+    let mut deleted = 0;
+    loop {
+        let done = sqlx::query(
+            "DELETE FROM idempotency WHERE (account_id, idem_key) IN \
+             (SELECT account_id, idem_key FROM idempotency WHERE created_at <= $1 LIMIT $2)",
+        )
+        .bind(cutoff)
+        .bind(PRUNE_BATCH)
+        .execute(&db.write)
+        .await?;
+        deleted += done.rows_affected();
+        if done.rows_affected() < PRUNE_BATCH as u64 {
+            return Ok(deleted);
+        }
+    }
+}
+
 /// A task that was accepted (now or by an earlier request with the same idempotency key).
 #[derive(Debug)]
 pub struct Accepted {

@@ -1,5 +1,6 @@
-//! Periodic sweeps: fail-and-refund tasks whose worker died on their last claim, and delete
-//! result files after `results.retention_hours` (the task stays `completed`, marked expired).
+//! Periodic sweeps: fail-and-refund tasks whose worker died on their last claim, delete
+//! result files after `results.retention_hours` (the task stays `completed`, marked expired),
+//! fail asset intakes a restart interrupted, and prune rate windows and idempotency records.
 
 use std::time::Duration;
 
@@ -37,6 +38,9 @@ impl Sweeper {
             if let Err(error) = crate::store::rate::prune(&self.db, now()).await {
                 tracing::error!(%error, "pruning rate windows failed");
             }
+            if let Err(error) = self.sweep_idempotency().await {
+                tracing::error!(%error, "pruning idempotency records failed");
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(every) => {}
@@ -59,6 +63,15 @@ impl Sweeper {
             tracing::warn!(failed, "failed and refunded tasks whose workers kept dying");
         }
         Ok(failed)
+    }
+
+    /// Deletes idempotency records past their 24-hour window.
+    pub async fn sweep_idempotency(&self) -> Result<u64, sqlx::Error> {
+        let deleted = crate::billing::prune_idempotency(&self.db, now()).await?;
+        if deleted > 0 {
+            tracing::info!(deleted, "deleted idempotency records past their window");
+        }
+        Ok(deleted)
     }
 
     /// Fails asset URL intakes that a restart left `Processing` with nothing stored.

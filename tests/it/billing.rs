@@ -294,6 +294,40 @@ async fn a_burst_of_keyed_creates_replays_and_conflicts_as_one_by_one() {
 }
 
 #[tokio::test]
+async fn idempotency_records_are_pruned_after_their_window() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let body = text_request("seedance2.0-mini");
+    let old = app.create_with_idempotency("old", &body).await;
+    let recent = app.create_with_idempotency("recent", &body).await;
+    assert_eq!((old.status, recent.status), (200, 200));
+    assert_eq!(app.sweeper.sweep_idempotency().await.expect("sweep"), 0);
+    sqlx::query("UPDATE idempotency SET created_at = created_at - 86401 WHERE idem_key = 'old'")
+        .execute(&app.db.write)
+        .await
+        .expect("age");
+    assert_eq!(app.sweeper.sweep_idempotency().await.expect("sweep"), 1);
+    let keys: Vec<String> = sqlx::query_scalar("SELECT idem_key FROM idempotency")
+        .fetch_all(&app.db.read)
+        .await
+        .expect("keys");
+    assert_eq!(keys, vec!["recent".to_string()]);
+    // A key past its window makes a new task; one inside it still replays.
+    let again = app.create_with_idempotency("old", &body).await;
+    assert_eq!(again.status, 200);
+    assert_ne!(again.data()["task_id"], old.data()["task_id"]);
+    let replay = app.create_with_idempotency("recent", &body).await;
+    assert_eq!(replay.data()["task_id"], recent.data()["task_id"]);
+    while app.worker.poll_once().await.expect("poll") == reelay::tasks::worker::PollOutcome::Started
+    {
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
 async fn a_task_that_fails_is_refunded_once() {
     let app = spawn_app_with(Options {
         workers: false,
