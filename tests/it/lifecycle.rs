@@ -419,6 +419,55 @@ async fn a_task_lost_on_its_last_claim_fails_without_leaving_files() {
     app.finish().await;
 }
 
+/// A task failed by someone else (an operator, the lost-worker sweep) while its worker still
+/// runs it: the worker drops its outcome and deletes whatever is under the task's results.
+#[tokio::test]
+async fn a_worker_whose_task_failed_meanwhile_deletes_its_files() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let before = app.balance().await;
+    let long = json!({"model": "seedance2.0-sp", "prompt": "a long take", "duration": 15, "resolution": "1080p"});
+    let created = app.create_task(&long).await;
+    let task_id = created.data()["task_id"].as_str().expect("id").to_string();
+    let worker = app.worker.clone();
+    let run = tokio::spawn(async move { worker.poll_once().await });
+    for _ in 0..100 {
+        if app.task(&task_id).await.data()["status"] == "processing" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // As if the worker had stored the video already; then the task fails under it.
+    let key = reelay::storage::video_key(&task_id);
+    app.storage
+        .put(&key, b"stored by the worker".to_vec())
+        .await
+        .expect("put");
+    let failed = reelay::tasks::state::fail(
+        &app.db,
+        &task_id,
+        reelay::tasks::state::FailGuard::AnyLive,
+        "internal",
+        "failed by the operator",
+    )
+    .await
+    .expect("fail");
+    assert!(failed);
+    run.await.expect("join").expect("poll");
+    assert!(
+        !app.object_exists(&key).await,
+        "the worker deleted its file"
+    );
+    let task = app.task(&task_id).await;
+    assert_eq!(task.data()["status"], "failed");
+    assert_eq!(task.data()["cost"]["refunded"], true);
+    assert_eq!(app.balance().await, before);
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn success_code_can_be_the_string_20000() {
     let app = spawn_app_with(Options {
