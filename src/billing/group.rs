@@ -153,8 +153,8 @@ async fn commit(db: &Db, jobs: Vec<Job>) {
     match write_batch(db, &ready, now).await {
         Ok(alone) => {
             let mut later = Vec::new();
-            for (index, prepared) in ready.into_iter().enumerate() {
-                if alone.contains(&index) {
+            for (prepared, alone) in ready.into_iter().zip(alone) {
+                if alone {
                     later.push(prepared.job);
                 } else {
                     let _ = prepared.job.reply.send(Ok(Accepted {
@@ -188,8 +188,9 @@ enum BatchError {
     Commit(sqlx::Error),
 }
 
-/// Writes the batch in one transaction; returns the indexes left for the one-create path.
-async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<usize>, BatchError> {
+/// Writes the batch in one transaction; returns, per create, whether it was left for the
+/// one-create path.
+async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<bool>, BatchError> {
     let mut tx = db.write.begin().await.map_err(BatchError::BeforeCommit)?;
     let mut alone = vec![false; ready.len()];
     leave_recorded_keys_alone(&mut tx, ready, &mut alone)
@@ -253,7 +254,7 @@ async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<usize>
         .await
         .map_err(BatchError::BeforeCommit)?;
     tx.commit().await.map_err(BatchError::Commit)?;
-    Ok((0..ready.len()).filter(|&i| alone[i]).collect())
+    Ok(alone)
 }
 
 /// Leaves for the one-create path every create whose `Idempotency-Key` is already recorded
