@@ -160,26 +160,9 @@ async fn concurrent_creates_with_one_idempotency_key_make_one_task() {
     .await;
     let before = app.balance().await;
     let body = text_request("seedance2.0-mini");
-    let mut handles = Vec::new();
-    for _ in 0..8 {
-        let client = app.client.clone();
-        let url = app.url("/seedance/videos");
-        let key = app.key.clone();
-        let body = body.clone();
-        handles.push(tokio::spawn(async move {
-            answer(
-                client
-                    .post(url)
-                    .bearer_auth(key)
-                    .header("Idempotency-Key", "same")
-                    .json(&body)
-                    .send()
-                    .await
-                    .expect("send"),
-            )
-            .await
-        }));
-    }
+    let handles: Vec<_> = (0..8)
+        .map(|_| app.spawn_create(&body, Some("same")))
+        .collect();
     let mut ids = std::collections::BTreeSet::new();
     for handle in handles {
         let answer = handle.await.expect("join");
@@ -220,24 +203,16 @@ async fn a_burst_of_keyed_creates_replays_and_conflicts_as_one_by_one() {
     let sent: Vec<_> = handles
         .into_iter()
         .map(|(key, body)| {
-            let client = app.client.clone();
-            let url = app.url("/seedance/videos");
-            let secret = app.key.clone();
-            tokio::spawn(async move {
-                let mut request = client.post(url).bearer_auth(secret).json(&body);
-                if let Some(key) = &key {
-                    request = request.header("Idempotency-Key", key);
-                }
-                (key, answer(request.send().await.expect("send")).await)
-            })
+            let answer = app.spawn_create(&body, key.as_deref());
+            (key, answer)
         })
         .collect();
     let mut by_key: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
         Default::default();
     let mut unkeyed = 0;
     let mut conflicts: std::collections::BTreeMap<String, usize> = Default::default();
-    for handle in sent {
-        let (key, answer) = handle.await.expect("join");
+    for (key, handle) in sent {
+        let answer = handle.await.expect("join");
         match key {
             None => {
                 assert_eq!(answer.status, 200, "{:?}", answer.body);
@@ -450,22 +425,12 @@ async fn one_batch_charges_each_create_or_falls_back_when_the_balance_is_short()
         ..Options::default()
     })
     .await;
-    let catalog = reelay_catalog::Catalog::embedded();
-    let request = catalog
-        .validate(
-            &json!({"model": "seedance2.0-sp", "prompt": "x", "duration": 5, "resolution": "480p"}),
-            &reelay_catalog::ValidateOptions::default(),
-        )
-        .expect("valid");
+    let request = five_seconds_at_5000();
     assert_eq!(request.price.credits, 5000);
     let creates = reelay::billing::Creates::start(app.db.clone());
     for (credits, expect_ok) in [(20 * 5000, 20), (7 * 5000, 7)] {
         let (account, key) = app.new_account(credits).await;
-        let key_id: String = sqlx::query_scalar("SELECT id FROM api_keys WHERE account_id = $1")
-            .bind(&account)
-            .fetch_one(&app.db.read)
-            .await
-            .expect("key");
+        let key_id = key_id_of(&app, &account).await;
         let creator = reelay::billing::Creator {
             account_id: &account,
             key_id: &key_id,
@@ -511,20 +476,10 @@ async fn one_batch_keeps_idempotency_and_in_flight_limits() {
         ..Options::default()
     })
     .await;
-    let catalog = reelay_catalog::Catalog::embedded();
-    let request = catalog
-        .validate(
-            &json!({"model": "seedance2.0-sp", "prompt": "x", "duration": 5, "resolution": "480p"}),
-            &reelay_catalog::ValidateOptions::default(),
-        )
-        .expect("valid");
+    let request = five_seconds_at_5000();
     let creates = reelay::billing::Creates::start(app.db.clone());
     let (account, key) = app.new_account(100 * 5000).await;
-    let key_id: String = sqlx::query_scalar("SELECT id FROM api_keys WHERE account_id = $1")
-        .bind(&account)
-        .fetch_one(&app.db.read)
-        .await
-        .expect("key");
+    let key_id = key_id_of(&app, &account).await;
     let plain = reelay::billing::Creator {
         account_id: &account,
         key_id: &key_id,
@@ -599,4 +554,26 @@ async fn one_batch_keeps_idempotency_and_in_flight_limits() {
         assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
     }
     app.finish().await;
+}
+
+/// A validated seedance2.0-sp request of 5 s at 480p: 5,000 credits (for the group-commit tests,
+/// which call `Creates` directly).
+fn five_seconds_at_5000() -> reelay_catalog::ValidatedRequest {
+    let request = reelay_catalog::Catalog::embedded()
+        .validate(
+            &json!({"model": "seedance2.0-sp", "prompt": "x", "duration": 5, "resolution": "480p"}),
+            &reelay_catalog::ValidateOptions::default(),
+        )
+        .expect("valid");
+    assert_eq!(request.price.credits, 5000);
+    request
+}
+
+/// The id of an account's only key.
+async fn key_id_of(app: &TestApp, account_id: &str) -> String {
+    sqlx::query_scalar("SELECT id FROM api_keys WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_one(&app.db.read)
+        .await
+        .expect("key")
 }

@@ -185,6 +185,24 @@ impl TestApp {
         .await
     }
 
+    /// Sends a create (with an `Idempotency-Key` when given) in a task of its own, so that a
+    /// test can have many in flight at once.
+    pub fn spawn_create(
+        &self,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> tokio::task::JoinHandle<Answer> {
+        let mut request = self
+            .client
+            .post(self.url("/seedance/videos"))
+            .bearer_auth(&self.key)
+            .json(body);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        tokio::spawn(async move { answer(request.send().await.expect("send")).await })
+    }
+
     pub async fn create_task(&self, body: &Value) -> Answer {
         self.create_task_with_key(&self.key, body).await
     }

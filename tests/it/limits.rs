@@ -177,25 +177,7 @@ async fn a_burst_of_creates_gets_exactly_the_in_flight_limit() {
     .await;
     let before = app.balance().await;
     let body = text_request("seedance2.0-sp");
-    let mut handles = Vec::new();
-    for _ in 0..24 {
-        let client = app.client.clone();
-        let url = app.url("/seedance/videos");
-        let key = app.key.clone();
-        let body = body.clone();
-        handles.push(tokio::spawn(async move {
-            answer(
-                client
-                    .post(url)
-                    .bearer_auth(key)
-                    .json(&body)
-                    .send()
-                    .await
-                    .expect("send"),
-            )
-            .await
-        }));
-    }
+    let handles: Vec<_> = (0..24).map(|_| app.spawn_create(&body, None)).collect();
     let mut accepted = Vec::new();
     let mut refused = 0;
     for handle in handles {
