@@ -145,9 +145,7 @@ async fn idempotency_key_replays_without_a_second_charge() {
     let ok = app.create_with_idempotency("fresh", &body).await;
     assert_eq!(ok.status, 200);
 
-    while app.worker.poll_once().await.expect("poll") == reelay::tasks::worker::PollOutcome::Started
-    {
-    }
+    app.run_queued_tasks().await;
     app.finish().await;
 }
 
@@ -262,9 +260,7 @@ async fn a_burst_of_keyed_creates_replays_and_conflicts_as_one_by_one() {
         before - prices,
         "charged once per task"
     );
-    while app.worker.poll_once().await.expect("poll") == reelay::tasks::worker::PollOutcome::Started
-    {
-    }
+    app.run_queued_tasks().await;
     app.finish().await;
 }
 
@@ -296,9 +292,7 @@ async fn idempotency_records_are_pruned_after_their_window() {
     assert_ne!(again.data()["task_id"], old.data()["task_id"]);
     let replay = app.create_with_idempotency("recent", &body).await;
     assert_eq!(replay.data()["task_id"], recent.data()["task_id"]);
-    while app.worker.poll_once().await.expect("poll") == reelay::tasks::worker::PollOutcome::Started
-    {
-    }
+    app.run_queued_tasks().await;
     app.finish().await;
 }
 

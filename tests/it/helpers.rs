@@ -283,6 +283,13 @@ impl TestApp {
         (account, secret)
     }
 
+    /// Runs every queued task on this app's worker (for apps built with `workers: false`).
+    pub async fn run_queued_tasks(&self) {
+        while self.worker.poll_once().await.expect("poll")
+            == reelay::tasks::worker::PollOutcome::Started
+        {}
+    }
+
     /// Polls until the task is terminal (bounded so a hang fails instead of blocking CI).
     pub async fn wait_terminal(&self, task_id: &str) -> Value {
         for _ in 0..1200 {

@@ -187,9 +187,7 @@ async fn list_pages_newest_first_with_a_cursor_and_filters() {
     let bad = app.get("/videos?cursor=%%%").await;
     assert_eq!((bad.status, bad.code()), (400, 40001));
 
-    while app.worker.poll_once().await.expect("poll") == reelay::tasks::worker::PollOutcome::Started
-    {
-    }
+    app.run_queued_tasks().await;
     app.finish().await;
 }
 

@@ -361,8 +361,6 @@ async fn defaults_and_ignored_values_are_reported_on_the_task() {
         .create_task(&json!({"model": "seedance2.0-sp", "prompt": "x", "vendor_alias": 1}))
         .await;
     assert_eq!(aliased.status, 200);
-    while app.worker.poll_once().await.expect("poll") == reelay::tasks::worker::PollOutcome::Started
-    {
-    }
+    app.run_queued_tasks().await;
     app.finish().await;
 }
