@@ -54,7 +54,7 @@ pub fn invalid_key() -> ApiError {
 
 /// The caller of an authenticated `key`, once its request is counted toward the key's RPM.
 pub async fn admit(state: &AppState, key: ApiKey) -> Result<Caller, ApiError> {
-    tracing::Span::current().record("account_id", key.account_id.as_str());
+    crate::telemetry::request::record_account(&key.account_id);
     // Every authenticated request counts toward the key's RPM, in the database so that the
     // limit holds across replicas.
     if let Some(rpm) = key.rpm.or(state.limits.default_rpm.map(i64::from)) {

@@ -138,9 +138,10 @@ fn v1(path: &str) -> String {
     format!("{BASE}{path}")
 }
 
-/// Names the task a request is about in the request's span, so every line it logs carries it.
+/// Names the task a request is about in the request's log context, so every line it logs
+/// carries it.
 fn log_task(task_id: &str) {
-    tracing::Span::current().record("task_id", task_id);
+    crate::telemetry::request::record_task(task_id);
 }
 
 async fn unknown_route() -> ApiError {
@@ -150,9 +151,11 @@ async fn unknown_route() -> ApiError {
     )
 }
 
-/// Gives every request an id (`X-Request-Id`, kept when the client sent a sane one) and a span,
-/// and counts it in the metrics by route template, method and status. One middleware for the
-/// three: each layer costs a clone of the route's service and a boxed future per request.
+/// Gives every request an id (`X-Request-Id`, kept when the client sent a sane one) and a log
+/// context (`telemetry::request`: the lines it logs carry the id, method and path, and the
+/// account and task once known), and counts it in the metrics by route template, method and
+/// status. One middleware for the three: each layer costs a clone of the route's service and a
+/// boxed future per request.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let id = request
         .headers()
@@ -161,26 +164,22 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_string)
         .unwrap_or_else(|| crate::ids::new_id("req"));
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        method = %request.method(),
-        path = %request.uri().path(),
-        // Filled in by authentication and by the routes of one task: one span per request
-        // carries them all (a span per handler would cost as much again as this one).
-        account_id = tracing::field::Empty,
-        task_id = tracing::field::Empty,
-    );
+    let header = HeaderValue::from_str(&id).ok();
     let route = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().clone();
-    let mut response = {
-        use tracing::Instrument;
-        next.run(request).instrument(span.clone()).await
-    };
-    let status = response.status();
-    span.in_scope(|| tracing::debug!(status = status.as_u16(), "answered"));
-    state.metrics.count_request(route.as_ref(), &method, status);
-    if let Ok(value) = HeaderValue::from_str(&id) {
+    let context =
+        crate::telemetry::request::Request::new(id, method.clone(), request.uri().clone());
+    let mut response = context
+        .scope(async {
+            let response = next.run(request).await;
+            tracing::debug!(status = response.status().as_u16(), "answered");
+            response
+        })
+        .await;
+    state
+        .metrics
+        .count_request(route.as_ref(), &method, response.status());
+    if let Some(value) = header {
         response.headers_mut().insert("x-request-id", value);
     }
     response
