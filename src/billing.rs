@@ -163,8 +163,8 @@ async fn accept_once(
         }
     }
     let task_id = ids::new_id("vid");
-    let request_json =
-        serde_json::to_string(request).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let request_json = crate::tasks::view::stored_request(request)
+        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     tasks::insert(
         &mut tx,
         &NewTask {

@@ -136,7 +136,7 @@ struct Prepared {
 async fn commit(db: &Db, jobs: Vec<Job>) {
     let mut ready = Vec::with_capacity(jobs.len());
     for job in jobs {
-        match serde_json::to_string(&job.request) {
+        match crate::tasks::view::stored_request(&job.request) {
             Ok(request_json) => ready.push(Prepared {
                 job,
                 task_id: ids::new_id("vid"),

@@ -15,7 +15,8 @@ pub struct TaskRow {
     pub model: String,
     pub status: String,
     pub progress: i64,
-    /// The validated request (JSON of `reelay_catalog::ValidatedRequest`).
+    /// The validated request: JSON of `reelay_catalog::ValidatedRequest`, written by
+    /// `tasks::view::stored_request` (`price` first, the rest in name order).
     pub request: String,
     pub cost_credits: i64,
     pub cost_unit: String,

@@ -1,5 +1,6 @@
 //! The public JSON of a task (API.md §2 "query"), built from its row.
 
+use reelay_catalog::ValidatedRequest;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -57,6 +58,8 @@ struct CostView<'a> {
 
 /// The stored request as the view echoes it: its fields in name order, `price` left out.
 enum RequestEcho<'a> {
+    /// A request stored by [`stored_request`]: its members after `price`, as written.
+    Stored(Box<RawValue>),
     /// The usual case: top-level fields borrowed from the row, sorted by name, no tree built.
     Fields(Vec<(&'a str, Echoed<'a>)>),
     /// A request these borrowed fields cannot hold (escaped names, not an object).
@@ -76,6 +79,7 @@ enum Echoed<'a> {
 impl Serialize for RequestEcho<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
+            RequestEcho::Stored(raw) => raw.serialize(serializer),
             RequestEcho::Fields(fields) => {
                 serializer.collect_map(fields.iter().map(|(name, value)| (name, value)))
             }
@@ -93,6 +97,21 @@ impl TaskView<'_> {
     pub fn has_callback_url(&self) -> bool {
         let non_empty = |value: &Value| value.as_str().is_some_and(|url| !url.is_empty());
         match &self.request {
+            RequestEcho::Stored(raw) => {
+                // `callback_url` sorts first; a request without one writes `null` there.
+                if raw.get().starts_with(r#"{"callback_url":null"#) {
+                    return false;
+                }
+                #[derive(serde::Deserialize)]
+                struct Callback<'a> {
+                    #[serde(borrow)]
+                    callback_url: Option<std::borrow::Cow<'a, str>>,
+                }
+                serde_json::from_str::<Callback<'_>>(raw.get())
+                    .ok()
+                    .and_then(|request| request.callback_url)
+                    .is_some_and(|url| !url.is_empty())
+            }
             RequestEcho::Fields(fields) => match fields
                 .iter()
                 .find_map(|(name, value)| (*name == "callback_url").then_some(value))
@@ -112,12 +131,58 @@ impl TaskView<'_> {
     }
 }
 
+/// How [`stored_request`] begins a request.
+const PRICE_FIRST: &str = r#"{"price":"#;
+
+/// The stored form of a task's request (its `request` column): the JSON of the
+/// `ValidatedRequest` with `price` as the first member and the others in name order (nested
+/// objects too, as a `Value` writes them) — what the view echoes, after the price, so that a
+/// poll copies it instead of parsing and sorting it. Rows written before 2026-12 hold the
+/// struct's field order; [`task_view`] reads both and writes the same bytes for either.
+pub fn stored_request(request: &ValidatedRequest) -> serde_json::Result<String> {
+    let mut value = serde_json::to_value(request)?;
+    let price = value
+        .as_object_mut()
+        .and_then(|members| members.remove("price"))
+        .unwrap_or(Value::Null);
+    let members = serde_json::to_string(&value)?;
+    let mut stored = String::with_capacity(PRICE_FIRST.len() + 64 + members.len());
+    stored.push_str(PRICE_FIRST);
+    stored.push_str(&serde_json::to_string(&price)?);
+    match members.strip_prefix('{') {
+        Some("}") | None => stored.push('}'),
+        Some(rest) => {
+            stored.push(',');
+            stored.push_str(rest);
+        }
+    }
+    Ok(stored)
+}
+
+#[derive(serde::Deserialize)]
+struct Price<'a> {
+    #[serde(borrow)]
+    unit: Option<&'a RawValue>,
+}
+
+/// The echo and price unit of a request [`stored_request`] wrote; `None` for any other form.
+fn echo_stored(stored: &str) -> Option<(RequestEcho<'_>, Option<Echoed<'_>>)> {
+    let rest = stored.strip_prefix(PRICE_FIRST)?;
+    // The price is a flat object of numbers and a unit name: its first `}` closes it.
+    let (price, after) = rest.split_at(rest.find('}')? + 1);
+    let members = after.strip_prefix(',')?;
+    let unit = serde_json::from_str::<Price<'_>>(price)
+        .ok()?
+        .unit
+        .map(echo);
+    let echo = RawValue::from_string(format!("{{{members}")).ok()?;
+    Some((RequestEcho::Stored(echo), unit))
+}
+
 /// The request of `row` without its `price`, and the price's unit.
 fn echo_request(row: &TaskRow) -> (RequestEcho<'_>, Option<Echoed<'_>>) {
-    #[derive(serde::Deserialize)]
-    struct Price<'a> {
-        #[serde(borrow)]
-        unit: Option<&'a RawValue>,
+    if let Some(echoed) = echo_stored(&row.request) {
+        return echoed;
     }
     let Ok(Members(mut raw)) = serde_json::from_str::<Members<'_>>(&row.request) else {
         let mut request: Value = serde_json::from_str(&row.request).unwrap_or(Value::Null);
@@ -414,5 +479,72 @@ mod tests {
             json!({ "code": "upstream_failed", "message": "boom" })
         );
         assert_eq!(failed["cost"]["refunded"], true);
+    }
+
+    /// A request written by `stored_request` (price first, the rest sorted) echoes the same
+    /// bytes as the same request written in the struct's order (the rows before 2026-12), and
+    /// its callback URL is found the same way; its workers read it back as the same request.
+    #[test]
+    fn both_stored_forms_of_a_request_echo_the_same_bytes() {
+        let files = Files::new();
+        let ctx = files.ctx(0);
+        let catalog = reelay_catalog::Catalog::embedded();
+        let options = reelay_catalog::ValidateOptions::default();
+        for body in [
+            json!({"model": "seedance2.0-sp", "prompt": "a \"quoted\" {lighthouse}, \"price\":{}", "duration": 5}),
+            json!({"model": "seedance2.0-sp", "prompt": "x", "duration": 4, "resolution": "480p",
+                   "images": ["https://example.com/a.png", "asset://ast_1"], "seed": 7,
+                   "callback_url": "https://hook.example.com/a?b={c}"}),
+            json!({"model": "seedance2.0-sp", "prompt": "ünïcödé \u{1F600}", "duration": 5}),
+        ] {
+            let request = catalog.validate(&body, &options).expect("valid");
+            let stored = stored_request(&request).expect("stored");
+            assert!(stored.starts_with(PRICE_FIRST), "{stored}");
+            let back: ValidatedRequest = serde_json::from_str(&stored).expect("reads back");
+            assert_eq!(back, request);
+
+            let mut new = row(None, None);
+            new.request = stored;
+            let mut old = row(None, None);
+            old.request = serde_json::to_string(&request).expect("struct order");
+            let new_view = task_view(&new, &ctx);
+            assert!(
+                matches!(new_view.request, RequestEcho::Stored(_)),
+                "{}",
+                new.request
+            );
+            assert!(!matches!(
+                task_view(&old, &ctx).request,
+                RequestEcho::Stored(_)
+            ));
+            let typed = serde_json::to_string(&new_view).expect("serialize");
+            assert_eq!(
+                typed,
+                serde_json::to_string(&task_view(&old, &ctx)).expect("serialize")
+            );
+            assert_eq!(typed, task_json(&new, &ctx).to_string());
+            assert_eq!(
+                new_view.has_callback_url(),
+                request
+                    .callback_url
+                    .as_deref()
+                    .is_some_and(|u| !u.is_empty()),
+                "{body}"
+            );
+            assert_eq!(
+                new_view.has_callback_url(),
+                task_view(&old, &ctx).has_callback_url()
+            );
+            let value: Value = serde_json::from_str(&typed).expect("json");
+            assert!(value["request"].get("price").is_none(), "{typed}");
+            assert_eq!(value["cost"]["unit"], json!(request.price.unit), "{typed}");
+        }
+        // An empty callback URL (which the validator refuses) is no callback URL.
+        let body = json!({"model": "seedance2.0-sp", "prompt": "x", "duration": 5});
+        let mut request = catalog.validate(&body, &options).expect("valid");
+        request.callback_url = Some(String::new());
+        let mut task = row(None, None);
+        task.request = stored_request(&request).expect("stored");
+        assert!(!task_view(&task, &ctx).has_callback_url());
     }
 }
