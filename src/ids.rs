@@ -68,6 +68,15 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// Whether `secret` hashes to `stored_hash` (a [`hash_secret`]), compared in constant time.
+/// Written into a stack buffer: every authenticated request checks its key.
+pub fn secret_matches(secret: &str, stored_hash: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let mut presented = [0u8; 64];
+    hex::encode_to_slice(Sha256::digest(secret.as_bytes()), &mut presented).is_ok()
+        && bool::from(stored_hash.as_bytes().ct_eq(&presented))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +86,10 @@ mod tests {
         let made = new_api_secret();
         assert_eq!(secret_lookup(&made.secret), Some(made.lookup.as_str()));
         assert_eq!(hash_secret(&made.secret), made.hash);
+        assert!(secret_matches(&made.secret, &made.hash));
+        assert!(!secret_matches(&new_api_secret().secret, &made.hash));
+        assert!(!secret_matches(&made.secret, &made.hash[..63]));
+        assert!(!secret_matches(&made.secret, ""));
         assert_eq!(secret_lookup("sk_short"), None);
         assert!(new_id("vid").starts_with("vid_"));
     }

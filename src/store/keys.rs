@@ -2,7 +2,6 @@
 
 use serde::Serialize;
 use sqlx::{AnyConnection, FromRow};
-use subtle::ConstantTimeEq;
 
 use super::positional::ByPosition;
 use super::{now, Db};
@@ -112,8 +111,7 @@ pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<ApiKey>, sqlx:
 
 /// True when `secret` is the key's (constant time).
 pub(super) fn matches(key: &ApiKey, secret: &str) -> bool {
-    let presented = ids::hash_secret(secret);
-    bool::from(key.secret_hash.as_bytes().ct_eq(presented.as_bytes()))
+    ids::secret_matches(secret, &key.secret_hash)
 }
 
 pub async fn list(db: &Db, account_id: Option<&str>) -> Result<Vec<ApiKey>, sqlx::Error> {
