@@ -4,28 +4,50 @@
 //! sqlx runs each SQLite statement on the connection's own thread and hands the rows back over
 //! a channel: two thread switches per statement, which under load cost more than the statement
 //! itself (`perf`, docs/BENCHMARKS.md). A primary-key read of a WAL database served from the
-//! page cache takes microseconds, so these few reads run right here through `rusqlite` on a
-//! small set of read-only connections.
+//! page cache takes microseconds, so these few reads run right here through `rusqlite`, each
+//! thread on its own read-only connection.
 //!
 //! It never blocks the runtime: the connections have no busy timeout, and any error (busy, a
 //! locked file, a schema this code does not know) returns `None`, on which the caller runs the
 //! same query through sqlx, whose answer is authoritative. PostgreSQL and in-memory databases
 //! have no local reader.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Params, Row};
 
-/// Idle connections kept for reuse; more may be open for a moment under a burst.
-const KEEP_IDLE: usize = 8;
+/// Connections one thread keeps (one per reader it has used; a server has one reader).
+const KEEP_PER_THREAD: usize = 4;
+
+/// Numbers the readers, so that a thread's connections are found by reader.
+static NEXT_READER: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's read-only connections. Each thread reads through its own: a connection
+    /// handed between threads brought its page cache and statements from the other core's
+    /// cache on every read (`perf`: cache misses in SQLite's allocator and page cache were the
+    /// poll's hottest user-space instructions).
+    static CONNECTIONS: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A connection a thread keeps for a reader, dropped once the reader is.
+struct Kept {
+    reader: u64,
+    alive: Weak<()>,
+    connection: Connection,
+}
 
 /// Read-only connections to one SQLite file.
 pub struct LocalReader {
+    id: u64,
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    /// Its weak references in the threads' connections tell them the reader is gone.
+    alive: Arc<()>,
 }
 
 impl std::fmt::Debug for LocalReader {
@@ -50,8 +72,9 @@ impl LocalReader {
             return None;
         }
         Some(LocalReader {
+            id: NEXT_READER.fetch_add(1, Ordering::Relaxed),
             path,
-            idle: Mutex::new(Vec::new()),
+            alive: Arc::new(()),
         })
     }
 
@@ -63,31 +86,47 @@ impl LocalReader {
         params: impl Params,
         map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Option<Option<T>> {
-        let connection = match self.take() {
-            Ok(connection) => connection,
-            Err(error) => {
-                tracing::debug!(%error, "local SQLite read unavailable; using the pool");
-                return None;
-            }
-        };
-        let answer = read(&connection, sql, params, map);
-        match answer {
-            Ok(row) => {
-                self.give_back(connection);
-                Some(row)
-            }
-            Err(error) => {
-                // The connection is dropped: a later read opens a fresh one.
-                tracing::debug!(%error, "local SQLite read failed; using the pool");
-                None
-            }
-        }
+        CONNECTIONS
+            .try_with(|kept| {
+                // Already borrowed (a read inside a read): the pool answers.
+                let mut kept = kept.try_borrow_mut().ok()?;
+                kept.retain(|k| k.alive.strong_count() > 0);
+                let at = match kept.iter().position(|k| k.reader == self.id) {
+                    Some(at) => at,
+                    None => {
+                        let connection = match self.open() {
+                            Ok(connection) => connection,
+                            Err(error) => {
+                                tracing::debug!(%error, "local SQLite read unavailable; using the pool");
+                                return None;
+                            }
+                        };
+                        if kept.len() >= KEEP_PER_THREAD {
+                            kept.remove(0);
+                        }
+                        kept.push(Kept {
+                            reader: self.id,
+                            alive: Arc::downgrade(&self.alive),
+                            connection,
+                        });
+                        kept.len() - 1
+                    }
+                };
+                match read(&kept[at].connection, sql, params, map) {
+                    Ok(row) => Some(row),
+                    Err(error) => {
+                        // The connection is dropped: the next read opens a fresh one.
+                        tracing::debug!(%error, "local SQLite read failed; using the pool");
+                        kept.remove(at);
+                        None
+                    }
+                }
+            })
+            .ok()
+            .flatten()
     }
 
-    fn take(&self) -> rusqlite::Result<Connection> {
-        if let Some(connection) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
-            return Ok(connection);
-        }
+    fn open(&self) -> rusqlite::Result<Connection> {
         let connection = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -95,14 +134,6 @@ impl LocalReader {
         // Never wait for a lock on a runtime thread: busy means "ask the pool".
         connection.busy_timeout(Duration::ZERO)?;
         Ok(connection)
-    }
-
-    fn give_back(&self, connection: Connection) {
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < KEEP_IDLE {
-                idle.push(connection);
-            }
-        }
     }
 }
 
@@ -138,5 +169,41 @@ mod tests {
         assert!(reader
             .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
             .is_none());
+    }
+
+    /// Two readers used by one thread each read their own file, and a reader that is dropped
+    /// leaves no connection behind in the threads that used it.
+    #[test]
+    fn each_reader_reads_its_own_file_and_its_connections_go_with_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let open = |name: &str, value: i64| {
+            let path = dir.path().join(name);
+            let connection = Connection::open(&path).expect("create");
+            connection
+                .execute_batch(&format!(
+                    "PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER); INSERT INTO t VALUES ({value});"
+                ))
+                .expect("schema");
+            LocalReader::for_url(&format!("sqlite://{}", path.display())).expect("a file")
+        };
+        let (a, b) = (open("a.db", 1), open("b.db", 2));
+        let value = |reader: &LocalReader| {
+            reader
+                .query_row("SELECT v FROM t", [], |r| r.get::<_, i64>(0))
+                .expect("read locally")
+                .expect("a row")
+        };
+        for _ in 0..3 {
+            assert_eq!((value(&a), value(&b)), (1, 2));
+        }
+        let kept = || CONNECTIONS.with(|kept| kept.borrow().len());
+        assert_eq!(kept(), 2);
+        drop(a);
+        assert_eq!(value(&b), 2);
+        assert_eq!(
+            kept(),
+            1,
+            "the dropped reader's connection is closed on the next read"
+        );
     }
 }
