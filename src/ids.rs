@@ -7,12 +7,21 @@ use sha2::{Digest, Sha256};
 /// A random id with a prefix, e.g. `vid_8f3kq0c2m1x9d7zt4w6b`.
 pub fn new_id(prefix: &str) -> String {
     const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    // Bytes below 252 = 7 × 36 map onto the alphabet evenly; the others are drawn again. One
+    // draw of random bytes instead of a ranged draw per character (every request gets an id).
+    const EVEN_BELOW: u8 = 252;
     let mut rng = rand::thread_rng();
     let mut id = String::with_capacity(prefix.len() + 1 + ID_CHARS);
     id.push_str(prefix);
     id.push('_');
-    for _ in 0..ID_CHARS {
-        id.push(char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]));
+    let mut bytes = [0u8; 32];
+    let mut missing = ID_CHARS;
+    while missing > 0 {
+        rng.fill(&mut bytes);
+        for &byte in bytes.iter().filter(|&&b| b < EVEN_BELOW).take(missing) {
+            id.push(char::from(ALPHABET[usize::from(byte % 36)]));
+            missing -= 1;
+        }
     }
     id
 }
@@ -92,5 +101,24 @@ mod tests {
         assert!(!secret_matches(&made.secret, ""));
         assert_eq!(secret_lookup("sk_short"), None);
         assert!(new_id("vid").starts_with("vid_"));
+    }
+
+    #[test]
+    fn ids_are_twenty_characters_of_the_alphabet_and_all_of_it_is_used() {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut ids = std::collections::HashSet::new();
+        for _ in 0..500 {
+            let id = new_id("req");
+            let tail = id.strip_prefix("req_").expect("prefix");
+            assert_eq!(tail.len(), ID_CHARS, "{id}");
+            assert!(
+                tail.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+                "{id}"
+            );
+            seen.extend(tail.chars());
+            assert!(ids.insert(id));
+        }
+        assert_eq!(seen.len(), 36, "{seen:?}");
     }
 }
