@@ -95,6 +95,17 @@ mod tests {
         });
     }
 
+    /// reelay's text format (without timestamps) writing into `captured`.
+    fn text_into(captured: &Captured) -> impl tracing::Subscriber + Send + Sync + 'static {
+        let sink = captured.clone();
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .fmt_fields(PlainFields)
+            .event_format(Text { without_time: true })
+            .finish()
+    }
+
     fn captured_text(captured: &Captured) -> String {
         let bytes = captured.0.lock().expect("lock").clone();
         String::from_utf8(bytes).expect("utf-8")
@@ -105,16 +116,7 @@ mod tests {
     #[test]
     fn text_lines_are_the_default_formats() {
         let ours = Captured::default();
-        let sink = ours.clone();
-        line_of(
-            tracing_subscriber::fmt()
-                .with_ansi(false)
-                .with_writer(move || sink.clone())
-                .fmt_fields(PlainFields)
-                .event_format(Text { without_time: true })
-                .finish(),
-            false,
-        );
+        line_of(text_into(&ours), false);
         let default = Captured::default();
         let sink = default.clone();
         line_of(
@@ -181,14 +183,7 @@ mod tests {
     #[test]
     fn lines_outside_a_request_have_no_request_span() {
         let ours = Captured::default();
-        let sink = ours.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || sink.clone())
-            .fmt_fields(PlainFields)
-            .event_format(Text { without_time: true })
-            .finish();
-        tracing::subscriber::with_default(subscriber, || {
+        tracing::subscriber::with_default(text_into(&ours), || {
             request::record_task("vid_1");
             tracing::warn!(attempt = 2, "retrying");
         });
