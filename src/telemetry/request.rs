@@ -47,24 +47,29 @@ impl Request {
 /// Names the account of the request being served (after authentication); no-op outside one.
 pub fn record_account(account_id: &str) {
     let _ = REQUEST.try_with(|request| {
-        *request.account_id.borrow_mut() = Some(account_id.to_owned());
+        if let Ok(mut slot) = request.account_id.try_borrow_mut() {
+            *slot = Some(account_id.to_owned());
+        }
     });
 }
 
 /// Names the task the request being served is about; no-op outside one.
 pub fn record_task(task_id: &str) {
     let _ = REQUEST.try_with(|request| {
-        *request.task_id.borrow_mut() = Some(task_id.to_owned());
+        if let Ok(mut slot) = request.task_id.try_borrow_mut() {
+            *slot = Some(task_id.to_owned());
+        }
     });
 }
 
-/// One field of the current request, as `(name, value, quoted)`: `quoted` marks the fields the
-/// text format writes as strings (as `tracing` writes a recorded `&str`).
+/// The fields of the request being served, as `(name, value, quoted)`: `quoted` marks the
+/// fields the text format writes as strings (as `tracing` writes a recorded `&str`). Never
+/// panics: a field being written at that moment is left out.
 pub(super) fn with_fields<R>(write: impl FnOnce(&[(&str, &str, bool)]) -> R) -> Option<R> {
     REQUEST
         .try_with(|request| {
-            let account = request.account_id.borrow();
-            let task = request.task_id.borrow();
+            let account = request.account_id.try_borrow().ok();
+            let task = request.task_id.try_borrow().ok();
             let method = request.method.as_str();
             let mut fields: [(&str, &str, bool); 5] = [("", "", false); 5];
             let mut n = 0;
@@ -72,8 +77,13 @@ pub(super) fn with_fields<R>(write: impl FnOnce(&[(&str, &str, bool)]) -> R) -> 
                 Some(("request_id", request.id.as_str(), false)),
                 Some(("method", method, false)),
                 Some(("path", request.uri.path(), false)),
-                account.as_deref().map(|a| ("account_id", a, true)),
-                task.as_deref().map(|t| ("task_id", t, true)),
+                account
+                    .as_deref()
+                    .and_then(Option::as_deref)
+                    .map(|a| ("account_id", a, true)),
+                task.as_deref()
+                    .and_then(Option::as_deref)
+                    .map(|t| ("task_id", t, true)),
             ]
             .into_iter()
             .flatten()
