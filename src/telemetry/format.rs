@@ -133,15 +133,14 @@ where
         // The spans as JSON objects, outermost first: the request, then the open spans, whose
         // fields `JsonFields` already wrote as a JSON object.
         let mut spans: Vec<serde_json::Map<String, serde_json::Value>> = Vec::new();
-        if let Some(fields) = request::with_fields(|fields| {
-            let mut object = serde_json::Map::new();
-            for (name, value, _) in fields {
-                object.insert((*name).to_string(), (*value).into());
-            }
+        if let Some(object) = request::with_fields(|fields| {
+            let mut object: serde_json::Map<String, serde_json::Value> = fields
+                .iter()
+                .map(|(name, value, _)| ((*name).to_string(), (*value).into()))
+                .collect();
+            object.insert("name".to_string(), REQUEST_SPAN.into());
             object
         }) {
-            let mut object = fields;
-            object.insert("name".to_string(), REQUEST_SPAN.into());
             spans.push(object);
         }
         if let Some(scope) = ctx.event_scope() {
