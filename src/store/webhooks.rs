@@ -26,17 +26,21 @@ pub struct Delivery {
 
 /// The `callback_url` stored in a task's validated request, if any.
 pub fn callback_url(row: &TaskRow) -> Option<String> {
+    callback_url_in(&row.request).map(|url| url.into_owned())
+}
+
+/// The non-empty `callback_url` member of a request's JSON object, if any.
+pub fn callback_url_in(request: &str) -> Option<std::borrow::Cow<'_, str>> {
     /// Only the one field: the rest of the request is skipped, not built into a tree.
     #[derive(serde::Deserialize)]
     struct Callback<'a> {
         #[serde(borrow)]
         callback_url: Option<std::borrow::Cow<'a, str>>,
     }
-    serde_json::from_str::<Callback<'_>>(&row.request)
+    serde_json::from_str::<Callback<'_>>(request)
         .ok()?
         .callback_url
         .filter(|url| !url.is_empty())
-        .map(|url| url.into_owned())
 }
 
 /// Enqueues the delivery of a task that just became terminal (no-op without `callback_url`,

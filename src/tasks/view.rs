@@ -99,18 +99,8 @@ impl TaskView<'_> {
         match &self.request {
             RequestEcho::Stored(raw) => {
                 // `callback_url` sorts first; a request without one writes `null` there.
-                if raw.get().starts_with(r#"{"callback_url":null"#) {
-                    return false;
-                }
-                #[derive(serde::Deserialize)]
-                struct Callback<'a> {
-                    #[serde(borrow)]
-                    callback_url: Option<std::borrow::Cow<'a, str>>,
-                }
-                serde_json::from_str::<Callback<'_>>(raw.get())
-                    .ok()
-                    .and_then(|request| request.callback_url)
-                    .is_some_and(|url| !url.is_empty())
+                !raw.get().starts_with(r#"{"callback_url":null"#)
+                    && crate::store::webhooks::callback_url_in(raw.get()).is_some()
             }
             RequestEcho::Fields(fields) => match fields
                 .iter()
