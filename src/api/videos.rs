@@ -18,7 +18,7 @@ use super::AppState;
 use crate::billing::{self, CreateError, Idempotency};
 use crate::store::tasks::{self, ListFilter};
 use crate::tasks::state::{self, CancelOutcome};
-use crate::tasks::view::{task_json, task_view, TaskView};
+use crate::tasks::view::{task_json, task_view};
 
 /// The task routes' part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
@@ -242,17 +242,14 @@ async fn query(
     let task = task_view(&row, &view);
     let webhook = super::webhooks::delivery_of(&state.db, &task).await?;
     // Written here: the view borrows the row.
-    Ok(axum::response::IntoResponse::into_response(Data(
-        state.success,
-        Polled { task, webhook },
-    )))
+    Ok(super::envelope::written(state.success, |body| {
+        task.write_json(body, &Polled { webhook })
+    }))
 }
 
-/// The task object plus its `webhook` (which sorts after every task field).
+/// What the poll adds to the task object: its `webhook` (which sorts after every task field).
 #[derive(serde::Serialize)]
-struct Polled<'a> {
-    #[serde(flatten)]
-    task: TaskView<'a>,
+struct Polled {
     webhook: Option<Value>,
 }
 

@@ -30,9 +30,20 @@ pub fn task_json(row: &TaskRow, ctx: &ViewContext<'_>) -> Value {
 
 /// The task object, typed: serialized straight to the response instead of through a `Value`
 /// tree (the poll writes it on every call). Fields are in alphabetical order, so it writes the
-/// same bytes as [`task_json`]'s sorted map.
+/// same bytes as [`task_json`]'s sorted map. The members before and after `request` are two
+/// flattened structs, so that [`TaskView::write_json`] can copy a stored request between them.
 #[derive(Serialize)]
 pub struct TaskView<'a> {
+    #[serde(flatten)]
+    head: Head<'a>,
+    request: RequestEcho<'a>,
+    #[serde(flatten)]
+    tail: Tail<'a>,
+}
+
+/// The task's members that sort before `request`.
+#[derive(Serialize)]
+struct Head<'a> {
     channel: Option<&'a str>,
     completed_at: Option<i64>,
     cost: CostView<'a>,
@@ -41,11 +52,24 @@ pub struct TaskView<'a> {
     error_message: Option<&'a str>,
     model: &'a str,
     progress: i64,
-    request: RequestEcho<'a>,
+}
+
+/// The task's members that sort after `request`.
+#[derive(Serialize)]
+struct Tail<'a> {
     result: Option<ResultView>,
     status: &'a str,
     task_id: &'a str,
     updated_at: i64,
+}
+
+/// [`Tail`] and the members a caller appends after it.
+#[derive(Serialize)]
+struct TailWith<'t, 'a, E> {
+    #[serde(flatten)]
+    tail: &'t Tail<'a>,
+    #[serde(flatten)]
+    extra: &'t E,
 }
 
 #[derive(Serialize)]
@@ -58,8 +82,9 @@ struct CostView<'a> {
 
 /// The stored request as the view echoes it: its fields in name order, `price` left out.
 enum RequestEcho<'a> {
-    /// A request stored by [`stored_request`]: its members after `price`, as written.
-    Stored(Box<RawValue>),
+    /// A request stored by [`stored_request`] (`whole`): `members` is its text after the
+    /// price, up to and with its closing brace.
+    Stored { whole: &'a str, members: &'a str },
     /// The usual case: top-level fields borrowed from the row, sorted by name, no tree built.
     Fields(Vec<(&'a str, Echoed<'a>)>),
     /// A request these borrowed fields cannot hold (escaped names, not an object).
@@ -79,7 +104,9 @@ enum Echoed<'a> {
 impl Serialize for RequestEcho<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            RequestEcho::Stored(raw) => raw.serialize(serializer),
+            RequestEcho::Stored { members, .. } => RawValue::from_string(format!("{{{members}"))
+                .map_err(serde::ser::Error::custom)?
+                .serialize(serializer),
             RequestEcho::Fields(fields) => {
                 serializer.collect_map(fields.iter().map(|(name, value)| (name, value)))
             }
@@ -90,17 +117,48 @@ impl Serialize for RequestEcho<'_> {
 
 impl TaskView<'_> {
     pub fn task_id(&self) -> &str {
-        self.task_id
+        self.tail.task_id
+    }
+
+    /// Writes the task object to `out` followed by the members of `extra` (whose names must
+    /// sort after `updated_at`): the bytes serializing `TaskView` and `extra` flattened into one
+    /// object would write. A request [`stored_request`] wrote is copied as stored — serializing
+    /// it would first check again, on every poll, JSON that reelay wrote.
+    pub fn write_json<E: Serialize>(&self, out: &mut Vec<u8>, extra: &E) -> serde_json::Result<()> {
+        serde_json::to_writer(&mut *out, &self.head)?;
+        // `{…}` of the head, which has members: its closing brace gives way to the request.
+        out.pop();
+        out.extend_from_slice(b",\"request\":");
+        match &self.request {
+            RequestEcho::Stored { members, .. } => {
+                out.push(b'{');
+                out.extend_from_slice(members.as_bytes());
+            }
+            other => serde_json::to_writer(&mut *out, other)?,
+        }
+        let tail_at = out.len();
+        serde_json::to_writer(
+            &mut *out,
+            &TailWith {
+                tail: &self.tail,
+                extra,
+            },
+        )?;
+        // `{…}` of the tail: its opening brace becomes the comma after the request.
+        if let Some(brace) = out.get_mut(tail_at) {
+            *brace = b',';
+        }
+        Ok(())
     }
 
     /// True when the task's request names a (non-empty) `callback_url`.
     pub fn has_callback_url(&self) -> bool {
         let non_empty = |value: &Value| value.as_str().is_some_and(|url| !url.is_empty());
         match &self.request {
-            RequestEcho::Stored(raw) => {
+            RequestEcho::Stored { whole, members } => {
                 // `callback_url` sorts first; a request without one writes `null` there.
-                !raw.get().starts_with(r#"{"callback_url":null"#)
-                    && crate::store::webhooks::callback_url_in(raw.get()).is_some()
+                !members.starts_with(r#""callback_url":null"#)
+                    && crate::store::webhooks::callback_url_in(whole).is_some()
             }
             RequestEcho::Fields(fields) => match fields
                 .iter()
@@ -165,8 +223,13 @@ fn echo_stored(stored: &str) -> Option<(RequestEcho<'_>, Option<Echoed<'_>>)> {
         .ok()?
         .unit
         .map(echo);
-    let echo = RawValue::from_string(format!("{{{members}")).ok()?;
-    Some((RequestEcho::Stored(echo), unit))
+    Some((
+        RequestEcho::Stored {
+            whole: stored,
+            members,
+        },
+        unit,
+    ))
 }
 
 /// The request of `row` without its `price`, and the price's unit.
@@ -274,27 +337,31 @@ pub fn task_view<'a>(row: &'a TaskRow, ctx: &ViewContext<'_>) -> TaskView<'a> {
         .and_then(|r| serde_json::from_str::<StoredResult>(r).ok())
         .map(|stored| result_view(row, stored, ctx));
     TaskView {
-        channel: row.channel.as_deref(),
-        completed_at: row.completed_at,
-        cost: CostView {
-            credits: row.cost_credits,
-            refunded: row.refunded != 0,
-            seconds: row.cost_seconds,
-            unit,
+        head: Head {
+            channel: row.channel.as_deref(),
+            completed_at: row.completed_at,
+            cost: CostView {
+                credits: row.cost_credits,
+                refunded: row.refunded != 0,
+                seconds: row.cost_seconds,
+                unit,
+            },
+            created_at: row.created_at,
+            error: row.error_code.as_deref().map(|code| ErrorView {
+                code,
+                message: row.error_message.as_deref(),
+            }),
+            error_message: row.error_message.as_deref(),
+            model: &row.model,
+            progress: row.progress,
         },
-        created_at: row.created_at,
-        error: row.error_code.as_deref().map(|code| ErrorView {
-            code,
-            message: row.error_message.as_deref(),
-        }),
-        error_message: row.error_message.as_deref(),
-        model: &row.model,
-        progress: row.progress,
         request,
-        result,
-        status: &row.status,
-        task_id: &row.id,
-        updated_at: row.updated_at,
+        tail: Tail {
+            result,
+            status: &row.status,
+            task_id: &row.id,
+            updated_at: row.updated_at,
+        },
     }
 }
 
@@ -388,6 +455,44 @@ mod tests {
         }
     }
 
+    /// `write_json` writes what serde writes for the view and a trailing member flattened into
+    /// one object, with and without that member's value.
+    fn assert_written_as_serialized(view: &TaskView<'_>) {
+        #[derive(Serialize)]
+        struct Extra {
+            webhook: Option<Value>,
+        }
+        #[derive(Serialize)]
+        struct Both<'v, 'a> {
+            #[serde(flatten)]
+            task: &'v TaskView<'a>,
+            #[serde(flatten)]
+            extra: &'v Extra,
+        }
+        for extra in [
+            Extra { webhook: None },
+            Extra {
+                webhook: Some(json!({"status": "pending", "attempts": 1})),
+            },
+        ] {
+            let mut out = b"prefix:".to_vec();
+            view.write_json(&mut out, &extra).expect("write");
+            let mut expected = b"prefix:".to_vec();
+            serde_json::to_writer(
+                &mut expected,
+                &Both {
+                    task: view,
+                    extra: &extra,
+                },
+            )
+            .expect("serialize");
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&expected)
+            );
+        }
+    }
+
     #[test]
     fn a_callback_url_is_found_in_every_form_of_stored_request() {
         let files = Files::new();
@@ -452,6 +557,7 @@ mod tests {
             let typed = serde_json::to_string(&task_view(&task, &ctx)).expect("serialize");
             assert_eq!(typed, task_json(&task, &ctx).to_string());
             assert!(!task_view(&task, &ctx).has_callback_url());
+            assert_written_as_serialized(&task_view(&task, &ctx));
             let value: Value = serde_json::from_str(&typed).expect("json");
             assert!(value["request"].get("price").is_none());
             assert_eq!(value["cost"]["unit"], "credits");
@@ -499,13 +605,13 @@ mod tests {
             old.request = serde_json::to_string(&request).expect("struct order");
             let new_view = task_view(&new, &ctx);
             assert!(
-                matches!(new_view.request, RequestEcho::Stored(_)),
+                matches!(new_view.request, RequestEcho::Stored { .. }),
                 "{}",
                 new.request
             );
             assert!(!matches!(
                 task_view(&old, &ctx).request,
-                RequestEcho::Stored(_)
+                RequestEcho::Stored { .. }
             ));
             let typed = serde_json::to_string(&new_view).expect("serialize");
             assert_eq!(
@@ -513,6 +619,8 @@ mod tests {
                 serde_json::to_string(&task_view(&old, &ctx)).expect("serialize")
             );
             assert_eq!(typed, task_json(&new, &ctx).to_string());
+            assert_written_as_serialized(&new_view);
+            assert_written_as_serialized(&task_view(&old, &ctx));
             assert_eq!(
                 new_view.has_callback_url(),
                 request
