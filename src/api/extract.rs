@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
-use crate::store::keys::{self, ApiKey};
+use crate::store::keys::{self, Credential};
 
 /// The caller, authenticated by API key.
 #[derive(Debug, Clone)]
@@ -53,7 +53,7 @@ pub fn invalid_key() -> ApiError {
 }
 
 /// The caller of an authenticated `key`, once its request is counted toward the key's RPM.
-pub async fn admit(state: &AppState, key: ApiKey) -> Result<Caller, ApiError> {
+pub async fn admit(state: &AppState, key: Credential) -> Result<Caller, ApiError> {
     crate::telemetry::request::record_account(&key.account_id);
     // Every authenticated request counts toward the key's RPM, in the database so that the
     // limit holds across replicas.

@@ -22,37 +22,44 @@ pub struct ApiKey {
     pub max_in_flight: Option<i64>,
 }
 
-/// The columns of [`ApiKey`], in its field order (a macro so that `concat!` can use it).
-macro_rules! key_columns {
+/// What a request's authentication reads of its key: who it is, the hash to check the secret
+/// against, and its own limits (the listing's columns are left out of every request's read).
+#[derive(Debug, Clone, FromRow)]
+pub struct Credential {
+    pub id: String,
+    pub account_id: String,
+    pub secret_hash: String,
+    pub rpm: Option<i64>,
+    pub max_in_flight: Option<i64>,
+}
+
+/// The columns of [`Credential`], in its field order (a macro so that `concat!` can use it).
+macro_rules! credential_columns {
     () => {
-        "id, account_id, name, lookup, secret_hash, created_at, revoked_at, rpm, max_in_flight"
+        "id, account_id, secret_hash, rpm, max_in_flight"
     };
 }
-pub(super) use key_columns;
+pub(super) use credential_columns;
 
-/// How many columns [`key_columns`] lists.
-pub(super) const KEY_COLUMNS: usize = 9;
+/// How many columns [`credential_columns`] lists.
+pub(super) const CREDENTIAL_COLUMNS: usize = 5;
 
-/// The active key with this lookup part, from the columns [`key_columns`] lists.
+/// The active key with this lookup part, from the columns [`credential_columns`] lists.
 const ACTIVE_BY_LOOKUP: &str = concat!(
     "SELECT ",
-    key_columns!(),
+    credential_columns!(),
     " FROM api_keys WHERE lookup = $1 AND revoked_at IS NULL"
 );
 
-impl ApiKey {
-    /// The key from the [`key_columns`] of `row`, by position from `at`.
-    pub(super) fn by_position<R: ByPosition>(row: &R, at: usize) -> Result<ApiKey, R::Error> {
-        Ok(ApiKey {
+impl Credential {
+    /// The credential from the [`credential_columns`] of `row`, by position from `at`.
+    pub(super) fn by_position<R: ByPosition>(row: &R, at: usize) -> Result<Credential, R::Error> {
+        Ok(Credential {
             id: row.at(at)?,
             account_id: row.at(at + 1)?,
-            name: row.at(at + 2)?,
-            lookup: row.at(at + 3)?,
-            secret_hash: row.at(at + 4)?,
-            created_at: row.at(at + 5)?,
-            revoked_at: row.at(at + 6)?,
-            rpm: row.at(at + 7)?,
-            max_in_flight: row.at(at + 8)?,
+            secret_hash: row.at(at + 2)?,
+            rpm: row.at(at + 3)?,
+            max_in_flight: row.at(at + 4)?,
         })
     }
 }
@@ -88,19 +95,19 @@ pub async fn insert(
 }
 
 /// The active key whose secret is `secret`, compared in constant time.
-pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<ApiKey>, sqlx::Error> {
+pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<Credential>, sqlx::Error> {
     let Some(lookup) = ids::secret_lookup(secret) else {
         return Ok(None);
     };
     let local = db.local().and_then(|reader| {
         reader.query_row(ACTIVE_BY_LOOKUP, [lookup], |row| {
-            ApiKey::by_position(row, 0)
+            Credential::by_position(row, 0)
         })
     });
     let key = match local {
         Some(key) => key,
         None => {
-            sqlx::query_as::<_, ApiKey>(ACTIVE_BY_LOOKUP)
+            sqlx::query_as::<_, Credential>(ACTIVE_BY_LOOKUP)
                 .bind(lookup)
                 .fetch_optional(&db.read)
                 .await?
@@ -110,7 +117,7 @@ pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<ApiKey>, sqlx:
 }
 
 /// True when `secret` is the key's (constant time).
-pub(super) fn matches(key: &ApiKey, secret: &str) -> bool {
+pub(super) fn matches(key: &Credential, secret: &str) -> bool {
     ids::secret_matches(secret, &key.secret_hash)
 }
 

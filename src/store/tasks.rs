@@ -2,7 +2,7 @@
 
 use sqlx::{AnyConnection, FromRow};
 
-use super::keys::{self, ApiKey};
+use super::keys::{self, Credential};
 use super::positional::ByPosition;
 use super::Db;
 
@@ -156,13 +156,13 @@ pub async fn get_with_key(
     db: &Db,
     secret: &str,
     id: &str,
-) -> Result<Option<(ApiKey, Option<TaskRow>)>, sqlx::Error> {
+) -> Result<Option<(Credential, Option<TaskRow>)>, sqlx::Error> {
     let Some(lookup) = crate::ids::secret_lookup(secret) else {
         return Ok(None);
     };
     let sql = concat!(
         "SELECT k.*, t.* FROM (SELECT ",
-        keys::key_columns!(),
+        keys::credential_columns!(),
         " FROM api_keys WHERE lookup = $1 AND revoked_at IS NULL) AS k \
          LEFT JOIN (SELECT ",
         task_columns!(),
@@ -189,10 +189,10 @@ pub async fn get_with_key(
 
 /// The key and (when the join found one) the task of a [`get_with_key`] row: the task's columns
 /// are all NULL when the key's account has no such task.
-fn key_and_task<R: ByPosition>(row: &R) -> Result<(ApiKey, Option<TaskRow>), R::Error> {
-    let key = ApiKey::by_position(row, 0)?;
-    let task = match row.at::<Option<String>>(keys::KEY_COLUMNS)? {
-        Some(_) => Some(TaskRow::by_position(row, keys::KEY_COLUMNS)?),
+fn key_and_task<R: ByPosition>(row: &R) -> Result<(Credential, Option<TaskRow>), R::Error> {
+    let key = Credential::by_position(row, 0)?;
+    let task = match row.at::<Option<String>>(keys::CREDENTIAL_COLUMNS)? {
+        Some(_) => Some(TaskRow::by_position(row, keys::CREDENTIAL_COLUMNS)?),
         None => None,
     };
     Ok((key, task))
