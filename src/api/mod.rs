@@ -19,11 +19,12 @@ pub mod upstream_callbacks;
 pub mod videos;
 pub mod webhooks;
 
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
-use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 use reelay_catalog::{Catalog, ValidateOptions};
@@ -119,7 +120,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(upstream_callbacks::router())
         .fallback(unknown_route)
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(ObserveLayer(state.clone()))
         .with_state(state)
 }
 
@@ -129,7 +130,7 @@ pub fn ops_router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(metrics::router())
         .fallback(unknown_route)
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(ObserveLayer(state.clone()))
         .with_state(state)
 }
 
@@ -154,33 +155,74 @@ async fn unknown_route() -> ApiError {
 /// Gives every request an id (`X-Request-Id`, kept when the client sent a sane one) and a log
 /// context (`telemetry::request`: the lines it logs carry the id, method and path, and the
 /// account and task once known), and counts it in the metrics by route template, method and
-/// status. One middleware for the three: each layer costs a clone of the route's service and a
-/// boxed future per request.
-async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_string)
-        .unwrap_or_else(|| crate::ids::new_id("req"));
-    let header = HeaderValue::from_str(&id).ok();
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = request.method().clone();
-    let context =
-        crate::telemetry::request::Request::new(id, method.clone(), request.uri().clone());
-    let mut response = context
-        .scope(async {
-            let response = next.run(request).await;
-            tracing::debug!(status = response.status().as_u16(), "answered");
-            response
-        })
-        .await;
-    state
-        .metrics
-        .count_request(route.as_ref(), &method, response.status());
-    if let Some(value) = header {
-        response.headers_mut().insert("x-request-id", value);
+/// status. One layer for the three, written as a tower service rather than with
+/// `middleware::from_fn`, which per request clones the route's boxed service, boxes it again as
+/// `Next` and splits and rejoins the request.
+#[derive(Clone)]
+struct ObserveLayer(AppState);
+
+impl<S> tower::Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Observe<S> {
+        Observe {
+            state: self.0.clone(),
+            inner,
+        }
     }
-    response
+}
+
+/// The service [`ObserveLayer`] wraps each route in.
+#[derive(Clone)]
+struct Observe<S> {
+    state: AppState,
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for Observe<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures::future::BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+            .map(str::to_string)
+            .unwrap_or_else(|| crate::ids::new_id("req"));
+        let header = HeaderValue::from_str(&id).ok();
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        let method = request.method().clone();
+        let context =
+            crate::telemetry::request::Request::new(id, method.clone(), request.uri().clone());
+        let answer = self.inner.call(request);
+        let metrics = self.state.metrics.clone();
+        Box::pin(async move {
+            let mut response = context
+                .scope(async {
+                    let response = match answer.await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    };
+                    tracing::debug!(status = response.status().as_u16(), "answered");
+                    response
+                })
+                .await;
+            metrics.count_request(route.as_ref(), &method, response.status());
+            if let Some(value) = header {
+                response.headers_mut().insert("x-request-id", value);
+            }
+            Ok(response)
+        })
+    }
 }
