@@ -120,7 +120,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(upstream_callbacks::router())
         .fallback(unknown_route)
-        .layer(ObserveLayer(state.clone()))
+        .layer(ObserveLayer(state.metrics.clone()))
         .with_state(state)
 }
 
@@ -130,7 +130,7 @@ pub fn ops_router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(metrics::router())
         .fallback(unknown_route)
-        .layer(ObserveLayer(state.clone()))
+        .layer(ObserveLayer(state.metrics.clone()))
         .with_state(state)
 }
 
@@ -159,14 +159,14 @@ async fn unknown_route() -> ApiError {
 /// `middleware::from_fn`, which per request clones the route's boxed service, boxes it again as
 /// `Next` and splits and rejoins the request.
 #[derive(Clone)]
-struct ObserveLayer(AppState);
+struct ObserveLayer(Arc<crate::metrics::Metrics>);
 
 impl<S> tower::Layer<S> for ObserveLayer {
     type Service = Observe<S>;
 
     fn layer(&self, inner: S) -> Observe<S> {
         Observe {
-            state: self.0.clone(),
+            metrics: self.0.clone(),
             inner,
         }
     }
@@ -175,7 +175,7 @@ impl<S> tower::Layer<S> for ObserveLayer {
 /// The service [`ObserveLayer`] wraps each route in.
 #[derive(Clone)]
 struct Observe<S> {
-    state: AppState,
+    metrics: Arc<crate::metrics::Metrics>,
     inner: S,
 }
 
@@ -206,7 +206,7 @@ where
         let context =
             crate::telemetry::request::Request::new(id, method.clone(), request.uri().clone());
         let answer = self.inner.call(request);
-        let metrics = self.state.metrics.clone();
+        let metrics = self.metrics.clone();
         Box::pin(async move {
             let mut response = context
                 .scope(async {
