@@ -24,6 +24,11 @@ use crate::tasks::upstream::Upstream;
 use crate::tasks::worker::Worker;
 use crate::webhooks::Dispatcher;
 
+/// How long after a task failed the sweeper deletes its `results/<task_id>/` once more: longer
+/// than a worker that lost its lease can still be rendering and uploading (an S3 upload retries
+/// for up to 3 minutes).
+const DISCARD_GRACE_SECS: i64 = 15 * 60;
+
 /// The account and key made on first start (the secret is shown once).
 #[derive(Debug, Clone)]
 pub struct BootstrapKey {
@@ -238,6 +243,7 @@ impl Application {
             retention_secs,
             // An intake downloads for at most `fetch_timeout_secs`; allow that twice plus a minute.
             asset_intake_timeout_secs: (settings.media.fetch_timeout_secs * 2 + 60) as i64,
+            discard_grace_secs: DISCARD_GRACE_SECS,
         };
         Ok(Application {
             listener,

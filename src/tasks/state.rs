@@ -130,7 +130,7 @@ pub async fn fail(
     };
     let sql = format!(
         "UPDATE tasks SET status = 'failed', error_code = $1, error_message = $2, completed_at = $3, updated_at = $4, \
-         lease_until = NULL WHERE id = $5 AND {condition} RETURNING *"
+         lease_until = NULL, discard_pending_since = $3 WHERE id = $5 AND {condition} RETURNING *"
     );
     let row = sqlx::query_as::<_, TaskRow>(&sql)
         .bind(code)
@@ -249,6 +249,28 @@ pub async fn mark_expired(db: &Db, task_id: &str) -> Result<bool, sqlx::Error> {
         .execute(&db.write)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Failed tasks whose `results/<task_id>/` is to be deleted once more (`fail` asks for it): those
+/// that failed at or before `cutoff`, oldest first.
+pub async fn discards_due(db: &Db, cutoff: i64, limit: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM tasks WHERE discard_pending_since IS NOT NULL AND discard_pending_since <= $1 \
+         ORDER BY discard_pending_since LIMIT $2",
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await
+}
+
+/// Records that a failed task's `results/<task_id>/` was deleted after its grace period.
+pub async fn discard_done(db: &Db, task_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tasks SET discard_pending_since = NULL WHERE id = $1")
+        .bind(task_id)
+        .execute(&db.write)
+        .await?;
+    Ok(())
 }
 
 /// Completed tasks whose results are older than `cutoff` and not yet swept.

@@ -1,6 +1,7 @@
 //! Periodic sweeps: fail-and-refund tasks whose worker died on their last claim, delete
 //! result files after `results.retention_hours` (the task stays `completed`, marked expired),
-//! fail asset intakes a restart interrupted, and prune rate windows and idempotency records.
+//! delete failed tasks' files once more after a grace period, fail asset intakes a restart
+//! interrupted, and prune rate windows and idempotency records.
 
 use std::time::Duration;
 
@@ -20,6 +21,9 @@ pub struct Sweeper {
     pub retention_secs: i64,
     /// A URL intake untouched for longer than this was interrupted by a restart.
     pub asset_intake_timeout_secs: i64,
+    /// How long after a task failed its `results/<task_id>/` is deleted once more (see
+    /// [`Sweeper::sweep_discards`]).
+    pub discard_grace_secs: i64,
 }
 
 impl Sweeper {
@@ -31,6 +35,9 @@ impl Sweeper {
             }
             if let Err(error) = self.sweep_retention().await {
                 tracing::error!(%error, "retention sweep failed");
+            }
+            if let Err(error) = self.sweep_discards().await {
+                tracing::error!(%error, "failed-task file sweep failed");
             }
             if let Err(error) = self.sweep_interrupted_assets().await {
                 tracing::error!(%error, "asset intake sweep failed");
@@ -63,6 +70,44 @@ impl Sweeper {
             tracing::warn!(failed, "failed and refunded tasks whose workers kept dying");
         }
         Ok(failed)
+    }
+
+    /// Deletes `results/<task_id>/` once more for tasks that failed at least `discard_grace_secs`
+    /// ago, then clears their request for it; returns how many prefixes held files. Whoever
+    /// failed the task deleted them at once; this pass retries a delete that met a storage
+    /// error and removes what a worker stored after its task had failed under it (a worker
+    /// paused past its lease that was killed before it noticed). A storage error leaves the
+    /// request for the next sweep.
+    pub async fn sweep_discards(&self) -> Result<u64, sqlx::Error> {
+        let cutoff = now() - self.discard_grace_secs;
+        let mut found = 0;
+        loop {
+            let due = state::discards_due(&self.db, cutoff, 100).await?;
+            if due.is_empty() {
+                return Ok(found);
+            }
+            let mut progressed = false;
+            for task_id in due {
+                match self.storage.delete_results(&task_id).await {
+                    Ok(files) => {
+                        if files > 0 {
+                            tracing::warn!(task_id, files, "deleted files left by a failed task");
+                            found += 1;
+                        }
+                        state::discard_done(&self.db, &task_id).await?;
+                        progressed = true;
+                    }
+                    Err(error) => tracing::error!(
+                        %error,
+                        task_id,
+                        "deleting a failed task's files failed; retried at the next sweep"
+                    ),
+                }
+            }
+            if !progressed {
+                return Ok(found);
+            }
+        }
     }
 
     /// Deletes idempotency records past their 24-hour window.

@@ -467,6 +467,60 @@ async fn a_worker_whose_task_failed_meanwhile_deletes_its_files() {
 }
 
 #[tokio::test]
+async fn files_stored_after_a_task_failed_are_deleted_by_the_sweep_after_its_grace() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let created = app.create_task(&text_request("seedance2.0-sp")).await;
+    let task_id = created.data()["task_id"].as_str().expect("id").to_string();
+    let failed = reelay::tasks::state::fail(
+        &app.db,
+        &task_id,
+        reelay::tasks::state::FailGuard::AnyLive,
+        "internal",
+        "failed by the operator",
+    )
+    .await
+    .expect("fail");
+    assert!(failed);
+    // A worker that lost the task stores its video after the failure, and is killed before it
+    // notices: nobody else deletes it.
+    let key = reelay::storage::video_key(&task_id);
+    app.storage
+        .put(&key, b"stored by a worker past its lease".to_vec())
+        .await
+        .expect("put");
+
+    // Within the grace period the sweep leaves it (the worker may still be uploading).
+    let mut sweeper = app.sweeper.clone();
+    assert_eq!(sweeper.discard_grace_secs, 15 * 60);
+    assert_eq!(sweeper.sweep_discards().await.expect("sweep"), 0);
+    assert!(app.object_exists(&key).await);
+
+    // After it, the sweep deletes the task's results once, and then the task is done with.
+    sweeper.discard_grace_secs = 0;
+    assert_eq!(sweeper.sweep_discards().await.expect("sweep"), 1);
+    assert!(!app.object_exists(&key).await, "the late file was deleted");
+    app.storage
+        .put(&key, b"a file under a task that was already swept".to_vec())
+        .await
+        .expect("put");
+    assert_eq!(sweeper.sweep_discards().await.expect("sweep again"), 0);
+    assert!(
+        app.object_exists(&key).await,
+        "each failed task is swept once"
+    );
+    app.storage.delete(&key).await.expect("clean up");
+
+    let task = app.task(&task_id).await;
+    assert_eq!(task.data()["status"], "failed");
+    assert_eq!(task.data()["cost"]["refunded"], true);
+    app.finish().await;
+}
+
+#[tokio::test]
 async fn success_code_can_be_the_string_20000() {
     let app = spawn_app_with(Options {
         workers: false,
