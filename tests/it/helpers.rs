@@ -319,6 +319,11 @@ impl TestApp {
         if let Some(handle) = self.app_handle.take() {
             handle.await.expect("app stops cleanly");
         }
+        // On the PostgreSQL suite each test has its own database (~8 MB): dropped here so the
+        // suite does not fill a small CI disk. A test that fails before `finish` keeps its own.
+        self.db.write.close().await;
+        self.db.read.close().await;
+        drop_pg_database(self.data_dir.path());
     }
 
     /// True when object storage holds `key` (whichever store the app runs on).
@@ -827,9 +832,45 @@ pub fn pg_admin_url() -> Option<String> {
 pub fn fresh_pg_database(admin_url: &str) -> String {
     use rand::Rng;
     let name = format!("reelay_t_{:016x}", rand::thread_rng().gen::<u64>());
+    admin_statement(admin_url, format!("CREATE DATABASE {name}"))
+        .expect("create a database on REELAY_TEST_PG_URL");
+    let mut url = url::Url::parse(admin_url).expect("REELAY_TEST_PG_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// Drops the database that [`backend_env`] made for `data_dir`, if it made one. Best effort: a
+/// failure is printed, not raised (the test's own assertions have passed by then).
+pub fn drop_pg_database(data_dir: &std::path::Path) {
+    let (Some(admin), Ok(url)) = (
+        pg_admin_url(),
+        std::fs::read_to_string(data_dir.join("test-database-url")),
+    ) else {
+        return;
+    };
+    let name = url::Url::parse(&url)
+        .ok()
+        .map(|url| url.path().trim_start_matches('/').to_string())
+        .filter(|name| {
+            name.starts_with("reelay_t_")
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+    let Some(name) = name else {
+        return;
+    };
+    // FORCE (PostgreSQL 13+) ends connections a spawned process may have left behind.
+    if let Err(error) = admin_statement(
+        &admin,
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    ) {
+        eprintln!("note: could not drop test database {name}: {error}");
+    }
+}
+
+/// Runs one statement on the suite's PostgreSQL server (`admin_url`), on its own thread and
+/// runtime: callers may be sync code inside an async test.
+fn admin_statement(admin_url: &str, sql: String) -> Result<(), sqlx::Error> {
     let admin = admin_url.to_string();
-    let create = format!("CREATE DATABASE {name}");
-    // Its own thread and runtime: callers may be sync code inside an async test.
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -838,21 +879,14 @@ pub fn fresh_pg_database(admin_url: &str) -> String {
         runtime.block_on(async {
             use sqlx::Connection;
             sqlx::any::install_default_drivers();
-            let mut conn = sqlx::AnyConnection::connect(&admin)
-                .await
-                .expect("connect to REELAY_TEST_PG_URL");
-            sqlx::query(&create)
-                .execute(&mut conn)
-                .await
-                .expect("create database");
+            let mut conn = sqlx::AnyConnection::connect(&admin).await?;
+            sqlx::query(&sql).execute(&mut conn).await?;
             let _ = conn.close().await;
+            Ok(())
         })
     })
     .join()
-    .expect("create database thread");
-    let mut url = url::Url::parse(admin_url).expect("REELAY_TEST_PG_URL is a URL");
-    url.set_path(&format!("/{name}"));
-    url.to_string()
+    .expect("admin statement thread")
 }
 
 /// Environment that points a reelay process using `data_dir` at the suite's backends: nothing on
