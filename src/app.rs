@@ -58,8 +58,8 @@ pub struct Application {
     worker: Worker,
     sweeper: Sweeper,
     dispatcher: Dispatcher,
-    /// Dispatcher and pollers of remote channels (`None` when every channel is local).
-    upstream: Option<Arc<Upstream>>,
+    /// The dispatcher (routing to every channel) and the pollers of remote channels.
+    upstream: Arc<Upstream>,
     settings: Settings,
     role: Role,
     /// Set when this start created the first account.
@@ -142,20 +142,6 @@ impl Application {
         .trim_end_matches('/')
         .to_string();
         let metrics = crate::metrics::Metrics::new();
-        let channels = Arc::new(
-            Channels::from_settings(&settings.channels, &metrics).map_err(StartError::Other)?,
-        );
-        for name in store::upstream::paused_channels(&db)
-            .await
-            .map_err(|e| StartError::Other(format!("reading paused channels: {e}")))?
-        {
-            if let Some(channel) = channels.get(&name) {
-                channel.set_paused(true);
-            }
-        }
-        let catalog = Arc::new(catalog);
-        let wake = Arc::new(Notify::new());
-        let retention_secs = (settings.results.retention_hours * 3600) as i64;
         let fetcher = Fetcher::new(FetchPolicy {
             allow_http: settings.media.allow_http,
             allow_private_networks: settings.media.allow_private_networks,
@@ -170,6 +156,28 @@ impl Application {
             limits: MediaLimits::default(),
             settings: Arc::new(settings.assets.clone()),
         };
+        let catalog = Arc::new(catalog);
+        let local = LocalProvider {
+            catalog: catalog.clone(),
+            fetcher: fetcher.clone(),
+            limits: MediaLimits::default(),
+            assets: Arc::new(assets.clone()),
+            metrics: metrics.clone(),
+        };
+        let channels = Arc::new(
+            Channels::from_settings(&settings.channels, &metrics, local)
+                .map_err(StartError::Other)?,
+        );
+        for name in store::upstream::paused_channels(&db)
+            .await
+            .map_err(|e| StartError::Other(format!("reading paused channels: {e}")))?
+        {
+            if let Some(channel) = channels.get(&name) {
+                channel.set_paused(true);
+            }
+        }
+        let wake = Arc::new(Notify::new());
+        let retention_secs = (settings.results.retention_hours * 3600) as i64;
         let state = AppState::new(crate::api::Shared {
             db: db.clone(),
             catalog: catalog.clone(),
@@ -189,7 +197,7 @@ impl Application {
             metrics: metrics.clone(),
             shutdown: CancellationToken::new(),
             assets: assets.clone(),
-            creates: crate::billing::Creates::start(db.clone()),
+            creates: crate::tasks::accept::Creates::start(db.clone()),
         });
         let dispatcher = Dispatcher {
             db: db.clone(),
@@ -199,42 +207,29 @@ impl Application {
             retention_secs,
             settings: settings.webhooks.clone(),
         };
-        // With remote channels the dispatcher routes every task and wakes the local worker itself.
-        let local_wake = if channels.routed() {
-            Arc::new(Notify::new())
-        } else {
-            wake.clone()
-        };
-        let upstream = if channels.routed() {
-            Some(Arc::new(
-                Upstream::new(
-                    db.clone(),
-                    channels.clone(),
-                    storage.clone(),
-                    settings.upstream.clone(),
-                    state.public_url.clone(),
-                    wake.clone(),
-                    local_wake.clone(),
-                )
-                .map_err(StartError::Other)?,
-            ))
-        } else {
-            None
-        };
+        // Creates wake the dispatcher (`wake`); it routes every task, and wakes the local
+        // workers (`local_wake`) for the tasks it gives an in-process channel.
+        let local_wake = Arc::new(Notify::new());
+        let upstream = Arc::new(
+            Upstream::new(
+                db.clone(),
+                channels.clone(),
+                storage.clone(),
+                settings.upstream.clone(),
+                state.public_url.clone(),
+                wake.clone(),
+                local_wake.clone(),
+            )
+            .map_err(StartError::Other)?,
+        );
         let worker = Worker {
             id: crate::ids::new_id("wrk"),
             db: db.clone(),
-            local: LocalProvider {
-                catalog,
-                fetcher,
-                limits: MediaLimits::default(),
-                storage: storage.clone(),
-                assets,
-                metrics,
-            },
+            storage: storage.clone(),
+            channels: Worker::in_process(&channels),
+            router: upstream.clone(),
             settings: settings.worker.clone(),
             wake: local_wake,
-            routed: channels.routed(),
         };
         let sweeper = Sweeper {
             db,
@@ -339,9 +334,7 @@ impl Application {
                     .min(Duration::from_secs(self.settings.worker.lease_secs));
             background.spawn(self.sweeper.run(every, token.clone()));
             background.spawn(self.dispatcher.run(token.clone()));
-            if let Some(upstream) = self.upstream.clone() {
-                background.spawn(upstream.run(token.clone()));
-            }
+            background.spawn(self.upstream.clone().run(token.clone()));
         }
         let trigger = token.clone();
         tokio::spawn(async move {
@@ -389,7 +382,7 @@ async fn bootstrap_first_account(
     }
     let credits = settings.bootstrap.initial_credits;
     let (account_id, key_id, secret) =
-        crate::billing::create_account_with_key(db, "default", "bootstrap", credits)
+        crate::accounts::create_account_with_key(db, "default", "bootstrap", credits)
             .await
             .map_err(|e| StartError::Other(format!("creating the first account: {e}")))?;
     Ok(Some(BootstrapKey {

@@ -2,10 +2,10 @@
 //!
 //! See ARCHITECTURE.md for the map of these modules and the path of one task.
 
+pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod assets;
-pub mod billing;
 pub mod cli;
 pub mod client;
 pub mod config;

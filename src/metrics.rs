@@ -16,8 +16,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::providers::CallError;
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     route: RouteLabel,
@@ -216,22 +214,17 @@ impl Metrics {
         self.queue_depth.set(queued);
     }
 
-    /// Counts one call to an upstream channel (`call`: submit, find, statuses, cancel) and, when
-    /// it failed, the error by kind.
-    pub fn upstream_call(&self, channel: &str, call: &'static str, error: Option<&CallError>) {
+    /// Counts one call to a channel's provider (`call`: run, submit, find, statuses, cancel)
+    /// and, when it failed, the error by kind (`not_accepted`, `channel_down`, `rejected`,
+    /// `ambiguous`; a local run's `failed`).
+    pub fn upstream_call(&self, channel: &str, call: &'static str, error: Option<&'static str>) {
         self.upstream_calls
             .get_or_create(&CallLabels {
                 channel: channel.to_string(),
                 call,
             })
             .inc();
-        if let Some(error) = error {
-            let kind = match error {
-                CallError::NotAccepted { .. } => "not_accepted",
-                CallError::ChannelDown { .. } => "channel_down",
-                CallError::Rejected { .. } => "rejected",
-                CallError::Ambiguous { .. } => "ambiguous",
-            };
+        if let Some(kind) = error {
             self.upstream_errors
                 .get_or_create(&ErrorLabels {
                     channel: channel.to_string(),

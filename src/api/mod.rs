@@ -83,7 +83,7 @@ pub struct Shared {
     /// The asset library, audits and real-person records.
     pub assets: crate::assets::Assets,
     /// Task creates (grouped into shared transactions under load).
-    pub creates: crate::billing::Creates,
+    pub creates: crate::tasks::accept::Creates,
 }
 
 impl Shared {

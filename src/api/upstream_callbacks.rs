@@ -25,7 +25,7 @@ async fn callback(
     let Some(runtime) = state
         .channels
         .get(&channel)
-        .filter(|c| c.provider.is_some())
+        .filter(|c| c.execution() == crate::providers::Execution::Remote)
     else {
         return StatusCode::NOT_FOUND;
     };

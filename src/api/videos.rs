@@ -15,8 +15,8 @@ use super::error::{ApiError, ErrorCode};
 use super::extract::{self, Caller, JsonObject};
 use super::openapi::schemas::*;
 use super::AppState;
-use crate::billing::{self, CreateError, Idempotency};
 use crate::store::tasks::{self, ListFilter};
+use crate::tasks::accept::{self, CreateError, Idempotency};
 use crate::tasks::state::{self, CancelOutcome};
 use crate::tasks::view::{task_json, task_view};
 
@@ -133,7 +133,7 @@ async fn create(
         key,
         body_hash: &body_hash,
     });
-    let creator = billing::Creator {
+    let creator = accept::Creator {
         account_id: &caller.account_id,
         key_id: &caller.key_id,
         max_in_flight: caller.max_in_flight,

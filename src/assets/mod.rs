@@ -154,7 +154,28 @@ impl Assets {
             }),
         }
     }
+}
 
+/// The local channel reads `asset://` inputs through the library (by the stored bytes, never
+/// a re-fetch).
+impl crate::providers::local::AssetReader for Assets {
+    fn read_active<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<u8>, crate::providers::local::AssetReadError>>
+    {
+        use crate::providers::local::AssetReadError;
+        Box::pin(async move {
+            match Assets::read_active(self, id).await {
+                Ok((_row, bytes)) => Ok(bytes.to_vec()),
+                Err(UseError::Db(error)) => Err(AssetReadError::Internal(error.to_string())),
+                Err(other) => Err(AssetReadError::Unusable(other.to_string())),
+            }
+        })
+    }
+}
+
+impl Assets {
     /// A URL to the asset's stored bytes that works for `ttl_secs` (for upstream channels and
     /// operators reviewing an asset). `None` until the bytes are stored.
     pub fn signed_url(&self, public_url: &str, row: &AssetRow, ttl_secs: i64) -> Option<String> {

@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use super::ConfigArgs;
-use crate::store::{accounts, keys, Db};
+use crate::store::{keys, Db};
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
@@ -77,27 +77,25 @@ pub async fn keys(command: KeysCommand) -> Result<(), String> {
             let db = open(&config).await?;
             match account {
                 Some(account_id) => {
-                    if accounts::get(&db, &account_id)
+                    let made = crate::accounts::create_key(&db, &account_id, &name, None)
                         .await
-                        .map_err(|e| e.to_string())?
-                        .is_none()
-                    {
-                        return Err(format!("no account {account_id}"));
-                    }
-                    let mut conn = db.write.acquire().await.map_err(|e| e.to_string())?;
-                    let key = keys::insert(&mut conn, &account_id, &name)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| match e {
+                            crate::accounts::AccountError::NoAccount(_) => {
+                                format!("no account {account_id}")
+                            }
+                            other => other.to_string(),
+                        })?;
+                    let key = made.key;
                     println!("account {account_id}");
-                    println!("key {}", key.key_id);
-                    println!("{}", key.secret);
+                    println!("key {}", key.id);
+                    println!("{}", made.secret);
                 }
                 None => {
                     if credits < 0 {
                         return Err("--credits must not be negative".into());
                     }
                     let (account_id, key_id, secret) =
-                        crate::billing::create_account_with_key(&db, &name, &name, credits)
+                        crate::accounts::create_account_with_key(&db, &name, &name, credits)
                             .await
                             .map_err(|e| e.to_string())?;
                     println!("account {account_id} ({credits} credits)");
@@ -156,7 +154,7 @@ pub async fn credits(command: CreditsCommand) -> Result<(), String> {
         } => {
             let db = open(&config).await?;
             let balance =
-                crate::billing::adjust_credits(&db, &account, credits, Some("reelay credits add"))
+                crate::accounts::adjust_credits(&db, &account, credits, Some("reelay credits add"))
                     .await
                     .map_err(|e| match e {
                         crate::store::ledger::PostError::NoAccount => {

@@ -25,7 +25,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
 use super::settings::ChannelSettings;
-use super::{CallError, Endpoint, Provider, SubmitRequest, UpstreamStatus, UpstreamTask};
+use super::{
+    CallError, Endpoint, Execution, Provider, SubmitRequest, UpstreamStatus, UpstreamTask,
+};
 
 const TASKS: &str = "contents/generations/tasks";
 /// Ark's largest page.
@@ -161,6 +163,10 @@ impl ArkProvider {
 }
 
 impl Provider for ArkProvider {
+    fn execution(&self) -> Execution {
+        Execution::Remote
+    }
+
     fn submit<'a>(
         &'a self,
         request: SubmitRequest<'a>,

@@ -14,8 +14,9 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use super::counted::Counted;
+use super::local::LocalProvider;
 use super::settings::ChannelSettings;
-use super::{ark::ArkProvider, relay::RelayProvider, Provider, LOCAL_CHANNEL};
+use super::{ark::ArkProvider, relay::RelayProvider, Execution, Outcome, Provider, LOCAL_CHANNEL};
 use crate::metrics::Metrics;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -25,8 +26,11 @@ const RECENT: Duration = Duration::from_secs(300);
 /// One channel at run time.
 pub struct Channel {
     pub settings: ChannelSettings,
-    /// `None` for the local channel (run by the worker).
-    pub provider: Option<Arc<dyn Provider>>,
+    /// What runs its tasks (every call counted).
+    pub provider: Arc<dyn Provider>,
+    /// Routing keeps within `rpm` and `max_concurrency` (false only for the implicit local
+    /// channel of a server with no `[[channels]]`: its capacity is the workers' concurrency).
+    pub limited: bool,
     paused: AtomicBool,
     health: Mutex<Health>,
     /// Wakes this channel's poller (a callback arrived, a task was submitted).
@@ -59,10 +63,11 @@ pub struct HealthView {
 }
 
 impl Channel {
-    pub fn new(settings: ChannelSettings, provider: Option<Arc<dyn Provider>>) -> Channel {
+    pub fn new(settings: ChannelSettings, provider: Arc<dyn Provider>, limited: bool) -> Channel {
         Channel {
             settings,
             provider,
+            limited,
             paused: AtomicBool::new(false),
             health: Mutex::new(Health::default()),
             wake: Notify::new(),
@@ -71,6 +76,22 @@ impl Channel {
 
     pub fn name(&self) -> &str {
         &self.settings.name
+    }
+
+    /// How this channel runs tasks.
+    pub fn execution(&self) -> Execution {
+        self.provider.execution()
+    }
+
+    /// Records how a task run in this process ended: a failure the request caused (its inputs)
+    /// still shows the channel working; any other counts toward the breaker.
+    pub fn record_outcome(&self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Failed(failure) if !failure.is_request_fault() => {
+                self.record_failure(&format!("{}: {}", failure.code, failure.message))
+            }
+            _ => self.record_success(),
+        }
     }
 
     fn health(&self) -> MutexGuard<'_, Health> {
@@ -99,7 +120,7 @@ impl Channel {
             return false;
         }
         prune(&mut health.creates, now, MINUTE);
-        health.creates.len() < self.settings.rpm as usize
+        !self.limited || health.creates.len() < self.settings.rpm as usize
     }
 
     /// Takes one create from the `rpm` window (after `can_submit`); a cooled-down breaker lets
@@ -232,39 +253,43 @@ pub struct Channels {
 
 impl Channels {
     /// Builds the runtime channels; with no `[[channels]]` the local channel serves every model.
-    /// Reads each remote channel's key from its `api_key_env`; every remote call is counted in
-    /// `metrics`.
+    /// Reads each remote channel's key from its `api_key_env`; every provider call is counted in
+    /// `metrics`. `local` runs the tasks of local channels.
     pub fn from_settings(
         settings: &[ChannelSettings],
         metrics: &Arc<Metrics>,
+        local: LocalProvider,
     ) -> Result<Channels, String> {
+        let local: Arc<dyn Provider> = Arc::new(local);
+        let counted = |inner: Arc<dyn Provider>, name: &str| -> Arc<dyn Provider> {
+            Arc::new(Counted::new(inner, name, metrics.clone()))
+        };
         if settings.is_empty() {
-            let local = ChannelSettings {
+            let settings = ChannelSettings {
                 name: LOCAL_CHANNEL.into(),
                 provider: LOCAL_CHANNEL.into(),
                 ..ChannelSettings::default()
             };
+            let provider = counted(local, LOCAL_CHANNEL);
             return Ok(Channels {
-                list: vec![Arc::new(Channel::new(local, None))],
+                list: vec![Arc::new(Channel::new(settings, provider, false))],
             });
         }
         let mut list = Vec::new();
         for (i, channel) in settings.iter().enumerate() {
-            let provider: Option<Arc<dyn Provider>> = match channel.provider.as_str() {
-                "ark" => Some(Arc::new(
+            let provider: Arc<dyn Provider> = match channel.provider.as_str() {
+                "ark" => Arc::new(
                     ArkProvider::new(channel, api_key(i, channel)?)
                         .map_err(|e| format!("channels[{i}]: {e}"))?,
-                )),
-                "relay" => Some(Arc::new(
+                ),
+                "relay" => Arc::new(
                     RelayProvider::new(channel, api_key(i, channel)?)
                         .map_err(|e| format!("channels[{i}]: {e}"))?,
-                )),
-                _ => None,
+                ),
+                _ => local.clone(),
             };
-            let provider = provider.map(|inner| -> Arc<dyn Provider> {
-                Arc::new(Counted::new(inner, &channel.name, metrics.clone()))
-            });
-            list.push(Arc::new(Channel::new(channel.clone(), provider)));
+            let provider = counted(provider, &channel.name);
+            list.push(Arc::new(Channel::new(channel.clone(), provider, true)));
         }
         Ok(Channels { list })
     }
@@ -282,10 +307,11 @@ impl Channels {
         self.list.iter().find(|c| c.settings.name == name)
     }
 
-    /// True when some channel runs on another server: tasks are then routed by the dispatcher
-    /// before the local worker may claim them.
-    pub fn routed(&self) -> bool {
-        self.list.iter().any(|c| c.settings.is_remote())
+    /// The channels that run tasks on other servers (each has a poller).
+    pub fn remote(&self) -> impl Iterator<Item = &Arc<Channel>> {
+        self.list
+            .iter()
+            .filter(|c| c.execution() == Execution::Remote)
     }
 }
 

@@ -1,11 +1,13 @@
-//! A remote channel's provider with every call counted in the process metrics: calls by channel
-//! and call, failures by kind (API.md §8 "upstream calls and errors by channel").
+//! A channel's provider with every call counted in the process metrics: calls by channel and
+//! call, failures by kind (API.md §8 "upstream calls and errors by channel"). Every channel's
+//! provider is wrapped, `local` included (its `run`s: a failure the request caused counts as
+//! `rejected`, any other as `failed`).
 
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use super::{CallError, Provider, SubmitRequest, UpstreamTask};
+use super::{CallError, Execution, Job, Outcome, Provider, SubmitRequest, UpstreamTask};
 use crate::metrics::Metrics;
 
 /// Wraps `inner`, the provider of channel `channel`.
@@ -25,12 +27,32 @@ impl Counted {
     }
 
     fn count<T>(&self, call: &'static str, answer: &Result<T, CallError>) {
-        self.metrics
-            .upstream_call(&self.channel, call, answer.as_ref().err());
+        self.metrics.upstream_call(
+            &self.channel,
+            call,
+            answer.as_ref().err().map(CallError::kind),
+        );
     }
 }
 
 impl Provider for Counted {
+    fn execution(&self) -> Execution {
+        self.inner.execution()
+    }
+
+    fn run<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let outcome = self.inner.run(job).await;
+            let error = match &outcome {
+                Outcome::Completed(_) => None,
+                Outcome::Failed(failure) if failure.is_request_fault() => Some("rejected"),
+                Outcome::Failed(_) => Some("failed"),
+            };
+            self.metrics.upstream_call(&self.channel, "run", error);
+            outcome
+        })
+    }
+
     fn submit<'a>(
         &'a self,
         request: SubmitRequest<'a>,

@@ -1,18 +1,35 @@
-//! The `local` channel: fetches the request's media safely, renders a preview MP4 with
-//! `reelay-render`, and stores the video (and last frame) in object storage.
+//! The `local` channel: fetches the request's media safely and renders a preview MP4 with
+//! `reelay-render`, in this process ([`Execution::InProcess`]). It returns the files; the tasks
+//! layer stores them, as it does for every channel.
 
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use reelay_catalog::{Catalog, MediaKind as CatalogKind, MediaRef, ValidatedRequest};
 use reelay_media::{Fetcher, MediaKind, MediaLimits};
 use reelay_render::{MediaInput, RenderRequest};
 use tokio::sync::watch;
 
-use crate::storage::{self, Storage};
-use crate::tasks::{StoredResult, TaskFailure};
+use super::{Execution, Job, Outcome, Output, Provider, TaskFailure};
+use crate::metrics::Metrics;
 
 /// Frame rate of every output (API.md §10).
 const FPS: u32 = 24;
+
+/// Where an `asset://` input's stored bytes come from (the asset library implements it).
+pub trait AssetReader: Send + Sync {
+    /// The bytes of an Active asset, never a re-fetch.
+    fn read_active<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Vec<u8>, AssetReadError>>;
+}
+
+/// Why an asset input cannot be read.
+#[derive(Debug)]
+pub enum AssetReadError {
+    /// The asset is gone or not usable: the request's fault (the message says why).
+    Unusable(String),
+    /// reelay could not read it (database or storage); the message is for the log.
+    Internal(String),
+}
 
 /// What the local channel needs.
 #[derive(Clone)]
@@ -20,21 +37,35 @@ pub struct LocalProvider {
     pub catalog: Arc<Catalog>,
     pub fetcher: Fetcher,
     pub limits: MediaLimits,
-    pub storage: Storage,
-    /// Asset bytes (`asset://` inputs) are read from storage through this.
-    pub assets: crate::assets::Assets,
+    /// Asset bytes (`asset://` inputs) are read through this.
+    pub assets: Arc<dyn AssetReader>,
     /// Render seconds are recorded here.
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Provider for LocalProvider {
+    fn execution(&self) -> Execution {
+        Execution::InProcess
+    }
+
+    fn run<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            match self.render(job.task_id, job.request, job.progress).await {
+                Ok(output) => Outcome::Completed(output),
+                Err(failure) => Outcome::Failed(failure),
+            }
+        })
+    }
 }
 
 impl LocalProvider {
-    /// Runs one task to a stored result. `progress` receives 0.0–1.0.
-    pub async fn run(
+    /// Renders one task. `progress` receives 0.0–1.0.
+    async fn render(
         &self,
         task_id: &str,
         request: &ValidatedRequest,
         progress: watch::Sender<f32>,
-    ) -> Result<StoredResult, TaskFailure> {
+    ) -> Result<Output, TaskFailure> {
         let inputs = self.fetch_inputs(request).await?;
         let ratio = self.effective_ratio(request, &inputs)?;
         let (width, height) =
@@ -82,33 +113,15 @@ impl LocalProvider {
         self.metrics
             .render_finished(&request.model, started.elapsed().as_secs_f64());
 
-        let video_key = storage::video_key(task_id);
-        let size_bytes = output.mp4.len() as u64;
-        self.storage
-            .put(&video_key, output.mp4)
-            .await
-            .map_err(|e| TaskFailure::new("storage", format!("storing the video failed: {e}")))?;
-        let last_frame_key = match output.last_frame_png {
-            Some(png) => {
-                let key = storage::last_frame_key(task_id);
-                self.storage.put(&key, png).await.map_err(|e| {
-                    TaskFailure::new("storage", format!("storing the last frame failed: {e}"))
-                })?;
-                Some(key)
-            }
-            None => None,
-        };
-        Ok(StoredResult {
-            video_key,
-            last_frame_key,
+        Ok(Output {
+            video: output.mp4,
+            last_frame: output.last_frame_png,
             width: output.width,
             height: output.height,
             duration: output.duration_secs,
             fps: output.fps,
             frames: output.frames,
-            size_bytes,
             has_audio: output.has_audio,
-            channel: super::LOCAL_CHANNEL.to_string(),
             ratio,
         })
     }
@@ -198,16 +211,18 @@ impl LocalProvider {
         kind: MediaKind,
         id: &str,
     ) -> Result<Vec<u8>, TaskFailure> {
-        let (_row, bytes) = self.assets.read_active(id).await.map_err(|e| match e {
-            crate::assets::UseError::Db(error) => {
-                tracing::error!(%error, asset_id = id, "reading an asset row failed");
+        let bytes = self.assets.read_active(id).await.map_err(|e| match e {
+            AssetReadError::Internal(error) => {
+                tracing::error!(%error, asset_id = id, "reading an asset failed");
                 TaskFailure::new("internal", format!("{field}: reading asset://{id} failed"))
             }
-            other => TaskFailure::new("invalid_input", format!("{field}: {other}")),
+            AssetReadError::Unusable(reason) => {
+                TaskFailure::new("invalid_input", format!("{field}: {reason}"))
+            }
         })?;
         reelay_media::probe_and_check(kind, &bytes, &self.limits)
             .map_err(|reason| TaskFailure::new("invalid_input", format!("{field}: {reason}")))?;
-        Ok(bytes.to_vec())
+        Ok(bytes)
     }
 }
 

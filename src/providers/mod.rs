@@ -1,11 +1,15 @@
-//! Providers run tasks. `local` is the built-in preview renderer, run to the end by the worker
-//! (`tasks::worker`). Remote providers (`ark`, `relay`) implement [`Provider`]: reelay submits a
-//! task, then asks for its status in batches, and copies the result into its own storage
-//! (`tasks::upstream`). One file per implementation; `channels` holds each configured channel's
-//! runtime state (pause, circuit breaker, rate windows) and `routing` picks one for a task.
+//! Providers run tasks: one contract, [`Provider`], that every channel implements — `local`
+//! (the built-in preview renderer, run in this process), `ark` and `relay` (remote APIs). The
+//! dispatcher routes each task to a channel whatever its provider (`tasks::dispatch`); an
+//! in-process provider then runs it to the end on the local worker's claim ([`Provider::run`]),
+//! a remote one accepts it ([`Provider::submit`]) and is asked for its status in batches. Both
+//! end in one [`Outcome`], which `tasks::state::finish` turns into the task's final state.
+//! `channels` holds each configured channel's runtime state (pause, circuit breaker, rate
+//! windows), `routing` picks one for a task, `counted` counts every call of every provider.
 //!
 //! Architecture Invariant: handlers never call a provider; they enqueue. Providers never write a
-//! task's status; they return results or errors, and `tasks::state` moves the task.
+//! task's status, nor store its files; they return an [`Outcome`] (or a [`CallError`]), and the
+//! tasks layer stores the outputs and moves the task.
 
 pub mod ark;
 pub mod channels;
@@ -19,6 +23,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use reelay_catalog::ValidatedRequest;
+use tokio::sync::watch;
 
 /// Name of the built-in channel.
 pub const LOCAL_CHANNEL: &str = "local";
@@ -74,6 +79,18 @@ pub enum CallError {
     /// It may or may not have reached the upstream (timeout after sending, unreadable 2xx):
     /// reconcile before any retry.
     Ambiguous { reason: String },
+}
+
+impl CallError {
+    /// The error's kind, as the metrics label it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::NotAccepted { .. } => "not_accepted",
+            CallError::ChannelDown { .. } => "channel_down",
+            CallError::Rejected { .. } => "rejected",
+            CallError::Ambiguous { .. } => "ambiguous",
+        }
+    }
 }
 
 impl std::fmt::Display for CallError {
@@ -152,11 +169,102 @@ impl UpstreamTask {
     }
 }
 
-/// A remote channel's API.
+/// How a channel runs the tasks routed to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Execution {
+    /// In this process, to the end, on a local worker's claim ([`Provider::run`]).
+    InProcess,
+    /// On another server: [`Provider::submit`], then [`Provider::statuses`] until it ends.
+    Remote,
+}
+
+/// What an in-process provider needs to run one task.
+pub struct Job<'a> {
+    /// reelay's task id.
+    pub task_id: &'a str,
+    pub request: &'a ValidatedRequest,
+    /// Receives 0.0–1.0 as the work advances.
+    pub progress: watch::Sender<f32>,
+}
+
+/// How a task ended on its channel.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The video (and last frame) in hand, not yet stored.
+    Completed(Output),
+    Failed(TaskFailure),
+}
+
+/// A finished task's files and what is known about them.
+#[derive(Debug)]
+pub struct Output {
+    /// The MP4.
+    pub video: Vec<u8>,
+    /// The last frame (PNG), when the request asked for it.
+    pub last_frame: Option<Vec<u8>>,
+    pub width: u32,
+    pub height: u32,
+    pub duration: f64,
+    pub fps: u32,
+    pub frames: u32,
+    pub has_audio: bool,
+    /// The ratio actually produced (resolves `adaptive`).
+    pub ratio: String,
+}
+
+/// Why a task failed, as reported in `error: {code, message}`.
+#[derive(Debug, Clone)]
+pub struct TaskFailure {
+    pub code: String,
+    pub message: String,
+}
+
+impl TaskFailure {
+    pub fn new(code: &str, message: impl Into<String>) -> TaskFailure {
+        TaskFailure {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// True when the request itself is at fault (its inputs), not the channel: such a failure
+    /// does not count against the channel's health.
+    pub fn is_request_fault(&self) -> bool {
+        self.code == "invalid_input"
+    }
+}
+
+/// One channel's provider. Every method has a meaning for one [`Execution`] only; the other
+/// kind keeps the default, which says so.
 pub trait Provider: Send + Sync {
-    /// Creates the task upstream; returns the upstream's id.
-    fn submit<'a>(&'a self, request: SubmitRequest<'a>)
-        -> BoxFuture<'a, Result<String, CallError>>;
+    /// How this provider runs tasks.
+    fn execution(&self) -> Execution;
+
+    /// In-process providers: runs the task to the end.
+    fn run<'a>(&'a self, job: Job<'a>) -> BoxFuture<'a, Outcome> {
+        let _ = job;
+        Box::pin(async {
+            Outcome::Failed(TaskFailure::new(
+                "internal",
+                "this channel runs tasks on another server, not in this process",
+            ))
+        })
+    }
+
+    /// Remote providers: creates the task upstream; returns the upstream's id.
+    fn submit<'a>(
+        &'a self,
+        request: SubmitRequest<'a>,
+    ) -> BoxFuture<'a, Result<String, CallError>> {
+        let _ = request;
+        Box::pin(async {
+            Err(CallError::Rejected {
+                code: "internal".to_string(),
+                message: "this channel runs tasks in this process; nothing is submitted"
+                    .to_string(),
+            })
+        })
+    }
 
     /// After an ambiguous submit: the upstream id of the task created with `marker` (for
     /// `upstream_model`, not before `since` Unix seconds), or `None` when the upstream has none.
@@ -165,20 +273,31 @@ pub trait Provider: Send + Sync {
         upstream_model: &'a str,
         marker: &'a str,
         since: i64,
-    ) -> BoxFuture<'a, Result<Option<String>, CallError>>;
+    ) -> BoxFuture<'a, Result<Option<String>, CallError>> {
+        let _ = (upstream_model, marker, since);
+        Box::pin(async { Ok(None) })
+    }
 
     /// Statuses of many tasks (at most `max_batch` ids). Ids the upstream does not know are
     /// simply absent from the answer.
     fn statuses<'a>(
         &'a self,
         ids: &'a [String],
-    ) -> BoxFuture<'a, Result<Vec<UpstreamTask>, CallError>>;
+    ) -> BoxFuture<'a, Result<Vec<UpstreamTask>, CallError>> {
+        let _ = ids;
+        Box::pin(async { Ok(Vec::new()) })
+    }
 
     /// Cancels (or deletes) an upstream task; best effort.
-    fn cancel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), CallError>>;
+    fn cancel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), CallError>> {
+        let _ = id;
+        Box::pin(async { Ok(()) })
+    }
 
     /// Most ids one `statuses` call takes.
-    fn max_batch(&self) -> usize;
+    fn max_batch(&self) -> usize {
+        1
+    }
 
     /// True when repeating a create with the same marker cannot make a second task (an
     /// idempotency key): an ambiguous submit is then simply repeated on the same channel.

@@ -15,7 +15,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
 use super::settings::ChannelSettings;
-use super::{CallError, Endpoint, Provider, SubmitRequest, UpstreamStatus, UpstreamTask};
+use super::{
+    CallError, Endpoint, Execution, Provider, SubmitRequest, UpstreamStatus, UpstreamTask,
+};
 
 const BASE: &str = "api/open-api/v1";
 
@@ -182,6 +184,10 @@ impl RelayProvider {
 }
 
 impl Provider for RelayProvider {
+    fn execution(&self) -> Execution {
+        Execution::Remote
+    }
+
     fn submit<'a>(
         &'a self,
         request: SubmitRequest<'a>,

@@ -172,3 +172,30 @@ pub async fn set_limits(
     tx.commit().await?;
     Ok(key)
 }
+
+/// One key by id (any account, revoked too).
+pub async fn get(db: &Db, key_id: &str) -> Result<Option<ApiKey>, sqlx::Error> {
+    sqlx::query_as::<_, ApiKey>("SELECT * FROM api_keys WHERE id = $1")
+        .bind(key_id)
+        .fetch_optional(&db.read)
+        .await
+}
+
+/// The one in-flight guard of a create: locks the key's row (a no-op update: PostgreSQL holds
+/// the lock to commit, SQLite has one writer) so that creates racing on several replicas count
+/// each other's tasks, then counts the key's `queued` + `processing` tasks.
+pub async fn lock_and_count_live(
+    conn: &mut AnyConnection,
+    key_id: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query("UPDATE api_keys SET max_in_flight = max_in_flight WHERE id = $1")
+        .bind(key_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tasks WHERE key_id = $1 AND status IN ('queued', 'processing')",
+    )
+    .bind(key_id)
+    .fetch_one(&mut *conn)
+    .await
+}

@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod assets;
 pub mod audit;
+pub mod idempotency;
 pub mod keys;
 pub mod ledger;
 pub mod local_read;
@@ -20,6 +21,7 @@ pub mod meta;
 pub mod notify;
 pub mod positional;
 pub mod rate;
+pub mod task_types;
 pub mod tasks;
 pub mod upstream;
 pub mod webhooks;

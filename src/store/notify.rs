@@ -16,7 +16,7 @@ use super::{Backend, Db};
 /// What a poke announces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Topic {
-    /// A task was accepted (wakes dispatchers, or workers when there are no upstream channels).
+    /// A task was accepted (wakes dispatchers).
     Tasks,
     /// A task was routed to the local channel (wakes local workers).
     Local,

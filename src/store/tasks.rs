@@ -2,6 +2,8 @@
 
 use sqlx::{AnyConnection, FromRow};
 
+pub use super::task_types::{StoredRequest, TaskStatus};
+
 use super::keys::{self, Credential};
 use super::positional::ByPosition;
 use super::Db;
@@ -13,11 +15,10 @@ pub struct TaskRow {
     pub account_id: String,
     pub key_id: Option<String>,
     pub model: String,
-    pub status: String,
+    pub status: TaskStatus,
     pub progress: i64,
-    /// The validated request: JSON of `reelay_catalog::ValidatedRequest`, written by
-    /// `tasks::view::stored_request` (`price` first, the rest in name order).
-    pub request: String,
+    /// The validated request, in its stored form.
+    pub request: StoredRequest,
     pub cost_credits: i64,
     pub cost_unit: String,
     pub cost_seconds: i64,
@@ -81,7 +82,7 @@ pub struct NewTask<'a> {
     pub account_id: &'a str,
     pub key_id: &'a str,
     pub model: &'a str,
-    pub request_json: &'a str,
+    pub request: &'a StoredRequest,
     pub cost_credits: i64,
     pub cost_unit: &'a str,
     pub cost_seconds: i64,
@@ -116,7 +117,7 @@ pub async fn insert_many(
             .bind(task.model)
             .bind("queued")
             .bind(0i64)
-            .bind(task.request_json)
+            .bind(task.request.as_str())
             .bind(task.cost_credits)
             .bind(task.cost_unit)
             .bind(task.cost_seconds)
@@ -196,6 +197,14 @@ fn key_and_task<R: ByPosition>(row: &R) -> Result<(Credential, Option<TaskRow>),
         None => None,
     };
     Ok((key, task))
+}
+
+/// When task `id` was created (a replayed create answers with it).
+pub async fn created_at(conn: &mut AnyConnection, id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT created_at FROM tasks WHERE id = $1")
+        .bind(id)
+        .fetch_one(conn)
+        .await
 }
 
 /// Any task, for workers and the admin API.

@@ -57,6 +57,16 @@ pub async fn in_flight(db: &Db) -> Result<HashMap<String, i64>, sqlx::Error> {
     Ok(rows.into_iter().collect())
 }
 
+/// Tasks routed to `channel` that have not ended (an in-process channel's in-flight count).
+pub async fn routed_unfinished(db: &Db, channel: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tasks WHERE channel = $1 AND status IN ('queued', 'processing')",
+    )
+    .bind(channel)
+    .fetch_one(&db.read)
+    .await
+}
+
 /// Accepted rows due for a status call, oldest due first.
 pub async fn due(
     db: &Db,
@@ -205,12 +215,21 @@ pub async fn record_download_failure(
 
 /// Nothing is left to do upstream for this task.
 pub async fn mark_done(db: &Db, task_id: &str) -> Result<(), sqlx::Error> {
+    let mut conn = db.write.acquire().await?;
+    mark_done_in(&mut conn, task_id).await
+}
+
+/// [`mark_done`] inside the caller's transaction (the task's terminal move).
+pub async fn mark_done_in(
+    conn: &mut sqlx::AnyConnection,
+    task_id: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE upstream_tasks SET submit_state = 'done', updated_ms = $1 WHERE task_id = $2",
     )
     .bind(now_ms())
     .bind(task_id)
-    .execute(&db.write)
+    .execute(conn)
     .await?;
     Ok(())
 }

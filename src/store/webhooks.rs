@@ -26,7 +26,7 @@ pub struct Delivery {
 
 /// The `callback_url` stored in a task's validated request, if any.
 pub fn callback_url(row: &TaskRow) -> Option<String> {
-    callback_url_in(&row.request).map(|url| url.into_owned())
+    callback_url_in(row.request.as_str()).map(|url| url.into_owned())
 }
 
 /// The non-empty `callback_url` member of a request's JSON object, if any.

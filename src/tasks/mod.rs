@@ -1,6 +1,10 @@
-//! Tasks: the state machine (the only writer of status), the worker that runs claimed tasks,
-//! the sweeps (lost workers, retention) and the public view of a task.
+//! Tasks: the state machine (the only writer of status), the dispatcher that routes every task
+//! to a channel (`upstream`: routing, and for remote channels submission, polling and the copy
+//! of results), the worker that runs the local channel's tasks, the one function that stores a
+//! task's outputs (`outputs`), the sweeps (lost workers, retention) and the public view.
 
+pub mod accept;
+pub mod outputs;
 pub mod state;
 pub mod sweep;
 pub mod upstream;
@@ -9,7 +13,9 @@ pub mod worker;
 
 use serde::{Deserialize, Serialize};
 
+use crate::providers::{Outcome, TaskFailure};
 use crate::storage::Storage;
+use crate::store::tasks::TaskStatus;
 
 /// What a completed task stores about its output (JSON in `tasks.result`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -29,20 +35,32 @@ pub struct StoredResult {
     pub ratio: String,
 }
 
-/// Why a task failed, as reported in `error: {code, message}`.
-#[derive(Debug, Clone)]
-pub struct TaskFailure {
-    pub code: String,
-    pub message: String,
-}
-
-impl TaskFailure {
-    pub fn new(code: &str, message: impl Into<String>) -> TaskFailure {
-        TaskFailure {
-            code: code.to_string(),
-            message: message.into(),
-        }
+/// Records how a task ended on `channel`, for its `holder`: the outputs are stored
+/// ([`outputs::store`]) and the task completed, or it fails with a refund (a storage error fails
+/// it too) and what it stored is deleted. False when the task was no longer `holder`'s.
+pub async fn finish(
+    db: &crate::store::Db,
+    storage: &Storage,
+    task_id: &str,
+    channel: &str,
+    holder: state::Holder<'_>,
+    outcome: Outcome,
+) -> Result<bool, sqlx::Error> {
+    let failure = match outcome {
+        Outcome::Completed(output) => match outputs::store(storage, task_id, channel, output).await
+        {
+            Ok(result) => return state::complete(db, task_id, holder, &result).await,
+            Err(message) => TaskFailure::new("storage", message),
+        },
+        Outcome::Failed(failure) => failure,
+    };
+    tracing::info!(code = %failure.code, message = %failure.message, "task failed");
+    let failed = state::fail(db, task_id, holder, &failure).await?;
+    if failed {
+        // A video stored before its last frame failed to store, for instance.
+        discard_results(storage, task_id).await;
     }
+    Ok(failed)
 }
 
 /// Deletes what a failed task left under `results/<task_id>/` (a video stored just before its
@@ -67,7 +85,9 @@ pub(crate) async fn discard_results(storage: &Storage, task_id: &str) {
 /// keeps them (the keys are the same).
 pub(crate) async fn discard_if_failed(db: &crate::store::Db, storage: &Storage, task_id: &str) {
     match crate::store::tasks::get(db, task_id).await {
-        Ok(Some(row)) if row.status == "failed" => discard_results(storage, task_id).await,
+        Ok(Some(row)) if row.status == TaskStatus::Failed => {
+            discard_results(storage, task_id).await
+        }
         Ok(_) => {}
         Err(error) => {
             tracing::warn!(%error, task_id, "reading the task after a dropped outcome failed")

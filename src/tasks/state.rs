@@ -5,9 +5,15 @@
 //! `max_attempts` claims. Failing a task and refunding it is one transaction, and the refund is
 //! guarded twice (the `refunded` flag and a unique ledger index), so it happens exactly once.
 //! Reaching a terminal status enqueues the task's webhook delivery in the same transaction.
+//!
+//! One set of transitions for every channel, each guarded by who holds the task ([`Holder`]):
+//! `route` (queued, unrouted → routed to a channel), `claim` / `heartbeat` (a local worker),
+//! `running` (a remote channel reports progress), `complete` and `fail`.
 
+use super::StoredResult;
+use crate::providers::TaskFailure;
 use crate::store::ledger::{self, Kind};
-use crate::store::tasks::TaskRow;
+use crate::store::tasks::{TaskRow, TaskStatus};
 use crate::store::webhooks;
 use crate::store::{now, Db};
 
@@ -16,40 +22,45 @@ use crate::store::{now, Db};
 pub enum CancelOutcome {
     Cancelled,
     NotFound,
-    NotCancellable { status: String },
+    NotCancellable { status: TaskStatus },
 }
 
-/// Claims the oldest runnable task: a `queued` one, or a `processing` one whose lease ran out
-/// (its worker died) and that has claims left. When `routed` (upstream channels exist), only
-/// tasks the dispatcher routed to the local channel are claimed.
+/// Claims the oldest runnable task of the in-process channels named `channels`: a `queued` one
+/// the dispatcher routed to one of them, or a `processing` one whose lease ran out (its worker
+/// died) and that has claims left.
 pub async fn claim(
     db: &Db,
     worker_id: &str,
+    channels: &[String],
     lease_secs: u64,
     max_attempts: i64,
-    routed: bool,
 ) -> Result<Option<TaskRow>, sqlx::Error> {
+    if channels.is_empty() {
+        return Ok(None);
+    }
     let now = now();
+    let names = crate::store::list_placeholders(6, channels.len());
     // PostgreSQL: replicas claiming at once skip each other's locked rows instead of taking the
     // same task twice (the subquery is evaluated once, so without the lock both would update it).
     let sql = format!(
         "UPDATE tasks SET status = 'processing', progress = CASE WHEN progress < 1 THEN 1 ELSE progress END, \
-         claimed_by = $1, lease_until = $2, attempts = attempts + 1, channel = 'local', updated_at = $3 \
-         WHERE id = (SELECT id FROM tasks WHERE (status = 'queued' AND (channel = 'local' OR (channel IS NULL AND $4 = 0))) \
-                     OR (status = 'processing' AND lease_until < $5 AND attempts < $6) \
+         claimed_by = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3 \
+         WHERE id = (SELECT id FROM tasks WHERE (status = 'queued' AND channel IN {names}) \
+                     OR (status = 'processing' AND lease_until < $4 AND attempts < $5) \
                      ORDER BY created_at, id LIMIT 1{}) \
          RETURNING *",
         db.backend().skip_locked()
     );
-    sqlx::query_as::<_, TaskRow>(&sql)
+    let mut query = sqlx::query_as::<_, TaskRow>(&sql)
         .bind(worker_id)
         .bind(now + lease_secs as i64)
         .bind(now)
-        .bind(i64::from(routed))
         .bind(now)
-        .bind(max_attempts)
-        .fetch_optional(&db.write)
-        .await
+        .bind(max_attempts);
+    for name in channels {
+        query = query.bind(name);
+    }
+    query.fetch_optional(&db.write).await
 }
 
 /// Renews a claim and records progress (1–99). False when the claim was lost.
@@ -75,79 +86,118 @@ pub async fn heartbeat(
     Ok(done.rows_affected() == 1)
 }
 
-/// `processing → completed` with the stored result. False when the claim was lost.
-pub async fn complete(
-    db: &Db,
-    task_id: &str,
-    worker_id: &str,
-    result_json: &str,
-) -> Result<bool, sqlx::Error> {
-    let now = now();
-    let mut tx = db.write.begin().await?;
-    let row = sqlx::query_as::<_, TaskRow>(
-        "UPDATE tasks SET status = 'completed', progress = 100, result = $1, completed_at = $2, updated_at = $3, \
-         lease_until = NULL WHERE id = $4 AND status = 'processing' AND claimed_by = $5 RETURNING *",
-    )
-    .bind(result_json)
-    .bind(now)
-    .bind(now)
-    .bind(task_id)
-    .bind(worker_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else {
-        return Ok(false);
-    };
-    webhooks::enqueue_for(&mut tx, &row).await?;
-    tx.commit().await?;
-    Ok(true)
-}
-
-/// Which tasks `fail` may touch.
-pub enum FailGuard<'a> {
-    /// Only while this worker holds the claim.
-    ClaimedBy(&'a str),
-    /// Only while still `queued` (cancel).
+/// Who may move a task: each transition names the holder it expects, and does nothing (answers
+/// `false`) when the task is no longer theirs.
+#[derive(Debug, Clone, Copy)]
+pub enum Holder<'a> {
+    /// A local worker's claim: `processing` and claimed by this worker.
+    Worker(&'a str),
+    /// The remote channel the task was routed to: `queued` or `processing` on that channel.
+    Channel(&'a str),
+    /// Nobody yet: still `queued` (a cancel, a queue timeout).
     Queued,
-    /// Any non-terminal task (operator action, sweeps).
+    /// Whoever holds it: any live task (sweeps, operators).
     AnyLive,
 }
 
-/// Moves a live task to `failed` and refunds it, in one transaction. False when the guard did not hold.
+impl Holder<'_> {
+    /// The SQL condition on `tasks` (the holder bound as `$n`) and the value to bind.
+    fn condition(self, n: usize) -> (String, Option<String>) {
+        match self {
+            Holder::Worker(worker) => (
+                format!("status = 'processing' AND claimed_by = ${n}"),
+                Some(worker.to_string()),
+            ),
+            Holder::Channel(channel) => (
+                format!("status IN ('queued', 'processing') AND channel = ${n}"),
+                Some(channel.to_string()),
+            ),
+            Holder::Queued => (format!("status = 'queued' AND ${n} IS NULL"), None),
+            Holder::AnyLive => (
+                format!("status IN ('queued', 'processing') AND ${n} IS NULL"),
+                None,
+            ),
+        }
+    }
+
+    /// The remote channel that reported the end: its submission is done (otherwise the poller
+    /// cancels it upstream, as for a task a user cancelled).
+    fn reporting_channel(self) -> bool {
+        matches!(self, Holder::Channel(_))
+    }
+}
+
+/// `→ completed` with the stored result, for the task's holder. False when the task is no
+/// longer theirs (taken over, cancelled, failed meanwhile).
+pub async fn complete(
+    db: &Db,
+    task_id: &str,
+    holder: Holder<'_>,
+    result: &StoredResult,
+) -> Result<bool, sqlx::Error> {
+    let result_json =
+        serde_json::to_string(result).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let now = now();
+    let (condition, value) = holder.condition(5);
+    let sql = format!(
+        "UPDATE tasks SET status = 'completed', progress = 100, result = $1, completed_at = $2, updated_at = $3, \
+         lease_until = NULL WHERE id = $4 AND {condition} RETURNING *"
+    );
+    let mut tx = db.write.begin().await?;
+    let row = sqlx::query_as::<_, TaskRow>(&sql)
+        .bind(&result_json)
+        .bind(now)
+        .bind(now)
+        .bind(task_id)
+        .bind(value)
+        .fetch_optional(&mut *tx)
+        .await?;
+    // The terminal status and its webhook delivery commit together.
+    if let Some(row) = &row {
+        webhooks::enqueue_for(&mut tx, row).await?;
+    }
+    // The channel's report ends its submission whether or not the task was still its own.
+    if holder.reporting_channel() {
+        crate::store::upstream::mark_done_in(&mut tx, task_id).await?;
+    }
+    tx.commit().await?;
+    Ok(row.is_some())
+}
+
+/// Moves a live task to `failed` and refunds it, in one transaction. False when the task is no
+/// longer `holder`'s.
 pub async fn fail(
     db: &Db,
     task_id: &str,
-    guard: FailGuard<'_>,
-    code: &str,
-    message: &str,
+    holder: Holder<'_>,
+    failure: &TaskFailure,
 ) -> Result<bool, sqlx::Error> {
     let now = now();
-    let mut tx = db.write.begin().await?;
-    let (condition, worker) = match guard {
-        FailGuard::ClaimedBy(worker) => ("status = 'processing' AND claimed_by = $6", Some(worker)),
-        FailGuard::Queued => ("status = 'queued' AND $6 IS NULL", None),
-        FailGuard::AnyLive => ("status IN ('queued', 'processing') AND $6 IS NULL", None),
-    };
+    let (condition, value) = holder.condition(6);
     let sql = format!(
         "UPDATE tasks SET status = 'failed', error_code = $1, error_message = $2, completed_at = $3, updated_at = $4, \
          lease_until = NULL, discard_pending_since = $3 WHERE id = $5 AND {condition} RETURNING *"
     );
+    let mut tx = db.write.begin().await?;
     let row = sqlx::query_as::<_, TaskRow>(&sql)
-        .bind(code)
-        .bind(message)
+        .bind(&failure.code)
+        .bind(&failure.message)
         .bind(now)
         .bind(now)
         .bind(task_id)
-        .bind(worker)
+        .bind(value)
         .fetch_optional(&mut *tx)
         .await?;
-    let Some(row) = row else {
-        return Ok(false);
-    };
-    refund_in(&mut tx, &row).await?;
-    webhooks::enqueue_for(&mut tx, &row).await?;
+    if let Some(row) = &row {
+        refund_in(&mut tx, row).await?;
+        webhooks::enqueue_for(&mut tx, row).await?;
+    }
+    // The channel's report ends its submission whether or not the task was still its own.
+    if holder.reporting_channel() {
+        crate::store::upstream::mark_done_in(&mut tx, task_id).await?;
+    }
     tx.commit().await?;
-    Ok(true)
+    Ok(row.is_some())
 }
 
 /// Refunds a failed task's charge once (no-op when already refunded or free).
@@ -187,13 +237,12 @@ pub async fn cancel(
     let Some(row) = crate::store::tasks::get_for_account(db, account_id, task_id).await? else {
         return Ok(CancelOutcome::NotFound);
     };
-    if row.status == "queued"
+    if row.status == TaskStatus::Queued
         && fail(
             db,
             task_id,
-            FailGuard::Queued,
-            "cancelled",
-            "cancelled by the user",
+            Holder::Queued,
+            &TaskFailure::new("cancelled", "cancelled by the user"),
         )
         .await?
     {
@@ -238,7 +287,13 @@ pub async fn fail_exhausted(
 ) -> Result<bool, sqlx::Error> {
     let message =
         format!("the worker running this task stopped {max_attempts} times; the task was refunded");
-    fail(db, task_id, FailGuard::AnyLive, "worker_lost", &message).await
+    fail(
+        db,
+        task_id,
+        Holder::AnyLive,
+        &TaskFailure::new("worker_lost", message),
+    )
+    .await
 }
 
 /// Marks a completed task's result files as deleted by retention.
@@ -284,8 +339,9 @@ pub async fn due_for_expiry(db: &Db, cutoff: i64, limit: i64) -> Result<Vec<Task
     .await
 }
 
-// ---- Upstream channels (MODELS.md §Routing). While upstream, a task stays `queued` until its
-// channel reports it running; its sub-state lives in `upstream_tasks` (`store::upstream`).
+// ---- Routing (MODELS.md §Routing). A task stays `queued` until its channel runs it: a local
+// worker claims it, or a remote channel reports it running; a remote submission's sub-state
+// lives in `upstream_tasks` (`store::upstream`).
 
 /// A submission about to be made (recorded as `submitting` before the create call).
 pub struct NewSubmission<'a> {
@@ -293,23 +349,24 @@ pub struct NewSubmission<'a> {
     pub marker: &'a str,
     /// When the poller may reconcile it if the call never reports back (ms).
     pub reconcile_at_ms: i64,
-    /// The channel's `max_concurrency`: the submission is recorded only while fewer are in
-    /// flight on the channel, counted in the database so the limit holds across replicas.
-    pub max_in_flight: i64,
 }
 
-/// Routes an unrouted `queued` task to `channel`; for a remote channel, records the submission
-/// as `submitting` in the same transaction. False when the task is no longer routable.
+/// Routes an unrouted `queued` task to `channel`, only while fewer than `max_in_flight` tasks
+/// are in flight on it (`None`: no limit), counted in the database in the same transaction so
+/// the limit holds across replicas: an in-process channel's routed, unfinished tasks; a remote
+/// channel's open submissions. For a remote channel, `submission` is recorded as `submitting`
+/// in the same transaction. False when the task is no longer routable or the channel is full.
 pub async fn route(
     db: &Db,
     task_id: &str,
     channel: &str,
+    max_in_flight: Option<i64>,
     submission: Option<NewSubmission<'_>>,
 ) -> Result<bool, sqlx::Error> {
     let now_ms = crate::store::upstream::now_ms();
     let mut tx = db.write.begin().await?;
-    if let Some(submission) = &submission {
-        // Serialise submissions per channel (PostgreSQL: a row lock on the channel's state row,
+    if let Some(max_in_flight) = max_in_flight {
+        // Serialise routing per channel (PostgreSQL: a row lock on the channel's state row,
         // held to commit; SQLite has one writer anyway), then count what is in flight.
         sqlx::query(
             "INSERT INTO channel_state (name, paused, updated_at) VALUES ($1, 0, $2) \
@@ -319,13 +376,16 @@ pub async fn route(
         .bind(now())
         .execute(&mut *tx)
         .await?;
-        let in_flight: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM upstream_tasks WHERE channel = $1 AND submit_state IN ('submitting', 'submitted')",
-        )
-        .bind(channel)
-        .fetch_one(&mut *tx)
-        .await?;
-        if in_flight >= submission.max_in_flight {
+        let count = if submission.is_some() {
+            "SELECT COUNT(*) FROM upstream_tasks WHERE channel = $1 AND submit_state IN ('submitting', 'submitted')"
+        } else {
+            "SELECT COUNT(*) FROM tasks WHERE channel = $1 AND status IN ('queued', 'processing')"
+        };
+        let in_flight: i64 = sqlx::query_scalar(count)
+            .bind(channel)
+            .fetch_one(&mut *tx)
+            .await?;
+        if in_flight >= max_in_flight {
             return Ok(false);
         }
     }
@@ -386,7 +446,7 @@ pub async fn unroute(db: &Db, task_id: &str, channel: &str) -> Result<bool, sqlx
 
 /// The channel reports the task running: `queued → processing` (or progress while processing).
 /// Never moves a task backwards.
-pub async fn upstream_running(
+pub async fn running(
     db: &Db,
     task_id: &str,
     channel: &str,
@@ -403,53 +463,4 @@ pub async fn upstream_running(
     .execute(&db.write)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// The result is copied into reelay's storage: `queued | processing → completed`, and the
-/// submission is done. False when the task ended otherwise meanwhile (e.g. cancelled).
-pub async fn upstream_complete(
-    db: &Db,
-    task_id: &str,
-    channel: &str,
-    result_json: &str,
-) -> Result<bool, sqlx::Error> {
-    let now = now();
-    let mut tx = db.write.begin().await?;
-    let row = sqlx::query_as::<_, TaskRow>(
-        "UPDATE tasks SET status = 'completed', progress = 100, result = $1, completed_at = $2, updated_at = $3, \
-         lease_until = NULL WHERE id = $4 AND channel = $5 AND status IN ('queued', 'processing') RETURNING *",
-    )
-    .bind(result_json)
-    .bind(now)
-    .bind(now)
-    .bind(task_id)
-    .bind(channel)
-    .fetch_optional(&mut *tx)
-    .await?;
-    // The terminal status and its webhook delivery commit together, as on the local path.
-    if let Some(row) = &row {
-        webhooks::enqueue_for(&mut tx, row).await?;
-    }
-    sqlx::query(
-        "UPDATE upstream_tasks SET submit_state = 'done', updated_ms = $1 WHERE task_id = $2",
-    )
-    .bind(crate::store::upstream::now_ms())
-    .bind(task_id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(row.is_some())
-}
-
-/// The upstream failed the task (or reelay gave up on it): `failed` with `code`, refunded once,
-/// and the submission is done.
-pub async fn upstream_fail(
-    db: &Db,
-    task_id: &str,
-    code: &str,
-    message: &str,
-) -> Result<bool, sqlx::Error> {
-    let failed = fail(db, task_id, FailGuard::AnyLive, code, message).await?;
-    crate::store::upstream::mark_done(db, task_id).await?;
-    Ok(failed)
 }

@@ -112,7 +112,7 @@ impl Sweeper {
 
     /// Deletes idempotency records past their 24-hour window.
     pub async fn sweep_idempotency(&self) -> Result<u64, sqlx::Error> {
-        let deleted = crate::billing::prune_idempotency(&self.db, now()).await?;
+        let deleted = crate::store::idempotency::prune(&self.db, now()).await?;
         if deleted > 0 {
             tracing::info!(deleted, "deleted idempotency records past their window");
         }

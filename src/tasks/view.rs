@@ -1,13 +1,12 @@
 //! The public JSON of a task (API.md §2 "query"), built from its row.
 
-use reelay_catalog::ValidatedRequest;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::StoredResult;
 use crate::storage::Storage;
-use crate::store::tasks::TaskRow;
+use crate::store::tasks::{StoredRequest, TaskRow};
 
 /// What the view needs besides the row.
 pub struct ViewContext<'a> {
@@ -82,7 +81,7 @@ struct CostView<'a> {
 
 /// The stored request as the view echoes it: its fields in name order, `price` left out.
 enum RequestEcho<'a> {
-    /// A request stored by [`stored_request`] (`whole`): `members` is its text after the
+    /// A request stored by [`StoredRequest::encode`] (`whole`): `members` is its text after the
     /// price, up to and with its closing brace.
     Stored { whole: &'a str, members: &'a str },
     /// The usual case: top-level fields borrowed from the row, sorted by name, no tree built.
@@ -122,7 +121,7 @@ impl TaskView<'_> {
 
     /// Writes the task object to `out` followed by the members of `extra` (whose names must
     /// sort after `updated_at`): the bytes serializing `TaskView` and `extra` flattened into one
-    /// object would write. A request [`stored_request`] wrote is copied as stored — serializing
+    /// object would write. A request [`StoredRequest::encode`] wrote is copied as stored — serializing
     /// it would first check again, on every poll, JSON that reelay wrote.
     pub fn write_json<E: Serialize>(&self, out: &mut Vec<u8>, extra: &E) -> serde_json::Result<()> {
         serde_json::to_writer(&mut *out, &self.head)?;
@@ -179,43 +178,15 @@ impl TaskView<'_> {
     }
 }
 
-/// How [`stored_request`] begins a request.
-const PRICE_FIRST: &str = r#"{"price":"#;
-
-/// The stored form of a task's request (its `request` column): the JSON of the
-/// `ValidatedRequest` with `price` as the first member and the others in name order (nested
-/// objects too, as a `Value` writes them) — what the view echoes, after the price, so that a
-/// poll copies it instead of parsing and sorting it. Rows written before 2026-12 hold the
-/// struct's field order; [`task_view`] reads both and writes the same bytes for either.
-pub fn stored_request(request: &ValidatedRequest) -> serde_json::Result<String> {
-    let mut value = serde_json::to_value(request)?;
-    let price = value
-        .as_object_mut()
-        .and_then(|members| members.remove("price"))
-        .unwrap_or(Value::Null);
-    let members = serde_json::to_string(&value)?;
-    let mut stored = String::with_capacity(PRICE_FIRST.len() + 64 + members.len());
-    stored.push_str(PRICE_FIRST);
-    stored.push_str(&serde_json::to_string(&price)?);
-    match members.strip_prefix('{') {
-        Some("}") | None => stored.push('}'),
-        Some(rest) => {
-            stored.push(',');
-            stored.push_str(rest);
-        }
-    }
-    Ok(stored)
-}
-
 #[derive(serde::Deserialize)]
 struct Price<'a> {
     #[serde(borrow)]
     unit: Option<&'a RawValue>,
 }
 
-/// The echo and price unit of a request [`stored_request`] wrote; `None` for any other form.
+/// The echo and price unit of a request [`StoredRequest::encode`] wrote; `None` for any other form.
 fn echo_stored(stored: &str) -> Option<(RequestEcho<'_>, Option<Echoed<'_>>)> {
-    let rest = stored.strip_prefix(PRICE_FIRST)?;
+    let rest = stored.strip_prefix(StoredRequest::PRICE_FIRST)?;
     // The price is a flat object of numbers and a unit name: its first `}` closes it.
     let (price, after) = rest.split_at(rest.find('}')? + 1);
     let members = after.strip_prefix(',')?;
@@ -234,11 +205,11 @@ fn echo_stored(stored: &str) -> Option<(RequestEcho<'_>, Option<Echoed<'_>>)> {
 
 /// The request of `row` without its `price`, and the price's unit.
 fn echo_request(row: &TaskRow) -> (RequestEcho<'_>, Option<Echoed<'_>>) {
-    if let Some(echoed) = echo_stored(&row.request) {
+    if let Some(echoed) = echo_stored(row.request.as_str()) {
         return echoed;
     }
-    let Ok(Members(mut raw)) = serde_json::from_str::<Members<'_>>(&row.request) else {
-        let mut request: Value = serde_json::from_str(&row.request).unwrap_or(Value::Null);
+    let Ok(Members(mut raw)) = serde_json::from_str::<Members<'_>>(row.request.as_str()) else {
+        let mut request: Value = serde_json::from_str(row.request.as_str()).unwrap_or(Value::Null);
         let unit = request
             .as_object_mut()
             .and_then(|o| o.remove("price"))
@@ -358,7 +329,7 @@ pub fn task_view<'a>(row: &'a TaskRow, ctx: &ViewContext<'_>) -> TaskView<'a> {
         request,
         tail: Tail {
             result,
-            status: &row.status,
+            status: row.status.as_str(),
             task_id: &row.id,
             updated_at: row.updated_at,
         },
@@ -398,7 +369,10 @@ fn result_view(row: &TaskRow, stored: StoredResult, ctx: &ViewContext<'_>) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reelay_catalog::ValidatedRequest;
     use serde_json::json;
+
+    use crate::store::tasks::TaskStatus;
 
     fn row(result: Option<&StoredResult>, error: Option<(&str, &str)>) -> TaskRow {
         TaskRow {
@@ -407,14 +381,13 @@ mod tests {
             key_id: None,
             model: "seedance2.0-sp".into(),
             status: if result.is_some() {
-                "completed"
+                TaskStatus::Completed
             } else {
-                "failed"
-            }
-            .into(),
+                TaskStatus::Failed
+            },
             progress: 100,
             // As stored: struct order (not sorted), nested objects, a brace inside a string.
-            request: r#"{"model":"seedance2.0-sp","prompt":"a \"quoted\" {lighthouse}","duration":5,"ratio":"16:9","images":[{"url":"https://x.test/a.png","role":"reference"}],"first_image":null,"seed":null,"callback_url":null,"price":{"credits":10,"unit":"credits","seconds":5}}"#.to_string(),
+            request: StoredRequest::from_stored(r#"{"model":"seedance2.0-sp","prompt":"a \"quoted\" {lighthouse}","duration":5,"ratio":"16:9","images":[{"url":"https://x.test/a.png","role":"reference"}],"first_image":null,"seed":null,"callback_url":null,"price":{"credits":10,"unit":"credits","seconds":5}}"#.to_string()),
             cost_credits: 10,
             cost_unit: "credits".into(),
             cost_seconds: 5,
@@ -511,7 +484,7 @@ mod tests {
             ),
         ] {
             let mut task = row(None, None);
-            task.request = request.to_string();
+            task.request = StoredRequest::from_stored(request.to_string());
             let view = task_view(&task, &ctx);
             assert_eq!(view.has_callback_url(), expected, "{request}");
         }
@@ -523,7 +496,9 @@ mod tests {
         let files = Files::new();
         let ctx = files.ctx(0);
         let mut task = row(None, None);
-        task.request = r#"{"prompt":"first","seed":1,"prompt":"second","price":{"unit":"a"},"price":{"unit":"b"}}"#.to_string();
+        task.request = StoredRequest::from_stored(
+            r#"{"prompt":"first","seed":1,"prompt":"second","price":{"unit":"a"},"price":{"unit":"b"}}"#.to_string(),
+        );
         let typed = serde_json::to_string(&task_view(&task, &ctx)).expect("serialize");
         assert_eq!(typed.matches("\"prompt\"").count(), 1, "{typed}");
         let value: Value = serde_json::from_str(&typed).expect("json");
@@ -577,7 +552,7 @@ mod tests {
         assert_eq!(failed["cost"]["refunded"], true);
     }
 
-    /// A request written by `stored_request` (price first, the rest sorted) echoes the same
+    /// A request written by `StoredRequest::encode` (price first, the rest sorted) echoes the same
     /// bytes as the same request written in the struct's order (the rows before 2026-12), and
     /// its callback URL is found the same way; its workers read it back as the same request.
     #[test]
@@ -594,20 +569,25 @@ mod tests {
             json!({"model": "seedance2.0-sp", "prompt": "ünïcödé \u{1F600}", "duration": 5}),
         ] {
             let request = catalog.validate(&body, &options).expect("valid");
-            let stored = stored_request(&request).expect("stored");
-            assert!(stored.starts_with(PRICE_FIRST), "{stored}");
-            let back: ValidatedRequest = serde_json::from_str(&stored).expect("reads back");
+            let stored = StoredRequest::encode(&request).expect("stored");
+            assert!(
+                stored.as_str().starts_with(StoredRequest::PRICE_FIRST),
+                "{}",
+                stored.as_str()
+            );
+            let back: ValidatedRequest = stored.decode().expect("reads back");
             assert_eq!(back, request);
 
             let mut new = row(None, None);
             new.request = stored;
             let mut old = row(None, None);
-            old.request = serde_json::to_string(&request).expect("struct order");
+            old.request =
+                StoredRequest::from_stored(serde_json::to_string(&request).expect("struct order"));
             let new_view = task_view(&new, &ctx);
             assert!(
                 matches!(new_view.request, RequestEcho::Stored { .. }),
                 "{}",
-                new.request
+                new.request.as_str()
             );
             assert!(!matches!(
                 task_view(&old, &ctx).request,
@@ -642,7 +622,7 @@ mod tests {
         let mut request = catalog.validate(&body, &options).expect("valid");
         request.callback_url = Some(String::new());
         let mut task = row(None, None);
-        task.request = stored_request(&request).expect("stored");
+        task.request = StoredRequest::encode(&request).expect("stored");
         assert!(!task_view(&task, &ctx).has_callback_url());
     }
 }

@@ -1,5 +1,7 @@
-//! The worker: claims runnable tasks, runs them on the local channel with a heartbeat that
-//! renews the lease and records progress, and hands the outcome to the state machine.
+//! The worker: claims the tasks the dispatcher routed to this process's in-process channels
+//! (`local`), runs each on its channel's provider with a heartbeat that renews the lease and
+//! records progress, stores the outputs (`outputs::store`) and hands the outcome to the state
+//! machine. The channel counts each run (metrics, health, breaker) as it counts remote calls.
 //!
 //! Concurrency is bounded by `worker.local_concurrency`. At shutdown it stops claiming, lets
 //! in-flight renders finish within the grace period, then releases what is left so that the next
@@ -12,10 +14,12 @@ use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::state;
-use super::TaskFailure;
+use super::state::{self, Holder};
+use super::upstream::Upstream;
 use crate::config::WorkerSettings;
-use crate::providers::local::LocalProvider;
+use crate::providers::channels::Channel;
+use crate::providers::{Execution, Job, Outcome, TaskFailure};
+use crate::storage::Storage;
 use crate::store::tasks::TaskRow;
 use crate::store::Db;
 
@@ -24,12 +28,14 @@ use crate::store::Db;
 pub struct Worker {
     pub id: String,
     pub db: Db,
-    pub local: LocalProvider,
+    pub storage: Storage,
+    /// The in-process channels whose tasks this worker claims.
+    pub channels: Vec<Arc<Channel>>,
+    /// The dispatcher; `poll_once` routes queued tasks through it before claiming.
+    pub router: Arc<Upstream>,
     pub settings: WorkerSettings,
-    /// Poked when a task is created, so an idle worker claims it without waiting.
+    /// Poked when a task is routed to an in-process channel, so an idle worker claims it at once.
     pub wake: Arc<Notify>,
-    /// Upstream channels exist: claim only tasks routed to the local channel.
-    pub routed: bool,
 }
 
 /// What one pass of the claim loop did (tests drive the worker with it).
@@ -40,6 +46,16 @@ pub enum PollOutcome {
 }
 
 impl Worker {
+    /// The in-process channels of `channels` (what a worker runs).
+    pub fn in_process(channels: &crate::providers::channels::Channels) -> Vec<Arc<Channel>> {
+        channels
+            .list
+            .iter()
+            .filter(|channel| channel.execution() == Execution::InProcess)
+            .cloned()
+            .collect()
+    }
+
     /// Claims and runs tasks until `shutdown` fires, then drains within `grace`.
     pub async fn run(self, shutdown: CancellationToken, grace: Duration) {
         let permits = Arc::new(Semaphore::new(self.settings.local_concurrency));
@@ -54,15 +70,7 @@ impl Worker {
                 },
             };
             while running.try_join_next().is_some() {}
-            match state::claim(
-                &self.db,
-                &self.id,
-                self.settings.lease_secs,
-                self.settings.max_attempts,
-                self.routed,
-            )
-            .await
-            {
+            match self.claim().await {
                 Ok(Some(task)) => {
                     let worker = self.clone();
                     running.spawn(async move {
@@ -107,17 +115,11 @@ impl Worker {
         }
     }
 
-    /// Claims one task and runs it to the end (for tests that drive the worker by hand).
+    /// Routes what is queued (one dispatcher pass), then claims one task and runs it to the end
+    /// (for tests that drive the worker by hand).
     pub async fn poll_once(&self) -> Result<PollOutcome, sqlx::Error> {
-        match state::claim(
-            &self.db,
-            &self.id,
-            self.settings.lease_secs,
-            self.settings.max_attempts,
-            self.routed,
-        )
-        .await?
-        {
+        self.route_queued().await?;
+        match self.claim().await? {
             Some(task) => {
                 self.execute(task).await;
                 Ok(PollOutcome::Started)
@@ -126,56 +128,84 @@ impl Worker {
         }
     }
 
-    /// Runs one claimed task with a heartbeat, then records the outcome.
+    /// Routes the queued tasks to channels: one dispatcher pass, its submissions awaited.
+    pub async fn route_queued(&self) -> Result<usize, sqlx::Error> {
+        let mut submits = JoinSet::new();
+        let routed = self.router.dispatch_once(&mut submits).await?;
+        while submits.join_next().await.is_some() {}
+        Ok(routed)
+    }
+
+    /// Claims the oldest runnable task of this worker's channels.
+    async fn claim(&self) -> Result<Option<TaskRow>, sqlx::Error> {
+        let names: Vec<String> = self
+            .channels
+            .iter()
+            .map(|channel| channel.name().to_string())
+            .collect();
+        state::claim(
+            &self.db,
+            &self.id,
+            &names,
+            self.settings.lease_secs,
+            self.settings.max_attempts,
+        )
+        .await
+    }
+
+    /// Runs one claimed task on its channel with a heartbeat, then records the outcome.
     #[tracing::instrument(skip_all, fields(task_id = %task.id, model = %task.model))]
     async fn execute(&self, task: TaskRow) {
-        let outcome = match serde_json::from_str(&task.request) {
+        let channel = task
+            .channel
+            .as_deref()
+            .and_then(|name| self.channels.iter().find(|c| c.name() == name))
+            .or(self.channels.first())
+            .cloned();
+        let Some(channel) = channel else {
+            tracing::error!("no in-process channel to run the task on; it resumes after its lease");
+            return;
+        };
+        let outcome = match task.request.decode() {
             Ok(request) => {
                 let (progress_tx, progress_rx) = watch::channel(0.0f32);
                 let heartbeat = self.heartbeat(task.id.clone(), progress_rx);
-                let run = self.local.run(&task.id, &request, progress_tx);
+                let run = channel.provider.run(Job {
+                    task_id: &task.id,
+                    request: &request,
+                    progress: progress_tx,
+                });
                 tokio::pin!(run);
                 tokio::select! {
                     outcome = &mut run => outcome,
                     lost = heartbeat => {
                         tracing::warn!(reason = %lost, "claim lost; abandoning the render");
-                        super::discard_if_failed(&self.db, &self.local.storage, &task.id).await;
+                        super::discard_if_failed(&self.db, &self.storage, &task.id).await;
                         return;
                     }
                 }
             }
-            Err(error) => Err(TaskFailure::new(
+            Err(error) => Outcome::Failed(TaskFailure::new(
                 "internal",
                 format!("stored request unreadable: {error}"),
             )),
         };
-        let recorded = match outcome {
-            Ok(result) => match serde_json::to_string(&result) {
-                Ok(json) => state::complete(&self.db, &task.id, &self.id, &json).await,
-                Err(error) => Err(sqlx::Error::Protocol(error.to_string())),
-            },
-            Err(failure) => {
-                tracing::info!(code = %failure.code, message = %failure.message, "task failed");
-                let failed = state::fail(
-                    &self.db,
-                    &task.id,
-                    state::FailGuard::ClaimedBy(&self.id),
-                    &failure.code,
-                    &failure.message,
-                )
-                .await;
-                if let Ok(true) = failed {
-                    // A video stored before its last frame failed to store, for instance.
-                    super::discard_results(&self.local.storage, &task.id).await;
-                }
-                failed
-            }
-        };
+        channel.record_outcome(&outcome);
+        let holder = Holder::Worker(&self.id);
+        let recorded = super::finish(
+            &self.db,
+            &self.storage,
+            &task.id,
+            channel.name(),
+            holder,
+            outcome,
+        )
+        .await;
         match recorded {
             Ok(true) => tracing::info!("task finished"),
             Ok(false) => {
                 tracing::warn!("task was taken over before it finished; outcome dropped");
-                super::discard_if_failed(&self.db, &self.local.storage, &task.id).await;
+                super::discard_if_failed(&self.db, &self.storage, &task.id).await;
             }
             Err(error) => {
                 tracing::error!(%error, "recording the outcome failed; the task resumes after its lease")

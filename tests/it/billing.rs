@@ -325,9 +325,8 @@ async fn a_task_that_fails_is_refunded_once() {
     let again = reelay::tasks::state::fail(
         &app.db,
         &task_id,
-        reelay::tasks::state::FailGuard::AnyLive,
-        "x",
-        "y",
+        reelay::tasks::state::Holder::AnyLive,
+        &reelay::providers::TaskFailure::new("x", "y"),
     )
     .await
     .expect("fail");
@@ -421,11 +420,11 @@ async fn one_batch_charges_each_create_or_falls_back_when_the_balance_is_short()
     .await;
     let request = five_seconds_at_5000();
     assert_eq!(request.price.credits, 5000);
-    let creates = reelay::billing::Creates::start(app.db.clone());
+    let creates = reelay::tasks::accept::Creates::start(app.db.clone());
     for (credits, expect_ok) in [(20 * 5000, 20), (7 * 5000, 7)] {
         let (account, key) = app.new_account(credits).await;
         let key_id = key_id_of(&app, &account).await;
-        let creator = reelay::billing::Creator {
+        let creator = reelay::tasks::accept::Creator {
             account_id: &account,
             key_id: &key_id,
             max_in_flight: None,
@@ -436,7 +435,12 @@ async fn one_batch_charges_each_create_or_falls_back_when_the_balance_is_short()
         let ok = results.iter().filter(|r| r.is_ok()).count();
         let short = results
             .iter()
-            .filter(|r| matches!(r, Err(reelay::billing::CreateError::Insufficient { .. })))
+            .filter(|r| {
+                matches!(
+                    r,
+                    Err(reelay::tasks::accept::CreateError::Insufficient { .. })
+                )
+            })
             .count();
         assert_eq!((ok, short), (expect_ok, 20 - expect_ok), "{results:?}");
         assert!(
@@ -471,22 +475,22 @@ async fn one_batch_keeps_idempotency_and_in_flight_limits() {
     })
     .await;
     let request = five_seconds_at_5000();
-    let creates = reelay::billing::Creates::start(app.db.clone());
+    let creates = reelay::tasks::accept::Creates::start(app.db.clone());
     let (account, key) = app.new_account(100 * 5000).await;
     let key_id = key_id_of(&app, &account).await;
-    let plain = reelay::billing::Creator {
+    let plain = reelay::tasks::accept::Creator {
         account_id: &account,
         key_id: &key_id,
         max_in_flight: None,
     };
-    let idem = |n: usize| reelay::billing::Idempotency {
+    let idem = |n: usize| reelay::tasks::accept::Idempotency {
         key: if n % 2 == 0 { "even" } else { "odd" },
         body_hash: "h",
     };
     let results =
         futures::future::join_all((0..10).map(|n| creates.accept(plain, &request, Some(idem(n)))))
             .await;
-    let first: Vec<&reelay::billing::Accepted> = results
+    let first: Vec<&reelay::tasks::accept::Accepted> = results
         .iter()
         .map(|r| r.as_ref().expect("accepted"))
         .collect();
@@ -499,7 +503,7 @@ async fn one_batch_keeps_idempotency_and_in_flight_limits() {
         .accept(
             plain,
             &request,
-            Some(reelay::billing::Idempotency {
+            Some(reelay::tasks::accept::Idempotency {
                 key: "even",
                 body_hash: "other",
             }),
@@ -508,13 +512,13 @@ async fn one_batch_keeps_idempotency_and_in_flight_limits() {
     assert!(
         matches!(
             conflict,
-            Err(reelay::billing::CreateError::IdempotencyConflict)
+            Err(reelay::tasks::accept::CreateError::IdempotencyConflict)
         ),
         "{conflict:?}"
     );
 
     // Two tasks are in flight (the two keyed ones); a limit of 5 admits 3 more.
-    let limited = reelay::billing::Creator {
+    let limited = reelay::tasks::accept::Creator {
         max_in_flight: Some(5),
         ..plain
     };
@@ -524,7 +528,7 @@ async fn one_batch_keeps_idempotency_and_in_flight_limits() {
     assert!(
         results[3..].iter().all(|r| matches!(
             r,
-            Err(reelay::billing::CreateError::TooManyInFlight { limit: 5 })
+            Err(reelay::tasks::accept::CreateError::TooManyInFlight { limit: 5 })
         )),
         "{results:?}"
     );

@@ -42,7 +42,9 @@ async fn event_stream_reports_queued_processing_completed_in_order_then_ends() {
     assert_eq!(task["task_id"], task_id.as_str());
 
     // A "worker" claims it and reports progress; then the real worker takes over and finishes.
-    let claimed = reelay::tasks::state::claim(&app.db, "test-worker", 1, 3, false)
+    // The dispatcher routes it to the local channel; then a worker may claim it.
+    app.worker.route_queued().await.expect("route");
+    let claimed = reelay::tasks::state::claim(&app.db, "test-worker", &["local".to_string()], 1, 3)
         .await
         .expect("claim")
         .expect("a task");

@@ -277,7 +277,7 @@ impl TestApp {
     /// Makes a second account with its own key and credits.
     pub async fn new_account(&self, credits: i64) -> (String, String) {
         let (account, _key, secret) =
-            reelay::billing::create_account_with_key(&self.db, "other", "other", credits)
+            reelay::accounts::create_account_with_key(&self.db, "other", "other", credits)
                 .await
                 .expect("account");
         (account, secret)

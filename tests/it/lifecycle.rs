@@ -373,10 +373,13 @@ async fn a_task_lost_on_its_last_claim_fails_without_leaving_files() {
     let before = app.balance().await;
     let created = app.create_task(&text_request("seedance2.0-sp")).await;
     let task_id = created.data()["task_id"].as_str().expect("id").to_string();
-    let claimed = reelay::tasks::state::claim(&app.db, "doomed-worker", 60, 3, false)
-        .await
-        .expect("claim")
-        .expect("a task to claim");
+    // The dispatcher routes it to the local channel; then a worker may claim it.
+    app.worker.route_queued().await.expect("route");
+    let claimed =
+        reelay::tasks::state::claim(&app.db, "doomed-worker", &["local".to_string()], 60, 3)
+            .await
+            .expect("claim")
+            .expect("a task to claim");
     assert_eq!(claimed.id, task_id);
     for key in [
         reelay::storage::video_key(&task_id),
@@ -447,9 +450,8 @@ async fn a_worker_whose_task_failed_meanwhile_deletes_its_files() {
     let failed = reelay::tasks::state::fail(
         &app.db,
         &task_id,
-        reelay::tasks::state::FailGuard::AnyLive,
-        "internal",
-        "failed by the operator",
+        reelay::tasks::state::Holder::AnyLive,
+        &reelay::providers::TaskFailure::new("internal", "failed by the operator"),
     )
     .await
     .expect("fail");
@@ -478,9 +480,8 @@ async fn files_stored_after_a_task_failed_are_deleted_by_the_sweep_after_its_gra
     let failed = reelay::tasks::state::fail(
         &app.db,
         &task_id,
-        reelay::tasks::state::FailGuard::AnyLive,
-        "internal",
-        "failed by the operator",
+        reelay::tasks::state::Holder::AnyLive,
+        &reelay::providers::TaskFailure::new("internal", "failed by the operator"),
     )
     .await
     .expect("fail");

@@ -15,6 +15,7 @@ mod fake_ark;
 mod helpers;
 mod lifecycle;
 mod limits;
+mod local_channel;
 mod media_inputs;
 mod multinode;
 mod openapi;

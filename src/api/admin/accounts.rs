@@ -186,7 +186,7 @@ async fn create(
     let name = name_field(&body, "name")?;
     let credits = credits_field(&body, false)?;
     let (account_id, key_id, secret) =
-        crate::billing::create_account_with_key(&state.db, &name, &name, credits)
+        crate::accounts::create_account_with_key(&state.db, &name, &name, credits)
             .await
             .map_err(|e| post_error(e, ""))?;
     audit::record(
@@ -267,7 +267,7 @@ async fn credits(
         .get("note")
         .and_then(Value::as_str)
         .map(|n| n.chars().take(200).collect::<String>());
-    let balance = crate::billing::adjust_credits(&state.db, &id, credits, note.as_deref())
+    let balance = crate::accounts::adjust_credits(&state.db, &id, credits, note.as_deref())
         .await
         .map_err(|e| post_error(e, &id))?;
     audit::record(

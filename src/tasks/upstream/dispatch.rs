@@ -1,4 +1,6 @@
-//! The dispatcher: routes `queued` tasks to channels and submits them (MODELS.md §Routing).
+//! The dispatcher: routes every `queued` task to a channel, in-process (`local`) or remote, by
+//! the same rules (MODELS.md §Routing), and submits it when the channel is remote. A task routed
+//! to an in-process channel wakes the local workers, which claim it.
 //!
 //! A task no channel can take now stays `queued` (unrouted) until `queue_timeout_secs`, then fails
 //! with a refund. Submissions run concurrently; each one's outcome decides what comes next:
@@ -18,11 +20,11 @@ use tokio_util::sync::CancellationToken;
 use super::{marker_for, Upstream};
 use crate::providers::channels::Channel;
 use crate::providers::routing::{self, Candidate};
-use crate::providers::{CallError, SubmitRequest};
+use crate::providers::{CallError, Execution, SubmitRequest, TaskFailure};
 use crate::store::now;
 use crate::store::tasks::TaskRow;
 use crate::store::upstream::{self as rows, now_ms};
-use crate::tasks::state::{self, FailGuard, NewSubmission};
+use crate::tasks::state::{self, Holder, NewSubmission};
 
 /// Unrouted tasks looked at per pass.
 const PASS: i64 = 500;
@@ -51,7 +53,7 @@ impl Upstream {
     }
 
     /// One routing pass; returns how many tasks were routed.
-    pub(super) async fn dispatch_once(
+    pub(crate) async fn dispatch_once(
         self: &Arc<Self>,
         submits: &mut JoinSet<()>,
     ) -> Result<usize, sqlx::Error> {
@@ -65,6 +67,12 @@ impl Upstream {
             channel.set_paused(paused.iter().any(|name| name == channel.name()));
         }
         let mut in_flight = rows::in_flight(&self.db).await?;
+        for channel in &self.channels.list {
+            if channel.limited && channel.execution() == Execution::InProcess {
+                let count = rows::routed_unfinished(&self.db, channel.name()).await?;
+                in_flight.insert(channel.name().to_string(), count);
+            }
+        }
         let timeout = self.settings.queue_timeout_secs as i64;
         let mut routed = 0;
         for task in tasks {
@@ -76,9 +84,8 @@ impl Upstream {
                 if state::fail(
                     &self.db,
                     &task.id,
-                    FailGuard::Queued,
-                    "queue_timeout",
-                    &message,
+                    Holder::Queued,
+                    &TaskFailure::new("queue_timeout", message),
                 )
                 .await?
                 {
@@ -102,13 +109,10 @@ impl Upstream {
                 .map(|(channel, _)| {
                     let name = channel.name();
                     let available = !avoided.iter().any(|a| a == name)
-                        && if channel.provider.is_none() {
-                            !channel.is_paused()
-                        } else {
-                            channel.can_submit()
-                                && in_flight.get(name).copied().unwrap_or(0)
-                                    < i64::from(channel.settings.max_concurrency)
-                        };
+                        && channel.can_submit()
+                        && (!channel.limited
+                            || in_flight.get(name).copied().unwrap_or(0)
+                                < i64::from(channel.settings.max_concurrency));
                     Candidate {
                         priority: channel.settings.priority,
                         weight: channel.settings.weight,
@@ -121,8 +125,29 @@ impl Upstream {
                 continue;
             };
             let (channel, upstream_model) = &serving[index];
-            if channel.provider.is_none() {
-                if state::route(&self.db, &task.id, channel.name(), None).await? {
+            // The channel's create RPM, counted in the database so it holds across replicas
+            // (the in-process window above only spares the database the obviously refused).
+            if channel.limited {
+                let rpm_scope = format!("channel:{}", channel.name());
+                if crate::store::rate::take(
+                    &self.db,
+                    &rpm_scope,
+                    i64::from(channel.settings.rpm),
+                    now(),
+                )
+                .await?
+                .is_err()
+                {
+                    continue;
+                }
+            }
+            let max_in_flight = channel
+                .limited
+                .then_some(i64::from(channel.settings.max_concurrency));
+            if channel.execution() == Execution::InProcess {
+                if state::route(&self.db, &task.id, channel.name(), max_in_flight, None).await? {
+                    channel.reserve_submit();
+                    *in_flight.entry(channel.name().to_string()).or_insert(0) += 1;
                     self.local_wake.notify_one();
                     crate::store::notify::announce(&self.db, crate::store::notify::Topic::Local)
                         .await;
@@ -138,23 +163,16 @@ impl Upstream {
                 upstream_model,
                 marker: &marker,
                 reconcile_at_ms,
-                max_in_flight: i64::from(channel.settings.max_concurrency),
             };
-            // The channel's create RPM, counted in the database so it holds across replicas
-            // (the in-process window above only spares the database the obviously refused).
-            let rpm_scope = format!("channel:{}", channel.name());
-            if crate::store::rate::take(
+            if !state::route(
                 &self.db,
-                &rpm_scope,
-                i64::from(channel.settings.rpm),
-                now(),
+                &task.id,
+                channel.name(),
+                max_in_flight,
+                Some(submission),
             )
             .await?
-            .is_err()
             {
-                continue;
-            }
-            if !state::route(&self.db, &task.id, channel.name(), Some(submission)).await? {
                 continue;
             }
             channel.reserve_submit();
@@ -208,14 +226,21 @@ impl Upstream {
         upstream_model: &str,
         marker: &str,
     ) {
-        let Some(provider) = channel.provider.clone() else {
-            return;
-        };
-        let request: ValidatedRequest = match serde_json::from_str(&task.request) {
+        let provider = channel.provider.clone();
+        let request: ValidatedRequest = match task.request.decode() {
             Ok(request) => request,
             Err(error) => {
-                let message = format!("stored request unreadable: {error}");
-                self.record(state::upstream_fail(&self.db, &task.id, "internal", &message).await);
+                let failure =
+                    TaskFailure::new("internal", format!("stored request unreadable: {error}"));
+                self.record(
+                    state::fail(
+                        &self.db,
+                        &task.id,
+                        Holder::Channel(channel.name()),
+                        &failure,
+                    )
+                    .await,
+                );
                 return;
             }
         };
@@ -229,8 +254,15 @@ impl Upstream {
         let asset_urls = match self.asset_urls(&request).await {
             Ok(urls) => urls,
             Err(message) => {
+                let failure = TaskFailure::new("invalid_input", message);
                 self.record(
-                    state::upstream_fail(&self.db, &task.id, "invalid_input", &message).await,
+                    state::fail(
+                        &self.db,
+                        &task.id,
+                        Holder::Channel(channel.name()),
+                        &failure,
+                    )
+                    .await,
                 );
                 return;
             }
@@ -266,10 +298,8 @@ impl Upstream {
                         // accepted, or the task ended): nothing tracks this upstream task, so
                         // cancel it rather than pay for it (best effort: Ark refuses once running).
                         tracing::warn!(%upstream_id, "accepted upstream, but the submission was already resolved; cancelling the upstream task");
-                        if let Some(provider) = channel.provider.as_ref() {
-                            if let Err(error) = provider.cancel(&upstream_id).await {
-                                tracing::warn!(%upstream_id, %error, "cancelling the untracked upstream task failed");
-                            }
+                        if let Err(error) = channel.provider.cancel(&upstream_id).await {
+                            tracing::warn!(%upstream_id, %error, "cancelling the untracked upstream task failed");
                         }
                     }
                     Err(error) => {
@@ -296,8 +326,11 @@ impl Upstream {
             Err(CallError::Rejected { code, message }) => {
                 channel.record_success();
                 tracing::info!(%code, %message, "upstream refused the request");
-                let message = format!("the upstream refused the request: {message}");
-                self.record(state::upstream_fail(&self.db, task_id, &code, &message).await);
+                let failure = TaskFailure::new(
+                    &code,
+                    format!("the upstream refused the request: {message}"),
+                );
+                self.record(state::fail(&self.db, task_id, Holder::Channel(name), &failure).await);
             }
             Err(CallError::Ambiguous { reason }) => {
                 tracing::warn!(%reason, "create outcome unknown; reconciling before any resubmission");

@@ -89,7 +89,7 @@ impl Upstream {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut loops = tokio::task::JoinSet::new();
         loops.spawn(self.clone().dispatch_loop(shutdown.clone()));
-        for channel in self.channels.list.iter().filter(|c| c.provider.is_some()) {
+        for channel in self.channels.remote() {
             loops.spawn(self.clone().poll_loop(channel.clone(), shutdown.clone()));
         }
         while loops.join_next().await.is_some() {}

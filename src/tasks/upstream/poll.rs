@@ -17,9 +17,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::Upstream;
 use crate::providers::channels::Channel;
-use crate::providers::{CallError, Provider, UpstreamStatus, UpstreamTask};
+use crate::providers::{CallError, Provider, TaskFailure, UpstreamStatus, UpstreamTask};
 use crate::store::upstream::{self as rows, now_ms, DueRow, UpstreamRow};
-use crate::tasks::state;
+use crate::tasks::state::{self, Holder};
 
 /// Polls without the task in the answer before reelay gives up on it.
 const MAX_MISSES: i64 = 10;
@@ -81,9 +81,7 @@ impl Upstream {
         self: &Arc<Self>,
         channel: &Arc<Channel>,
     ) -> Result<usize, sqlx::Error> {
-        let Some(provider) = channel.provider.clone() else {
-            return Ok(0);
-        };
+        let provider = channel.provider.clone();
         let name = channel.name();
         for (task_id, upstream_id) in rows::orphaned(&self.db, name, 50).await? {
             // Best effort: Ark refuses to cancel a running task; nothing more can be done then.
@@ -181,7 +179,13 @@ impl Upstream {
                 tracing::warn!(task_id = %row.task_id, upstream_id = %row.upstream_id, misses, "upstream did not list the task");
                 if misses >= MAX_MISSES {
                     let message = "the upstream lost track of this task; the task was refunded";
-                    state::upstream_fail(&self.db, &row.task_id, "upstream_lost", message).await?;
+                    state::fail(
+                        &self.db,
+                        &row.task_id,
+                        Holder::Channel(channel.name()),
+                        &TaskFailure::new("upstream_lost", message),
+                    )
+                    .await?;
                 }
                 continue;
             };
@@ -196,7 +200,7 @@ impl Upstream {
                     status_word,
                 )),
                 UpstreamStatus::Running => {
-                    state::upstream_running(
+                    state::running(
                         &self.db,
                         &row.task_id,
                         channel.name(),
@@ -233,15 +237,33 @@ impl Upstream {
                     } else {
                         message
                     };
-                    state::upstream_fail(&self.db, &row.task_id, &code, &message).await?;
+                    state::fail(
+                        &self.db,
+                        &row.task_id,
+                        Holder::Channel(channel.name()),
+                        &TaskFailure::new(&code, message),
+                    )
+                    .await?;
                 }
                 UpstreamStatus::Expired => {
                     let message = "the upstream let the task expire before it finished; the task was refunded";
-                    state::upstream_fail(&self.db, &row.task_id, "expired", message).await?;
+                    state::fail(
+                        &self.db,
+                        &row.task_id,
+                        Holder::Channel(channel.name()),
+                        &TaskFailure::new("expired", message),
+                    )
+                    .await?;
                 }
                 UpstreamStatus::Cancelled => {
                     let message = "the upstream cancelled the task; the task was refunded";
-                    state::upstream_fail(&self.db, &row.task_id, "cancelled", message).await?;
+                    state::fail(
+                        &self.db,
+                        &row.task_id,
+                        Holder::Channel(channel.name()),
+                        &TaskFailure::new("cancelled", message),
+                    )
+                    .await?;
                 }
                 UpstreamStatus::Unknown(word) => {
                     tracing::warn!(task_id = %row.task_id, status = %word, "unknown upstream status; polling again");

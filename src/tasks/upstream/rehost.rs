@@ -12,10 +12,10 @@ use reelay_catalog::ValidatedRequest;
 
 use super::Upstream;
 use crate::providers::channels::Channel;
-use crate::providers::UpstreamTask;
-use crate::storage;
+use crate::providers::{Output, TaskFailure, UpstreamTask};
 use crate::store::upstream::{self as rows, now_ms, DueRow};
-use crate::tasks::{state, StoredResult};
+use crate::tasks::state::{self, Holder};
+use crate::tasks::{outputs, StoredResult};
 
 const FPS: u32 = 24;
 /// Quick tries of one download before it counts as a failed attempt.
@@ -53,9 +53,8 @@ impl Upstream {
     ) -> Result<(), sqlx::Error> {
         match self.copy_result(channel, &row.task_id, task).await {
             Ok(stored) => {
-                let json = serde_json::to_string(&stored)
-                    .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-                if state::upstream_complete(&self.db, &row.task_id, channel.name(), &json).await? {
+                let holder = Holder::Channel(channel.name());
+                if state::complete(&self.db, &row.task_id, holder, &stored).await? {
                     tracing::info!(
                         size_bytes = stored.size_bytes,
                         "result copied; task completed"
@@ -77,15 +76,12 @@ impl Upstream {
                 .await?;
                 tracing::warn!(%reason, attempts, "copying the result failed; will retry");
                 if attempts >= i64::from(self.settings.download_attempts) {
-                    let message = format!("the result could not be copied from the upstream ({reason}); the task was refunded");
-                    if state::upstream_fail(
-                        &self.db,
-                        &row.task_id,
+                    let failure = TaskFailure::new(
                         "result_download_failed",
-                        &message,
-                    )
-                    .await?
-                    {
+                        format!("the result could not be copied from the upstream ({reason}); the task was refunded"),
+                    );
+                    let holder = Holder::Channel(channel.name());
+                    if state::fail(&self.db, &row.task_id, holder, &failure).await? {
                         // The video may be stored when its last frame was what failed.
                         crate::tasks::discard_results(&self.storage, &row.task_id).await;
                     }
@@ -109,7 +105,7 @@ impl Upstream {
         let request: Option<ValidatedRequest> = crate::store::tasks::get(&self.db, task_id)
             .await
             .map_err(|e| format!("reading the task: {e}"))?
-            .and_then(|row| serde_json::from_str(&row.request).ok());
+            .and_then(|row| row.request.decode().ok());
         let probe = reelay_media::probe(&video).ok();
         let ratio = task
             .ratio
@@ -141,36 +137,18 @@ impl Upstream {
             Some(url) => Some(self.download(url).await?),
             None => None,
         };
-        let video_key = storage::video_key(task_id);
-        let size_bytes = video.len() as u64;
-        self.storage
-            .put(&video_key, video)
-            .await
-            .map_err(|e| format!("storing the video: {e}"))?;
-        let last_frame_key = match last_frame {
-            Some(png) => {
-                let key = storage::last_frame_key(task_id);
-                self.storage
-                    .put(&key, png)
-                    .await
-                    .map_err(|e| format!("storing the last frame: {e}"))?;
-                Some(key)
-            }
-            None => None,
-        };
-        Ok(StoredResult {
-            video_key,
-            last_frame_key,
+        let output = Output {
+            video,
+            last_frame,
             width,
             height,
             duration,
             fps: FPS,
             frames: (duration * f64::from(FPS)).round() as u32,
-            size_bytes,
             has_audio: task.has_audio.unwrap_or(false),
-            channel: channel.name().to_string(),
             ratio,
-        })
+        };
+        outputs::store(&self.storage, task_id, channel.name(), output).await
     }
 
     /// Downloads one file, capped at `download_max_bytes`, trying twice quickly.

@@ -31,9 +31,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{accept_task, Accepted, CreateError, Creator, Idempotency};
 use crate::ids;
+use crate::store::idempotency::{self, NewRecord};
+use crate::store::keys;
 use crate::store::ledger::{self, Kind, PostError};
-use crate::store::tasks::{self, NewTask};
-use crate::store::{list_placeholders, now, values_placeholders, Db};
+use crate::store::tasks::{self, NewTask, StoredRequest};
+use crate::store::{now, Db};
 
 /// Most creates written by one transaction.
 const MAX_BATCH: usize = 128;
@@ -130,17 +132,17 @@ async fn writer(db: Db, mut receiver: mpsc::Receiver<Job>) {
 struct Prepared {
     job: Job,
     task_id: String,
-    request_json: String,
+    request: StoredRequest,
 }
 
 async fn commit(db: &Db, jobs: Vec<Job>) {
     let mut ready = Vec::with_capacity(jobs.len());
     for job in jobs {
-        match crate::tasks::view::stored_request(&job.request) {
-            Ok(request_json) => ready.push(Prepared {
+        match StoredRequest::encode(&job.request) {
+            Ok(request) => ready.push(Prepared {
                 job,
                 task_id: ids::new_id("vid"),
-                request_json,
+                request,
             }),
             Err(e) => {
                 let _ = job
@@ -240,7 +242,7 @@ async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<bool>,
             account_id: &p.job.account_id,
             key_id: &p.job.key_id,
             model: &p.job.request.model,
-            request_json: &p.request_json,
+            request: &p.request,
             cost_credits: p.job.request.price.credits,
             cost_unit: p.job.request.price.unit.as_str(),
             cost_seconds: i64::from(p.job.request.price.seconds),
@@ -276,15 +278,8 @@ async fn leave_recorded_keys_alone(
         }
     }
     for (account_id, keyed) in by_account {
-        let sql = format!(
-            "SELECT idem_key FROM idempotency WHERE account_id = $1 AND idem_key IN {}",
-            list_placeholders(2, keyed.len())
-        );
-        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(account_id);
-        for (_, key) in &keyed {
-            query = query.bind(*key);
-        }
-        let recorded: HashSet<String> = query.fetch_all(&mut *tx).await?.into_iter().collect();
+        let keys: Vec<&str> = keyed.iter().map(|(_, key)| *key).collect();
+        let recorded = idempotency::recorded_among(tx, account_id, &keys).await?;
         let mut seen = HashSet::new();
         for (index, key) in keyed {
             if !seen.insert(key) || recorded.contains(key) {
@@ -314,16 +309,7 @@ async fn leave_over_limit_alone(
         }
     }
     for (key_id, indexes) in by_key {
-        sqlx::query("UPDATE api_keys SET max_in_flight = max_in_flight WHERE id = $1")
-            .bind(key_id)
-            .execute(&mut *tx)
-            .await?;
-        let mut live: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tasks WHERE key_id = $1 AND status IN ('queued', 'processing')",
-        )
-        .bind(key_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let mut live = keys::lock_and_count_live(tx, key_id).await?;
         for index in indexes {
             match ready[index].job.max_in_flight {
                 Some(limit) if live >= limit => alone[index] = true,
@@ -342,28 +328,20 @@ async fn record_keys(
     written: &[&Prepared],
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let keyed: Vec<(&Prepared, &OwnedIdempotency)> = written
+    let records: Vec<NewRecord<'_>> = written
         .iter()
-        .filter_map(|p| Some((*p, p.job.idempotency.as_ref()?)))
+        .filter_map(|p| {
+            let key = p.job.idempotency.as_ref()?;
+            Some(NewRecord {
+                account_id: p.job.account_id.as_str(),
+                key: key.key.as_str(),
+                body_hash: key.body_hash.as_str(),
+                task_id: p.task_id.as_str(),
+                created_at: now,
+            })
+        })
         .collect();
-    if keyed.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO idempotency (account_id, idem_key, body_hash, task_id, created_at) VALUES {}",
-        values_placeholders(keyed.len(), 5)
-    );
-    let mut insert = sqlx::query(&sql);
-    for (prepared, key) in keyed {
-        insert = insert
-            .bind(prepared.job.account_id.as_str())
-            .bind(key.key.as_str())
-            .bind(key.body_hash.as_str())
-            .bind(prepared.task_id.as_str())
-            .bind(now);
-    }
-    insert.execute(&mut *tx).await?;
-    Ok(())
+    idempotency::insert_many(tx, &records).await
 }
 
 /// The one-create path for each job, in order.

@@ -1,0 +1,99 @@
+//! Accounts, their API keys and their credits: the rules every edge (the user API, the admin
+//! API, the CLI) goes through, so that a key is made one way and credits move one way.
+
+use crate::ids;
+use crate::store::keys::{self, ApiKey};
+use crate::store::ledger::{self, Kind, PostError};
+use crate::store::Db;
+
+/// Why an account operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("account {0} not found")]
+    NoAccount(String),
+    #[error("this account already has {active} active keys, the most allowed; revoke one first")]
+    TooManyKeys { active: usize },
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// A key just made: its stored row and the secret, shown once.
+pub struct NewKey {
+    pub key: ApiKey,
+    pub secret: String,
+}
+
+/// Makes an API key named `name` for `account_id`. With `max_active`, refuses when the account
+/// already has that many active keys (the limit a user's own key creation keeps to; operators
+/// have none).
+pub async fn create_key(
+    db: &Db,
+    account_id: &str,
+    name: &str,
+    max_active: Option<usize>,
+) -> Result<NewKey, AccountError> {
+    if crate::store::accounts::get(db, account_id).await?.is_none() {
+        return Err(AccountError::NoAccount(account_id.to_string()));
+    }
+    if let Some(max_active) = max_active {
+        let existing = keys::list(db, Some(account_id)).await?;
+        let active = existing.iter().filter(|k| k.revoked_at.is_none()).count();
+        if active >= max_active {
+            return Err(AccountError::TooManyKeys { active });
+        }
+    }
+    let mut conn = db.write.acquire().await?;
+    let created = keys::insert(&mut conn, account_id, name).await?;
+    drop(conn);
+    let key = keys::get(db, &created.key_id).await?.ok_or_else(|| {
+        sqlx::Error::Protocol(format!("key {} vanished after insert", created.key_id))
+    })?;
+    Ok(NewKey {
+        key,
+        secret: created.secret,
+    })
+}
+
+/// Adds (or, when negative, removes) credits through the ledger, outside any task.
+pub async fn adjust_credits(
+    db: &Db,
+    account_id: &str,
+    credits: i64,
+    note: Option<&str>,
+) -> Result<i64, PostError> {
+    let mut tx = db.write.begin().await?;
+    let kind = if credits >= 0 {
+        Kind::Topup
+    } else {
+        Kind::Adjust
+    };
+    let balance = ledger::post(&mut tx, account_id, kind, credits, None, note).await?;
+    tx.commit().await?;
+    Ok(balance)
+}
+
+/// Creates an account with `credits` and a first key; returns (account id, key id, secret).
+pub async fn create_account_with_key(
+    db: &Db,
+    name: &str,
+    key_name: &str,
+    credits: i64,
+) -> Result<(String, String, String), PostError> {
+    let account_id = ids::new_id("acct");
+    let mut tx = db.write.begin().await?;
+    crate::store::accounts::insert(&mut tx, &account_id, name).await?;
+    let key = crate::store::keys::insert(&mut tx, &account_id, key_name).await?;
+    if credits != 0 {
+        ledger::post(
+            &mut tx,
+            &account_id,
+            Kind::Topup,
+            credits,
+            None,
+            Some("initial credits"),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok((account_id, key.key_id, key.secret))
+}
