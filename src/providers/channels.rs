@@ -14,8 +14,8 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use super::counted::Counted;
-use super::settings::ChannelSettings;
 use super::{ark::ArkProvider, relay::RelayProvider, Provider, LOCAL_CHANNEL};
+use crate::config::ChannelSettings;
 use crate::metrics::Metrics;
 
 const MINUTE: Duration = Duration::from_secs(60);
