@@ -217,7 +217,7 @@ async fn serve(
 async fn migrate(config: &ConfigArgs) -> Result<(), String> {
     let settings = config.load()?;
     std::fs::create_dir_all(settings.data_dir()).map_err(|e| e.to_string())?;
-    let pool = crate::store::PoolSettings {
+    let pool = crate::config::PoolSettings {
         migrate: true,
         ..settings.pool_settings()
     };

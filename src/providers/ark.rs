@@ -24,10 +24,10 @@ use reqwest::{Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
-use super::settings::ChannelSettings;
 use super::{
     CallError, Endpoint, Execution, Provider, SubmitRequest, UpstreamStatus, UpstreamTask,
 };
+use crate::config::ChannelSettings;
 
 const TASKS: &str = "contents/generations/tasks";
 /// Ark's largest page.

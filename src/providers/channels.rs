@@ -15,8 +15,8 @@ use tokio::sync::Notify;
 
 use super::counted::Counted;
 use super::local::LocalProvider;
-use super::settings::ChannelSettings;
 use super::{ark::ArkProvider, relay::RelayProvider, Execution, Outcome, Provider, LOCAL_CHANNEL};
+use crate::config::ChannelSettings;
 use crate::metrics::Metrics;
 
 const MINUTE: Duration = Duration::from_secs(60);

@@ -17,7 +17,6 @@ pub mod counted;
 pub mod local;
 pub mod relay;
 pub mod routing;
-pub mod settings;
 
 use std::time::Duration;
 
@@ -317,7 +316,7 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn new(
-        settings: &settings::ChannelSettings,
+        settings: &crate::config::ChannelSettings,
         key: secrecy::SecretString,
     ) -> Result<Endpoint, String> {
         let timeout = std::time::Duration::from_millis(settings.request_timeout_ms);

@@ -14,10 +14,10 @@ use reqwest::Response;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
-use super::settings::ChannelSettings;
 use super::{
     CallError, Endpoint, Execution, Provider, SubmitRequest, UpstreamStatus, UpstreamTask,
 };
+use crate::config::ChannelSettings;
 
 const BASE: &str = "api/open-api/v1";
 

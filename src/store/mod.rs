@@ -32,25 +32,13 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
-/// Which database a URL selects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+use crate::config::PoolSettings;
+
+// Which database a URL names: the type is a setting (`config`); the SQL where the two differ
+// is here.
+pub use crate::config::Backend;
 
 impl Backend {
-    /// The backend of a `sqlite:` or `postgres:`/`postgresql:` URL.
-    pub fn of_url(url: &str) -> Option<Backend> {
-        if url.starts_with("sqlite:") {
-            Some(Backend::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Some(Backend::Postgres)
-        } else {
-            None
-        }
-    }
-
     /// Row-locking suffix for a claim's `SELECT … LIMIT 1` subquery: PostgreSQL skips rows
     /// another replica is claiming; SQLite has a single writer, so there is nothing to skip.
     pub fn skip_locked(self) -> &'static str {
@@ -78,38 +66,10 @@ pub struct Db {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// Pool sizing and behaviour that operators may tune.
-#[derive(Clone, Copy, Debug)]
-pub struct PoolSettings {
-    /// PostgreSQL pool size (SQLite: readers; the writer is always one connection).
-    pub max_connections: u32,
-    /// Apply pending migrations on connect (`false`: only `reelay migrate` applies them).
-    pub migrate: bool,
-    /// SQLite: WAL pages after which a commit checkpoints (`PRAGMA wal_autocheckpoint`).
-    pub wal_autocheckpoint: u32,
-}
-
-/// The default of [`PoolSettings::wal_autocheckpoint`]. SQLite's own default (1,000 pages) makes
-/// the commit that crosses it copy and sync ~4 MB while every create batched behind it waits:
-/// p99 of creates 50–65 ms at 64 connections, 23 ms even at one. 250 pages keeps each stall
-/// short (p99 41–43 ms at 64 connections, 11 ms at one) for ~25% less peak create throughput
-/// (docs/BENCHMARKS.md).
-pub const DEFAULT_WAL_AUTOCHECKPOINT: u32 = 250;
-
 /// A PostgreSQL connection idle this long is pinged before it is used again (and replaced when
 /// the ping fails). Under load connections go back to work within microseconds and are not
 /// pinged; when traffic is light every use pings, as sqlx's default would.
 pub const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
-
-impl Default for PoolSettings {
-    fn default() -> PoolSettings {
-        PoolSettings {
-            max_connections: 16,
-            migrate: true,
-            wal_autocheckpoint: DEFAULT_WAL_AUTOCHECKPOINT,
-        }
-    }
-}
 
 impl Db {
     /// Opens (creating a SQLite file if needed) the database at `url` and applies migrations.
@@ -334,20 +294,6 @@ mod tests {
             names
         };
         assert_eq!(names("sqlite"), names("postgres"));
-    }
-
-    #[test]
-    fn backends_by_url() {
-        assert_eq!(Backend::of_url("sqlite://x.db"), Some(Backend::Sqlite));
-        assert_eq!(
-            Backend::of_url("postgres://u@h/db"),
-            Some(Backend::Postgres)
-        );
-        assert_eq!(
-            Backend::of_url("postgresql://u@h/db"),
-            Some(Backend::Postgres)
-        );
-        assert_eq!(Backend::of_url("mysql://u@h/db"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod accept;
 pub mod outputs;
 pub mod state;
+pub mod submit;
 pub mod sweep;
 pub mod upstream;
 pub mod view;

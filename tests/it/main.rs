@@ -23,6 +23,7 @@ mod realperson;
 mod s3;
 mod secrets;
 mod security;
+mod tidy;
 mod upstream;
 mod validation;
 mod webhooks;

@@ -432,7 +432,7 @@ fn debug_of_settings_shows_no_secret() {
     settings.database.url = Some("postgres://reelay:db-pass-s3cr3t@db:5432/reelay".into());
     settings.storage.s3.access_key_id = Some("AKIAEXAMPLE".into());
     settings.storage.s3.secret_access_key = Some("s3-secret-key-s3cr3t".to_string().into());
-    settings.channels = vec![reelay::providers::settings::ChannelSettings {
+    settings.channels = vec![reelay::config::ChannelSettings {
         name: "ark".into(),
         provider: "ark".into(),
         api_key_env: Some("ARK_API_KEY".into()),

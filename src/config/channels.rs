@@ -1,11 +1,12 @@
 //! `[[channels]]` and `[upstream]` settings (MODELS.md §Routing) and their validation. Errors
-//! name the key at fault, like `channels[1].base_url`.
+//! name the key at fault, like `channels[1].base_url`. `providers` builds its channels from
+//! these; `tasks::upstream` reads `[upstream]`.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
+use super::ConfigError;
 
 /// The providers a channel can use.
 pub const PROVIDERS: [&str; 3] = ["local", "ark", "relay"];

@@ -1,5 +1,11 @@
 //! Settings: built-in defaults → `reelay.toml` → `REELAY_<SECTION>__<KEY>` environment → command-line flags
 //! (API.md §9), validated once at start. Errors name the key that is wrong.
+//!
+//! `config` is the bottom layer: it holds the settings types and their validation, and imports
+//! nothing of the crate (`tests/it/tidy.rs` holds it). Each subsystem reads its own section from
+//! here: `store` its [`PoolSettings`], `storage` its [`StorageLocation`], `providers` its
+//! [`ChannelSettings`]. The larger sections have their own file: `database.rs`, `storage.rs`,
+//! `channels.rs` (`[[channels]]` and `[upstream]`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,7 +15,15 @@ use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::storage::StorageLocation;
+mod channels;
+mod database;
+mod storage;
+
+pub use channels::{ChannelSettings, UpstreamSettings, PROVIDERS};
+pub use database::{
+    redact_url, Backend, DatabaseSettings, PoolSettings, DEFAULT_WAL_AUTOCHECKPOINT,
+};
+pub use storage::{S3Settings, ServeMode, StorageLocation, StorageSettings, StorageUrlError};
 
 /// Everything reelay reads from its configuration layers.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -45,88 +59,6 @@ pub struct ServerSettings {
     pub public_url: Option<String>,
     /// How long a shutdown waits for in-flight renders before requeueing them.
     pub shutdown_grace_secs: u64,
-}
-
-#[derive(Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DatabaseSettings {
-    /// `sqlite://path` (default `<data_dir>/reelay.db`) or `postgres://user:pass@host/db`.
-    pub url: Option<String>,
-    /// Connections in the pool (PostgreSQL; SQLite readers). The SQLite writer is always one.
-    pub max_connections: u32,
-    /// Apply pending migrations at start. With `false`, only `reelay migrate` applies them.
-    pub migrate_on_start: bool,
-    /// SQLite: WAL pages after which a commit checkpoints them back into the database file.
-    /// Smaller: shorter, more frequent stalls (lower tail latency); larger: more throughput.
-    pub sqlite_wal_autocheckpoint: u32,
-}
-
-impl Default for DatabaseSettings {
-    fn default() -> DatabaseSettings {
-        DatabaseSettings {
-            url: None,
-            max_connections: 16,
-            migrate_on_start: true,
-            sqlite_wal_autocheckpoint: crate::store::DEFAULT_WAL_AUTOCHECKPOINT,
-        }
-    }
-}
-
-impl std::fmt::Debug for DatabaseSettings {
-    /// The URL may carry a password: print it redacted.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DatabaseSettings")
-            .field("url", &self.url.as_deref().map(redact_url))
-            .field("max_connections", &self.max_connections)
-            .field("migrate_on_start", &self.migrate_on_start)
-            .field("sqlite_wal_autocheckpoint", &self.sqlite_wal_autocheckpoint)
-            .finish()
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StorageSettings {
-    /// `file:///path` (default `<data_dir>/objects`) or `s3://bucket/prefix` (`storage.s3`).
-    pub url: Option<String>,
-    /// Who serves result files: reelay itself (default) or the S3 store through presigned URLs.
-    pub serve: ServeMode,
-    /// Connection to an S3-compatible store; unset keys come from the usual `AWS_*` variables.
-    pub s3: S3Settings,
-}
-
-/// How the result URLs in a task (`video_url`, `last_frame_url`) are made.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ServeMode {
-    /// HMAC-signed `/files/...` URLs served by reelay with `Range`; any replica can verify them
-    /// because the signing key is in the database.
-    #[default]
-    Reelay,
-    /// Presigned S3 GET URLs (S3 only), valid until the result expires and at most 7 days.
-    Presigned,
-}
-
-/// `storage.s3.*`: where the `s3://` bucket lives and how to sign in. Every key is optional;
-/// `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (and the rest
-/// of `object_store`'s `AWS_*` variables) fill what is unset.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct S3Settings {
-    /// Endpoint of an S3-compatible service (`http://127.0.0.1:8333`); unset: AWS S3.
-    pub endpoint: Option<String>,
-    /// Region to sign for (`us-east-1` when unset everywhere; R2 wants `auto`).
-    pub region: Option<String>,
-    /// Access key id; needs `secret_access_key` with it.
-    pub access_key_id: Option<String>,
-    /// Secret access key. Never serialized or printed.
-    #[serde(skip_serializing)]
-    pub secret_access_key: Option<SecretString>,
-    /// Allow an `http://` endpoint (local MinIO or SeaweedFS). Off: only https.
-    pub allow_http: bool,
-    /// Address buckets as `https://bucket.endpoint/key` instead of `https://endpoint/bucket/key`
-    /// (path style, the default, is what MinIO and SeaweedFS need).
-    pub virtual_hosted_style: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -268,8 +200,6 @@ impl Default for WebhookSettings {
         }
     }
 }
-
-pub use crate::providers::settings::{ChannelSettings, UpstreamSettings};
 
 impl Default for Settings {
     fn default() -> Self {
@@ -507,31 +437,9 @@ impl Settings {
                 message: "must list at least one delay in seconds".into(),
             });
         }
-        let url = self.database_url();
-        if crate::store::Backend::of_url(&url).is_none() {
-            return Err(ConfigError::Invalid {
-                key: "database.url",
-                message: format!(
-                    "must be a sqlite:// or postgres:// URL (got `{}`)",
-                    redact_url(&url)
-                ),
-            });
-        }
-        if self.database.max_connections == 0 {
-            return Err(ConfigError::Invalid {
-                key: "database.max_connections",
-                message: "must be at least 1".into(),
-            });
-        }
-        if self.database.sqlite_wal_autocheckpoint == 0 {
-            // 0 turns SQLite's checkpoints off: the WAL would grow without bound.
-            return Err(ConfigError::Invalid {
-                key: "database.sqlite_wal_autocheckpoint",
-                message: "must be at least 1 (pages; the default is 250)".into(),
-            });
-        }
-        self.validate_storage()?;
-        crate::providers::settings::validate(&self.channels, &self.upstream)?;
+        self.database.validate(&self.database_url())?;
+        self.storage.validate(&self.data_dir)?;
+        channels::validate(&self.channels, &self.upstream)?;
         Ok(())
     }
 
@@ -544,133 +452,19 @@ impl Settings {
     }
 
     /// Pool settings of the configured database.
-    pub fn pool_settings(&self) -> crate::store::PoolSettings {
-        crate::store::PoolSettings {
-            max_connections: self.database.max_connections,
-            migrate: self.database.migrate_on_start,
-            wal_autocheckpoint: self.database.sqlite_wal_autocheckpoint,
-        }
+    pub fn pool_settings(&self) -> PoolSettings {
+        self.database.pool_settings()
     }
 
     /// Where objects are stored: `storage.url`, or the directory `<data_dir>/objects` when unset.
     pub fn storage_location(&self) -> Result<StorageLocation, ConfigError> {
-        match &self.storage.url {
-            Some(url) => StorageLocation::parse(url).map_err(|e| ConfigError::Invalid {
-                key: "storage.url",
-                message: e.to_string(),
-            }),
-            None => Ok(StorageLocation::Local(self.data_dir.join("objects"))),
-        }
-    }
-
-    /// `storage.*`: a supported URL, `serve` and `s3` keys that fit it.
-    fn validate_storage(&self) -> Result<(), ConfigError> {
-        let location = self.storage_location()?;
-        let s3 = &self.storage.s3;
-        let is_s3 = matches!(location, StorageLocation::S3 { .. });
-        if !is_s3 {
-            if self.storage.serve == ServeMode::Presigned {
-                return Err(ConfigError::Invalid {
-                    key: "storage.serve",
-                    message: "\"presigned\" needs an s3:// storage.url; use \"reelay\" (the default) with file:// storage".into(),
-                });
-            }
-            let s3_keys_set = s3.endpoint.is_some()
-                || s3.region.is_some()
-                || s3.access_key_id.is_some()
-                || s3.secret_access_key.is_some()
-                || s3.allow_http
-                || s3.virtual_hosted_style;
-            if s3_keys_set {
-                return Err(ConfigError::Invalid {
-                    key: "storage.s3",
-                    message: "storage.s3.* is set but storage.url is not an s3:// URL (objects would be stored on local disk)".into(),
-                });
-            }
-            return Ok(());
-        }
-        if let Some(endpoint) = &s3.endpoint {
-            let parsed = url::Url::parse(endpoint).map_err(|e| ConfigError::Invalid {
-                key: "storage.s3.endpoint",
-                message: format!("is not an absolute URL like https://s3.example.com ({e})"),
-            })?;
-            if !parsed.username().is_empty() || parsed.password().is_some() {
-                return Err(ConfigError::Invalid {
-                    key: "storage.s3.endpoint",
-                    message: "must not carry credentials; use storage.s3.access_key_id and storage.s3.secret_access_key".into(),
-                });
-            }
-            match parsed.scheme() {
-                "https" => {}
-                "http" if s3.allow_http => {}
-                "http" => {
-                    return Err(ConfigError::Invalid {
-                        key: "storage.s3.allow_http",
-                        message: format!(
-                            "the endpoint `{endpoint}` is plain http; set storage.s3.allow_http = true to allow it"
-                        ),
-                    })
-                }
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        key: "storage.s3.endpoint",
-                        message: "must start with http:// or https://".into(),
-                    })
-                }
-            }
-        }
-        match (&s3.access_key_id, &s3.secret_access_key) {
-            (Some(_), None) => Err(ConfigError::Invalid {
-                key: "storage.s3.secret_access_key",
-                message: "is required when storage.s3.access_key_id is set".into(),
-            }),
-            (None, Some(_)) => Err(ConfigError::Invalid {
-                key: "storage.s3.access_key_id",
-                message: "is required when storage.s3.secret_access_key is set".into(),
-            }),
-            _ => Ok(()),
-        }
+        self.storage.location(&self.data_dir)
     }
 
     /// The data directory, for files that are not in the database.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
-}
-
-/// Hides the password of a database URL: in the userinfo (`postgres://u:pw@host/db`) and in
-/// the query (`?password=pw`, which sqlx and libpq accept too). A URL that does not parse is
-/// hidden whole when it could hold a password (an `@` or a `password`), since where the
-/// password is cannot be known.
-pub fn redact_url(url: &str) -> String {
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        if url.contains('@') || url.to_ascii_lowercase().contains("password") {
-            return "<unparseable URL, hidden>".to_string();
-        }
-        return url.to_string();
-    };
-    if parsed.password().is_some() {
-        let _ = parsed.set_password(Some("***"));
-    }
-    let secret_param = |name: &str| {
-        let name = name.to_ascii_lowercase();
-        name.contains("password") || name.contains("secret") || name == "sslkey"
-    };
-    if parsed.query_pairs().any(|(name, _)| secret_param(&name)) {
-        let pairs: Vec<(String, String)> = parsed
-            .query_pairs()
-            .map(|(name, value)| {
-                let value = if secret_param(&name) {
-                    "***".to_string()
-                } else {
-                    value.into_owned()
-                };
-                (name.into_owned(), value)
-            })
-            .collect();
-        parsed.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    parsed.to_string()
 }
 
 fn describe_figment_error(error: figment::Error) -> String {
@@ -729,23 +523,6 @@ mod tests {
         assert_eq!(
             settings.worker.metrics_listen.as_deref(),
             Some("127.0.0.1:9464")
-        );
-    }
-
-    #[test]
-    fn redacts_database_password() {
-        assert_eq!(
-            redact_url("postgres://u:secret@db/reelay"),
-            "postgres://u:***@db/reelay"
-        );
-        assert_eq!(
-            redact_url("postgres://db/reelay?user=u&password=secret&sslmode=require"),
-            "postgres://db/reelay?user=u&password=***&sslmode=require"
-        );
-        assert!(!redact_url("postgres://u:secret@[bad/reelay").contains("secret"));
-        assert_eq!(
-            redact_url("sqlite:///var/lib/reelay/reelay.db"),
-            "sqlite:///var/lib/reelay/reelay.db"
         );
     }
 }
