@@ -362,6 +362,28 @@ impl Application {
     }
 }
 
+/// The database handle the one-off commands pass to the domain services.
+pub type Database = Db;
+
+/// Opens the configured database for a one-off command (`reelay keys`, `credits`), creating
+/// the data directory first; with `migrate`, applies the migrations (`reelay migrate`).
+pub async fn open_database(settings: &Settings, migrate: bool) -> Result<Db, String> {
+    std::fs::create_dir_all(settings.data_dir()).map_err(|e| e.to_string())?;
+    let pool = crate::config::PoolSettings {
+        migrate,
+        ..settings.pool_settings()
+    };
+    Db::connect_with(&settings.database_url(), pool)
+        .await
+        .map_err(|e| {
+            if migrate {
+                format!("migrations failed: {e}")
+            } else {
+                format!("database: {e}")
+            }
+        })
+}
+
 /// On an empty database, creates the first account and key.
 async fn bootstrap_first_account(
     db: &Db,

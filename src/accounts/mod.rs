@@ -3,8 +3,10 @@
 
 use crate::ids;
 use crate::store::keys::{self, ApiKey};
-use crate::store::ledger::{self, Kind, PostError};
+use crate::store::ledger::{self, Kind};
 use crate::store::Db;
+
+pub use crate::store::ledger::PostError;
 
 /// Why an account operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,16 @@ pub async fn create_key(
         key,
         secret: created.secret,
     })
+}
+
+/// The keys of one account, or of every account (`None`), oldest first, revoked ones too.
+pub async fn list_keys(db: &Db, account_id: Option<&str>) -> Result<Vec<ApiKey>, AccountError> {
+    Ok(keys::list(db, account_id).await?)
+}
+
+/// Revokes a key; false when there is no such active key.
+pub async fn revoke_key(db: &Db, key_id: &str) -> Result<bool, AccountError> {
+    Ok(keys::revoke(db, key_id).await?)
 }
 
 /// Adds (or, when negative, removes) credits through the ledger, outside any task.

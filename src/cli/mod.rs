@@ -216,14 +216,7 @@ async fn serve(
 
 async fn migrate(config: &ConfigArgs) -> Result<(), String> {
     let settings = config.load()?;
-    std::fs::create_dir_all(settings.data_dir()).map_err(|e| e.to_string())?;
-    let pool = crate::config::PoolSettings {
-        migrate: true,
-        ..settings.pool_settings()
-    };
-    let db = crate::store::Db::connect_with(&settings.database_url(), pool)
-        .await
-        .map_err(|e| format!("migrations failed: {e}"))?;
+    let db = app::open_database(&settings, true).await?;
     db.close().await;
     println!("migrations applied");
     Ok(())

@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use super::ConfigArgs;
-use crate::store::{keys, Db};
+use crate::accounts;
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
@@ -58,12 +58,8 @@ pub enum CreditsCommand {
     },
 }
 
-async fn open(config: &ConfigArgs) -> Result<Db, String> {
-    let settings = config.load()?;
-    std::fs::create_dir_all(settings.data_dir()).map_err(|e| e.to_string())?;
-    Db::connect_with(&settings.database_url(), settings.pool_settings())
-        .await
-        .map_err(|e| format!("database: {e}"))
+async fn open(config: &ConfigArgs) -> Result<crate::app::Database, String> {
+    crate::app::open_database(&config.load()?, false).await
 }
 
 pub async fn keys(command: KeysCommand) -> Result<(), String> {
@@ -77,10 +73,10 @@ pub async fn keys(command: KeysCommand) -> Result<(), String> {
             let db = open(&config).await?;
             match account {
                 Some(account_id) => {
-                    let made = crate::accounts::create_key(&db, &account_id, &name, None)
+                    let made = accounts::create_key(&db, &account_id, &name, None)
                         .await
                         .map_err(|e| match e {
-                            crate::accounts::AccountError::NoAccount(_) => {
+                            accounts::AccountError::NoAccount(_) => {
                                 format!("no account {account_id}")
                             }
                             other => other.to_string(),
@@ -95,7 +91,7 @@ pub async fn keys(command: KeysCommand) -> Result<(), String> {
                         return Err("--credits must not be negative".into());
                     }
                     let (account_id, key_id, secret) =
-                        crate::accounts::create_account_with_key(&db, &name, &name, credits)
+                        accounts::create_account_with_key(&db, &name, &name, credits)
                             .await
                             .map_err(|e| e.to_string())?;
                     println!("account {account_id} ({credits} credits)");
@@ -108,7 +104,7 @@ pub async fn keys(command: KeysCommand) -> Result<(), String> {
         }
         KeysCommand::List { account, config } => {
             let db = open(&config).await?;
-            let listed = keys::list(&db, account.as_deref())
+            let listed = accounts::list_keys(&db, account.as_deref())
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
@@ -131,7 +127,7 @@ pub async fn keys(command: KeysCommand) -> Result<(), String> {
         }
         KeysCommand::Revoke { key_id, config } => {
             let db = open(&config).await?;
-            let revoked = keys::revoke(&db, &key_id)
+            let revoked = accounts::revoke_key(&db, &key_id)
                 .await
                 .map_err(|e| e.to_string())?;
             db.close().await;
@@ -154,10 +150,10 @@ pub async fn credits(command: CreditsCommand) -> Result<(), String> {
         } => {
             let db = open(&config).await?;
             let balance =
-                crate::accounts::adjust_credits(&db, &account, credits, Some("reelay credits add"))
+                accounts::adjust_credits(&db, &account, credits, Some("reelay credits add"))
                     .await
                     .map_err(|e| match e {
-                        crate::store::ledger::PostError::NoAccount => {
+                        accounts::PostError::NoAccount => {
                             format!("no account {account}")
                         }
                         other => other.to_string(),
