@@ -186,10 +186,6 @@ impl Application {
             public_url: public_url.into(),
             retention_secs,
             wake: wake.clone(),
-            validate_options: ValidateOptions {
-                allow_http_callback: settings.media.allow_http,
-                allow_http_media: settings.media.allow_http,
-            },
             channels: channels.clone(),
             max_body_bytes: settings.api.max_body_bytes,
             admin_token: settings.admin.token.clone(),
@@ -197,7 +193,17 @@ impl Application {
             metrics: metrics.clone(),
             shutdown: CancellationToken::new(),
             assets: assets.clone(),
-            creates: crate::tasks::accept::Creates::start(db.clone()),
+            submitter: crate::tasks::submit::Submitter {
+                db: db.clone(),
+                catalog: catalog.clone(),
+                validate_options: ValidateOptions {
+                    allow_http_callback: settings.media.allow_http,
+                    allow_http_media: settings.media.allow_http,
+                },
+                channels: channels.clone(),
+                creates: crate::tasks::accept::Creates::start(db.clone()),
+                wake: wake.clone(),
+            },
         });
         let dispatcher = Dispatcher {
             db: db.clone(),

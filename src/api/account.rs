@@ -13,6 +13,7 @@ use super::extract::{Caller, JsonObject};
 use super::openapi::schemas::*;
 use super::videos::parse_limit;
 use super::AppState;
+use crate::accounts::AccountError;
 use crate::store::{accounts, keys, ledger};
 
 /// Longest key name, in characters.
@@ -250,29 +251,20 @@ async fn create_key(
     JsonObject(body): JsonObject,
 ) -> Result<Data<Value>, ApiError> {
     let name = key_name(&body)?;
-    let existing = keys::list(&state.db, Some(&caller.account_id)).await?;
-    let active = existing.iter().filter(|k| k.revoked_at.is_none()).count();
-    if active >= MAX_ACTIVE_KEYS {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "this account already has {active} active keys, the most allowed; revoke one first"
-            ),
-        ));
-    }
-    let mut conn = state.db.write.acquire().await?;
-    let created = keys::insert(&mut conn, &caller.account_id, &name).await?;
-    drop(conn);
-    tracing::info!(key_id = %created.key_id, by = %caller.key_id, "API key created by its account");
-    let stored = keys::list(&state.db, Some(&caller.account_id))
-        .await?
-        .into_iter()
-        .find(|key| key.id == created.key_id)
-        .ok_or_else(|| {
-            ApiError::internal(format!("key {} vanished after insert", created.key_id))
-        })?;
+    let made =
+        crate::accounts::create_key(&state.db, &caller.account_id, &name, Some(MAX_ACTIVE_KEYS))
+            .await
+            .map_err(|e| match e {
+                AccountError::TooManyKeys { .. } => {
+                    ApiError::new(ErrorCode::Conflict, e.to_string())
+                }
+                AccountError::NoAccount(_) => ApiError::internal(e),
+                AccountError::Db(e) => ApiError::internal(e),
+            })?;
+    tracing::info!(key_id = %made.key.id, by = %caller.key_id, "API key created by its account");
+    let stored = made.key;
     let mut view = key_json(&stored, &caller);
-    view["secret"] = json!(created.secret);
+    view["secret"] = json!(made.secret);
     Ok(Data(state.success, view))
 }
 

@@ -26,11 +26,7 @@ pub fn router() -> Router<AppState> {
     ),
 )]
 pub(super) async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let counts: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT model, status, COUNT(*) FROM tasks GROUP BY model, status")
-            .fetch_all(&state.db.read)
-            .await?;
-    state.metrics.set_task_counts(counts);
+    crate::tasks::view::count_into(&state.db, &state.metrics).await?;
     let body = state.metrics.encode().map_err(ApiError::internal)?;
     let mut response = body.into_response();
     response.headers_mut().insert(

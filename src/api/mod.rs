@@ -27,7 +27,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::response::Response;
 use axum::Router;
-use reelay_catalog::{Catalog, ValidateOptions};
+use reelay_catalog::Catalog;
 use tokio::sync::Notify;
 
 use crate::storage::Storage;
@@ -67,7 +67,6 @@ pub struct Shared {
     pub retention_secs: i64,
     /// Poked on create so an idle worker claims at once.
     pub wake: Arc<Notify>,
-    pub validate_options: ValidateOptions,
     /// The channels that run tasks (routing, health, pause).
     pub channels: Arc<crate::providers::channels::Channels>,
     /// Largest JSON body accepted.
@@ -82,8 +81,9 @@ pub struct Shared {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// The asset library, audits and real-person records.
     pub assets: crate::assets::Assets,
-    /// Task creates (grouped into shared transactions under load).
-    pub creates: crate::tasks::accept::Creates,
+    /// Task submission (validate, price, accept with its charge, wake the dispatcher): what
+    /// every door calls to create a task.
+    pub submitter: crate::tasks::submit::Submitter,
 }
 
 impl Shared {

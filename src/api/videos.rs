@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine;
-use reelay_catalog::{ErrorKind, ValidatedRequest, ValidationError};
+use reelay_catalog::{ErrorKind, ValidatedRequest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -18,6 +18,7 @@ use super::AppState;
 use crate::store::tasks::{self, ListFilter};
 use crate::tasks::accept::{self, CreateError, Idempotency};
 use crate::tasks::state::{self, CancelOutcome};
+use crate::tasks::submit::SubmitError;
 use crate::tasks::view::{task_json, task_view};
 
 /// The task routes' part of `/openapi.json`.
@@ -34,44 +35,46 @@ pub fn router() -> Router<AppState> {
         .route(&super::v1("/videos/{task_id}/cancel"), post(cancel))
 }
 
-/// Validates a create/quote body against the catalog, then checks its `asset://` references
-/// against the caller's assets (40003 naming the field and the asset).
-async fn validate(
-    state: &AppState,
-    caller: &Caller,
-    body: &Value,
-) -> Result<ValidatedRequest, ApiError> {
-    let request = state
-        .catalog
-        .validate(body, &state.validate_options)
-        .map_err(validation_error)?;
-    let audited_only = state
-        .catalog
-        .model(&request.model)
-        .is_some_and(|model| model.assets_audited);
-    crate::assets::refs::check(&state.db, &caller.account_id, &request, audited_only)
-        .await
-        .map_err(|e| match e {
-            crate::assets::refs::RefError::Unusable(problem) => {
-                ApiError::new(ErrorCode::BadAsset, problem.message).with_param(problem.field)
-            }
-            crate::assets::refs::RefError::Db(e) => ApiError::internal(e),
-        })?;
-    if state.channels.serving(&request.model).is_empty() {
-        return Err(ApiError::new(
+/// The one mapping of a refused submission to the API's error codes.
+fn submit_error(error: SubmitError) -> ApiError {
+    match error {
+        SubmitError::Invalid(error) => {
+            let code = match error.kind {
+                ErrorKind::InvalidField => ErrorCode::InvalidField,
+                ErrorKind::UnknownModel => ErrorCode::UnknownModel,
+            };
+            ApiError::new(code, error.message).with_param(error.param)
+        }
+        SubmitError::BadAsset { field, message } => {
+            ApiError::new(ErrorCode::BadAsset, message).with_param(field)
+        }
+        SubmitError::NoChannel { model } => ApiError::new(
             ErrorCode::NoChannel,
-            format!("no configured channel serves model {}", request.model),
-        ));
+            format!("no configured channel serves model {model}"),
+        ),
+        SubmitError::Create(CreateError::Insufficient { balance, price }) => ApiError::new(
+            ErrorCode::InsufficientBalance,
+            format!(
+                "balance too low: this task costs {price} credits and the balance is {balance} credits"
+            ),
+        ),
+        SubmitError::Create(CreateError::IdempotencyConflict) => ApiError::new(
+            ErrorCode::Conflict,
+            "Idempotency-Key was already used with a different body in the last 24 hours",
+        )
+        .with_param("Idempotency-Key"),
+        SubmitError::Create(CreateError::TooManyInFlight { limit }) => {
+            let mut error = ApiError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "this API key already has {limit} tasks queued or processing (its limit); retry when one finishes"
+                ),
+            );
+            error.retry_after = Some(5);
+            error
+        }
+        SubmitError::Create(CreateError::Db(e)) | SubmitError::Db(e) => ApiError::internal(e),
     }
-    Ok(request)
-}
-
-fn validation_error(error: ValidationError) -> ApiError {
-    let code = match error.kind {
-        ErrorKind::InvalidField => ErrorCode::InvalidField,
-        ErrorKind::UnknownModel => ErrorCode::UnknownModel,
-    };
-    ApiError::new(code, error.message).with_param(error.param)
 }
 
 fn cost_json(request: &ValidatedRequest) -> Value {
@@ -127,7 +130,6 @@ async fn create(
     JsonObject(body): JsonObject,
 ) -> Result<Data<Value>, ApiError> {
     let idem_key = idempotency_key(&headers)?;
-    let request = validate(&state, &caller, &body).await?;
     let body_hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
     let idempotency = idem_key.as_deref().map(|key| Idempotency {
         key,
@@ -138,39 +140,11 @@ async fn create(
         key_id: &caller.key_id,
         max_in_flight: caller.max_in_flight,
     };
-    let accepted = state
-        .creates
-        .accept(creator, &request, idempotency)
+    let (request, accepted) = state
+        .submitter
+        .submit(creator, &body, idempotency)
         .await
-        .map_err(|e| match e {
-            CreateError::Insufficient { balance, price } => ApiError::new(
-                ErrorCode::InsufficientBalance,
-                format!(
-                    "balance too low: this task costs {price} credits and the balance is {balance} credits"
-                ),
-            ),
-            CreateError::IdempotencyConflict => ApiError::new(
-                ErrorCode::Conflict,
-                "Idempotency-Key was already used with a different body in the last 24 hours",
-            )
-            .with_param("Idempotency-Key"),
-            CreateError::TooManyInFlight { limit } => {
-                let mut error = ApiError::new(
-                    ErrorCode::RateLimited,
-                    format!(
-                        "this API key already has {limit} tasks queued or processing (its limit); retry when one finishes"
-                    ),
-                );
-                error.retry_after = Some(5);
-                error
-            }
-            CreateError::Db(e) => ApiError::internal(e),
-        })?;
-    if !accepted.replayed {
-        state.wake.notify_one();
-        crate::store::notify::announce(&state.db, crate::store::notify::Topic::Tasks).await;
-        tracing::info!(task_id = %accepted.task_id, model = %request.model, credits = request.price.credits, "task accepted");
-    }
+        .map_err(submit_error)?;
     Ok(Data(
         state.success,
         json!({
@@ -205,7 +179,11 @@ async fn quote(
     caller: Caller,
     JsonObject(body): JsonObject,
 ) -> Result<Data<Value>, ApiError> {
-    let request = validate(&state, &caller, &body).await?;
+    let request = state
+        .submitter
+        .check(&caller.account_id, &body)
+        .await
+        .map_err(submit_error)?;
     Ok(Data(state.success, cost_json(&request)))
 }
 

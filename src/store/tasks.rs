@@ -215,6 +215,13 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<TaskRow>, sqlx::Error> {
         .await
 }
 
+/// How many tasks there are, by model and status.
+pub async fn count_by_model_and_status(db: &Db) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT model, status, COUNT(*) FROM tasks GROUP BY model, status")
+        .fetch_all(&db.read)
+        .await
+}
+
 /// Filters of a task listing.
 pub struct ListFilter<'a> {
     pub account_id: &'a str,

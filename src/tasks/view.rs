@@ -17,6 +17,15 @@ pub struct ViewContext<'a> {
     pub retention_secs: i64,
 }
 
+/// Sets the `tasks` gauge of `metrics` (tasks by model and status) from the database.
+pub async fn count_into(
+    db: &crate::store::Db,
+    metrics: &crate::metrics::Metrics,
+) -> Result<(), sqlx::Error> {
+    metrics.set_task_counts(crate::store::tasks::count_by_model_and_status(db).await?);
+    Ok(())
+}
+
 /// Result URLs stop working at this time (None: never).
 pub fn result_expires_at(completed_at: i64, retention_secs: i64) -> Option<i64> {
     (retention_secs > 0).then_some(completed_at + retention_secs)

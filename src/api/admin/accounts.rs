@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::Admin;
+use crate::accounts::AccountError;
 use crate::api::envelope::Data;
 use crate::api::error::{ApiError, ErrorCode};
 use crate::api::extract::JsonObject;
@@ -310,26 +311,25 @@ async fn create_key(
     JsonObject(body): JsonObject,
 ) -> Result<Data<Value>, ApiError> {
     let name = name_field(&body, "name")?;
-    if accounts::get(&state.db, &id).await?.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("account {id} not found"),
-        ));
-    }
-    let mut conn = state.db.write.acquire().await?;
-    let key = keys::insert(&mut conn, &id, &name).await?;
-    drop(conn);
+    let made = crate::accounts::create_key(&state.db, &id, &name, None)
+        .await
+        .map_err(|e| match e {
+            AccountError::NoAccount(_) => {
+                ApiError::new(ErrorCode::NotFound, format!("account {id} not found"))
+            }
+            other => ApiError::internal(other),
+        })?;
     audit::record(
         &state.db,
         &admin.actor,
         "key.create",
-        Some(&key.key_id),
+        Some(&made.key.id),
         Some(&id),
     )
     .await?;
     Ok(Data(
         state.success,
-        json!({ "account_id": id, "key_id": key.key_id, "secret": key.secret }),
+        json!({ "account_id": id, "key_id": made.key.id, "secret": made.secret }),
     ))
 }
 
