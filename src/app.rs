@@ -372,12 +372,14 @@ impl Application {
 pub type Database = Db;
 
 /// Opens the configured database for a one-off command (`reelay keys`, `credits`), creating
-/// the data directory first; with `migrate`, applies the migrations (`reelay migrate`).
+/// the data directory first and migrating as `database.migrate_on_start` says; with `migrate`,
+/// always applies the migrations (`reelay migrate`).
 pub async fn open_database(settings: &Settings, migrate: bool) -> Result<Db, String> {
     std::fs::create_dir_all(settings.data_dir()).map_err(|e| e.to_string())?;
+    let configured = settings.pool_settings();
     let pool = crate::config::PoolSettings {
-        migrate,
-        ..settings.pool_settings()
+        migrate: migrate || configured.migrate,
+        ..configured
     };
     Db::connect_with(&settings.database_url(), pool)
         .await

@@ -57,16 +57,6 @@ pub async fn in_flight(db: &Db) -> Result<HashMap<String, i64>, sqlx::Error> {
     Ok(rows.into_iter().collect())
 }
 
-/// Tasks routed to `channel` that have not ended (an in-process channel's in-flight count).
-pub async fn routed_unfinished(db: &Db, channel: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM tasks WHERE channel = $1 AND status IN ('queued', 'processing')",
-    )
-    .bind(channel)
-    .fetch_one(&db.read)
-    .await
-}
-
 /// Accepted rows due for a status call, oldest due first.
 pub async fn due(
     db: &Db,
@@ -307,16 +297,6 @@ pub async fn set_paused(db: &Db, name: &str, paused: bool) -> Result<(), sqlx::E
     .execute(&db.write)
     .await?;
     Ok(())
-}
-
-/// `queued` tasks no channel has taken yet, oldest first.
-pub async fn unrouted(db: &Db, limit: i64) -> Result<Vec<super::tasks::TaskRow>, sqlx::Error> {
-    sqlx::query_as::<_, super::tasks::TaskRow>(
-        "SELECT * FROM tasks WHERE status = 'queued' AND channel IS NULL ORDER BY created_at, id LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(&db.read)
-    .await
 }
 
 /// Takes or renews the lease on polling `channel` for `holder` until `until_ms`. True when

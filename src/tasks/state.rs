@@ -1,10 +1,9 @@
-//! The task state machine: the only code that writes a task's `status`.
+//! The task state machine: the only code that moves a task's `status`
+//! (`store::tasks::transitions` holds the SQL; nothing else calls it).
 //!
 //! `queued → processing → completed | failed`, never backwards. A crashed worker's task stays
 //! `processing` and is reclaimed when its lease runs out (resume), or failed and refunded after
-//! `max_attempts` claims. Failing a task and refunding it is one transaction, and the refund is
-//! guarded twice (the `refunded` flag and a unique ledger index), so it happens exactly once.
-//! Reaching a terminal status enqueues the task's webhook delivery in the same transaction.
+//! `max_attempts` claims. Failing a task refunds it once, in the same transaction.
 //!
 //! One set of transitions for every channel, each guarded by who holds the task ([`Holder`]):
 //! `route` (queued, unrouted → routed to a channel), `claim` / `heartbeat` (a local worker),
@@ -12,10 +11,14 @@
 
 use super::StoredResult;
 use crate::providers::TaskFailure;
-use crate::store::ledger::{self, Kind};
-use crate::store::tasks::{TaskRow, TaskStatus};
-use crate::store::webhooks;
-use crate::store::{now, Db};
+use crate::store::tasks::transitions;
+use crate::store::tasks::TaskStatus;
+use crate::store::Db;
+
+pub use crate::store::tasks::transitions::{
+    claim, discard_done, discards_due, due_for_expiry, exhausted, heartbeat, mark_expired,
+    release_claims, route, running, unroute, Holder, NewSubmission,
+};
 
 /// Why a cancel was refused.
 #[derive(Debug)]
@@ -23,108 +26,6 @@ pub enum CancelOutcome {
     Cancelled,
     NotFound,
     NotCancellable { status: TaskStatus },
-}
-
-/// Claims the oldest runnable task of the in-process channels named `channels`: a `queued` one
-/// the dispatcher routed to one of them, or a `processing` one whose lease ran out (its worker
-/// died) and that has claims left.
-pub async fn claim(
-    db: &Db,
-    worker_id: &str,
-    channels: &[String],
-    lease_secs: u64,
-    max_attempts: i64,
-) -> Result<Option<TaskRow>, sqlx::Error> {
-    if channels.is_empty() {
-        return Ok(None);
-    }
-    let now = now();
-    let names = crate::store::list_placeholders(6, channels.len());
-    // PostgreSQL: replicas claiming at once skip each other's locked rows instead of taking the
-    // same task twice (the subquery is evaluated once, so without the lock both would update it).
-    let sql = format!(
-        "UPDATE tasks SET status = 'processing', progress = CASE WHEN progress < 1 THEN 1 ELSE progress END, \
-         claimed_by = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3 \
-         WHERE id = (SELECT id FROM tasks WHERE (status = 'queued' AND channel IN {names}) \
-                     OR (status = 'processing' AND lease_until < $4 AND attempts < $5) \
-                     ORDER BY created_at, id LIMIT 1{}) \
-         RETURNING *",
-        db.backend().skip_locked()
-    );
-    let mut query = sqlx::query_as::<_, TaskRow>(&sql)
-        .bind(worker_id)
-        .bind(now + lease_secs as i64)
-        .bind(now)
-        .bind(now)
-        .bind(max_attempts);
-    for name in channels {
-        query = query.bind(name);
-    }
-    query.fetch_optional(&db.write).await
-}
-
-/// Renews a claim and records progress (1–99). False when the claim was lost.
-pub async fn heartbeat(
-    db: &Db,
-    task_id: &str,
-    worker_id: &str,
-    progress: i64,
-    lease_secs: u64,
-) -> Result<bool, sqlx::Error> {
-    let now = now();
-    let done = sqlx::query(
-        "UPDATE tasks SET progress = CASE WHEN progress < $1 THEN $1 ELSE progress END, lease_until = $2, updated_at = $3 \
-         WHERE id = $4 AND status = 'processing' AND claimed_by = $5",
-    )
-    .bind(progress.clamp(1, 99))
-    .bind(now + lease_secs as i64)
-    .bind(now)
-    .bind(task_id)
-    .bind(worker_id)
-    .execute(&db.write)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Who may move a task: each transition names the holder it expects, and does nothing (answers
-/// `false`) when the task is no longer theirs.
-#[derive(Debug, Clone, Copy)]
-pub enum Holder<'a> {
-    /// A local worker's claim: `processing` and claimed by this worker.
-    Worker(&'a str),
-    /// The remote channel the task was routed to: `queued` or `processing` on that channel.
-    Channel(&'a str),
-    /// Nobody yet: still `queued` (a cancel, a queue timeout).
-    Queued,
-    /// Whoever holds it: any live task (sweeps, operators).
-    AnyLive,
-}
-
-impl Holder<'_> {
-    /// The SQL condition on `tasks` (the holder bound as `$n`) and the value to bind.
-    fn condition(self, n: usize) -> (String, Option<String>) {
-        match self {
-            Holder::Worker(worker) => (
-                format!("status = 'processing' AND claimed_by = ${n}"),
-                Some(worker.to_string()),
-            ),
-            Holder::Channel(channel) => (
-                format!("status IN ('queued', 'processing') AND channel = ${n}"),
-                Some(channel.to_string()),
-            ),
-            Holder::Queued => (format!("status = 'queued' AND ${n} IS NULL"), None),
-            Holder::AnyLive => (
-                format!("status IN ('queued', 'processing') AND ${n} IS NULL"),
-                None,
-            ),
-        }
-    }
-
-    /// The remote channel that reported the end: its submission is done (otherwise the poller
-    /// cancels it upstream, as for a task a user cancelled).
-    fn reporting_channel(self) -> bool {
-        matches!(self, Holder::Channel(_))
-    }
 }
 
 /// `→ completed` with the stored result, for the task's holder. False when the task is no
@@ -135,97 +36,19 @@ pub async fn complete(
     holder: Holder<'_>,
     result: &StoredResult,
 ) -> Result<bool, sqlx::Error> {
-    let result_json =
-        serde_json::to_string(result).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-    let now = now();
-    let (condition, value) = holder.condition(5);
-    let sql = format!(
-        "UPDATE tasks SET status = 'completed', progress = 100, result = $1, completed_at = $2, updated_at = $3, \
-         lease_until = NULL WHERE id = $4 AND {condition} RETURNING *"
-    );
-    let mut tx = db.write.begin().await?;
-    let row = sqlx::query_as::<_, TaskRow>(&sql)
-        .bind(&result_json)
-        .bind(now)
-        .bind(now)
-        .bind(task_id)
-        .bind(value)
-        .fetch_optional(&mut *tx)
-        .await?;
-    // The terminal status and its webhook delivery commit together.
-    if let Some(row) = &row {
-        webhooks::enqueue_for(&mut tx, row).await?;
-    }
-    // The channel's report ends its submission whether or not the task was still its own.
-    if holder.reporting_channel() {
-        crate::store::upstream::mark_done_in(&mut tx, task_id).await?;
-    }
-    tx.commit().await?;
-    Ok(row.is_some())
+    let json = serde_json::to_string(result).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    transitions::complete(db, task_id, holder, &json).await
 }
 
-/// Moves a live task to `failed` and refunds it, in one transaction. False when the task is no
-/// longer `holder`'s.
+/// Moves a live task to `failed` with `failure` as its error and refunds it, in one
+/// transaction. False when the task is no longer `holder`'s.
 pub async fn fail(
     db: &Db,
     task_id: &str,
     holder: Holder<'_>,
     failure: &TaskFailure,
 ) -> Result<bool, sqlx::Error> {
-    let now = now();
-    let (condition, value) = holder.condition(6);
-    let sql = format!(
-        "UPDATE tasks SET status = 'failed', error_code = $1, error_message = $2, completed_at = $3, updated_at = $4, \
-         lease_until = NULL, discard_pending_since = $3 WHERE id = $5 AND {condition} RETURNING *"
-    );
-    let mut tx = db.write.begin().await?;
-    let row = sqlx::query_as::<_, TaskRow>(&sql)
-        .bind(&failure.code)
-        .bind(&failure.message)
-        .bind(now)
-        .bind(now)
-        .bind(task_id)
-        .bind(value)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if let Some(row) = &row {
-        refund_in(&mut tx, row).await?;
-        webhooks::enqueue_for(&mut tx, row).await?;
-    }
-    // The channel's report ends its submission whether or not the task was still its own.
-    if holder.reporting_channel() {
-        crate::store::upstream::mark_done_in(&mut tx, task_id).await?;
-    }
-    tx.commit().await?;
-    Ok(row.is_some())
-}
-
-/// Refunds a failed task's charge once (no-op when already refunded or free).
-async fn refund_in(tx: &mut sqlx::AnyConnection, row: &TaskRow) -> Result<(), sqlx::Error> {
-    let flagged = sqlx::query("UPDATE tasks SET refunded = 1 WHERE id = $1 AND refunded = 0")
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
-    if flagged.rows_affected() == 0 || row.cost_credits == 0 {
-        return Ok(());
-    }
-    match ledger::post(
-        tx,
-        &row.account_id,
-        Kind::Refund,
-        row.cost_credits,
-        Some(&row.id),
-        None,
-    )
-    .await
-    {
-        Ok(_) => Ok(()),
-        Err(ledger::PostError::Db(e)) => Err(e),
-        Err(other) => Err(sqlx::Error::Protocol(format!(
-            "refund of {}: {other}",
-            row.id
-        ))),
-    }
+    transitions::fail(db, task_id, holder, &failure.code, &failure.message).await
 }
 
 /// Cancels a `queued` task of this account (refunded); other states are not cancellable here.
@@ -255,30 +78,6 @@ pub async fn cancel(
     Ok(CancelOutcome::NotCancellable { status })
 }
 
-/// Gives up this worker's claims at shutdown so that another worker resumes them at once.
-pub async fn release_claims(db: &Db, worker_id: &str) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE tasks SET lease_until = 0, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $1 \
-         WHERE status = 'processing' AND claimed_by = $2",
-    )
-    .bind(now())
-    .bind(worker_id)
-    .execute(&db.write)
-    .await?;
-    Ok(done.rows_affected())
-}
-
-/// Tasks whose worker died on their last allowed claim (no worker may claim them again).
-pub async fn exhausted(db: &Db, max_attempts: i64) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT id FROM tasks WHERE status = 'processing' AND lease_until < $1 AND attempts >= $2",
-    )
-    .bind(now())
-    .bind(max_attempts)
-    .fetch_all(&db.read)
-    .await
-}
-
 /// Fails (with a refund) a task from `exhausted`.
 pub async fn fail_exhausted(
     db: &Db,
@@ -294,173 +93,4 @@ pub async fn fail_exhausted(
         &TaskFailure::new("worker_lost", message),
     )
     .await
-}
-
-/// Marks a completed task's result files as deleted by retention.
-pub async fn mark_expired(db: &Db, task_id: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE tasks SET expired = 1, updated_at = $1 WHERE id = $2 AND status = 'completed' AND expired = 0")
-        .bind(now())
-        .bind(task_id)
-        .execute(&db.write)
-        .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Failed tasks whose `results/<task_id>/` is to be deleted once more (`fail` asks for it): those
-/// that failed at or before `cutoff`, oldest first.
-pub async fn discards_due(db: &Db, cutoff: i64, limit: i64) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT id FROM tasks WHERE discard_pending_since IS NOT NULL AND discard_pending_since <= $1 \
-         ORDER BY discard_pending_since LIMIT $2",
-    )
-    .bind(cutoff)
-    .bind(limit)
-    .fetch_all(&db.read)
-    .await
-}
-
-/// Records that a failed task's `results/<task_id>/` was deleted after its grace period.
-pub async fn discard_done(db: &Db, task_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE tasks SET discard_pending_since = NULL WHERE id = $1")
-        .bind(task_id)
-        .execute(&db.write)
-        .await?;
-    Ok(())
-}
-
-/// Completed tasks whose results are older than `cutoff` and not yet swept.
-pub async fn due_for_expiry(db: &Db, cutoff: i64, limit: i64) -> Result<Vec<TaskRow>, sqlx::Error> {
-    sqlx::query_as::<_, TaskRow>(
-        "SELECT * FROM tasks WHERE status = 'completed' AND expired = 0 AND completed_at <= $1 ORDER BY completed_at LIMIT $2",
-    )
-    .bind(cutoff)
-    .bind(limit)
-    .fetch_all(&db.read)
-    .await
-}
-
-// ---- Routing (MODELS.md §Routing). A task stays `queued` until its channel runs it: a local
-// worker claims it, or a remote channel reports it running; a remote submission's sub-state
-// lives in `upstream_tasks` (`store::upstream`).
-
-/// A submission about to be made (recorded as `submitting` before the create call).
-pub struct NewSubmission<'a> {
-    pub upstream_model: &'a str,
-    pub marker: &'a str,
-    /// When the poller may reconcile it if the call never reports back (ms).
-    pub reconcile_at_ms: i64,
-}
-
-/// Routes an unrouted `queued` task to `channel`, only while fewer than `max_in_flight` tasks
-/// are in flight on it (`None`: no limit), counted in the database in the same transaction so
-/// the limit holds across replicas: an in-process channel's routed, unfinished tasks; a remote
-/// channel's open submissions. For a remote channel, `submission` is recorded as `submitting`
-/// in the same transaction. False when the task is no longer routable or the channel is full.
-pub async fn route(
-    db: &Db,
-    task_id: &str,
-    channel: &str,
-    max_in_flight: Option<i64>,
-    submission: Option<NewSubmission<'_>>,
-) -> Result<bool, sqlx::Error> {
-    let now_ms = crate::store::upstream::now_ms();
-    let mut tx = db.write.begin().await?;
-    if let Some(max_in_flight) = max_in_flight {
-        // Serialise routing per channel (PostgreSQL: a row lock on the channel's state row,
-        // held to commit; SQLite has one writer anyway), then count what is in flight.
-        sqlx::query(
-            "INSERT INTO channel_state (name, paused, updated_at) VALUES ($1, 0, $2) \
-             ON CONFLICT (name) DO UPDATE SET updated_at = channel_state.updated_at",
-        )
-        .bind(channel)
-        .bind(now())
-        .execute(&mut *tx)
-        .await?;
-        let count = if submission.is_some() {
-            "SELECT COUNT(*) FROM upstream_tasks WHERE channel = $1 AND submit_state IN ('submitting', 'submitted')"
-        } else {
-            "SELECT COUNT(*) FROM tasks WHERE channel = $1 AND status IN ('queued', 'processing')"
-        };
-        let in_flight: i64 = sqlx::query_scalar(count)
-            .bind(channel)
-            .fetch_one(&mut *tx)
-            .await?;
-        if in_flight >= max_in_flight {
-            return Ok(false);
-        }
-    }
-    let routed = sqlx::query(
-        "UPDATE tasks SET channel = $1, updated_at = $2 WHERE id = $3 AND status = 'queued' AND channel IS NULL",
-    )
-    .bind(channel)
-    .bind(now())
-    .bind(task_id)
-    .execute(&mut *tx)
-    .await?;
-    if routed.rows_affected() != 1 {
-        return Ok(false);
-    }
-    if let Some(submission) = submission {
-        sqlx::query("DELETE FROM upstream_tasks WHERE task_id = $1")
-            .bind(task_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO upstream_tasks (task_id, channel, upstream_model, submit_state, marker, submit_started_ms, \
-             next_poll_ms, updated_ms) VALUES ($1, $2, $3, 'submitting', $4, $5, $6, $7)",
-        )
-        .bind(task_id)
-        .bind(channel)
-        .bind(submission.upstream_model)
-        .bind(submission.marker)
-        .bind(now_ms)
-        .bind(submission.reconcile_at_ms)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(true)
-}
-
-/// The upstream surely did not accept the submission: forget it, and make a still-`queued` task
-/// routable again (to this or another channel).
-pub async fn unroute(db: &Db, task_id: &str, channel: &str) -> Result<bool, sqlx::Error> {
-    let mut tx = db.write.begin().await?;
-    sqlx::query("DELETE FROM upstream_tasks WHERE task_id = $1 AND channel = $2 AND submit_state = 'submitting'")
-        .bind(task_id)
-        .bind(channel)
-        .execute(&mut *tx)
-        .await?;
-    let done = sqlx::query(
-        "UPDATE tasks SET channel = NULL, updated_at = $1 WHERE id = $2 AND status = 'queued' AND channel = $3",
-    )
-    .bind(now())
-    .bind(task_id)
-    .bind(channel)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// The channel reports the task running: `queued → processing` (or progress while processing).
-/// Never moves a task backwards.
-pub async fn running(
-    db: &Db,
-    task_id: &str,
-    channel: &str,
-    progress: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE tasks SET status = 'processing', progress = CASE WHEN progress < $1 THEN $1 ELSE progress END, updated_at = $2 \
-         WHERE id = $3 AND channel = $4 AND status IN ('queued', 'processing')",
-    )
-    .bind(progress.clamp(1, 99))
-    .bind(now())
-    .bind(task_id)
-    .bind(channel)
-    .execute(&db.write)
-    .await?;
-    Ok(done.rows_affected() == 1)
 }

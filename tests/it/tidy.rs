@@ -214,6 +214,41 @@ fn every_known_violation_still_exists() {
 // ---------------------------------------------------------------------------------------------
 // The rules as functions of one edge.
 
+/// The SQL that writes a task's status (`store::tasks::transitions`) is called only by the state
+/// machine, `tasks::state`: whoever else needs a task moved asks the state machine.
+#[test]
+fn only_the_state_machine_calls_the_task_transitions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = root.join("src");
+    let allowed = [
+        src.join("tasks/state.rs"),
+        src.join("store/tasks/mod.rs"),
+        src.join("store/tasks/transitions.rs"),
+    ];
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut callers = Vec::new();
+    for file in files {
+        if allowed.contains(&file) {
+            continue;
+        }
+        let source = std::fs::read(&file).expect("read a source file");
+        let code = blank_test_code(blank_comments_and_literals(&source));
+        if String::from_utf8_lossy(&code).contains("transitions") {
+            callers.push(
+                file.strip_prefix(root)
+                    .expect("under root")
+                    .display()
+                    .to_string(),
+            );
+        }
+    }
+    assert!(
+        callers.is_empty(),
+        "these files reach store::tasks::transitions; call tasks::state instead: {callers:?}"
+    );
+}
+
 fn layer(module: &str) -> Option<u32> {
     LAYERS
         .iter()

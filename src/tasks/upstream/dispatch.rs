@@ -57,7 +57,7 @@ impl Upstream {
         self: &Arc<Self>,
         submits: &mut JoinSet<()>,
     ) -> Result<usize, sqlx::Error> {
-        let tasks = rows::unrouted(&self.db, PASS).await?;
+        let tasks = crate::store::tasks::unrouted(&self.db, PASS).await?;
         if tasks.is_empty() {
             return Ok(0);
         }
@@ -69,7 +69,8 @@ impl Upstream {
         let mut in_flight = rows::in_flight(&self.db).await?;
         for channel in &self.channels.list {
             if channel.limited && channel.execution() == Execution::InProcess {
-                let count = rows::routed_unfinished(&self.db, channel.name()).await?;
+                let count =
+                    crate::store::tasks::routed_unfinished(&self.db, channel.name()).await?;
                 in_flight.insert(channel.name().to_string(), count);
             }
         }
@@ -232,15 +233,7 @@ impl Upstream {
             Err(error) => {
                 let failure =
                     TaskFailure::new("internal", format!("stored request unreadable: {error}"));
-                self.record(
-                    state::fail(
-                        &self.db,
-                        &task.id,
-                        Holder::Channel(channel.name()),
-                        &failure,
-                    )
-                    .await,
-                );
+                self.fail_on(channel, &task.id, &failure).await;
                 return;
             }
         };
@@ -255,15 +248,7 @@ impl Upstream {
             Ok(urls) => urls,
             Err(message) => {
                 let failure = TaskFailure::new("invalid_input", message);
-                self.record(
-                    state::fail(
-                        &self.db,
-                        &task.id,
-                        Holder::Channel(channel.name()),
-                        &failure,
-                    )
-                    .await,
-                );
+                self.fail_on(channel, &task.id, &failure).await;
                 return;
             }
         };
@@ -330,7 +315,7 @@ impl Upstream {
                     &code,
                     format!("the upstream refused the request: {message}"),
                 );
-                self.record(state::fail(&self.db, task_id, Holder::Channel(name), &failure).await);
+                self.fail_on(channel, task_id, &failure).await;
             }
             Err(CallError::Ambiguous { reason }) => {
                 tracing::warn!(%reason, "create outcome unknown; reconciling before any resubmission");
@@ -343,6 +328,12 @@ impl Upstream {
                 );
             }
         }
+    }
+
+    /// Fails (and refunds) a task routed to `channel` whose submission cannot succeed.
+    async fn fail_on(&self, channel: &Channel, task_id: &str, failure: &TaskFailure) {
+        let holder = Holder::Channel(channel.name());
+        self.record(state::fail(&self.db, task_id, holder, failure).await);
     }
 
     fn record(&self, outcome: Result<bool, sqlx::Error>) {

@@ -2,6 +2,8 @@
 
 use sqlx::{AnyConnection, FromRow};
 
+pub mod transitions;
+
 pub use super::task_types::{StoredRequest, TaskStatus};
 
 use super::keys::{self, Credential};
@@ -250,6 +252,26 @@ pub async fn page(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<TaskRow>, sqlx
     .bind(before_at)
     .bind(&before_id)
     .bind(filter.limit)
+    .fetch_all(&db.read)
+    .await
+}
+
+/// Tasks routed to `channel` that have not ended (an in-process channel's in-flight count).
+pub async fn routed_unfinished(db: &Db, channel: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tasks WHERE channel = $1 AND status IN ('queued', 'processing')",
+    )
+    .bind(channel)
+    .fetch_one(&db.read)
+    .await
+}
+
+/// `queued` tasks no channel has taken yet, oldest first.
+pub async fn unrouted(db: &Db, limit: i64) -> Result<Vec<TaskRow>, sqlx::Error> {
+    sqlx::query_as::<_, TaskRow>(
+        "SELECT * FROM tasks WHERE status = 'queued' AND channel IS NULL ORDER BY created_at, id LIMIT $1",
+    )
+    .bind(limit)
     .fetch_all(&db.read)
     .await
 }
