@@ -4,6 +4,8 @@
 //!   enforcing API.md §7 (https only, public addresses only, checked after DNS and on
 //!   every redirect, capped size, timeouts).
 //! - [`ip`]: which addresses count as public ([`is_public_ip`]).
+//! - [`mp4box`]: the one bounds-checked MP4/MOV box walker ([`mp4box::boxes`],
+//!   [`mp4box::find_path`]) that the probe reads MP4 and MOV files with.
 //! - [`mod@sniff`]: the format from magic bytes ([`sniff()`], [`MediaFormat`]), never from an
 //!   extension or a Content-Type.
 //! - [`mod@probe`]: dimensions and duration read from headers ([`probe()`], [`Probe`]).
@@ -15,6 +17,7 @@
 pub mod fetch;
 pub mod ip;
 pub mod limits;
+pub mod mp4box;
 pub mod probe;
 pub mod sniff;
 
