@@ -6,7 +6,7 @@
 //!   the crate has no network stack (no reqwest, no tokio) and the rest works alike.
 //! - [`ip`]: which addresses count as public ([`is_public_ip`]).
 //! - [`mp4box`]: the one bounds-checked MP4/MOV box walker ([`mp4box::boxes`],
-//!   [`mp4box::find_path`]) that the probe reads MP4 and MOV files with.
+//!   [`mp4box::find_path`]), shared by the probe and reelay-render's video demuxer.
 //! - [`mod@sniff`]: the format from magic bytes ([`sniff()`], [`MediaFormat`]), never from an
 //!   extension or a Content-Type.
 //! - [`mod@probe`]: dimensions and duration read from headers ([`probe()`], [`Probe`]).

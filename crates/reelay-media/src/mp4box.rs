@@ -1,5 +1,5 @@
-//! The one ISO base media (MP4 / QuickTime MOV) box walker; the media probe reads MP4 and MOV
-//! files with it.
+//! The one ISO base media (MP4 / QuickTime MOV) box walker, shared by the media probe and
+//! reelay-render's reference-video demuxer.
 //!
 //! A box is a 32-bit size, a four-character type, and a body; a size of 1 means a 64-bit
 //! size follows the type, and a size of 0 means "to the end of the parent". [`boxes`] walks
