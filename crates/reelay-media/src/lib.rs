@@ -2,8 +2,11 @@
 //!
 //! - [`fetch`]: the safe fetcher for user-supplied URLs ([`Fetcher`], [`FetchPolicy`]),
 //!   enforcing API.md §7 (https only, public addresses only, checked after DNS and on
-//!   every redirect, capped size, timeouts).
+//!   every redirect, capped size, timeouts). It is the default feature `fetch`; without it
+//!   the crate has no network stack (no reqwest, no tokio) and the rest works alike.
 //! - [`ip`]: which addresses count as public ([`is_public_ip`]).
+//! - [`mp4box`]: the one bounds-checked MP4/MOV box walker ([`mp4box::boxes`],
+//!   [`mp4box::find_path`]), shared by the probe and reelay-render's video demuxer.
 //! - [`mod@sniff`]: the format from magic bytes ([`sniff()`], [`MediaFormat`]), never from an
 //!   extension or a Content-Type.
 //! - [`mod@probe`]: dimensions and duration read from headers ([`probe()`], [`Probe`]).
@@ -12,12 +15,15 @@
 //! Architecture Invariant: nothing here decodes pixels or samples, and no parser indexes
 //! past the end of its input: every read is bounds-checked and garbage yields an error.
 
+#[cfg(feature = "fetch")]
 pub mod fetch;
 pub mod ip;
 pub mod limits;
+pub mod mp4box;
 pub mod probe;
 pub mod sniff;
 
+#[cfg(feature = "fetch")]
 pub use fetch::{
     FetchError, FetchPolicy, Fetched, Fetcher, HostResolver, LookupFuture, PostOutcome,
     SystemResolver, POST_BODY_LIMIT,

@@ -153,7 +153,7 @@ fn chunk_bytes(frames: &[AudioFrame]) -> u64 {
 }
 
 /// Appends a box of type `kind` whose body `body` writes.
-fn boxed(out: &mut Vec<u8>, kind: &[u8; 4], body: impl FnOnce(&mut Vec<u8>)) {
+pub(crate) fn boxed(out: &mut Vec<u8>, kind: &[u8; 4], body: impl FnOnce(&mut Vec<u8>)) {
     let start = out.len();
     out.extend_from_slice(&[0, 0, 0, 0]);
     out.extend_from_slice(kind);

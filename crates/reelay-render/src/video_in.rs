@@ -1,6 +1,7 @@
-//! Reference videos: a bounds-checked MP4/MOV demuxer for the first H.264 video track and a
-//! streaming OpenH264 decoder that hands out the source frame for each output time, looping a
-//! clip shorter than its share. Only one decoded frame per video is kept in memory.
+//! Reference videos: an MP4/MOV demuxer for the first H.264 video track, reading boxes with
+//! reelay-media's bounds-checked walker ([`reelay_media::mp4box`]), and a streaming OpenH264
+//! decoder that hands out the source frame for each output time, looping a clip shorter than
+//! its share. Only one decoded frame per video is kept in memory.
 //!
 //! Every malformed, truncated or unsupported input (no video track, H.265, undecodable data)
 //! becomes `RenderError::InvalidInput` naming the field; nothing here panics on bad bytes.
@@ -10,6 +11,8 @@ use std::collections::VecDeque;
 use openh264::decoder::{DecodeOptions, Decoder, DecoderConfig, Flush};
 use openh264::formats::YUVSource;
 use openh264::OpenH264API;
+
+use reelay_media::mp4box::{self, Boxes};
 
 use crate::encode::split_annex_b;
 use crate::yuv::Yuv420;
@@ -30,64 +33,34 @@ struct Track {
     duration: f64,
 }
 
-/// Reads big-endian integers with bounds checks.
+/// A big-endian integer of `len` bytes at `at` (a short read is a truncated box).
 fn be(bytes: &[u8], at: usize, len: usize) -> Result<u64, String> {
-    let slice = bytes
-        .get(at..at.checked_add(len).ok_or("offset overflow")?)
-        .ok_or("truncated box")?;
-    Ok(slice.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+    mp4box::uint_be(bytes, at, len).ok_or_else(|| "truncated box".to_string())
 }
 
-/// A box's four-character type and its body.
-type BoxRef<'a> = ([u8; 4], &'a [u8]);
-
-/// Child boxes of `data` as (type, body).
-fn boxes(data: &[u8]) -> Result<Vec<BoxRef<'_>>, String> {
-    let mut out = Vec::new();
-    let mut at = 0usize;
-    while at + 8 <= data.len() {
-        let mut size = be(data, at, 4)? as usize;
-        let kind: [u8; 4] = data[at + 4..at + 8]
-            .try_into()
-            .map_err(|_| "bad box type")?;
-        let mut header = 8;
-        if size == 1 {
-            size = usize::try_from(be(data, at + 8, 8)?).map_err(|_| "box too large")?;
-            header = 16;
-        } else if size == 0 {
-            size = data.len() - at;
-        }
-        if size < header || at + size > data.len() {
-            return Err(format!(
-                "box '{}' overruns its parent",
-                String::from_utf8_lossy(&kind)
-            ));
-        }
-        out.push((kind, &data[at + header..at + size]));
-        at += size;
-    }
-    Ok(out)
+/// The child boxes of `data`; fewer than 8 bytes left at the end (a QuickTime terminator)
+/// end the walk without an error.
+fn boxes(data: &[u8]) -> Boxes<'_> {
+    mp4box::boxes(data).allowing_short_tail()
 }
 
 fn child<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, String> {
-    Ok(boxes(data)?
-        .into_iter()
-        .find(|(k, _)| k == kind)
-        .map(|(_, body)| body))
+    Ok(boxes(data).find_kind(kind)?)
 }
 
 fn require<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<&'a [u8], String> {
-    child(data, kind)?.ok_or_else(|| format!("missing '{}' box", String::from_utf8_lossy(kind)))
+    child(data, kind)?.ok_or_else(|| format!("missing '{}' box", mp4box::fourcc(kind)))
 }
 
 /// Parses the first video track of an MP4/MOV file.
 fn parse(file: &[u8]) -> Result<Track, String> {
     let moov = child(file, b"moov")?.ok_or("not an MP4/MOV file (no 'moov' box)")?;
-    for (kind, trak) in boxes(moov)? {
-        if &kind != b"trak" {
+    for item in boxes(moov) {
+        let item = item?;
+        if &item.kind != b"trak" {
             continue;
         }
-        let mdia = require(trak, b"mdia")?;
+        let mdia = require(item.body, b"mdia")?;
         let hdlr = require(mdia, b"hdlr")?;
         if hdlr.get(8..12) != Some(b"vide") {
             continue;
@@ -99,29 +72,27 @@ fn parse(file: &[u8]) -> Result<Track, String> {
 
 fn parse_video_track(file: &[u8], mdia: &[u8]) -> Result<Track, String> {
     let mdhd = require(mdia, b"mdhd")?;
-    let (timescale, duration) = if mdhd.first() == Some(&1) {
+    let (timescale, duration) = if matches!(mp4box::version_and_flags(mdhd), Some((1, _))) {
         (be(mdhd, 20, 4)?, be(mdhd, 24, 8)?)
     } else {
         (be(mdhd, 12, 4)?, be(mdhd, 16, 4)?)
     };
     let stbl = require(require(mdia, b"minf")?, b"stbl")?;
     let stsd = require(stbl, b"stsd")?;
-    let entry = boxes(stsd.get(8..).ok_or("truncated stsd")?)?;
-    let (codec, sample_entry) = entry.first().ok_or("empty stsd")?;
-    match codec {
+    let entry = boxes(stsd.get(8..).ok_or("truncated stsd")?)
+        .next()
+        .ok_or("empty stsd")??;
+    match &entry.kind {
         b"avc1" | b"avc3" => {}
         b"hvc1" | b"hev1" => return Err("H.265/HEVC video is not supported; use H.264".to_string()),
         other => {
             return Err(format!(
                 "unsupported video codec '{}'; use H.264",
-                String::from_utf8_lossy(other)
+                mp4box::fourcc(other)
             ))
         }
     }
-    let avcc = require(
-        sample_entry.get(78..).ok_or("truncated avc1 entry")?,
-        b"avcC",
-    )?;
+    let avcc = require(entry.body.get(78..).ok_or("truncated avc1 entry")?, b"avcC")?;
     let (sps, pps, length_size) = parse_avcc(avcc)?;
 
     let sizes = {
@@ -444,5 +415,64 @@ impl VideoSequence {
         source
             .picture_at(seconds)
             .map_err(|reason| RenderError::InvalidInput { field, reason })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mux::boxed;
+
+    /// A box with a 64-bit size of `size` and no body.
+    fn wide_box(kind: &[u8; 4], size: u64) -> Vec<u8> {
+        let mut out = 1u32.to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(&size.to_be_bytes());
+        out
+    }
+
+    fn error(file: &[u8]) -> Option<String> {
+        parse(file).err()
+    }
+
+    #[test]
+    fn a_huge_64_bit_box_size_is_an_input_error_not_a_panic() {
+        let mut file = wide_box(b"mdat", u64::MAX - 4);
+        file.extend_from_slice(&[0; 64]);
+        boxed(&mut file, b"moov", |_| {});
+        assert_eq!(
+            error(&file).as_deref(),
+            Some("box 'mdat' runs past the end of the file")
+        );
+    }
+
+    #[test]
+    fn boxes_after_the_one_wanted_are_not_read() {
+        let mut file = Vec::new();
+        boxed(&mut file, b"moov", |out| boxed(out, b"mvhd", |_| {}));
+        file.extend_from_slice(&wide_box(b"mdat", u64::MAX - 4));
+        assert_eq!(error(&file).as_deref(), Some("no video track"));
+    }
+
+    #[test]
+    fn a_short_tail_after_the_last_box_is_skipped() {
+        let mut file = Vec::new();
+        boxed(&mut file, b"moov", |out| {
+            boxed(out, b"mvhd", |_| {});
+            out.extend_from_slice(&[0; 4]);
+        });
+        file.extend_from_slice(&[0; 7]);
+        assert_eq!(error(&file).as_deref(), Some("no video track"));
+    }
+
+    #[test]
+    fn a_missing_box_is_named() {
+        let mut file = Vec::new();
+        boxed(&mut file, b"moov", |out| boxed(out, b"trak", |_| {}));
+        assert_eq!(error(&file).as_deref(), Some("missing 'mdia' box"));
+        assert_eq!(
+            error(b"\0\0\0\x08free").as_deref(),
+            Some("not an MP4/MOV file (no 'moov' box)")
+        );
     }
 }

@@ -109,23 +109,7 @@ fn image_dimensions(bytes: &[u8]) -> Result<(u32, u32), String> {
     Ok((width, height))
 }
 
-/// `N` bytes at `at`, or `None` past the end.
-pub(crate) fn array_at<const N: usize>(data: &[u8], at: usize) -> Option<[u8; N]> {
-    let end = at.checked_add(N)?;
-    data.get(at..end)?.try_into().ok()
-}
-
-pub(crate) fn u16_be(data: &[u8], at: usize) -> Option<u16> {
-    array_at(data, at).map(u16::from_be_bytes)
-}
-
-pub(crate) fn u32_be(data: &[u8], at: usize) -> Option<u32> {
-    array_at(data, at).map(u32::from_be_bytes)
-}
-
-pub(crate) fn u64_be(data: &[u8], at: usize) -> Option<u64> {
-    array_at(data, at).map(u64::from_be_bytes)
-}
+pub(crate) use crate::mp4box::{array_at, u16_be, u32_be};
 
 pub(crate) fn u16_le(data: &[u8], at: usize) -> Option<u16> {
     array_at(data, at).map(u16::from_le_bytes)

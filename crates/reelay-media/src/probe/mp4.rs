@@ -4,10 +4,11 @@
 //!
 //! Fragmented files with no total duration are summed by `mp4_fragments`.
 //!
-//! Only the boxes on those paths are visited; every size is checked against its parent
-//! before slicing, so a lying size is an error, not a panic.
+//! Only the boxes on those paths are visited, with the shared walker in
+//! [`crate::mp4box`]: every size is checked against its parent before slicing, so a lying
+//! size is an error, not a panic.
 
-use super::{u16_be, u32_be, u64_be};
+use crate::mp4box::{boxes, find, find_path, u16_be, u32_be, u64_be, version_and_flags};
 
 /// What the movie header and the video track say.
 #[derive(Debug, Default, PartialEq)]
@@ -15,92 +16,6 @@ pub(super) struct Movie {
     pub(super) duration_secs: Option<f64>,
     pub(super) width: Option<u32>,
     pub(super) height: Option<u32>,
-}
-
-/// One box: its four-character type and its body (after the header).
-pub(super) struct Mp4Box<'a> {
-    pub(super) kind: [u8; 4],
-    pub(super) body: &'a [u8],
-}
-
-/// Iterates the boxes laid end to end in `data`; yields an error and stops at a box
-/// whose size does not fit.
-pub(super) struct Boxes<'a> {
-    data: &'a [u8],
-    position: usize,
-    failed: bool,
-}
-
-pub(super) fn boxes(data: &[u8]) -> Boxes<'_> {
-    Boxes {
-        data,
-        position: 0,
-        failed: false,
-    }
-}
-
-impl<'a> Iterator for Boxes<'a> {
-    type Item = Result<Mp4Box<'a>, String>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.position >= self.data.len() {
-            return None;
-        }
-        let result = self.read_box();
-        if result.is_err() {
-            self.failed = true;
-        }
-        Some(result)
-    }
-}
-
-impl<'a> Boxes<'a> {
-    fn read_box(&mut self) -> Result<Mp4Box<'a>, String> {
-        let rest = &self.data[self.position..];
-        let size32 = u32_be(rest, 0).ok_or("truncated box header")?;
-        let kind: [u8; 4] = super::array_at(rest, 4).ok_or("truncated box header")?;
-        let (header_len, size) = match size32 {
-            0 => (8, rest.len() as u64),
-            1 => (16, u64_be(rest, 8).ok_or("truncated box header")?),
-            size => (8, u64::from(size)),
-        };
-        let name = String::from_utf8_lossy(&kind).into_owned();
-        if size < header_len as u64 {
-            return Err(format!("box '{name}' has an impossible size {size}"));
-        }
-        let size = usize::try_from(size)
-            .ok()
-            .filter(|size| *size <= rest.len())
-            .ok_or_else(|| format!("box '{name}' runs past the end of the file"))?;
-        self.position += size;
-        Ok(Mp4Box {
-            kind,
-            body: &rest[header_len..size],
-        })
-    }
-}
-
-/// The body of the first child of type `kind` in `data`, if any.
-pub(super) fn find<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, String> {
-    for item in boxes(data) {
-        let item = item?;
-        if &item.kind == kind {
-            return Ok(Some(item.body));
-        }
-    }
-    Ok(None)
-}
-
-/// Follows a path of box types from `data`.
-pub(super) fn find_path<'a>(data: &'a [u8], path: &[&[u8; 4]]) -> Result<Option<&'a [u8]>, String> {
-    let mut current = data;
-    for kind in path {
-        match find(current, kind)? {
-            Some(body) => current = body,
-            None => return Ok(None),
-        }
-    }
-    Ok(Some(current))
 }
 
 pub(super) fn parse(bytes: &[u8]) -> Result<Movie, String> {
@@ -139,7 +54,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Movie, String> {
 
 /// (timescale, duration) from an mvhd body (a full box: version, flags, then fields).
 fn read_mvhd(mvhd: &[u8]) -> Option<(u32, u64)> {
-    match *mvhd.first()? {
+    match version_and_flags(mvhd)?.0 {
         1 => Some((u32_be(mvhd, 20)?, u64_be(mvhd, 24)?)),
         _ => Some((u32_be(mvhd, 12)?, u64::from(u32_be(mvhd, 16)?))),
     }
@@ -147,7 +62,7 @@ fn read_mvhd(mvhd: &[u8]) -> Option<(u32, u64)> {
 
 /// A field that is 32-bit in version 0 and 64-bit in version 1 of a full box.
 fn read_full_box_u32_or_u64(body: &[u8], at: usize) -> Option<u64> {
-    match *body.first()? {
+    match version_and_flags(body)?.0 {
         1 => u64_be(body, at),
         _ => u32_be(body, at).map(u64::from),
     }
@@ -182,13 +97,7 @@ fn video_track_size(trak: &[u8]) -> Result<Option<(u32, u32)>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn mp4_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-        let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(body);
-        out
-    }
+    use crate::mp4box::mp4_box;
 
     fn mvhd_v1(timescale: u32, duration: u64) -> Vec<u8> {
         let mut body = vec![1, 0, 0, 0];

@@ -5,8 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::mp4::{boxes, find, find_path};
-use super::u32_be;
+use crate::mp4box::{boxes, find, find_path, u32_be, version_and_flags};
 
 const TFHD_BASE_DATA_OFFSET: u32 = 0x01;
 const TFHD_SAMPLE_DESCRIPTION_INDEX: u32 = 0x02;
@@ -94,7 +93,7 @@ fn read_tracks(moov: &[u8]) -> Result<HashMap<u32, Track>, String> {
 
 fn add_traf(traf: &[u8], tracks: &mut HashMap<u32, Track>) -> Result<(), String> {
     let tfhd = find(traf, b"tfhd")?.ok_or("track fragment without tfhd")?;
-    let flags = u32_be(tfhd, 0).ok_or("tfhd box is too short")? & 0x00FF_FFFF;
+    let (_, flags) = version_and_flags(tfhd).ok_or("tfhd box is too short")?;
     let id = u32_be(tfhd, 4).ok_or("tfhd box is too short")?;
     let Some(track) = tracks.get_mut(&id) else {
         return Ok(());
@@ -122,7 +121,7 @@ fn add_traf(traf: &[u8], tracks: &mut HashMap<u32, Track>) -> Result<(), String>
 }
 
 fn trun_ticks(trun: &[u8], default_duration: u32) -> Result<u64, String> {
-    let flags = u32_be(trun, 0).ok_or("trun box is too short")? & 0x00FF_FFFF;
+    let (_, flags) = version_and_flags(trun).ok_or("trun box is too short")?;
     let count = u32_be(trun, 4).ok_or("trun box is too short")?;
     let mut at = 8usize;
     if flags & TRUN_DATA_OFFSET != 0 {

@@ -2,8 +2,10 @@
 //! server, and sniffing/probing on files generated here. No traffic leaves 127.0.0.0/8:
 //! every refused address is refused before connecting (canary servers prove it).
 
+#[cfg(feature = "fetch")]
 mod fetch;
 mod fixtures;
 mod probe;
 mod props;
+#[cfg(feature = "fetch")]
 mod server;
