@@ -141,6 +141,8 @@ pub struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
+    /// The body as sent.
+    pub text: String,
 }
 
 impl Answer {
@@ -160,11 +162,12 @@ pub async fn answer(response: reqwest::Response) -> Answer {
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
     assert_written_in_key_order(&text);
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
     Answer {
         status,
         headers,
         body,
+        text,
     }
 }
 

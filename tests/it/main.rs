@@ -25,3 +25,4 @@ mod security;
 mod upstream;
 mod validation;
 mod webhooks;
+mod wire;
