@@ -5,16 +5,22 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject};
-use super::openapi::schemas::*;
 use super::videos::parse_limit;
 use super::AppState;
 use crate::accounts::AccountError;
 use crate::store::{accounts, keys, ledger};
+use crate::wire::envelope::{
+    Envelope, Error400, Error401, Error404, Error409, Error413, Error429, Error500,
+};
+use crate::wire::seed::{
+    AccountKey, AccountKeyCreated, AccountKeyList, AccountView, KeyCreateRequest, LedgerEntry,
+    LedgerPage, ModelList,
+};
 
 /// Longest key name, in characters.
 const KEY_NAME_MAX_CHARS: usize = 64;
@@ -51,12 +57,18 @@ pub fn router() -> Router<AppState> {
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
-async fn models(State(state): State<AppState>, _caller: Caller) -> Data<Value> {
+async fn models(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Data<ModelList>, ApiError> {
     let channels = state.channels.clone();
     let listing = state
         .catalog
         .models_listing(&|model: &str| channels.serving(model));
-    Data(state.success, listing)
+    // The catalog publishes itself (`reelay_catalog`'s `listing.rs`); read as the wire type,
+    // which declares every member it writes (`models_answer_is_the_catalog_listing` below).
+    let models: ModelList = serde_json::from_value(listing).map_err(ApiError::internal)?;
+    Ok(Data(state.success, models))
 }
 
 /// The caller's account and balance.
@@ -73,19 +85,22 @@ async fn models(State(state): State<AppState>, _caller: Caller) -> Data<Value> {
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
-async fn account(State(state): State<AppState>, caller: Caller) -> Result<Data<Value>, ApiError> {
+async fn account(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Data<AccountView>, ApiError> {
     let account = accounts::get(&state.db, &caller.account_id)
         .await?
         .ok_or_else(|| ApiError::not_found("account"))?;
     Ok(Data(
         state.success,
-        json!({
-            "account_id": account.id,
-            "name": account.name,
-            "balance": account.balance,
-            "spent_total": account.spent_total,
-            "webhook_secret_set": account.webhook_secret.is_some(),
-        }),
+        AccountView {
+            account_id: account.id,
+            balance: account.balance,
+            name: account.name,
+            spent_total: account.spent_total,
+            webhook_secret_set: account.webhook_secret.is_some(),
+        },
     ))
 }
 
@@ -117,7 +132,7 @@ async fn ledger_page(
     State(state): State<AppState>,
     caller: Caller,
     Query(params): Query<LedgerParams>,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<LedgerPage>, ApiError> {
     let limit = parse_limit(params.limit.as_deref())?;
     let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
@@ -135,38 +150,33 @@ async fn ledger_page(
         (true, Some(last)) => Some(last.seq.to_string()),
         _ => None,
     };
-    let items: Vec<Value> = entries
+    let items = entries
         .iter()
-        .map(|e| {
-            json!({
-                "id": format!("led_{}", e.seq),
-                "at": e.at,
-                "kind": e.kind,
-                "credits": e.credits,
-                "task_id": e.task_id,
-                "balance_after": e.balance_after,
-            })
+        .map(|e| LedgerEntry {
+            at: e.at,
+            balance_after: e.balance_after,
+            credits: e.credits,
+            id: format!("led_{}", e.seq),
+            kind: e.kind.clone(),
+            task_id: e.task_id.clone(),
         })
         .collect();
-    Ok(Data(
-        state.success,
-        json!({ "items": items, "next_cursor": next_cursor }),
-    ))
+    Ok(Data(state.success, LedgerPage { items, next_cursor }))
 }
 
 /// One key as its account sees it: never the secret or its hash. `current` marks the key
 /// this request was made with.
-fn key_json(key: &keys::ApiKey, caller: &Caller) -> Value {
-    json!({
-        "key_id": key.id,
-        "name": key.name,
-        "prefix": key.lookup,
-        "created_at": key.created_at,
-        "revoked_at": key.revoked_at,
-        "rpm": key.rpm,
-        "max_in_flight": key.max_in_flight,
-        "current": key.id == caller.key_id,
-    })
+fn key_view(key: keys::ApiKey, caller: &Caller) -> AccountKey {
+    AccountKey {
+        created_at: key.created_at,
+        current: key.id == caller.key_id,
+        key_id: key.id,
+        max_in_flight: key.max_in_flight,
+        name: key.name,
+        prefix: key.lookup,
+        revoked_at: key.revoked_at,
+        rpm: key.rpm,
+    }
 }
 
 /// `GET /account/keys`: every key of the caller's account, revoked ones included, oldest first.
@@ -182,13 +192,16 @@ fn key_json(key: &keys::ApiKey, caller: &Caller) -> Value {
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
-async fn list_keys(State(state): State<AppState>, caller: Caller) -> Result<Data<Value>, ApiError> {
-    let items: Vec<Value> = keys::list(&state.db, Some(&caller.account_id))
+async fn list_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Data<AccountKeyList>, ApiError> {
+    let items = keys::list(&state.db, Some(&caller.account_id))
         .await?
-        .iter()
-        .map(|key| key_json(key, &caller))
+        .into_iter()
+        .map(|key| key_view(key, &caller))
         .collect();
-    Ok(Data(state.success, json!({ "items": items })))
+    Ok(Data(state.success, AccountKeyList { items }))
 }
 
 /// The `name` of a new key: a string of 1 to 64 characters once trimmed, no control characters.
@@ -249,7 +262,7 @@ async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
     JsonObject(body): JsonObject,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AccountKeyCreated>, ApiError> {
     let name = key_name(&body)?;
     let made =
         crate::accounts::create_key(&state.db, &caller.account_id, &name, Some(MAX_ACTIVE_KEYS))
@@ -262,10 +275,21 @@ async fn create_key(
                 AccountError::Db(e) => ApiError::internal(e),
             })?;
     tracing::info!(key_id = %made.key.id, by = %caller.key_id, "API key created by its account");
-    let stored = made.key;
-    let mut view = key_json(&stored, &caller);
-    view["secret"] = json!(made.secret);
-    Ok(Data(state.success, view))
+    let view = key_view(made.key, &caller);
+    Ok(Data(
+        state.success,
+        AccountKeyCreated {
+            created_at: view.created_at,
+            current: view.current,
+            key_id: view.key_id,
+            max_in_flight: view.max_in_flight,
+            name: view.name,
+            prefix: view.prefix,
+            revoked_at: view.revoked_at,
+            rpm: view.rpm,
+            secret: made.secret,
+        },
+    ))
 }
 
 /// `POST /account/keys/{key_id}/revoke`: revokes one of the caller's account's keys, the
@@ -291,7 +315,7 @@ async fn revoke_key(
     State(state): State<AppState>,
     caller: Caller,
     Path(key_id): Path<String>,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AccountKey>, ApiError> {
     let key = keys::list(&state.db, Some(&caller.account_id))
         .await?
         .into_iter()
@@ -309,5 +333,25 @@ async fn revoke_key(
         .into_iter()
         .find(|k| k.id == key.id)
         .unwrap_or(key);
-    Ok(Data(state.success, key_json(&revoked, &caller)))
+    Ok(Data(state.success, key_view(revoked, &caller)))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::wire::seed::ModelList;
+
+    /// The catalog's listing reads as the wire `ModelList` and writes the same bytes: the wire
+    /// type declares every member the catalog publishes, `null`s included.
+    #[test]
+    fn models_answer_is_the_catalog_listing() {
+        let catalog = reelay_catalog::Catalog::embedded();
+        let listing = catalog.models_listing(&|model: &str| vec![format!("ch-{model}")]);
+        let typed: ModelList = serde_json::from_value(listing.clone()).expect("reads");
+        assert!(typed.items.len() > 1);
+        assert!(typed.items.iter().any(|m| m.reference_audios.is_none()));
+        assert_eq!(
+            serde_json::to_string(&typed).expect("writes"),
+            listing.to_string()
+        );
+    }
 }

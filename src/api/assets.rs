@@ -11,17 +11,21 @@ use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject};
-use super::openapi::schemas::*;
 use super::upload::{read_form, to_upload, MULTIPART_SLACK};
 use super::AppState;
 use crate::assets::intake::{IntakeError, Source};
 use crate::assets::Purpose;
 use crate::store::assets::{self as rows, AssetRow};
+use crate::wire::envelope::{Envelope, Error400, Error401, Error404, Error413, Error429, Error500};
+use crate::wire::seed::{
+    AssetAccepted, AssetDeleted, AssetDetail, AssetIdRequest, AssetIdsRequest, AssetStatus,
+    AssetStatusList, AssetUploadForm, AssetUploadRequest,
+};
 
 /// Most ids in one status request.
 pub const MAX_IDS: usize = 100;
@@ -82,55 +86,51 @@ pub async fn submit(
         })
 }
 
-/// `{asset_id, status}` plus `reason` when Failed: the answer to an upload.
-fn accepted_json(row: &AssetRow) -> Value {
-    let mut out = json!({ "asset_id": row.id, "status": row.status });
-    if let Some(reason) = &row.reason {
-        out["reason"] = json!(reason);
+/// `{asset_id, status}` plus `reason` when Failed (and `review` when reviewed): the answer to
+/// an upload.
+fn accepted_view(row: &AssetRow) -> AssetAccepted {
+    AssetAccepted {
+        asset_id: row.id.clone(),
+        reason: row.reason.clone(),
+        review: row.review.clone(),
+        status: row.status.clone(),
     }
-    if row.review.is_some() {
-        out["review"] = json!(row.review);
-    }
-    out
 }
 
-/// The full view of an asset (`detail`).
-pub fn asset_json(row: &AssetRow) -> Value {
-    let mut out = Map::new();
-    out.insert("asset_id".into(), json!(row.id));
-    out.insert("status".into(), json!(row.status));
-    out.insert("name".into(), json!(row.name));
-    out.insert("type".into(), json!(row.kind));
-    out.insert("url".into(), json!(row.source_url));
-    out.insert("created_at".into(), json!(row.created_at));
-    out.insert("updated_at".into(), json!(row.updated_at));
-    if let Some(width) = row.width {
-        out.insert("width".into(), json!(width));
+/// The full view of an asset (`detail`): the probed sizes once known; the review members only
+/// for a reviewed purpose (`reviewed_by` and `reviewed_at` then `null` until decided).
+pub fn asset_detail(row: &AssetRow) -> AssetDetail {
+    let reviewed = row.review.is_some();
+    AssetDetail {
+        asset_id: row.id.clone(),
+        created_at: row.created_at,
+        duration: row.duration_ms.map(|ms| ms as f64 / 1000.0),
+        format: row.format.clone(),
+        height: row.height,
+        name: row.name.clone(),
+        reason: row.reason.clone(),
+        review: row.review.clone(),
+        reviewed_at: reviewed.then_some(row.reviewed_at),
+        reviewed_by: reviewed.then(|| row.reviewed_by.clone()),
+        size_bytes: row.size_bytes,
+        status: row.status.clone(),
+        kind: row.kind.clone(),
+        updated_at: row.updated_at,
+        url: row.source_url.clone(),
+        width: row.width,
     }
-    if let Some(height) = row.height {
-        out.insert("height".into(), json!(height));
-    }
-    if let Some(ms) = row.duration_ms {
-        out.insert("duration".into(), json!(ms as f64 / 1000.0));
-    }
-    out.insert("size_bytes".into(), json!(row.size_bytes));
-    out.insert("format".into(), json!(row.format));
-    out.insert("reason".into(), json!(row.reason));
-    if row.review.is_some() {
-        out.insert("review".into(), json!(row.review));
-        out.insert("reviewed_by".into(), json!(row.reviewed_by));
-        out.insert("reviewed_at".into(), json!(row.reviewed_at));
-    }
-    Value::Object(out)
 }
 
 /// One item of a status listing.
-fn status_json(row: &AssetRow) -> Value {
-    let mut out = json!({ "asset_id": row.id, "status": row.status, "name": row.name, "type": row.kind, "reason": row.reason });
-    if row.review.is_some() {
-        out["review"] = json!(row.review);
+fn status_view(row: &AssetRow) -> AssetStatus {
+    AssetStatus {
+        asset_id: row.id.clone(),
+        name: row.name.clone(),
+        reason: row.reason.clone(),
+        review: row.review.clone(),
+        status: row.status.clone(),
+        kind: row.kind.clone(),
     }
-    out
 }
 
 /// Add an asset to the SP library: JSON `{name, type, url}` or multipart `name`, `type`, `file`.
@@ -156,9 +156,9 @@ async fn upload(
     State(state): State<AppState>,
     caller: Caller,
     request: Request,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AssetAccepted>, ApiError> {
     let row = submit(&state, &caller, request, Purpose::Library).await?;
-    Ok(Data(state.success, accepted_json(&row)))
+    Ok(Data(state.success, accepted_view(&row)))
 }
 
 /// Submit an asset for the Full-route audit (same body as upload), then a review decision.
@@ -184,9 +184,9 @@ async fn audit(
     State(state): State<AppState>,
     caller: Caller,
     request: Request,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AssetAccepted>, ApiError> {
     let row = submit(&state, &caller, request, Purpose::Audit).await?;
-    Ok(Data(state.success, accepted_json(&row)))
+    Ok(Data(state.success, accepted_view(&row)))
 }
 
 /// The required `asset_id` string of a body.
@@ -263,10 +263,10 @@ async fn detail(
     State(state): State<AppState>,
     caller: Caller,
     JsonObject(body): JsonObject,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AssetDetail>, ApiError> {
     let id = asset_id_field(&body)?;
     let rows = owned_rows(&state, &caller, &[id], &ASSET_PURPOSES, "asset").await?;
-    Ok(Data(state.success, asset_json(&rows[0])))
+    Ok(Data(state.success, asset_detail(&rows[0])))
 }
 
 /// Status of 1 to 100 of the caller's assets, in request order.
@@ -290,11 +290,11 @@ async fn status(
     State(state): State<AppState>,
     caller: Caller,
     JsonObject(body): JsonObject,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AssetStatusList>, ApiError> {
     let ids = asset_ids_field(&body)?;
     let rows = owned_rows(&state, &caller, &ids, &ASSET_PURPOSES, "asset").await?;
-    let items: Vec<Value> = rows.iter().map(status_json).collect();
-    Ok(Data(state.success, json!({ "items": items })))
+    let items = rows.iter().map(status_view).collect();
+    Ok(Data(state.success, AssetStatusList { items }))
 }
 
 #[derive(Deserialize)]
@@ -322,7 +322,7 @@ async fn audit_status(
     State(state): State<AppState>,
     caller: Caller,
     Query(params): Query<AuditStatusParams>,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AssetStatusList>, ApiError> {
     let ids: Vec<String> = params
         .asset_ids
         .as_deref()
@@ -339,8 +339,8 @@ async fn audit_status(
         ));
     }
     let rows = owned_rows(&state, &caller, &ids, &ASSET_PURPOSES, "asset").await?;
-    let items: Vec<Value> = rows.iter().map(status_json).collect();
-    Ok(Data(state.success, json!({ "items": items })))
+    let items = rows.iter().map(status_view).collect();
+    Ok(Data(state.success, AssetStatusList { items }))
 }
 
 /// (ext) Delete an asset and its bytes; queued tasks using it fail with a refund.
@@ -364,13 +364,149 @@ async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     JsonObject(body): JsonObject,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AssetDeleted>, ApiError> {
     let id = asset_id_field(&body)?;
     if !state.assets.delete(&caller.account_id, &id).await? {
         return Err(ApiError::not_found(&format!("asset {id}")));
     }
     Ok(Data(
         state.success,
-        json!({ "asset_id": id, "deleted": true }),
+        AssetDeleted {
+            asset_id: id,
+            deleted: true,
+        },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Map, Value};
+
+    use super::*;
+
+    /// The `json!` builders these answers had before the wire types, kept as the reference:
+    /// which members are left out (not `null`) when the row has no value for them.
+    fn accepted_before(row: &AssetRow) -> Value {
+        let mut out = json!({ "asset_id": row.id, "status": row.status });
+        if let Some(reason) = &row.reason {
+            out["reason"] = json!(reason);
+        }
+        if row.review.is_some() {
+            out["review"] = json!(row.review);
+        }
+        out
+    }
+
+    fn detail_before(row: &AssetRow) -> Value {
+        let mut out = Map::new();
+        out.insert("asset_id".into(), json!(row.id));
+        out.insert("status".into(), json!(row.status));
+        out.insert("name".into(), json!(row.name));
+        out.insert("type".into(), json!(row.kind));
+        out.insert("url".into(), json!(row.source_url));
+        out.insert("created_at".into(), json!(row.created_at));
+        out.insert("updated_at".into(), json!(row.updated_at));
+        if let Some(width) = row.width {
+            out.insert("width".into(), json!(width));
+        }
+        if let Some(height) = row.height {
+            out.insert("height".into(), json!(height));
+        }
+        if let Some(ms) = row.duration_ms {
+            out.insert("duration".into(), json!(ms as f64 / 1000.0));
+        }
+        out.insert("size_bytes".into(), json!(row.size_bytes));
+        out.insert("format".into(), json!(row.format));
+        out.insert("reason".into(), json!(row.reason));
+        if row.review.is_some() {
+            out.insert("review".into(), json!(row.review));
+            out.insert("reviewed_by".into(), json!(row.reviewed_by));
+            out.insert("reviewed_at".into(), json!(row.reviewed_at));
+        }
+        Value::Object(out)
+    }
+
+    fn status_before(row: &AssetRow) -> Value {
+        let mut out = json!({ "asset_id": row.id, "status": row.status, "name": row.name, "type": row.kind, "reason": row.reason });
+        if row.review.is_some() {
+            out["review"] = json!(row.review);
+        }
+        out
+    }
+
+    /// Rows with and without probed sizes, a failure reason, a review and its decision.
+    fn rows() -> Vec<AssetRow> {
+        let base = AssetRow {
+            id: "asset_1".into(),
+            account_id: "acct_1".into(),
+            purpose: "library".into(),
+            kind: "image".into(),
+            name: "cat".into(),
+            source_url: None,
+            status: "Processing".into(),
+            reason: None,
+            review: None,
+            reviewed_by: None,
+            reviewed_at: None,
+            object_key: None,
+            format: None,
+            width: None,
+            height: None,
+            duration_ms: None,
+            size_bytes: 0,
+            created_at: 1_700_000_000,
+            updated_at: 1_700_000_001,
+        };
+        let probed = AssetRow {
+            status: "Active".into(),
+            source_url: Some("https://example.com/cat.png".into()),
+            format: Some("png".into()),
+            width: Some(640),
+            height: Some(480),
+            size_bytes: 1234,
+            ..base.clone()
+        };
+        let audio = AssetRow {
+            kind: "audio".into(),
+            format: Some("wav".into()),
+            duration_ms: Some(3_250),
+            ..probed.clone()
+        };
+        let failed = AssetRow {
+            status: "Failed".into(),
+            reason: Some("too small".into()),
+            ..base.clone()
+        };
+        let pending = AssetRow {
+            purpose: "audit".into(),
+            review: Some("pending".into()),
+            ..probed.clone()
+        };
+        let decided = AssetRow {
+            review: Some("approved".into()),
+            reviewed_by: Some("admin:alice".into()),
+            reviewed_at: Some(1_700_000_100),
+            ..pending.clone()
+        };
+        vec![base, probed, audio, failed, pending, decided]
+    }
+
+    fn written<T: serde::Serialize>(value: &T) -> String {
+        serde_json::to_string(value).expect("serialize")
+    }
+
+    #[test]
+    fn asset_answers_write_the_bytes_of_the_maps_they_replaced() {
+        for row in rows() {
+            assert_eq!(
+                written(&accepted_view(&row)),
+                accepted_before(&row).to_string()
+            );
+            assert_eq!(
+                written(&asset_detail(&row)),
+                detail_before(&row).to_string()
+            );
+            assert_eq!(written(&status_view(&row)), status_before(&row).to_string());
+        }
+    }
 }

@@ -13,10 +13,10 @@ use axum::Router;
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::Caller;
-use super::openapi::schemas::*;
 use super::AppState;
 use crate::store::tasks;
 use crate::tasks::view::task_json;
+use crate::wire::envelope::{Error401, Error404, Error409, Error429, Error500};
 
 /// The content route's part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]

@@ -1,17 +1,14 @@
-//! The success envelope `{"code": 0, "msg": "ok", "data": …}` and its `api.success_code` variant.
+//! The success envelope `{"code": 0, "msg": "ok", "data": …}` and its `api.success_code` variant,
+//! written around a payload in place (its wire shape is `crate::wire::envelope::Envelope`).
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-/// How success is spelled: integer `0` (default) or the string `"20000"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SuccessCode {
-    Zero,
-    String20000,
-}
+pub use crate::wire::envelope::SuccessCode;
 
 impl SuccessCode {
+    /// The spelling the `api.success_code` setting asks for: `"20000"`, or `0` for anything else.
     pub fn from_setting(value: &str) -> SuccessCode {
         if value == "20000" {
             SuccessCode::String20000
@@ -55,5 +52,36 @@ pub fn written(
                 .into_response()
         }
         Err(error) => super::error::ApiError::internal(error).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::envelope::Envelope;
+    use crate::wire::ops::Health;
+
+    /// What `written` writes is the wire `Envelope` of the payload, in both spellings.
+    #[tokio::test]
+    async fn the_written_envelope_is_the_wire_envelope() {
+        for code in [SuccessCode::Zero, SuccessCode::String20000] {
+            let payload = Health {
+                status: "ok".to_string(),
+            };
+            let response = Data(code, payload.clone()).into_response();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .expect("body");
+            let expected = serde_json::to_vec(&Envelope {
+                code,
+                msg: "ok".to_string(),
+                data: payload,
+            })
+            .expect("serialize");
+            assert_eq!(
+                String::from_utf8_lossy(&body),
+                String::from_utf8_lossy(&expected)
+            );
+        }
     }
 }

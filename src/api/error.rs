@@ -6,7 +6,8 @@
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+
+use crate::wire::envelope::{ErrorBody, ErrorParam};
 
 /// Stable error codes; clients branch on these, never on the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,11 +104,11 @@ impl From<sqlx::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, status) = self.code.code_and_status();
-        let data = match &self.param {
-            Some(param) => json!({ "param": param }),
-            None => serde_json::Value::Null,
+        let body = ErrorBody {
+            code,
+            data: self.param.map(|param| ErrorParam { param }),
+            msg: self.message,
         };
-        let body = json!({ "code": code, "msg": self.message, "data": data });
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {

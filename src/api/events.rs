@@ -19,10 +19,11 @@ use futures::Stream;
 
 use super::error::ApiError;
 use super::extract::Caller;
-use super::openapi::schemas::*;
 use super::AppState;
 use crate::store::tasks::{self, TaskRow};
-use crate::tasks::view::task_json;
+use crate::tasks::view::task_view;
+use crate::wire::envelope::{Error401, Error404, Error429, Error500};
+use crate::wire::seed::TaskEvent;
 
 /// How often a stream re-reads its task.
 pub const POLL: Duration = Duration::from_millis(250);
@@ -129,7 +130,11 @@ async fn next_event(cursor: &mut Cursor) -> Option<Event> {
         if cursor.last_sent.is_none_or(|sent| version > sent) {
             cursor.last_sent = Some(version);
             cursor.finished = is_terminal(&row);
-            let data = task_json(&row, &cursor.state.view()).to_string();
+            let data = serde_json::to_string(&task_view(&row, &cursor.state.view()))
+                .unwrap_or_else(|error| {
+                    tracing::error!(%error, "event stream: writing the task failed");
+                    "null".to_string()
+                });
             return Some(
                 Event::default()
                     .event("task")

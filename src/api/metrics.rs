@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
     tag = "ops",
     responses(
         (status = 200, description = "Requests by route and status, tasks by model and status, queue depth, upstream calls and errors by channel, render seconds", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String),
-        (status = 500, description = "50000 internal error", body = super::openapi::schemas::Error500),
+        (status = 500, description = "50000 internal error", body = crate::wire::envelope::Error500),
     ),
 )]
 pub(super) async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -3,9 +3,9 @@
 //!
 //! Each route module carries `#[utoipa::path]` on its handlers and an `ApiDoc` listing them,
 //! next to its `router()`; [`ApiDoc`] here nests them under the same prefixes as [`super::router`].
-//! Handlers that build their answer with `json!` are described by the schema-only structs of
-//! [`schemas`]: they are never constructed, they only say what the JSON looks like, and
-//! `scripts/fuzz-api` (schemathesis) checks the real answers against them.
+//! The schemas are those of the wire types the handlers answer with (`crate::wire`), so the
+//! document describes what the handlers write; `scripts/fuzz-api` (schemathesis) also checks the
+//! real answers against it.
 //!
 //! `docs/openapi.json` is the committed snapshot; `tests/it/openapi.rs` fails when the served
 //! document drifts from it (rewrite it with `UPDATE_OPENAPI_SNAPSHOT=1`) and when a route of the
@@ -128,5 +128,3 @@ fn openapi_response(document: &str) -> Response {
 )]
 #[allow(dead_code)] // the route serves a document built once; this only describes it
 async fn openapi_json() {}
-
-pub mod schemas;

@@ -4,10 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
 
-use super::openapi::schemas::{Health, Readiness};
 use super::AppState;
+use crate::wire::ops::{Health, Readiness};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,8 +21,10 @@ pub fn router() -> Router<AppState> {
     tag = "ops",
     responses((status = 200, description = "Up", body = Health)),
 )]
-pub(super) async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+pub(super) async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_string(),
+    })
 }
 
 /// The database and object storage answer.
@@ -36,7 +37,7 @@ pub(super) async fn healthz() -> Json<Value> {
         (status = 503, description = "The database or storage does not answer", body = Readiness),
     ),
 )]
-pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let database = state.db.ping().await;
     let storage = state.storage.ping().await;
     let status = if database && storage {
@@ -44,10 +45,15 @@ pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<V
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        Json(
-            json!({ "status": if status == StatusCode::OK { "ready" } else { "not_ready" }, "database": database, "storage": storage }),
-        ),
-    )
+    let readiness = Readiness {
+        database,
+        status: if status == StatusCode::OK {
+            "ready"
+        } else {
+            "not_ready"
+        }
+        .to_string(),
+        storage,
+    };
+    (status, Json(readiness))
 }

@@ -7,17 +7,20 @@
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::routing::post;
 use axum::Router;
-use serde_json::{json, Value};
 
 use super::assets::{asset_id_field, asset_ids_field, owned_rows, submit};
 use super::envelope::Data;
 use super::error::ApiError;
 use super::extract::{Caller, JsonObject};
-use super::openapi::schemas::*;
 use super::upload::MULTIPART_SLACK;
 use super::AppState;
 use crate::assets::{asset_ref, Purpose};
 use crate::store::assets::AssetRow;
+use crate::wire::envelope::{Envelope, Error400, Error401, Error404, Error413, Error429, Error500};
+use crate::wire::seed::{
+    AssetIdRequest, AssetIdsRequest, RealPersonForm, RealPersonList, RealPersonRecord,
+    RealPersonRequest,
+};
 
 /// The real-person routes' part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
@@ -43,19 +46,19 @@ pub fn router(max_upload_bytes: u64) -> Router<AppState> {
 }
 
 /// The view of a real-person record.
-pub fn record_json(row: &AssetRow) -> Value {
-    json!({
-        "asset_id": row.id,
-        "status": row.status,
-        "asset_ref": asset_ref(row),
-        "name": row.name,
-        "url": row.source_url,
-        "reason": row.reason,
-        "reviewed_by": row.reviewed_by,
-        "reviewed_at": row.reviewed_at,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    })
+pub fn record_view(row: &AssetRow) -> RealPersonRecord {
+    RealPersonRecord {
+        asset_id: row.id.clone(),
+        asset_ref: asset_ref(row),
+        created_at: row.created_at,
+        name: row.name.clone(),
+        reason: row.reason.clone(),
+        reviewed_at: row.reviewed_at,
+        reviewed_by: row.reviewed_by.clone(),
+        status: row.status.clone(),
+        updated_at: row.updated_at,
+        url: row.source_url.clone(),
+    }
 }
 
 /// Submit a real person's likeness (an image) for the whitelist: JSON `{name, url}` or multipart `name`, `file`.
@@ -81,9 +84,9 @@ async fn submit_record(
     State(state): State<AppState>,
     caller: Caller,
     request: Request,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<RealPersonRecord>, ApiError> {
     let row = submit(&state, &caller, request, Purpose::RealPerson).await?;
-    Ok(Data(state.success, record_json(&row)))
+    Ok(Data(state.success, record_view(&row)))
 }
 
 /// One real-person record of the caller's.
@@ -107,7 +110,7 @@ async fn status(
     State(state): State<AppState>,
     caller: Caller,
     JsonObject(body): JsonObject,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<RealPersonRecord>, ApiError> {
     let id = asset_id_field(&body)?;
     let rows = owned_rows(
         &state,
@@ -117,7 +120,7 @@ async fn status(
         "real-person record",
     )
     .await?;
-    Ok(Data(state.success, record_json(&rows[0])))
+    Ok(Data(state.success, record_view(&rows[0])))
 }
 
 /// 1 to 100 real-person records of the caller's, in request order.
@@ -141,7 +144,7 @@ async fn batch_status(
     State(state): State<AppState>,
     caller: Caller,
     JsonObject(body): JsonObject,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<RealPersonList>, ApiError> {
     let ids = asset_ids_field(&body)?;
     let rows = owned_rows(
         &state,
@@ -151,6 +154,6 @@ async fn batch_status(
         "real-person record",
     )
     .await?;
-    let items: Vec<Value> = rows.iter().map(record_json).collect();
-    Ok(Data(state.success, json!({ "items": items })))
+    let items = rows.iter().map(record_view).collect();
+    Ok(Data(state.success, RealPersonList { items }))
 }

@@ -7,19 +7,22 @@ use axum::Router;
 use base64::Engine;
 use reelay_catalog::{ErrorKind, ValidatedRequest};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{self, Caller, JsonObject};
-use super::openapi::schemas::*;
 use super::AppState;
 use crate::store::tasks::{self, ListFilter};
 use crate::tasks::accept::{self, CreateError, Idempotency};
 use crate::tasks::state::{self, CancelOutcome};
 use crate::tasks::submit::SubmitError;
-use crate::tasks::view::{task_json, task_view};
+use crate::tasks::view::{task_view, TaskView};
+use crate::wire::envelope::{
+    Envelope, Error400, Error401, Error402, Error404, Error409, Error413, Error429, Error500,
+    Error503,
+};
+use crate::wire::seed::{CreateVideoRequest, Quote, Task, TaskCreated, TaskPage, WebhookDelivery};
 
 /// The task routes' part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
@@ -77,12 +80,12 @@ fn submit_error(error: SubmitError) -> ApiError {
     }
 }
 
-fn cost_json(request: &ValidatedRequest) -> Value {
-    json!({
-        "credits": request.price.credits,
-        "unit": request.price.unit.as_str(),
-        "seconds": request.price.seconds,
-    })
+fn quote_of(request: &ValidatedRequest) -> Quote {
+    Quote {
+        credits: request.price.credits,
+        seconds: i64::from(request.price.seconds),
+        unit: request.price.unit.as_str().to_string(),
+    }
 }
 
 /// The `Idempotency-Key` header, if any, checked for shape.
@@ -128,7 +131,7 @@ async fn create(
     caller: Caller,
     headers: HeaderMap,
     JsonObject(body): JsonObject,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<TaskCreated>, ApiError> {
     let idem_key = idempotency_key(&headers)?;
     let body_hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
     let idempotency = idem_key.as_deref().map(|key| Idempotency {
@@ -145,15 +148,16 @@ async fn create(
         .submit(creator, &body, idempotency)
         .await
         .map_err(submit_error)?;
+    let cost = quote_of(&request);
     Ok(Data(
         state.success,
-        json!({
-            "task_id": accepted.task_id,
-            "status": "queued",
-            "model": request.model,
-            "created_at": accepted.created_at,
-            "cost": cost_json(&request),
-        }),
+        TaskCreated {
+            cost,
+            created_at: accepted.created_at,
+            model: request.model,
+            status: "queued".to_string(),
+            task_id: accepted.task_id,
+        },
     ))
 }
 
@@ -178,13 +182,13 @@ async fn quote(
     State(state): State<AppState>,
     caller: Caller,
     JsonObject(body): JsonObject,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<Quote>, ApiError> {
     let request = state
         .submitter
         .check(&caller.account_id, &body)
         .await
         .map_err(submit_error)?;
-    Ok(Data(state.success, cost_json(&request)))
+    Ok(Data(state.success, quote_of(&request)))
 }
 
 /// Query a task (seed).
@@ -228,7 +232,15 @@ async fn query(
 /// What the poll adds to the task object: its `webhook` (which sorts after every task field).
 #[derive(serde::Serialize)]
 struct Polled {
-    webhook: Option<Value>,
+    webhook: Option<WebhookDelivery>,
+}
+
+/// A [`TaskPage`] as the list writes it: each item by the task's borrowed writer ([`TaskView`],
+/// which writes a [`Task`]'s bytes).
+#[derive(serde::Serialize)]
+struct TaskViewPage<'a> {
+    items: Vec<TaskView<'a>>,
+    next_cursor: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -265,7 +277,7 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(params): Query<ListParams>,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let limit = parse_limit(params.limit.as_deref())?;
     if let Some(status) = &params.status {
         if !STATUSES.contains(&status.as_str()) {
@@ -299,11 +311,14 @@ async fn list(
         _ => None,
     };
     let view = state.view();
-    let items: Vec<Value> = rows.iter().map(|row| task_json(row, &view)).collect();
-    Ok(Data(
-        state.success,
-        json!({ "items": items, "next_cursor": next_cursor }),
-    ))
+    let page = TaskViewPage {
+        items: rows.iter().map(|row| task_view(row, &view)).collect(),
+        next_cursor,
+    };
+    // Written here: the views borrow the rows.
+    Ok(super::envelope::written(state.success, |body| {
+        serde_json::to_writer(body, &page)
+    }))
 }
 
 /// `limit` of a listing: 1–100, default 20.
@@ -359,14 +374,17 @@ async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Path(task_id): Path<String>,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     super::log_task(&task_id);
     match state::cancel(&state.db, &caller.account_id, &task_id).await? {
         CancelOutcome::Cancelled => {
             let row = tasks::get_for_account(&state.db, &caller.account_id, &task_id)
                 .await?
                 .ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;
-            Ok(Data(state.success, task_json(&row, &state.view())))
+            let view = state.view();
+            Ok(super::envelope::written(state.success, |body| {
+                serde_json::to_writer(body, &task_view(&row, &view))
+            }))
         }
         CancelOutcome::NotFound => Err(ApiError::not_found(&format!("task {task_id}"))),
         CancelOutcome::NotCancellable { status } => Err(ApiError::new(

@@ -7,15 +7,15 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
-use serde_json::{json, Value};
 
 use super::envelope::Data;
 use super::error::ApiError;
 use super::extract::Caller;
-use super::openapi::schemas::*;
 use super::AppState;
 use crate::store::webhooks::{self, Delivery};
 use crate::store::Db;
+use crate::wire::envelope::{Envelope, Error401, Error404, Error429, Error500};
+use crate::wire::seed::{WebhookDelivery, WebhookSecret};
 
 /// The webhook secret route's part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
@@ -43,27 +43,27 @@ pub fn router() -> Router<AppState> {
 async fn rotate_secret(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<WebhookSecret>, ApiError> {
     let secret = crate::webhooks::new_secret();
     if !webhooks::set_secret(&state.db, &caller.account_id, &secret).await? {
         return Err(ApiError::not_found("account"));
     }
     tracing::info!("webhook secret rotated");
-    Ok(Data(state.success, json!({ "secret": secret })))
+    Ok(Data(state.success, WebhookSecret { secret }))
 }
 
 /// The public view of a delivery.
-pub fn delivery_json(delivery: &Delivery) -> Value {
-    json!({
-        "webhook_id": delivery.id,
-        "url": delivery.url,
-        "state": delivery.state,
-        "attempts": delivery.attempts,
-        "last_status": delivery.last_status,
-        "last_error": delivery.last_error,
-        "next_attempt_at": delivery.next_attempt_at,
-        "delivered_at": delivery.delivered_at,
-    })
+pub fn delivery_view(delivery: Delivery) -> WebhookDelivery {
+    WebhookDelivery {
+        attempts: delivery.attempts,
+        delivered_at: delivery.delivered_at,
+        last_error: delivery.last_error,
+        last_status: delivery.last_status,
+        next_attempt_at: delivery.next_attempt_at,
+        state: delivery.state,
+        url: delivery.url,
+        webhook_id: delivery.id,
+    }
 }
 
 /// The `webhook` of a task: `null`, or the delivery of a task with a `callback_url` that
@@ -71,12 +71,11 @@ pub fn delivery_json(delivery: &Delivery) -> Value {
 pub async fn delivery_of(
     db: &Db,
     task: &crate::tasks::view::TaskView<'_>,
-) -> Result<Option<Value>, sqlx::Error> {
+) -> Result<Option<WebhookDelivery>, sqlx::Error> {
     if !task.has_callback_url() {
         return Ok(None);
     }
     Ok(webhooks::for_task(db, task.task_id())
         .await?
-        .as_ref()
-        .map(delivery_json))
+        .map(delivery_view))
 }

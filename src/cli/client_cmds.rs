@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::client::{Client, ClientError, CreateVideo, Task};
+use crate::client::{Client, ClientError, CreateVideoRequest, Task};
 
 /// Where the server is and who is calling (shared by every client command).
 #[derive(Args, Debug, Clone)]
@@ -227,16 +227,18 @@ async fn create_video(client: &Client, args: CreateArgs, json: bool) -> Result<(
         Some(source) => Some(media_ref(client, source, json).await?),
         None => None,
     };
-    let request = CreateVideo {
+    let request = CreateVideoRequest {
         model: args.model.clone(),
         prompt: args.prompt.clone(),
-        duration: args.duration,
+        duration: args.duration.map(i64::from),
         resolution: args.resolution.clone(),
         ratio: args.ratio.clone(),
-        images,
+        // No `images` member at all when there are none.
+        images: (!images.is_empty()).then_some(images),
         first_image,
         last_image,
         callback_url: args.callback_url.clone(),
+        ..Default::default()
     };
     let created = match client.create_video(&request).await {
         Ok(created) => created,
@@ -249,9 +251,7 @@ async fn create_video(client: &Client, args: CreateArgs, json: bool) -> Result<(
         }
         println!(
             "{} {} ({} credits)",
-            created.task_id,
-            created.status,
-            created.cost["credits"].as_i64().unwrap_or(0)
+            created.task_id, created.status, created.cost.credits
         );
         return Ok(());
     }
@@ -329,12 +329,12 @@ async fn media_ref(client: &Client, source: &str, quiet: bool) -> Result<String,
     }
     for _ in 0..120 {
         let detail = client.asset_detail(&asset_id).await?;
-        match detail["status"].as_str() {
-            Some("Active") => return Ok(format!("asset://{asset_id}")),
-            Some("Failed") => {
+        match detail.status.as_str() {
+            "Active" => return Ok(format!("asset://{asset_id}")),
+            "Failed" => {
                 return Err(usage(format!(
                     "asset {asset_id} ({source}) was refused: {}",
-                    detail["reason"].as_str().unwrap_or("no reason given")
+                    detail.reason.as_deref().unwrap_or("no reason given")
                 )))
             }
             _ => tokio::time::sleep(Duration::from_millis(500)).await,
@@ -466,17 +466,8 @@ pub async fn models(args: ClientArgs) -> ExitCode {
                 return print_json(&models);
             }
             for model in &models {
-                let billing = model
-                    .details
-                    .get("billing")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("");
-                let prices = model
-                    .details
-                    .get("prices")
-                    .map(|v| v.to_string())
-                    .unwrap_or_default();
-                println!("{:<28} {:<11} {prices}", model.model, billing);
+                let prices = serde_json::to_string(&model.prices).unwrap_or_default();
+                println!("{:<28} {:<11} {prices}", model.model, model.billing);
             }
             Ok(())
         }

@@ -2,12 +2,17 @@
 //! commands. Every call unwraps the envelope; an error answer becomes [`ClientError::Api`]
 //! carrying the API's integer `code`, its `msg` and `data.param`.
 //!
+//! The payloads are the server's own wire types (`crate::wire::seed`, re-exported here): what a
+//! handler writes is what this client reads. They read tolerantly (unknown members are ignored;
+//! members newer than the first client default when absent), so a newer server does not break
+//! an older client.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), reelay::client::ClientError> {
-//! use reelay::client::{Client, CreateVideo};
+//! use reelay::client::{Client, CreateVideoRequest};
 //! let client = Client::new("http://127.0.0.1:8080", Some("sk_...".into()))?;
 //! let created = client
-//!     .create_video(&CreateVideo { model: "seedance2.0-sp".into(), prompt: "a lighthouse".into(), ..Default::default() })
+//!     .create_video(&CreateVideoRequest { model: "seedance2.0-sp".into(), prompt: "a lighthouse".into(), ..Default::default() })
 //!     .await?;
 //! let mut events = client.events(&created.task_id, None).await?;
 //! while let Some(task) = events.next().await {
@@ -18,10 +23,9 @@
 //! ```
 
 mod sse;
-mod types;
 
+pub use crate::wire::seed::*;
 pub use sse::{SseEvent, SseParser};
-pub use types::{Account, CreateVideo, Created, Model, Task, TaskError, TaskPage, TaskResult};
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -164,7 +168,10 @@ impl Client {
     }
 
     /// `POST /seedance/videos`.
-    pub async fn create_video(&self, request: &CreateVideo) -> Result<Created, ClientError> {
+    pub async fn create_video(
+        &self,
+        request: &CreateVideoRequest,
+    ) -> Result<TaskCreated, ClientError> {
         self.call(self.post("/seedance/videos").json(request)).await
     }
 
@@ -200,27 +207,20 @@ impl Client {
     }
 
     /// `GET /models`.
-    pub async fn models(&self) -> Result<Vec<Model>, ClientError> {
-        #[derive(serde::Deserialize)]
-        struct Listing {
-            items: Vec<Model>,
-        }
-        let listing: Listing = self.call(self.get("/models")).await?;
+    pub async fn models(&self) -> Result<Vec<ModelItem>, ClientError> {
+        let listing: ModelList = self.call(self.get("/models")).await?;
         Ok(listing.items)
     }
 
     /// `GET /account`.
-    pub async fn account(&self) -> Result<Account, ClientError> {
+    pub async fn account(&self) -> Result<AccountView, ClientError> {
         self.call(self.get("/account")).await
     }
 
     /// `POST /account/webhook-secret`: a new secret, shown once.
     pub async fn rotate_webhook_secret(&self) -> Result<String, ClientError> {
-        let data: Value = self.call(self.post("/account/webhook-secret")).await?;
-        data["secret"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| ClientError::Decode("no secret in the answer".into()))
+        let answer: WebhookSecret = self.call(self.post("/account/webhook-secret")).await?;
+        Ok(answer.secret)
     }
 
     /// `POST /seedance/sp/assets/upload` from a URL; returns the asset id.
@@ -230,11 +230,12 @@ impl Client {
         kind: &str,
         url: &str,
     ) -> Result<String, ClientError> {
+        // `type` as given: the server checks it (40001 naming `type`).
         let body = json!({ "name": name, "type": kind, "url": url });
-        let data: Value = self
+        let accepted: AssetAccepted = self
             .call(self.post("/seedance/sp/assets/upload").json(&body))
             .await?;
-        asset_id(&data)
+        Ok(accepted.asset_id)
     }
 
     /// `POST /seedance/sp/assets/upload` with the bytes of a local file (multipart); returns the asset id.
@@ -256,19 +257,19 @@ impl Client {
                 "file",
                 reqwest::multipart::Part::bytes(bytes).file_name(name),
             );
-        let data: Value = self
+        let accepted: AssetAccepted = self
             .call(self.post("/seedance/sp/assets/upload").multipart(form))
             .await?;
-        asset_id(&data)
+        Ok(accepted.asset_id)
     }
 
     /// `POST /seedance/sp/assets/detail`.
-    pub async fn asset_detail(&self, asset_id: &str) -> Result<Value, ClientError> {
-        self.call(
-            self.post("/seedance/sp/assets/detail")
-                .json(&json!({ "asset_id": asset_id })),
-        )
-        .await
+    pub async fn asset_detail(&self, asset_id: &str) -> Result<AssetDetail, ClientError> {
+        let body = AssetIdRequest {
+            asset_id: asset_id.to_string(),
+        };
+        self.call(self.post("/seedance/sp/assets/detail").json(&body))
+            .await
     }
 
     /// `GET /videos/{id}/events`: the task at each change, ending after a terminal state.
@@ -345,13 +346,6 @@ impl Client {
         file.flush().await.map_err(io)?;
         Ok(written)
     }
-}
-
-fn asset_id(data: &Value) -> Result<String, ClientError> {
-    data["asset_id"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| ClientError::Decode("no asset_id in the answer".into()))
 }
 
 type ByteStream =

@@ -1,4 +1,10 @@
 //! The public JSON of a task (API.md §2 "query"), built from its row.
+//!
+//! [`TaskView`] writes the bytes of `crate::wire::seed::Task`, the task's one declared shape
+//! (its schema in `/openapi.json`, what the client reads), without building that owned struct:
+//! it borrows the row, and copies the stored request between the task's other members (the
+//! poll runs on every call). The tests below hold the two together: what the view writes reads
+//! back as a `wire::seed::Task` that writes the same bytes.
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -559,6 +565,96 @@ mod tests {
             json!({ "code": "upstream_failed", "message": "boom" })
         );
         assert_eq!(failed["cost"]["refunded"], true);
+    }
+
+    /// What the view writes (the poll's bytes, with its `webhook` member, and the list's,
+    /// events' and webhooks', without it) reads back as the wire `Task`, which writes the same
+    /// bytes: completed, failed and queued tasks, with and without a callback and a delivery,
+    /// with requests in both stored forms.
+    #[test]
+    fn what_the_view_writes_reads_back_as_the_wire_task_byte_for_byte() {
+        use crate::wire::seed::{Task, WebhookDelivery};
+
+        #[derive(Serialize)]
+        struct Nothing {}
+        #[derive(Serialize)]
+        struct Polled {
+            webhook: Option<WebhookDelivery>,
+        }
+
+        let files = Files::new();
+        let catalog = reelay_catalog::Catalog::embedded();
+        let options = reelay_catalog::ValidateOptions::default();
+        let stored = StoredResult {
+            video_key: "results/vid_1/video.mp4".into(),
+            last_frame_key: None,
+            width: 864,
+            height: 480,
+            duration: 4.0,
+            fps: 24,
+            frames: 96,
+            size_bytes: 2048,
+            has_audio: false,
+            channel: "local".into(),
+            ratio: "16:9".into(),
+        };
+        let plain = json!({"model": "seedance2.0-sp", "prompt": "waves", "duration": 4});
+        let full = json!({"model": "seedance2.0-sp", "prompt": "a \"quoted\" {lighthouse}",
+            "duration": 5, "resolution": "480p", "images": ["https://example.com/a.png", "asset://ast_1"],
+            "seed": 7, "watermark": true, "callback_url": "https://hook.example.com/a?b={c}"});
+        let delivery = WebhookDelivery {
+            attempts: 2,
+            delivered_at: None,
+            last_error: Some("HTTP 500".into()),
+            last_status: Some(500),
+            next_attempt_at: Some(1_700_000_100),
+            state: "pending".into(),
+            url: "https://hook.example.com/a?b={c}".into(),
+            webhook_id: "msg_1".into(),
+        };
+        let mut written = 0;
+        for body in [&plain, &full] {
+            let request = catalog.validate(body, &options).expect("valid");
+            let new_form = StoredRequest::encode(&request).expect("stored");
+            let old_form =
+                StoredRequest::from_stored(serde_json::to_string(&request).expect("struct order"));
+            let completed = row(Some(&stored), None);
+            let failed = row(None, Some(("cancelled", "cancelled by the user")));
+            let mut queued = row(None, None);
+            queued.status = TaskStatus::Queued;
+            queued.progress = 0;
+            queued.channel = None;
+            queued.completed_at = None;
+            queued.refunded = 0;
+            for mut task in [completed, failed, queued] {
+                for form in [&new_form, &old_form] {
+                    task.request = form.clone();
+                    for retention in [0, 3600] {
+                        let ctx = files.ctx(retention);
+                        let view = task_view(&task, &ctx);
+                        let mut outs = Vec::new();
+                        let mut out = Vec::new();
+                        view.write_json(&mut out, &Nothing {}).expect("write");
+                        outs.push(out);
+                        for webhook in [None, Some(delivery.clone())] {
+                            let mut out = Vec::new();
+                            view.write_json(&mut out, &Polled { webhook })
+                                .expect("write");
+                            outs.push(out);
+                        }
+                        outs.push(serde_json::to_vec(&view).expect("serialize"));
+                        for out in outs {
+                            let text = String::from_utf8_lossy(&out).to_string();
+                            let wire: Task = serde_json::from_slice(&out).expect(&text);
+                            let again = serde_json::to_string(&wire).expect("serialize");
+                            assert_eq!(again, text);
+                            written += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(written, 2 * 3 * 2 * 2 * 4);
     }
 
     /// A request written by `StoredRequest::encode` (price first, the rest sorted) echoes the same

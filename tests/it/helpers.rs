@@ -141,6 +141,8 @@ pub struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
+    /// The body as sent.
+    pub text: String,
 }
 
 impl Answer {
@@ -159,11 +161,42 @@ pub async fn answer(response: reqwest::Response) -> Answer {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    assert_written_in_key_order(&text);
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
     Answer {
         status,
         headers,
         body,
+        text,
+    }
+}
+
+/// How reelay writes the success envelope, before `data` (`api::envelope::written`).
+const SUCCESS_PREFIXES: [&str; 2] = [
+    r#"{"code":0,"msg":"ok","data":"#,
+    r#"{"code":"20000","msg":"ok","data":"#,
+];
+
+/// Every JSON answer reelay writes (the `data` of a success envelope, or a whole error body) is
+/// byte for byte what a `serde_json::Value` holding it writes: object members in name order, at
+/// every depth. The answers used to be `json!` maps, which write that order; the typed wire
+/// structs (`src/wire/`) declare their fields in name order to keep it, and this checks it on
+/// every answer the tests read. Bodies that are not JSON are left alone.
+pub fn assert_written_in_key_order(text: &str) {
+    let rewritten = |json: &str| {
+        serde_json::from_str::<Value>(json)
+            .ok()
+            .map(|v| v.to_string())
+    };
+    let data = SUCCESS_PREFIXES
+        .iter()
+        .find_map(|prefix| text.strip_prefix(prefix)?.strip_suffix('}'));
+    let part = data.unwrap_or(text);
+    if let Some(rewritten) = rewritten(part) {
+        assert_eq!(
+            rewritten, part,
+            "the answer is not written in member-name order (as a JSON map would write it)"
+        );
     }
 }
 
@@ -481,6 +514,9 @@ impl TestApp {
                             event.data.push_str(v.strip_prefix(' ').unwrap_or(v));
                             has_data = true;
                         }
+                    }
+                    if has_data {
+                        assert_written_in_key_order(&event.data);
                     }
                     if has_data && tx.send(event).is_err() {
                         return;

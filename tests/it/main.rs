@@ -27,3 +27,4 @@ mod tidy;
 mod upstream;
 mod validation;
 mod webhooks;
+mod wire;

@@ -6,18 +6,23 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::Admin;
 use crate::accounts::AccountError;
 use crate::api::envelope::Data;
 use crate::api::error::{ApiError, ErrorCode};
 use crate::api::extract::JsonObject;
-use crate::api::openapi::schemas::*;
 use crate::api::videos::parse_limit;
 use crate::api::AppState;
 use crate::store::ledger::PostError;
 use crate::store::{accounts, audit, keys};
+use crate::wire::admin::{
+    AccountCreateRequest, AdminAccount, AdminAccountCreated, AdminAccountDetail, AdminAccountPage,
+    AdminBalance, AdminKey, AdminKeyCreateRequest, AdminKeyCreated, AdminKeyRevoked,
+    CreditsRequest, KeyLimitsRequest,
+};
+use crate::wire::envelope::{Envelope, Error400, Error401, Error403, Error404, Error413, Error500};
 
 /// The admin account and key routes' part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
@@ -34,27 +39,27 @@ pub fn router() -> Router<AppState> {
         .route("/keys/{key_id}/limits", post(set_key_limits))
 }
 
-fn account_json(account: &accounts::Account) -> Value {
-    json!({
-        "account_id": account.id,
-        "name": account.name,
-        "balance": account.balance,
-        "spent_total": account.spent_total,
-        "created_at": account.created_at,
-    })
+fn account_view(account: accounts::Account) -> AdminAccount {
+    AdminAccount {
+        account_id: account.id,
+        balance: account.balance,
+        created_at: account.created_at,
+        name: account.name,
+        spent_total: account.spent_total,
+    }
 }
 
-fn key_json(key: &keys::ApiKey) -> Value {
-    json!({
-        "key_id": key.id,
-        "account_id": key.account_id,
-        "name": key.name,
-        "prefix": key.lookup,
-        "created_at": key.created_at,
-        "revoked_at": key.revoked_at,
-        "rpm": key.rpm,
-        "max_in_flight": key.max_in_flight,
-    })
+fn key_view(key: keys::ApiKey) -> AdminKey {
+    AdminKey {
+        account_id: key.account_id,
+        created_at: key.created_at,
+        key_id: key.id,
+        max_in_flight: key.max_in_flight,
+        name: key.name,
+        prefix: key.lookup,
+        revoked_at: key.revoked_at,
+        rpm: key.rpm,
+    }
 }
 
 #[derive(Deserialize)]
@@ -83,21 +88,18 @@ async fn list(
     State(state): State<AppState>,
     _admin: Admin,
     Query(params): Query<ListParams>,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AdminAccountPage>, ApiError> {
     let limit = parse_limit(params.limit.as_deref())?;
-    let rows = accounts::page(&state.db, params.cursor.as_deref(), limit + 1).await?;
+    let mut rows = accounts::page(&state.db, params.cursor.as_deref(), limit + 1).await?;
     let more = rows.len() as i64 > limit;
-    let rows = &rows[..rows.len().min(limit as usize)];
+    rows.truncate(limit as usize);
     let next_cursor = if more {
         rows.last().map(|a| a.id.clone())
     } else {
         None
     };
-    let items: Vec<Value> = rows.iter().map(account_json).collect();
-    Ok(Data(
-        state.success,
-        json!({ "items": items, "next_cursor": next_cursor }),
-    ))
+    let items = rows.into_iter().map(account_view).collect();
+    Ok(Data(state.success, AdminAccountPage { items, next_cursor }))
 }
 
 /// A name field: a non-empty string of at most 100 characters.
@@ -183,7 +185,7 @@ async fn create(
     State(state): State<AppState>,
     admin: Admin,
     JsonObject(body): JsonObject,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AdminAccountCreated>, ApiError> {
     let name = name_field(&body, "name")?;
     let credits = credits_field(&body, false)?;
     let (account_id, key_id, secret) =
@@ -200,7 +202,12 @@ async fn create(
     .await?;
     Ok(Data(
         state.success,
-        json!({ "account_id": account_id, "key_id": key_id, "secret": secret, "balance": credits }),
+        AdminAccountCreated {
+            account_id,
+            balance: credits,
+            key_id,
+            secret,
+        },
     ))
 }
 
@@ -223,18 +230,26 @@ async fn show(
     State(state): State<AppState>,
     _admin: Admin,
     Path(id): Path<String>,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AdminAccountDetail>, ApiError> {
     let account = accounts::get(&state.db, &id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("account {id} not found")))?;
-    let keys: Vec<Value> = keys::list(&state.db, Some(&id))
+    let keys = keys::list(&state.db, Some(&id))
         .await?
-        .iter()
-        .map(key_json)
+        .into_iter()
+        .map(key_view)
         .collect();
-    let mut view = account_json(&account);
-    view["keys"] = json!(keys);
-    Ok(Data(state.success, view))
+    Ok(Data(
+        state.success,
+        AdminAccountDetail {
+            account_id: account.id,
+            balance: account.balance,
+            created_at: account.created_at,
+            keys,
+            name: account.name,
+            spent_total: account.spent_total,
+        },
+    ))
 }
 
 /// `POST /admin/v1/accounts/{id}/credits {credits, note?}`: a top-up (positive) or an
@@ -262,7 +277,7 @@ async fn credits(
     admin: Admin,
     Path(id): Path<String>,
     JsonObject(body): JsonObject,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AdminBalance>, ApiError> {
     let credits = credits_field(&body, true)?;
     let note = body
         .get("note")
@@ -281,7 +296,10 @@ async fn credits(
     .await?;
     Ok(Data(
         state.success,
-        json!({ "account_id": id, "balance": balance }),
+        AdminBalance {
+            account_id: id,
+            balance,
+        },
     ))
 }
 
@@ -309,7 +327,7 @@ async fn create_key(
     admin: Admin,
     Path(id): Path<String>,
     JsonObject(body): JsonObject,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AdminKeyCreated>, ApiError> {
     let name = name_field(&body, "name")?;
     let made = crate::accounts::create_key(&state.db, &id, &name, None)
         .await
@@ -329,7 +347,11 @@ async fn create_key(
     .await?;
     Ok(Data(
         state.success,
-        json!({ "account_id": id, "key_id": made.key.id, "secret": made.secret }),
+        AdminKeyCreated {
+            account_id: id,
+            key_id: made.key.id,
+            secret: made.secret,
+        },
     ))
 }
 
@@ -352,7 +374,7 @@ async fn revoke_key(
     State(state): State<AppState>,
     admin: Admin,
     Path(key_id): Path<String>,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AdminKeyRevoked>, ApiError> {
     if !keys::revoke(&state.db, &key_id).await? {
         return Err(ApiError::new(
             ErrorCode::NotFound,
@@ -362,7 +384,10 @@ async fn revoke_key(
     audit::record(&state.db, &admin.actor, "key.revoke", Some(&key_id), None).await?;
     Ok(Data(
         state.success,
-        json!({ "key_id": key_id, "revoked": true }),
+        AdminKeyRevoked {
+            key_id,
+            revoked: true,
+        },
     ))
 }
 
@@ -407,7 +432,7 @@ async fn set_key_limits(
     admin: Admin,
     Path(key_id): Path<String>,
     JsonObject(body): JsonObject,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<AdminKey>, ApiError> {
     if let Some(unknown) = body
         .as_object()
         .and_then(|o| o.keys().find(|k| *k != "rpm" && *k != "max_in_flight"))
@@ -433,5 +458,5 @@ async fn set_key_limits(
         Some(&body.to_string()),
     )
     .await?;
-    Ok(Data(state.success, key_json(&key)))
+    Ok(Data(state.success, key_view(key)))
 }

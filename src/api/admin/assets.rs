@@ -13,19 +13,21 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::Admin;
-use crate::api::assets::asset_json;
+use crate::api::assets::asset_detail;
 use crate::api::envelope::Data;
 use crate::api::error::{ApiError, ErrorCode};
 use crate::api::extract::JsonObject;
-use crate::api::openapi::schemas::*;
 use crate::api::upload::string_field;
 use crate::api::AppState;
 use crate::assets::review::{Decision, ReviewError};
 use crate::assets::{asset_ref, Purpose};
 use crate::store::assets::{self as rows, AssetRow};
+use crate::wire::admin::{RejectRequest, ReviewItem, ReviewList};
+use crate::wire::envelope::{
+    Envelope, Error400, Error401, Error403, Error404, Error409, Error413, Error500,
+};
 
 /// How long a reviewer's preview link works.
 const PREVIEW_TTL_SECS: i64 = 3600;
@@ -49,15 +51,33 @@ struct PendingParams {
     purpose: Option<String>,
 }
 
-fn review_json(state: &AppState, row: &AssetRow) -> Value {
-    let mut out = asset_json(row);
-    out["purpose"] = json!(row.purpose);
-    out["account_id"] = json!(row.account_id);
-    out["asset_ref"] = json!(asset_ref(row));
-    out["preview_url"] = json!(state
-        .assets
-        .signed_url(&state.public_url, row, PREVIEW_TTL_SECS));
-    out
+/// The asset's detail (as its owner sees it) with its owner, purpose, reference and a preview URL.
+fn review_item(state: &AppState, row: &AssetRow) -> ReviewItem {
+    let detail = asset_detail(row);
+    ReviewItem {
+        account_id: row.account_id.clone(),
+        asset_id: detail.asset_id,
+        asset_ref: asset_ref(row),
+        created_at: detail.created_at,
+        duration: detail.duration,
+        format: detail.format,
+        height: detail.height,
+        name: detail.name,
+        preview_url: state
+            .assets
+            .signed_url(&state.public_url, row, PREVIEW_TTL_SECS),
+        purpose: row.purpose.clone(),
+        reason: detail.reason,
+        review: detail.review,
+        reviewed_at: detail.reviewed_at,
+        reviewed_by: detail.reviewed_by,
+        size_bytes: detail.size_bytes,
+        status: detail.status,
+        kind: detail.kind,
+        updated_at: detail.updated_at,
+        url: detail.url,
+        width: detail.width,
+    }
 }
 
 /// Items awaiting a review decision, oldest first (at most 200).
@@ -80,7 +100,7 @@ async fn pending(
     State(state): State<AppState>,
     _admin: Admin,
     Query(params): Query<PendingParams>,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<ReviewList>, ApiError> {
     let purpose = match params.purpose.as_deref() {
         None | Some("") => None,
         Some(text) => match Purpose::parse(text) {
@@ -94,8 +114,8 @@ async fn pending(
         },
     };
     let items = rows::pending_reviews(&state.db, purpose, 200).await?;
-    let items: Vec<Value> = items.iter().map(|row| review_json(&state, row)).collect();
-    Ok(Data(state.success, json!({ "items": items })))
+    let items = items.iter().map(|row| review_item(&state, row)).collect();
+    Ok(Data(state.success, ReviewList { items }))
 }
 
 /// Approve an audited asset or real-person record: it becomes `Active`.
@@ -118,7 +138,7 @@ async fn approve(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<String>,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<ReviewItem>, ApiError> {
     decide(&state, &admin, &id, Decision::Approve).await
 }
 
@@ -146,7 +166,7 @@ async fn reject(
     admin: Admin,
     Path(id): Path<String>,
     JsonObject(body): JsonObject,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<ReviewItem>, ApiError> {
     let reason = string_field(&body, "reason")?
         .map(|r| r.trim().to_string())
         .filter(|r| !r.is_empty())
@@ -167,7 +187,7 @@ async fn decide(
     admin: &Admin,
     id: &str,
     decision: Decision,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<ReviewItem>, ApiError> {
     let row = state
         .assets
         .decide(&admin.actor, id, decision)
@@ -180,5 +200,5 @@ async fn decide(
             e @ ReviewError::NotPending { .. } => ApiError::new(ErrorCode::Conflict, e.to_string()),
             ReviewError::Db(e) => ApiError::internal(e),
         })?;
-    Ok(Data(state.success, review_json(state, &row)))
+    Ok(Data(state.success, review_item(state, &row)))
 }

@@ -5,13 +5,14 @@
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Value};
 
 use super::Admin;
 use crate::api::envelope::Data;
 use crate::api::error::ApiError;
-use crate::api::openapi::schemas::*;
 use crate::api::AppState;
+use crate::providers::channels::HealthView;
+use crate::wire::admin::{ChannelHealth, ChannelList, ChannelSwitched, ChannelView};
+use crate::wire::envelope::{Envelope, Error401, Error403, Error404, Error500};
 
 /// The admin channel routes' part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
@@ -39,10 +40,10 @@ pub fn router() -> Router<AppState> {
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
-async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Data<Value>, ApiError> {
+async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Data<ChannelList>, ApiError> {
     let in_flight = crate::store::upstream::in_flight(&state.db).await?;
     let live = crate::store::upstream::live_counts(&state.db).await?;
-    let items: Vec<Value> = state
+    let items = state
         .channels
         .list
         .iter()
@@ -50,22 +51,36 @@ async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Data<Value
             let settings = &channel.settings;
             let name = settings.name.as_str();
             let (queued, processing) = live.get(name).copied().unwrap_or((0, 0));
-            json!({
-                "name": name,
-                "provider": settings.provider,
-                "priority": settings.priority,
-                "weight": settings.weight,
-                "max_concurrency": settings.max_concurrency,
-                "rpm": settings.rpm,
-                "models": settings.models,
-                "in_flight": in_flight.get(name).copied().unwrap_or(0),
-                "queued_upstream": queued,
-                "processing": processing,
-                "health": channel.health_view(),
-            })
+            ChannelView {
+                health: health(channel.health_view()),
+                in_flight: in_flight.get(name).copied().unwrap_or(0),
+                max_concurrency: i64::from(settings.max_concurrency),
+                models: settings.models.clone(),
+                name: name.to_string(),
+                priority: settings.priority,
+                processing,
+                provider: settings.provider.clone(),
+                queued_upstream: queued,
+                rpm: i64::from(settings.rpm),
+                weight: i64::from(settings.weight),
+            }
         })
         .collect();
-    Ok(Data(state.success, json!({ "items": items })))
+    Ok(Data(state.success, ChannelList { items }))
+}
+
+/// A channel's health as operators see it.
+fn health(view: HealthView) -> ChannelHealth {
+    ChannelHealth {
+        breaker: view.breaker.to_string(),
+        breaker_reason: view.breaker_reason,
+        consecutive_failures: view.consecutive_failures,
+        creates_last_minute: view.creates_last_minute,
+        last_error: view.last_error,
+        paused: view.paused,
+        recent_calls: view.recent_calls,
+        recent_error_rate: view.recent_error_rate,
+    }
 }
 
 /// Pause a channel: it takes no new tasks (stored; survives restarts).
@@ -87,7 +102,7 @@ async fn pause(
     State(state): State<AppState>,
     admin: Admin,
     Path(name): Path<String>,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<ChannelSwitched>, ApiError> {
     switch(state, admin, name, true).await
 }
 
@@ -110,7 +125,7 @@ async fn resume(
     State(state): State<AppState>,
     admin: Admin,
     Path(name): Path<String>,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<ChannelSwitched>, ApiError> {
     switch(state, admin, name, false).await
 }
 
@@ -119,7 +134,7 @@ async fn switch(
     admin: Admin,
     name: String,
     paused: bool,
-) -> Result<Data<Value>, ApiError> {
+) -> Result<Data<ChannelSwitched>, ApiError> {
     let channel = state
         .channels
         .get(&name)
@@ -139,6 +154,10 @@ async fn switch(
     }
     Ok(Data(
         state.success,
-        json!({ "name": name, "paused": paused, "health": channel.health_view() }),
+        ChannelSwitched {
+            health: health(channel.health_view()),
+            name,
+            paused,
+        },
     ))
 }

@@ -13,13 +13,13 @@ use axum::http::request::Parts;
 use axum::routing::get;
 use axum::{extract::State, Router};
 use secrecy::ExposeSecret;
-use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
-use crate::api::openapi::schemas::*;
+use crate::wire::admin::{AuditEntry, AuditList};
+use crate::wire::envelope::{Envelope, Error401, Error403, Error404, Error500};
 
 pub mod channels;
 
@@ -108,7 +108,18 @@ pub fn router() -> Router<AppState> {
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
-async fn audit(State(state): State<AppState>, _admin: Admin) -> Result<Data<Value>, ApiError> {
-    let actions = crate::store::audit::recent(&state.db, 100).await?;
-    Ok(Data(state.success, json!({ "items": actions })))
+async fn audit(State(state): State<AppState>, _admin: Admin) -> Result<Data<AuditList>, ApiError> {
+    let items = crate::store::audit::recent(&state.db, 100)
+        .await?
+        .into_iter()
+        .map(|action| AuditEntry {
+            action: action.action,
+            actor: action.actor,
+            at: action.at,
+            detail: action.detail,
+            seq: action.seq,
+            target: action.target,
+        })
+        .collect();
+    Ok(Data(state.success, AuditList { items }))
 }
