@@ -271,7 +271,7 @@ impl Application {
     }
 
     /// The public origin of the URLs this server hands out.
-    pub fn public_url(&self) -> String {
+    pub(crate) fn public_url(&self) -> String {
         self.state.public_url.to_string()
     }
 
@@ -369,12 +369,12 @@ impl Application {
 }
 
 /// The database handle the one-off commands pass to the domain services.
-pub type Database = Db;
+pub(crate) type Database = Db;
 
 /// Opens the configured database for a one-off command (`reelay keys`, `credits`), creating
 /// the data directory first and migrating as `database.migrate_on_start` says; with `migrate`,
 /// always applies the migrations (`reelay migrate`).
-pub async fn open_database(settings: &Settings, migrate: bool) -> Result<Db, String> {
+pub(crate) async fn open_database(settings: &Settings, migrate: bool) -> Result<Db, String> {
     std::fs::create_dir_all(settings.data_dir()).map_err(|e| e.to_string())?;
     let configured = settings.pool_settings();
     let pool = crate::config::PoolSettings {
@@ -424,7 +424,7 @@ async fn bootstrap_first_account(
 }
 
 /// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };

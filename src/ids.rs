@@ -5,7 +5,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 /// A random id with a prefix, e.g. `vid_8f3kq0c2m1x9d7zt4w6b`.
-pub fn new_id(prefix: &str) -> String {
+pub(crate) fn new_id(prefix: &str) -> String {
     const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     // Bytes below 252 = 7 × 36 map onto the alphabet evenly; the others are drawn again. One
     // draw of random bytes instead of a ranged draw per character (every request gets an id).
@@ -39,7 +39,7 @@ pub fn random_token(len: usize) -> String {
 }
 
 /// A fresh API key: the secret shown once, its lookup part (stored in clear) and its hash.
-pub struct NewSecret {
+pub(crate) struct NewSecret {
     pub secret: String,
     pub lookup: String,
     pub hash: String,
@@ -49,7 +49,7 @@ pub struct NewSecret {
 const LOOKUP_LEN: usize = 15;
 
 /// Makes `sk_<12 lookup chars><32 secret chars>`.
-pub fn new_api_secret() -> NewSecret {
+pub(crate) fn new_api_secret() -> NewSecret {
     let secret = format!("sk_{}", random_token(44));
     let lookup = secret[..LOOKUP_LEN].to_string();
     let hash = hash_secret(&secret);
@@ -61,7 +61,7 @@ pub fn new_api_secret() -> NewSecret {
 }
 
 /// The lookup part of a presented secret, if it has the right shape.
-pub fn secret_lookup(secret: &str) -> Option<&str> {
+pub(crate) fn secret_lookup(secret: &str) -> Option<&str> {
     if secret.len() == LOOKUP_LEN + 32
         && secret.starts_with("sk_")
         && secret.bytes().skip(3).all(|b| b.is_ascii_alphanumeric())
@@ -73,13 +73,13 @@ pub fn secret_lookup(secret: &str) -> Option<&str> {
 }
 
 /// SHA-256 of a secret, hex. Secrets have 260 bits of entropy, so a fast hash is enough.
-pub fn hash_secret(secret: &str) -> String {
+pub(crate) fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// Whether `secret` hashes to `stored_hash` (a [`hash_secret`]), compared in constant time.
 /// Written into a stack buffer: every authenticated request checks its key.
-pub fn secret_matches(secret: &str, stored_hash: &str) -> bool {
+pub(crate) fn secret_matches(secret: &str, stored_hash: &str) -> bool {
     use subtle::ConstantTimeEq;
     let mut presented = [0u8; 64];
     hex::encode_to_slice(Sha256::digest(secret.as_bytes()), &mut presented).is_ok()

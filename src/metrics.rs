@@ -185,7 +185,12 @@ impl Metrics {
     }
 
     /// Counts one answered request by its route template, method and status.
-    pub fn count_request(&self, route: Option<&MatchedPath>, method: &Method, status: StatusCode) {
+    pub(crate) fn count_request(
+        &self,
+        route: Option<&MatchedPath>,
+        method: &Method,
+        status: StatusCode,
+    ) {
         let route = route.map_or(RouteLabel::Unmatched, |path| {
             RouteLabel::Matched(path.clone())
         });
@@ -200,7 +205,7 @@ impl Metrics {
 
     /// Replaces the task counts with `(model, status, count)` rows; the queue depth is the
     /// queued ones.
-    pub fn set_task_counts(&self, counts: Vec<(String, String, i64)>) {
+    pub(crate) fn set_task_counts(&self, counts: Vec<(String, String, i64)>) {
         self.tasks.clear();
         let mut queued = 0;
         for (model, status, count) in counts {
@@ -217,7 +222,12 @@ impl Metrics {
     /// Counts one call to a channel's provider (`call`: run, submit, find, statuses, cancel)
     /// and, when it failed, the error by kind (`not_accepted`, `channel_down`, `rejected`,
     /// `ambiguous`; a local run's `failed`).
-    pub fn upstream_call(&self, channel: &str, call: &'static str, error: Option<&'static str>) {
+    pub(crate) fn upstream_call(
+        &self,
+        channel: &str,
+        call: &'static str,
+        error: Option<&'static str>,
+    ) {
         self.upstream_calls
             .get_or_create(&CallLabels {
                 channel: channel.to_string(),
@@ -236,7 +246,7 @@ impl Metrics {
     }
 
     /// Records one finished local render of `model` that took `seconds`.
-    pub fn render_finished(&self, model: &str, seconds: f64) {
+    pub(crate) fn render_finished(&self, model: &str, seconds: f64) {
         self.render_seconds
             .get_or_create(&RenderLabels {
                 model: model.to_string(),

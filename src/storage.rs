@@ -24,7 +24,7 @@ use subtle::ConstantTimeEq;
 use crate::config::{S3Settings, ServeMode, Settings, StorageLocation};
 
 /// The longest validity S3 (SigV4) allows for a presigned URL: 7 days.
-pub const PRESIGNED_MAX_SECS: i64 = 7 * 24 * 3600;
+pub(crate) const PRESIGNED_MAX_SECS: i64 = 7 * 24 * 3600;
 
 /// How long `/readyz` waits for the store before calling it not ready.
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
@@ -270,7 +270,7 @@ impl Storage {
     /// Deletes every object of a task's results (`results/<task_id>/…`); returns how many there
     /// were. A task that fails must not leave files behind: a worker may have stored the video
     /// before it died or before the task failed.
-    pub async fn delete_results(&self, task_id: &str) -> Result<usize, StorageError> {
+    pub(crate) async fn delete_results(&self, task_id: &str) -> Result<usize, StorageError> {
         let keys = self.list(&format!("results/{task_id}")).await?;
         for key in &keys {
             self.delete(key).await?;
@@ -307,7 +307,7 @@ impl Storage {
     /// expires). With `storage.serve = "presigned"` a presigned S3 GET URL valid until
     /// `expires_at`, at most `PRESIGNED_MAX_SECS`; otherwise (and if the S3 credentials cannot
     /// be had without waiting, see `presign`) reelay's own signed `/files/` URL.
-    pub fn result_url(
+    pub(crate) fn result_url(
         &self,
         public_url: &str,
         key: &str,

@@ -10,7 +10,7 @@ pub use crate::store::ledger::PostError;
 
 /// Why an account operation was refused.
 #[derive(Debug, thiserror::Error)]
-pub enum AccountError {
+pub(crate) enum AccountError {
     #[error("account {0} not found")]
     NoAccount(String),
     #[error("this account already has {active} active keys, the most allowed; revoke one first")]
@@ -20,7 +20,7 @@ pub enum AccountError {
 }
 
 /// A key just made: its stored row and the secret, shown once.
-pub struct NewKey {
+pub(crate) struct NewKey {
     pub key: ApiKey,
     pub secret: String,
 }
@@ -28,7 +28,7 @@ pub struct NewKey {
 /// Makes an API key named `name` for `account_id`. With `max_active`, refuses when the account
 /// already has that many active keys (the limit a user's own key creation keeps to; operators
 /// have none).
-pub async fn create_key(
+pub(crate) async fn create_key(
     db: &Db,
     account_id: &str,
     name: &str,
@@ -57,17 +57,20 @@ pub async fn create_key(
 }
 
 /// The keys of one account, or of every account (`None`), oldest first, revoked ones too.
-pub async fn list_keys(db: &Db, account_id: Option<&str>) -> Result<Vec<ApiKey>, AccountError> {
+pub(crate) async fn list_keys(
+    db: &Db,
+    account_id: Option<&str>,
+) -> Result<Vec<ApiKey>, AccountError> {
     Ok(keys::list(db, account_id).await?)
 }
 
 /// Revokes a key; false when there is no such active key.
-pub async fn revoke_key(db: &Db, key_id: &str) -> Result<bool, AccountError> {
+pub(crate) async fn revoke_key(db: &Db, key_id: &str) -> Result<bool, AccountError> {
     Ok(keys::revoke(db, key_id).await?)
 }
 
 /// Adds (or, when negative, removes) credits through the ledger, outside any task.
-pub async fn adjust_credits(
+pub(crate) async fn adjust_credits(
     db: &Db,
     account_id: &str,
     credits: i64,

@@ -28,7 +28,7 @@ use crate::wire::seed::{
 };
 
 /// Most ids in one status request.
-pub const MAX_IDS: usize = 100;
+pub(crate) const MAX_IDS: usize = 100;
 
 /// The asset routes' part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
@@ -99,7 +99,7 @@ fn accepted_view(row: &AssetRow) -> AssetAccepted {
 
 /// The full view of an asset (`detail`): the probed sizes once known; the review members only
 /// for a reviewed purpose (`reviewed_by` and `reviewed_at` then `null` until decided).
-pub fn asset_detail(row: &AssetRow) -> AssetDetail {
+pub(crate) fn asset_detail(row: &AssetRow) -> AssetDetail {
     let reviewed = row.review.is_some();
     AssetDetail {
         asset_id: row.id.clone(),
@@ -190,7 +190,7 @@ async fn audit(
 }
 
 /// The required `asset_id` string of a body.
-pub fn asset_id_field(body: &Value) -> Result<String, ApiError> {
+pub(crate) fn asset_id_field(body: &Value) -> Result<String, ApiError> {
     match body.get("asset_id") {
         Some(Value::String(id)) if !id.trim().is_empty() => Ok(id.trim().to_string()),
         None | Some(Value::Null) => Err(ApiError::field("asset_id", "asset_id: required")),
@@ -202,7 +202,7 @@ pub fn asset_id_field(body: &Value) -> Result<String, ApiError> {
 }
 
 /// The required `asset_ids` list of a body: 1–100 strings.
-pub fn asset_ids_field(body: &Value) -> Result<Vec<String>, ApiError> {
+pub(crate) fn asset_ids_field(body: &Value) -> Result<Vec<String>, ApiError> {
     let bad = || {
         ApiError::field(
             "asset_ids",
@@ -222,7 +222,7 @@ pub fn asset_ids_field(body: &Value) -> Result<Vec<String>, ApiError> {
 }
 
 /// The caller's assets of `purposes` by id, in request order; any unknown id is 404.
-pub async fn owned_rows(
+pub(crate) async fn owned_rows(
     state: &AppState,
     caller: &Caller,
     ids: &[String],

@@ -15,15 +15,15 @@ use axum::Router;
 use super::AppState;
 
 /// The page at `GET /`.
-pub const INDEX_HTML: &str = include_str!("../../console/index.html");
+pub(crate) const INDEX_HTML: &str = include_str!("../../console/index.html");
 /// `GET /console/app.js`.
-pub const APP_JS: &str = include_str!("../../console/app.js");
+pub(crate) const APP_JS: &str = include_str!("../../console/app.js");
 /// `GET /console/account.js`: the Account page.
-pub const ACCOUNT_JS: &str = include_str!("../../console/account.js");
+pub(crate) const ACCOUNT_JS: &str = include_str!("../../console/account.js");
 /// `GET /console/operator.js`: the operator's pages.
-pub const OPERATOR_JS: &str = include_str!("../../console/operator.js");
+pub(crate) const OPERATOR_JS: &str = include_str!("../../console/operator.js");
 /// `GET /console/style.css`.
-pub const STYLE_CSS: &str = include_str!("../../console/style.css");
+pub(crate) const STYLE_CSS: &str = include_str!("../../console/style.css");
 
 /// Scripts and styles only from this origin; results (`video_url`, previews) may be presigned
 /// object-store URLs on another origin, so media and images may come from anywhere.

@@ -9,7 +9,7 @@ pub use crate::wire::envelope::SuccessCode;
 
 impl SuccessCode {
     /// The spelling the `api.success_code` setting asks for: `"20000"`, or `0` for anything else.
-    pub fn from_setting(value: &str) -> SuccessCode {
+    pub(crate) fn from_setting(value: &str) -> SuccessCode {
         if value == "20000" {
             SuccessCode::String20000
         } else {
@@ -19,7 +19,7 @@ impl SuccessCode {
 }
 
 /// A successful answer with its payload.
-pub struct Data<T: Serialize>(pub SuccessCode, pub T);
+pub(crate) struct Data<T: Serialize>(pub SuccessCode, pub T);
 
 impl<T: Serialize> IntoResponse for Data<T> {
     fn into_response(self) -> Response {

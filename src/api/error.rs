@@ -29,7 +29,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// The integer code and HTTP status of this error.
-    pub fn code_and_status(self) -> (i64, StatusCode) {
+    pub(crate) fn code_and_status(self) -> (i64, StatusCode) {
         match self {
             ErrorCode::BadJson => (40000, StatusCode::BAD_REQUEST),
             ErrorCode::InvalidField => (40001, StatusCode::BAD_REQUEST),
@@ -69,7 +69,7 @@ impl ApiError {
         }
     }
 
-    pub fn with_param(mut self, param: impl Into<String>) -> ApiError {
+    pub(crate) fn with_param(mut self, param: impl Into<String>) -> ApiError {
         self.param = Some(param.into());
         self
     }
@@ -78,7 +78,7 @@ impl ApiError {
         ApiError::new(ErrorCode::InvalidField, message).with_param(param)
     }
 
-    pub fn not_found(what: &str) -> ApiError {
+    pub(crate) fn not_found(what: &str) -> ApiError {
         ApiError::new(
             ErrorCode::NotFound,
             format!("{what} not found for this API key's account"),

@@ -20,15 +20,15 @@ use futures::Stream;
 use super::error::ApiError;
 use super::extract::Caller;
 use super::AppState;
-use crate::store::tasks::{self, TaskRow};
+use crate::store::tasks::{self, TaskRow, TaskStatus};
 use crate::tasks::view::task_view;
 use crate::wire::envelope::{Error401, Error404, Error429, Error500};
 use crate::wire::seed::TaskEvent;
 
 /// How often a stream re-reads its task.
-pub const POLL: Duration = Duration::from_millis(250);
+pub(crate) const POLL: Duration = Duration::from_millis(250);
 /// Comment lines sent on an idle stream so proxies keep it open.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// The event stream's part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
@@ -40,17 +40,17 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The version of a task as seen by event streams (the SSE `id`).
-pub fn task_version(row: &TaskRow) -> i64 {
-    let rank = match row.status.as_str() {
-        "queued" => 0,
-        "processing" => 1,
-        _ => 2,
+pub(crate) fn task_version(row: &TaskRow) -> i64 {
+    let rank = match row.status {
+        TaskStatus::Queued => 0,
+        TaskStatus::Processing => 1,
+        TaskStatus::Completed | TaskStatus::Failed => 2,
     };
     rank * 1000 + row.progress.clamp(0, 999)
 }
 
 fn is_terminal(row: &TaskRow) -> bool {
-    matches!(row.status.as_str(), "completed" | "failed")
+    row.status.is_terminal()
 }
 
 /// Where one stream stands.

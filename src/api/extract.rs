@@ -48,12 +48,12 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 /// The answer to a secret that matches no active key.
-pub fn invalid_key() -> ApiError {
+pub(crate) fn invalid_key() -> ApiError {
     unauthorized("API key is invalid or revoked")
 }
 
 /// The caller of an authenticated `key`, once its request is counted toward the key's RPM.
-pub async fn admit(state: &AppState, key: Credential) -> Result<Caller, ApiError> {
+pub(crate) async fn admit(state: &AppState, key: Credential) -> Result<Caller, ApiError> {
     crate::telemetry::request::record_account(&key.account_id);
     // Every authenticated request counts toward the key's RPM, in the database so that the
     // limit holds across replicas.
@@ -86,7 +86,7 @@ fn unauthorized(message: &str) -> ApiError {
 }
 
 /// A body that is a JSON object.
-pub struct JsonObject(pub Value);
+pub(crate) struct JsonObject(pub Value);
 
 impl FromRequest<AppState> for JsonObject {
     type Rejection = ApiError;

@@ -97,7 +97,7 @@ impl Shared {
 }
 
 /// Base path of the public API.
-pub const BASE: &str = "/api/open-api/v1";
+pub(crate) const BASE: &str = "/api/open-api/v1";
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
@@ -125,7 +125,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// What a `reelay worker` with `worker.metrics_listen` serves: its own metrics and health.
-pub fn ops_router(state: AppState) -> Router {
+pub(crate) fn ops_router(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(metrics::router())

@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi};
 use super::AppState;
 
 /// Name of the security scheme of `/api/open-api/v1` (an `sk_…` API key).
-pub const API_KEY: &str = "api_key";
+pub(crate) const API_KEY: &str = "api_key";
 /// Name of the security scheme of `/admin/v1` (the operator's admin token).
 pub const ADMIN_TOKEN: &str = "admin_token";
 
@@ -92,7 +92,7 @@ impl Modify for Finish {
 }
 
 /// The document as served (and as committed in `docs/openapi.json`): pretty JSON, final newline.
-pub fn document_json() -> String {
+pub(crate) fn document_json() -> String {
     let mut text = ApiDoc::openapi()
         .to_pretty_json()
         .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));

@@ -46,7 +46,7 @@ pub fn router(max_upload_bytes: u64) -> Router<AppState> {
 }
 
 /// The view of a real-person record.
-pub fn record_view(row: &AssetRow) -> RealPersonRecord {
+pub(crate) fn record_view(row: &AssetRow) -> RealPersonRecord {
     RealPersonRecord {
         asset_id: row.id.clone(),
         asset_ref: asset_ref(row),

@@ -18,7 +18,7 @@ const MAX_NAME_CHARS: usize = 255;
 
 /// The fields of an upload, as sent.
 #[derive(Default)]
-pub struct UploadForm {
+pub(crate) struct UploadForm {
     pub name: Option<String>,
     pub kind: Option<String>,
     pub url: Option<String>,
@@ -26,7 +26,7 @@ pub struct UploadForm {
 }
 
 /// Reads a JSON or multipart upload body.
-pub async fn read_form(state: &AppState, request: Request) -> Result<UploadForm, ApiError> {
+pub(crate) async fn read_form(state: &AppState, request: Request) -> Result<UploadForm, ApiError> {
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)
@@ -70,7 +70,7 @@ pub async fn read_form(state: &AppState, request: Request) -> Result<UploadForm,
 }
 
 /// Bytes a multipart body may carry beyond the file itself (boundaries, other parts).
-pub const MULTIPART_SLACK: usize = 64 * 1024;
+pub(crate) const MULTIPART_SLACK: usize = 64 * 1024;
 
 fn too_large(limit: u64) -> ApiError {
     ApiError::new(
@@ -118,7 +118,7 @@ async fn read_multipart(mut multipart: Multipart, limit: u64) -> Result<UploadFo
 }
 
 /// An optional string field; other types are 40001.
-pub fn string_field(body: &Value, field: &str) -> Result<Option<String>, ApiError> {
+pub(crate) fn string_field(body: &Value, field: &str) -> Result<Option<String>, ApiError> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
@@ -127,7 +127,7 @@ pub fn string_field(body: &Value, field: &str) -> Result<Option<String>, ApiErro
 }
 
 /// Checks the form for `purpose` and makes the upload.
-pub fn to_upload(form: UploadForm, purpose: Purpose) -> Result<Upload, ApiError> {
+pub(crate) fn to_upload(form: UploadForm, purpose: Purpose) -> Result<Upload, ApiError> {
     let kind = match (purpose, form.kind.as_deref()) {
         (Purpose::RealPerson, None | Some("image")) => reelay_media::MediaKind::Image,
         (Purpose::RealPerson, Some(other)) => {

@@ -322,7 +322,7 @@ async fn list(
 }
 
 /// `limit` of a listing: 1–100, default 20.
-pub fn parse_limit(limit: Option<&str>) -> Result<i64, ApiError> {
+pub(crate) fn parse_limit(limit: Option<&str>) -> Result<i64, ApiError> {
     match limit {
         None => Ok(20),
         Some(text) => match text.parse::<i64>() {

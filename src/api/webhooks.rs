@@ -53,7 +53,7 @@ async fn rotate_secret(
 }
 
 /// The public view of a delivery.
-pub fn delivery_view(delivery: Delivery) -> WebhookDelivery {
+pub(crate) fn delivery_view(delivery: Delivery) -> WebhookDelivery {
     WebhookDelivery {
         attempts: delivery.attempts,
         delivered_at: delivery.delivered_at,
@@ -68,7 +68,7 @@ pub fn delivery_view(delivery: Delivery) -> WebhookDelivery {
 
 /// The `webhook` of a task: `null`, or the delivery of a task with a `callback_url` that
 /// ended. A task without a `callback_url` has no delivery: no query is made for it.
-pub async fn delivery_of(
+pub(crate) async fn delivery_of(
     db: &Db,
     task: &crate::tasks::view::TaskView<'_>,
 ) -> Result<Option<WebhookDelivery>, sqlx::Error> {

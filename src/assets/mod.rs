@@ -27,11 +27,9 @@ use crate::store::assets::AssetRow;
 use crate::store::Db;
 
 /// Status of an asset still being fetched, probed or reviewed.
-pub const PROCESSING: &str = "Processing";
+pub(crate) const PROCESSING: &str = "Processing";
 /// Status of a usable asset.
-pub const ACTIVE: &str = "Active";
-/// Status of an asset refused by probing or review (with a reason).
-pub const FAILED: &str = "Failed";
+pub(crate) const ACTIVE: &str = "Active";
 
 /// Why an asset exists; decides its id prefix and whether it needs a review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +62,7 @@ impl Purpose {
     }
 
     /// `asset` or `rp`.
-    pub fn id_prefix(self) -> &'static str {
+    pub(crate) fn id_prefix(self) -> &'static str {
         match self {
             Purpose::RealPerson => "rp",
             _ => "asset",
@@ -81,13 +79,13 @@ impl Purpose {
     }
 
     /// Whether assets of this purpose count as audited (accepted by `assets_audited` models).
-    pub fn is_audited(self) -> bool {
+    pub(crate) fn is_audited(self) -> bool {
         !matches!(self, Purpose::Library)
     }
 }
 
 /// `image`, `video` or `audio`.
-pub fn parse_kind(text: &str) -> Option<MediaKind> {
+pub(crate) fn parse_kind(text: &str) -> Option<MediaKind> {
     match text {
         "image" => Some(MediaKind::Image),
         "video" => Some(MediaKind::Video),
@@ -97,7 +95,7 @@ pub fn parse_kind(text: &str) -> Option<MediaKind> {
 }
 
 /// Object key of an asset's bytes.
-pub fn object_key(account_id: &str, asset_id: &str) -> String {
+pub(crate) fn object_key(account_id: &str, asset_id: &str) -> String {
     format!("assets/{account_id}/{asset_id}")
 }
 
@@ -118,7 +116,7 @@ pub struct Assets {
 
 /// Why a stored asset's bytes cannot be used by a task.
 #[derive(Debug, thiserror::Error)]
-pub enum UseError {
+pub(crate) enum UseError {
     #[error("asset://{0} no longer exists (it was deleted)")]
     Gone(String),
     #[error("asset://{id} is {status}, not Active")]
@@ -131,7 +129,7 @@ pub enum UseError {
 
 impl Assets {
     /// The bytes of an Active asset, read from object storage (the local renderer's input).
-    pub async fn read_active(&self, id: &str) -> Result<(AssetRow, Bytes), UseError> {
+    pub(crate) async fn read_active(&self, id: &str) -> Result<(AssetRow, Bytes), UseError> {
         let row = crate::store::assets::get(&self.db, id)
             .await?
             .ok_or_else(|| UseError::Gone(id.to_string()))?;
@@ -178,7 +176,12 @@ impl crate::providers::local::AssetReader for Assets {
 impl Assets {
     /// A URL to the asset's stored bytes that works for `ttl_secs` (for upstream channels and
     /// operators reviewing an asset). `None` until the bytes are stored.
-    pub fn signed_url(&self, public_url: &str, row: &AssetRow, ttl_secs: i64) -> Option<String> {
+    pub(crate) fn signed_url(
+        &self,
+        public_url: &str,
+        row: &AssetRow,
+        ttl_secs: i64,
+    ) -> Option<String> {
         let key = row.object_key.as_deref()?;
         let expires = crate::store::now() + ttl_secs.max(1);
         Some(format!(

@@ -7,7 +7,7 @@ use crate::store::assets::{self as rows, AssetRow};
 
 /// A decision that could not be applied.
 #[derive(Debug, thiserror::Error)]
-pub enum ReviewError {
+pub(crate) enum ReviewError {
     #[error("no asset or real-person record {0}")]
     NotFound(String),
     #[error("{id} is not awaiting review (status {status}, review {review})")]
@@ -22,14 +22,14 @@ pub enum ReviewError {
 
 /// Approve or reject.
 #[derive(Debug, Clone)]
-pub enum Decision {
+pub(crate) enum Decision {
     Approve,
     Reject { reason: String },
 }
 
 impl Assets {
     /// Applies an operator's decision to a pending asset and records it in the audit trail.
-    pub async fn decide(
+    pub(crate) async fn decide(
         &self,
         actor: &str,
         id: &str,

@@ -15,7 +15,7 @@ use crate::client::{Client, ClientError, CreateVideoRequest, Task};
 
 /// Where the server is and who is calling (shared by every client command).
 #[derive(Args, Debug, Clone)]
-pub struct ClientArgs {
+pub(crate) struct ClientArgs {
     /// Server origin.
     #[arg(
         long,
@@ -33,7 +33,7 @@ pub struct ClientArgs {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum VideoCommand {
+pub(crate) enum VideoCommand {
     /// Create a video task; local image paths are uploaded as assets first.
     ///
     /// Example: reelay video create --model seedance2.0-sp --prompt "a lighthouse at dusk" --duration 5 --wait --output out.mp4
@@ -66,7 +66,7 @@ pub enum VideoCommand {
 }
 
 #[derive(Args, Debug)]
-pub struct CreateArgs {
+pub(crate) struct CreateArgs {
     /// Model name (see `reelay models`).
     #[arg(long)]
     model: String,
@@ -103,7 +103,7 @@ pub struct CreateArgs {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum AssetCommand {
+pub(crate) enum AssetCommand {
     /// Upload an image, video or audio to your asset library (a local path or an https URL).
     ///
     /// Example: reelay asset upload ./cat.png

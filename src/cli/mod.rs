@@ -16,14 +16,14 @@ use crate::config::{Overrides, Settings};
 /// reelay: a self-hostable gateway for AI video generation (Seedance 2.0 task API).
 #[derive(Parser, Debug)]
 #[command(name = "reelay", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
 /// Where the configuration and data live (shared by every server-side command).
 #[derive(Args, Clone, Default)]
-pub struct ConfigArgs {
+pub(crate) struct ConfigArgs {
     /// Configuration file (default: ./reelay.toml when it exists).
     #[arg(long, global = true)]
     config: Option<PathBuf>,

@@ -6,7 +6,7 @@ use super::ConfigArgs;
 use crate::accounts;
 
 #[derive(Subcommand, Debug)]
-pub enum KeysCommand {
+pub(crate) enum KeysCommand {
     /// Create an API key; without --account, also a new account holding --credits.
     ///
     /// Example: reelay keys create --name ci --credits 100000
@@ -44,7 +44,7 @@ pub enum KeysCommand {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum CreditsCommand {
+pub(crate) enum CreditsCommand {
     /// Add credits to an account (negative to remove), recorded in the ledger.
     ///
     /// Example: reelay credits add --account acct_... 50000

@@ -87,16 +87,11 @@ impl Default for ChannelSettings {
 
 impl ChannelSettings {
     /// The upstream model for a catalog model, when this channel serves it.
-    pub fn upstream_model<'a>(&'a self, model: &'a str) -> Option<&'a str> {
+    pub(crate) fn upstream_model<'a>(&'a self, model: &'a str) -> Option<&'a str> {
         if self.models.is_empty() {
             return Some(model);
         }
         self.models.get(model).map(String::as_str)
-    }
-
-    /// True for channels that run on another server.
-    pub fn is_remote(&self) -> bool {
-        self.provider != "local"
     }
 }
 

@@ -44,7 +44,7 @@ impl std::fmt::Debug for DatabaseSettings {
 
 impl DatabaseSettings {
     /// Pool settings of this database.
-    pub fn pool_settings(&self) -> PoolSettings {
+    pub(crate) fn pool_settings(&self) -> PoolSettings {
         PoolSettings {
             max_connections: self.max_connections,
             migrate: self.migrate_on_start,
@@ -89,7 +89,7 @@ pub enum Backend {
 
 impl Backend {
     /// The backend of a `sqlite:` or `postgres:`/`postgresql:` URL.
-    pub fn of_url(url: &str) -> Option<Backend> {
+    pub(crate) fn of_url(url: &str) -> Option<Backend> {
         if url.starts_with("sqlite:") {
             Some(Backend::Sqlite)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {

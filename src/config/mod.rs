@@ -452,12 +452,12 @@ impl Settings {
     }
 
     /// Pool settings of the configured database.
-    pub fn pool_settings(&self) -> PoolSettings {
+    pub(crate) fn pool_settings(&self) -> PoolSettings {
         self.database.pool_settings()
     }
 
     /// Where objects are stored: `storage.url`, or the directory `<data_dir>/objects` when unset.
-    pub fn storage_location(&self) -> Result<StorageLocation, ConfigError> {
+    pub(crate) fn storage_location(&self) -> Result<StorageLocation, ConfigError> {
         self.storage.location(&self.data_dir)
     }
 

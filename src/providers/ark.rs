@@ -36,7 +36,7 @@ const PAGE_SIZE: usize = 500;
 const RECONCILE_PAGES: u32 = 10;
 
 /// An Ark account behind one channel.
-pub struct ArkProvider {
+pub(crate) struct ArkProvider {
     endpoint: Endpoint,
 }
 
@@ -200,7 +200,7 @@ impl Provider for ArkProvider {
 }
 
 /// The create body for a task (UPSTREAM-ARK.md §1.3–1.4).
-pub fn create_body(request: &SubmitRequest<'_>) -> Result<Value, CallError> {
+pub(crate) fn create_body(request: &SubmitRequest<'_>) -> Result<Value, CallError> {
     let task: &ValidatedRequest = request.request;
     let mut content = vec![json!({ "type": "text", "text": task.prompt })];
     let mut push = |kind: &str, role: &str, media: &MediaRef, field: &str| {
@@ -268,7 +268,7 @@ pub fn create_body(request: &SubmitRequest<'_>) -> Result<Value, CallError> {
 }
 
 /// One task object (GET, list item or callback body).
-pub fn parse_task(item: &Value) -> Option<UpstreamTask> {
+pub(crate) fn parse_task(item: &Value) -> Option<UpstreamTask> {
     let id = item["id"].as_str()?.to_string();
     let status = UpstreamStatus::parse(item["status"].as_str().unwrap_or(""));
     let mut task = UpstreamTask::new(id, status);

@@ -50,7 +50,7 @@ struct Health {
 
 /// What operators see about a channel (`GET /admin/v1/channels`).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct HealthView {
+pub(crate) struct HealthView {
     pub paused: bool,
     /// `closed`, `open` or `half_open` (cool-down over; the next call is a trial).
     pub breaker: &'static str,
@@ -79,13 +79,13 @@ impl Channel {
     }
 
     /// How this channel runs tasks.
-    pub fn execution(&self) -> Execution {
+    pub(crate) fn execution(&self) -> Execution {
         self.provider.execution()
     }
 
     /// Records how a task run in this process ended: a failure the request caused (its inputs)
     /// still shows the channel working; any other counts toward the breaker.
-    pub fn record_outcome(&self, outcome: &Outcome) {
+    pub(crate) fn record_outcome(&self, outcome: &Outcome) {
         match outcome {
             Outcome::Failed(failure) if !failure.is_request_fault() => {
                 self.record_failure(&format!("{}: {}", failure.code, failure.message))
@@ -101,16 +101,16 @@ impl Channel {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn is_paused(&self) -> bool {
+    pub(crate) fn is_paused(&self) -> bool {
         self.paused.load(Ordering::SeqCst)
     }
 
-    pub fn set_paused(&self, paused: bool) {
+    pub(crate) fn set_paused(&self, paused: bool) {
         self.paused.store(paused, Ordering::SeqCst);
     }
 
     /// Not paused, breaker closed (or cooled down for a trial) and a create fits the `rpm` window.
-    pub fn can_submit(&self) -> bool {
+    pub(crate) fn can_submit(&self) -> bool {
         if self.is_paused() {
             return false;
         }
@@ -125,7 +125,7 @@ impl Channel {
 
     /// Takes one create from the `rpm` window (after `can_submit`); a cooled-down breaker lets
     /// this one call through as a trial and stays shut to others until it reports.
-    pub fn reserve_submit(&self) {
+    pub(crate) fn reserve_submit(&self) {
         let now = Instant::now();
         let mut health = self.health();
         health.creates.push_back(now);
@@ -135,7 +135,7 @@ impl Channel {
     }
 
     /// Takes one status call from the `poll_rpm` window, or says how long to wait for one.
-    pub fn take_poll(&self) -> Result<(), Duration> {
+    pub(crate) fn take_poll(&self) -> Result<(), Duration> {
         let now = Instant::now();
         let mut health = self.health();
         prune(&mut health.polls, now, MINUTE);
@@ -148,7 +148,7 @@ impl Channel {
     }
 
     /// A call answered as expected: the breaker closes.
-    pub fn record_success(&self) {
+    pub(crate) fn record_success(&self) {
         let now = Instant::now();
         let mut health = self.health();
         health.consecutive_failures = 0;
@@ -161,7 +161,7 @@ impl Channel {
     }
 
     /// A transient failure (5xx, connect error, timeout); enough in a row open the breaker.
-    pub fn record_failure(&self, reason: &str) {
+    pub(crate) fn record_failure(&self, reason: &str) {
         let now = Instant::now();
         let mut health = self.health();
         health.consecutive_failures += 1;
@@ -180,7 +180,7 @@ impl Channel {
     }
 
     /// The channel cannot work (auth, quota): open the breaker at once and alert.
-    pub fn open_breaker(&self, code: &str, reason: &str) {
+    pub(crate) fn open_breaker(&self, code: &str, reason: &str) {
         let now = Instant::now();
         let mut health = self.health();
         health.consecutive_failures += 1;
@@ -195,7 +195,7 @@ impl Channel {
         Duration::from_secs(self.settings.breaker_cooldown_secs)
     }
 
-    pub fn health_view(&self) -> HealthView {
+    pub(crate) fn health_view(&self) -> HealthView {
         let now = Instant::now();
         let mut health = self.health();
         prune(&mut health.creates, now, MINUTE);

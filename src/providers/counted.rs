@@ -11,7 +11,7 @@ use super::{CallError, Execution, Job, Outcome, Provider, SubmitRequest, Upstrea
 use crate::metrics::Metrics;
 
 /// Wraps `inner`, the provider of channel `channel`.
-pub struct Counted {
+pub(crate) struct Counted {
     inner: Arc<dyn Provider>,
     channel: String,
     metrics: Arc<Metrics>,

@@ -25,7 +25,7 @@ use reelay_catalog::ValidatedRequest;
 use tokio::sync::watch;
 
 /// Name of the built-in channel.
-pub const LOCAL_CHANNEL: &str = "local";
+pub(crate) const LOCAL_CHANNEL: &str = "local";
 
 /// What a remote provider needs to submit one task.
 pub struct SubmitRequest<'a> {
@@ -47,7 +47,7 @@ pub struct SubmitRequest<'a> {
 impl SubmitRequest<'_> {
     /// The URL the upstream should fetch for one media reference: the user's URL, or the signed
     /// URL of reelay's copy of an asset.
-    pub fn media_url(&self, media: &reelay_catalog::MediaRef) -> Option<String> {
+    pub(crate) fn media_url(&self, media: &reelay_catalog::MediaRef) -> Option<String> {
         match media {
             reelay_catalog::MediaRef::Https(url) => Some(url.clone()),
             reelay_catalog::MediaRef::Asset(id) => self.asset_urls.get(id).cloned(),
@@ -55,7 +55,10 @@ impl SubmitRequest<'_> {
     }
 
     /// `media_url` for a list, or the first asset id that has no URL.
-    pub fn media_urls(&self, list: &[reelay_catalog::MediaRef]) -> Result<Vec<String>, String> {
+    pub(crate) fn media_urls(
+        &self,
+        list: &[reelay_catalog::MediaRef],
+    ) -> Result<Vec<String>, String> {
         list.iter()
             .map(|media| self.media_url(media).ok_or_else(|| media.to_string()))
             .collect()
@@ -228,7 +231,7 @@ impl TaskFailure {
 
     /// True when the request itself is at fault (its inputs), not the channel: such a failure
     /// does not count against the channel's health.
-    pub fn is_request_fault(&self) -> bool {
+    pub(crate) fn is_request_fault(&self) -> bool {
         self.code == "invalid_input"
     }
 }
@@ -307,7 +310,7 @@ pub trait Provider: Send + Sync {
 
 /// What every remote provider holds: an HTTP client with the channel's timeouts, the base URL
 /// (no trailing slash), the API key and the status batch size.
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     pub client: reqwest::Client,
     pub base: String,
     pub key: secrecy::SecretString,

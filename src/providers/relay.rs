@@ -22,7 +22,7 @@ use crate::config::ChannelSettings;
 const BASE: &str = "api/open-api/v1";
 
 /// A remote server speaking reelay's API.
-pub struct RelayProvider {
+pub(crate) struct RelayProvider {
     endpoint: Endpoint,
 }
 

@@ -45,7 +45,7 @@ pub struct NewAsset<'a> {
 }
 
 /// What probing found, written when the bytes are stored.
-pub struct Probed<'a> {
+pub(crate) struct Probed<'a> {
     pub object_key: &'a str,
     pub format: &'a str,
     pub width: Option<i64>,
@@ -108,7 +108,7 @@ pub async fn usage(db: &Db, account_id: &str) -> Result<(i64, i64), sqlx::Error>
 }
 
 /// Records the stored bytes' facts and the outcome (`status`, `review`) of a `Processing` asset.
-pub async fn mark_stored(
+pub(crate) async fn mark_stored(
     db: &Db,
     id: &str,
     probed: &Probed<'_>,
@@ -141,7 +141,7 @@ pub async fn mark_stored(
 }
 
 /// `Processing` → `Failed` with a reason.
-pub async fn mark_failed(db: &Db, id: &str, reason: &str) -> Result<bool, sqlx::Error> {
+pub(crate) async fn mark_failed(db: &Db, id: &str, reason: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE assets SET status = 'Failed', reason = $1, updated_at = $2 WHERE id = $3 AND status = 'Processing'",
     )
@@ -155,7 +155,7 @@ pub async fn mark_failed(db: &Db, id: &str, reason: &str) -> Result<bool, sqlx::
 
 /// Fails URL intakes that a restart interrupted: still `Processing`, nothing stored, and not
 /// touched since `cutoff`. Returns how many were failed.
-pub async fn fail_interrupted_intakes(db: &Db, cutoff: i64) -> Result<u64, sqlx::Error> {
+pub(crate) async fn fail_interrupted_intakes(db: &Db, cutoff: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE assets SET status = 'Failed', reason = $1, updated_at = $2 \
          WHERE status = 'Processing' AND object_key IS NULL AND updated_at < $3",
@@ -170,7 +170,7 @@ pub async fn fail_interrupted_intakes(db: &Db, cutoff: i64) -> Result<u64, sqlx:
 
 /// Applies a review decision to a `pending` asset: approve → `Active`, reject → `Failed` with
 /// `reason`. False when the asset is not awaiting review.
-pub async fn decide(
+pub(crate) async fn decide(
     db: &Db,
     id: &str,
     approve: bool,
@@ -200,7 +200,7 @@ pub async fn decide(
 }
 
 /// Assets awaiting an operator's decision, oldest first; `purpose` filters when given.
-pub async fn pending_reviews(
+pub(crate) async fn pending_reviews(
     db: &Db,
     purpose: Option<&str>,
     limit: i64,

@@ -9,7 +9,7 @@ use sqlx::AnyConnection;
 use super::{list_placeholders, values_placeholders, Db};
 
 /// How long an `Idempotency-Key` is remembered.
-pub const WINDOW_SECS: i64 = 24 * 3600;
+pub(crate) const WINDOW_SECS: i64 = 24 * 3600;
 
 /// Records deleted per statement when pruning (keeps each write transaction short).
 const PRUNE_BATCH: i64 = 5_000;
@@ -22,7 +22,7 @@ pub struct Record {
 }
 
 /// A record to write.
-pub struct NewRecord<'a> {
+pub(crate) struct NewRecord<'a> {
     pub account_id: &'a str,
     pub key: &'a str,
     pub body_hash: &'a str,
@@ -51,7 +51,7 @@ pub async fn find(
 }
 
 /// Which of `keys` this account has recorded (one statement, on the primary key).
-pub async fn recorded_among(
+pub(crate) async fn recorded_among(
     conn: &mut AnyConnection,
     account_id: &str,
     keys: &[&str],
@@ -85,7 +85,7 @@ pub async fn delete(
 }
 
 /// Writes records (one multi-row insert). A key recorded meanwhile fails it on the primary key.
-pub async fn insert_many(
+pub(crate) async fn insert_many(
     conn: &mut AnyConnection,
     records: &[NewRecord<'_>],
 ) -> Result<(), sqlx::Error> {
@@ -111,7 +111,7 @@ pub async fn insert_many(
 
 /// Deletes records older than the window (a key that old creates a new task anyway); returns
 /// how many. In batches, so that the one writer is never held for long.
-pub async fn prune(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+pub(crate) async fn prune(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     let cutoff = now - WINDOW_SECS;
     let mut deleted = 0;
     loop {

@@ -144,7 +144,7 @@ pub async fn revoke(db: &Db, key_id: &str) -> Result<bool, sqlx::Error> {
 
 /// Sets a key's own limits (`Some(None)` clears one back to the server default, `None` leaves
 /// it); the key after the change, or `None` when there is no such key.
-pub async fn set_limits(
+pub(crate) async fn set_limits(
     db: &Db,
     key_id: &str,
     rpm: Option<Option<i64>>,
@@ -184,7 +184,7 @@ pub async fn get(db: &Db, key_id: &str) -> Result<Option<ApiKey>, sqlx::Error> {
 /// The one in-flight guard of a create: locks the key's row (a no-op update: PostgreSQL holds
 /// the lock to commit, SQLite has one writer) so that creates racing on several replicas count
 /// each other's tasks, then counts the key's `queued` + `processing` tasks.
-pub async fn lock_and_count_live(
+pub(crate) async fn lock_and_count_live(
     conn: &mut AnyConnection,
     key_id: &str,
 ) -> Result<i64, sqlx::Error> {

@@ -121,7 +121,7 @@ async fn apply(
 /// `postings` are `(task_id, credits)`, applied in order; the result is each one's
 /// `balance_after`. All or none: when their sum would take the balance below zero nothing is
 /// applied and `Insufficient` reports the sum.
-pub async fn post_many(
+pub(crate) async fn post_many(
     conn: &mut AnyConnection,
     account_id: &str,
     kind: Kind,

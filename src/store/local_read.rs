@@ -61,7 +61,7 @@ impl std::fmt::Debug for LocalReader {
 impl LocalReader {
     /// The reader of the file a `sqlite:` URL names; `None` for an in-memory database or a URL
     /// sqlx would not parse either.
-    pub fn for_url(url: &str) -> Option<LocalReader> {
+    pub(crate) fn for_url(url: &str) -> Option<LocalReader> {
         if url.contains(":memory:") || url.contains("mode=memory") {
             return None;
         }

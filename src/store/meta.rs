@@ -21,7 +21,11 @@ pub async fn get_or_init(
 
 /// Stores `value` under `name` unless a value is there; true when this call stored it (a
 /// once-only claim that holds across replicas).
-pub async fn insert_if_absent(db: &Db, name: &str, value: &str) -> Result<bool, sqlx::Error> {
+pub(crate) async fn insert_if_absent(
+    db: &Db,
+    name: &str,
+    value: &str,
+) -> Result<bool, sqlx::Error> {
     let done =
         sqlx::query("INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(name)

@@ -18,10 +18,10 @@ pub mod keys;
 pub mod ledger;
 pub mod local_read;
 pub mod meta;
-pub mod notify;
-pub mod positional;
+pub(crate) mod notify;
+pub(crate) mod positional;
 pub mod rate;
-pub mod task_types;
+pub(crate) mod task_types;
 pub mod tasks;
 pub mod upstream;
 pub mod webhooks;
@@ -41,7 +41,7 @@ pub use crate::config::Backend;
 impl Backend {
     /// Row-locking suffix for a claim's `SELECT … LIMIT 1` subquery: PostgreSQL skips rows
     /// another replica is claiming; SQLite has a single writer, so there is nothing to skip.
-    pub fn skip_locked(self) -> &'static str {
+    pub(crate) fn skip_locked(self) -> &'static str {
         match self {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -78,7 +78,7 @@ impl Db {
     }
 
     /// Opens the database at `url` with explicit pool settings.
-    pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Db, sqlx::Error> {
+    pub(crate) async fn connect_with(url: &str, settings: PoolSettings) -> Result<Db, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url).ok_or_else(|| {
             sqlx::Error::Configuration(
@@ -160,7 +160,7 @@ impl Db {
 
     /// Applies pending migrations (PostgreSQL: under an advisory lock, so concurrent replicas
     /// wait for each other instead of racing).
-    pub async fn run_migrations(&self) -> Result<(), sqlx::Error> {
+    pub(crate) async fn run_migrations(&self) -> Result<(), sqlx::Error> {
         let migrator = match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
@@ -227,13 +227,13 @@ pub fn now() -> i64 {
 }
 
 /// `($first, …, $first+count-1)`: the list of an `IN` after `first - 1` other parameters.
-pub fn list_placeholders(first: usize, count: usize) -> String {
+pub(crate) fn list_placeholders(first: usize, count: usize) -> String {
     let list: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
     format!("({})", list.join(", "))
 }
 
 /// `($1, …, $cols), ($cols+1, …), …` for a multi-row `INSERT … VALUES` of `rows` rows.
-pub fn values_placeholders(rows: usize, cols: usize) -> String {
+pub(crate) fn values_placeholders(rows: usize, cols: usize) -> String {
     let mut sql = String::with_capacity(rows * cols * 5);
     for row in 0..rows {
         if row > 0 {

@@ -15,7 +15,7 @@ use super::{Backend, Db};
 
 /// What a poke announces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Topic {
+pub(crate) enum Topic {
     /// A task was accepted (wakes dispatchers).
     Tasks,
     /// A task was routed to the local channel (wakes local workers).
@@ -32,7 +32,7 @@ impl Topic {
 }
 
 /// Tells other replicas about new work (no-op on SQLite, where one process owns the database).
-pub async fn announce(db: &Db, topic: Topic) {
+pub(crate) async fn announce(db: &Db, topic: Topic) {
     if db.backend() != Backend::Postgres {
         return;
     }
@@ -47,7 +47,7 @@ pub async fn announce(db: &Db, topic: Topic) {
 
 /// On PostgreSQL, listens for pokes and forwards them to this process's `Notify`s until
 /// `shutdown`; reconnects after errors. `None` on SQLite.
-pub fn spawn_listener(
+pub(crate) fn spawn_listener(
     db: &Db,
     tasks: Arc<Notify>,
     local: Arc<Notify>,

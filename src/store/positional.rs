@@ -5,7 +5,7 @@
 use sqlx::any::{Any, AnyRow};
 
 /// A value both drivers decode: `String`, `i64` and their `Option`s.
-pub trait Column:
+pub(crate) trait Column:
     rusqlite::types::FromSql + for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>
 {
 }
@@ -16,7 +16,7 @@ impl<T> Column for T where
 }
 
 /// A row whose values are read by position (names would cost a string search per field).
-pub trait ByPosition {
+pub(crate) trait ByPosition {
     type Error;
 
     /// The value of column `index` (0-based).

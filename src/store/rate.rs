@@ -4,7 +4,7 @@
 use super::Db;
 
 /// Length of a window.
-pub const WINDOW_SECS: i64 = 60;
+pub(crate) const WINDOW_SECS: i64 = 60;
 
 /// Counts one event in `scope`'s current window and says whether it is within `limit`;
 /// `Err(retry_after_secs)` when the window is already full (the refused event still counts,
@@ -33,7 +33,7 @@ pub async fn take(
 }
 
 /// Deletes windows that ended before `now` minus one window.
-pub async fn prune(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+pub(crate) async fn prune(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM rate_windows WHERE window_start < $1")
         .bind(now - 2 * WINDOW_SECS)
         .execute(&db.write)

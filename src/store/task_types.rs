@@ -18,7 +18,7 @@ pub enum TaskStatus {
 
 impl TaskStatus {
     /// Every status, in the order a task goes through them.
-    pub const ALL: [TaskStatus; 4] = [
+    pub(crate) const ALL: [TaskStatus; 4] = [
         TaskStatus::Queued,
         TaskStatus::Processing,
         TaskStatus::Completed,
@@ -43,7 +43,7 @@ impl TaskStatus {
     }
 
     /// `completed` or `failed`: nothing moves the task any more.
-    pub fn is_terminal(self) -> bool {
+    pub(crate) fn is_terminal(self) -> bool {
         matches!(self, TaskStatus::Completed | TaskStatus::Failed)
     }
 }
@@ -103,7 +103,7 @@ pub struct StoredRequest(String);
 
 impl StoredRequest {
     /// How [`StoredRequest::encode`] begins a request.
-    pub const PRICE_FIRST: &'static str = r#"{"price":"#;
+    pub(crate) const PRICE_FIRST: &'static str = r#"{"price":"#;
 
     /// The stored form of `request`.
     pub fn encode(request: &ValidatedRequest) -> serde_json::Result<StoredRequest> {
@@ -132,8 +132,9 @@ impl StoredRequest {
         serde_json::from_str(&self.0)
     }
 
-    /// A stored text, as read from a row (tests and old rows).
-    pub fn from_stored(text: String) -> StoredRequest {
+    /// A stored text as it is (tests: rows of every stored form).
+    #[cfg(test)]
+    pub(crate) fn from_stored(text: String) -> StoredRequest {
         StoredRequest(text)
     }
 

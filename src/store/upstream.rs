@@ -79,7 +79,7 @@ pub async fn due(
 }
 
 /// Submissions whose outcome is unknown (an ambiguous create, or a crash mid-call) and due for reconciliation.
-pub async fn unresolved(
+pub(crate) async fn unresolved(
     db: &Db,
     channel: &str,
     now_ms: i64,
@@ -97,7 +97,7 @@ pub async fn unresolved(
 }
 
 /// The earliest time something of this channel is due (ms).
-pub async fn next_due(db: &Db, channel: &str) -> Result<Option<i64>, sqlx::Error> {
+pub(crate) async fn next_due(db: &Db, channel: &str) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT MIN(next_poll_ms) FROM upstream_tasks WHERE channel = $1 AND submit_state IN ('submitting', 'submitted')",
     )
@@ -107,7 +107,7 @@ pub async fn next_due(db: &Db, channel: &str) -> Result<Option<i64>, sqlx::Error
 }
 
 /// The upstream accepted the task.
-pub async fn mark_submitted(
+pub(crate) async fn mark_submitted(
     db: &Db,
     task_id: &str,
     upstream_id: &str,
@@ -129,7 +129,7 @@ pub async fn mark_submitted(
 }
 
 /// Sets when a row is looked at next, with what was seen.
-pub async fn reschedule(
+pub(crate) async fn reschedule(
     db: &Db,
     task_id: &str,
     next_poll_ms: i64,
@@ -151,7 +151,10 @@ pub async fn reschedule(
 }
 
 /// Reschedules many rows in one transaction: `(task_id, next_poll_ms, last_status)`.
-pub async fn reschedule_many(db: &Db, rows: &[(String, i64, String)]) -> Result<(), sqlx::Error> {
+pub(crate) async fn reschedule_many(
+    db: &Db,
+    rows: &[(String, i64, String)],
+) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -173,7 +176,11 @@ pub async fn reschedule_many(db: &Db, rows: &[(String, i64, String)]) -> Result<
 }
 
 /// The upstream did not list an accepted task; returns the misses so far.
-pub async fn record_miss(db: &Db, task_id: &str, next_poll_ms: i64) -> Result<i64, sqlx::Error> {
+pub(crate) async fn record_miss(
+    db: &Db,
+    task_id: &str,
+    next_poll_ms: i64,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE upstream_tasks SET misses = misses + 1, next_poll_ms = $1, updated_ms = $2 WHERE task_id = $3 RETURNING misses",
     )
@@ -185,7 +192,7 @@ pub async fn record_miss(db: &Db, task_id: &str, next_poll_ms: i64) -> Result<i6
 }
 
 /// A result download failed; returns the attempts so far.
-pub async fn record_download_failure(
+pub(crate) async fn record_download_failure(
     db: &Db,
     task_id: &str,
     next_poll_ms: i64,
@@ -204,13 +211,13 @@ pub async fn record_download_failure(
 }
 
 /// Nothing is left to do upstream for this task.
-pub async fn mark_done(db: &Db, task_id: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn mark_done(db: &Db, task_id: &str) -> Result<(), sqlx::Error> {
     let mut conn = db.write.acquire().await?;
     mark_done_in(&mut conn, task_id).await
 }
 
 /// [`mark_done`] inside the caller's transaction (the task's terminal move).
-pub async fn mark_done_in(
+pub(crate) async fn mark_done_in(
     conn: &mut sqlx::AnyConnection,
     task_id: &str,
 ) -> Result<(), sqlx::Error> {
@@ -243,7 +250,7 @@ pub async fn orphaned(
 }
 
 /// A callback named this upstream task: look at it now. False when reelay does not know it.
-pub async fn poke(db: &Db, channel: &str, upstream_id: &str) -> Result<bool, sqlx::Error> {
+pub(crate) async fn poke(db: &Db, channel: &str, upstream_id: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE upstream_tasks SET next_poll_ms = $1, updated_ms = $2 WHERE channel = $3 AND upstream_id = $4 \
          AND submit_state = 'submitted'",
@@ -266,7 +273,7 @@ pub async fn get(db: &Db, task_id: &str) -> Result<Option<UpstreamRow>, sqlx::Er
 }
 
 /// Per channel: tasks waiting upstream (`queued`) and running there (`processing`).
-pub async fn live_counts(db: &Db) -> Result<HashMap<String, (i64, i64)>, sqlx::Error> {
+pub(crate) async fn live_counts(db: &Db) -> Result<HashMap<String, (i64, i64)>, sqlx::Error> {
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT u.channel, SUM(CASE WHEN t.status = 'queued' THEN 1 ELSE 0 END), \
          SUM(CASE WHEN t.status = 'processing' THEN 1 ELSE 0 END) \
@@ -279,14 +286,14 @@ pub async fn live_counts(db: &Db) -> Result<HashMap<String, (i64, i64)>, sqlx::E
 }
 
 /// Names of the channels an operator paused.
-pub async fn paused_channels(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+pub(crate) async fn paused_channels(db: &Db) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT name FROM channel_state WHERE paused = 1")
         .fetch_all(&db.read)
         .await
 }
 
 /// Stores a channel's pause switch.
-pub async fn set_paused(db: &Db, name: &str, paused: bool) -> Result<(), sqlx::Error> {
+pub(crate) async fn set_paused(db: &Db, name: &str, paused: bool) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO channel_state (name, paused, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at",
@@ -301,7 +308,7 @@ pub async fn set_paused(db: &Db, name: &str, paused: bool) -> Result<(), sqlx::E
 
 /// Takes or renews the lease on polling `channel` for `holder` until `until_ms`. True when
 /// `holder` holds it (it held it already, or the previous holder's lease ran out).
-pub async fn hold_poller(
+pub(crate) async fn hold_poller(
     db: &Db,
     channel: &str,
     holder: &str,
@@ -326,7 +333,11 @@ pub async fn hold_poller(
 }
 
 /// Gives up the polling lease at shutdown so another replica takes over at once.
-pub async fn release_poller(db: &Db, channel: &str, holder: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn release_poller(
+    db: &Db,
+    channel: &str,
+    holder: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE channel_state SET poller = NULL, poller_until_ms = 0 WHERE name = $1 AND poller = $2",
     )

@@ -30,7 +30,7 @@ pub fn callback_url(row: &TaskRow) -> Option<String> {
 }
 
 /// The non-empty `callback_url` member of a request's JSON object, if any.
-pub fn callback_url_in(request: &str) -> Option<std::borrow::Cow<'_, str>> {
+pub(crate) fn callback_url_in(request: &str) -> Option<std::borrow::Cow<'_, str>> {
     /// Only the one field: the rest of the request is skipped, not built into a tree.
     #[derive(serde::Deserialize)]
     struct Callback<'a> {
@@ -45,7 +45,10 @@ pub fn callback_url_in(request: &str) -> Option<std::borrow::Cow<'_, str>> {
 
 /// Enqueues the delivery of a task that just became terminal (no-op without `callback_url`,
 /// or when one is already queued). Call it inside the transaction that changed the status.
-pub async fn enqueue_for(conn: &mut AnyConnection, row: &TaskRow) -> Result<(), sqlx::Error> {
+pub(crate) async fn enqueue_for(
+    conn: &mut AnyConnection,
+    row: &TaskRow,
+) -> Result<(), sqlx::Error> {
     let Some(url) = callback_url(row) else {
         return Ok(());
     };
@@ -81,7 +84,7 @@ pub async fn due(db: &Db, at: i64, limit: i64) -> Result<Vec<Delivery>, sqlx::Er
 /// Takes one attempt of a due delivery: counts it and pushes `next_attempt_at` to `lease_until`
 /// so that no other dispatcher (or replica) sends it meanwhile; if this process dies mid-attempt
 /// the lease runs out and the attempt is made again (at-least-once). False when someone else took it.
-pub async fn claim_attempt(
+pub(crate) async fn claim_attempt(
     db: &Db,
     id: &str,
     at: i64,
@@ -147,7 +150,7 @@ pub async fn record(db: &Db, id: &str, result: AttemptResult<'_>) -> Result<(), 
 }
 
 /// The delivery of one task, if it has one.
-pub async fn for_task(db: &Db, task_id: &str) -> Result<Option<Delivery>, sqlx::Error> {
+pub(crate) async fn for_task(db: &Db, task_id: &str) -> Result<Option<Delivery>, sqlx::Error> {
     sqlx::query_as::<_, Delivery>("SELECT * FROM webhook_deliveries WHERE task_id = $1")
         .bind(task_id)
         .fetch_optional(&db.read)
@@ -155,7 +158,11 @@ pub async fn for_task(db: &Db, task_id: &str) -> Result<Option<Delivery>, sqlx::
 }
 
 /// Sets (or rotates) an account's webhook secret.
-pub async fn set_secret(db: &Db, account_id: &str, secret: &str) -> Result<bool, sqlx::Error> {
+pub(crate) async fn set_secret(
+    db: &Db,
+    account_id: &str,
+    secret: &str,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE accounts SET webhook_secret = $1 WHERE id = $2")
         .bind(secret)
         .bind(account_id)

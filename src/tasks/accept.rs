@@ -57,7 +57,7 @@ pub struct Creator<'a> {
 /// Two requests with the same new `Idempotency-Key` racing on different replicas (PostgreSQL)
 /// both find no earlier record; the loser's insert hits the primary key and its transaction rolls
 /// back (nothing charged). It is then retried once, and finds the winner's task to replay.
-pub async fn accept_task(
+pub(crate) async fn accept_task(
     db: &Db,
     creator: Creator<'_>,
     request: &ValidatedRequest,

@@ -4,7 +4,7 @@
 //! task's outputs (`outputs`), the sweeps (lost workers, retention) and the public view.
 
 pub mod accept;
-pub mod outputs;
+pub(crate) mod outputs;
 pub mod state;
 pub mod submit;
 pub mod sweep;

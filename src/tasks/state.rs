@@ -79,7 +79,7 @@ pub async fn cancel(
 }
 
 /// Fails (with a refund) a task from `exhausted`.
-pub async fn fail_exhausted(
+pub(crate) async fn fail_exhausted(
     db: &Db,
     task_id: &str,
     max_attempts: i64,

@@ -24,7 +24,7 @@ pub struct ViewContext<'a> {
 }
 
 /// Sets the `tasks` gauge of `metrics` (tasks by model and status) from the database.
-pub async fn count_into(
+pub(crate) async fn count_into(
     db: &crate::store::Db,
     metrics: &crate::metrics::Metrics,
 ) -> Result<(), sqlx::Error> {
@@ -33,7 +33,7 @@ pub async fn count_into(
 }
 
 /// Result URLs stop working at this time (None: never).
-pub fn result_expires_at(completed_at: i64, retention_secs: i64) -> Option<i64> {
+pub(crate) fn result_expires_at(completed_at: i64, retention_secs: i64) -> Option<i64> {
     (retention_secs > 0).then_some(completed_at + retention_secs)
 }
 
@@ -47,7 +47,7 @@ pub fn task_json(row: &TaskRow, ctx: &ViewContext<'_>) -> Value {
 /// same bytes as [`task_json`]'s sorted map. The members before and after `request` are two
 /// flattened structs, so that [`TaskView::write_json`] can copy a stored request between them.
 #[derive(Serialize)]
-pub struct TaskView<'a> {
+pub(crate) struct TaskView<'a> {
     #[serde(flatten)]
     head: Head<'a>,
     request: RequestEcho<'a>,
@@ -138,7 +138,11 @@ impl TaskView<'_> {
     /// sort after `updated_at`): the bytes serializing `TaskView` and `extra` flattened into one
     /// object would write. A request [`StoredRequest::encode`] wrote is copied as stored — serializing
     /// it would first check again, on every poll, JSON that reelay wrote.
-    pub fn write_json<E: Serialize>(&self, out: &mut Vec<u8>, extra: &E) -> serde_json::Result<()> {
+    pub(crate) fn write_json<E: Serialize>(
+        &self,
+        out: &mut Vec<u8>,
+        extra: &E,
+    ) -> serde_json::Result<()> {
         serde_json::to_writer(&mut *out, &self.head)?;
         // `{…}` of the head, which has members: its closing brace gives way to the request.
         out.pop();
@@ -166,7 +170,7 @@ impl TaskView<'_> {
     }
 
     /// True when the task's request names a (non-empty) `callback_url`.
-    pub fn has_callback_url(&self) -> bool {
+    pub(crate) fn has_callback_url(&self) -> bool {
         let non_empty = |value: &Value| value.as_str().is_some_and(|url| !url.is_empty());
         match &self.request {
             RequestEcho::Stored { whole, members } => {
@@ -314,7 +318,7 @@ struct ResultView {
 }
 
 /// The typed task object of `row` (see [`TaskView`]).
-pub fn task_view<'a>(row: &'a TaskRow, ctx: &ViewContext<'_>) -> TaskView<'a> {
+pub(crate) fn task_view<'a>(row: &'a TaskRow, ctx: &ViewContext<'_>) -> TaskView<'a> {
     let (request, unit) = echo_request(row);
     let unit = unit.unwrap_or(Echoed::Text(&row.cost_unit));
     let result = row

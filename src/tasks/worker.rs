@@ -47,7 +47,7 @@ pub enum PollOutcome {
 
 impl Worker {
     /// The in-process channels of `channels` (what a worker runs).
-    pub fn in_process(channels: &crate::providers::channels::Channels) -> Vec<Arc<Channel>> {
+    pub(crate) fn in_process(channels: &crate::providers::channels::Channels) -> Vec<Arc<Channel>> {
         channels
             .list
             .iter()

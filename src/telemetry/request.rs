@@ -39,13 +39,13 @@ impl Request {
     }
 
     /// Runs `future` as this request: log lines written while it runs carry the request.
-    pub async fn scope<F: Future>(self, future: F) -> F::Output {
+    pub(crate) async fn scope<F: Future>(self, future: F) -> F::Output {
         REQUEST.scope(self, future).await
     }
 }
 
 /// Names the account of the request being served (after authentication); no-op outside one.
-pub fn record_account(account_id: &str) {
+pub(crate) fn record_account(account_id: &str) {
     let _ = REQUEST.try_with(|request| {
         if let Ok(mut slot) = request.account_id.try_borrow_mut() {
             *slot = Some(account_id.to_owned());
@@ -54,7 +54,7 @@ pub fn record_account(account_id: &str) {
 }
 
 /// Names the task the request being served is about; no-op outside one.
-pub fn record_task(task_id: &str) {
+pub(crate) fn record_task(task_id: &str) {
     let _ = REQUEST.try_with(|request| {
         if let Ok(mut slot) = request.task_id.try_borrow_mut() {
             *slot = Some(task_id.to_owned());

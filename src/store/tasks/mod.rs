@@ -98,7 +98,7 @@ pub async fn insert(conn: &mut AnyConnection, task: &NewTask<'_>) -> Result<(), 
 
 /// Inserts new tasks (`queued`) with one multi-row statement (one row, or the group commit
 /// of creates).
-pub async fn insert_many(
+pub(crate) async fn insert_many(
     conn: &mut AnyConnection,
     tasks: &[NewTask<'_>],
 ) -> Result<(), sqlx::Error> {
@@ -218,7 +218,9 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<TaskRow>, sqlx::Error> {
 }
 
 /// How many tasks there are, by model and status.
-pub async fn count_by_model_and_status(db: &Db) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+pub(crate) async fn count_by_model_and_status(
+    db: &Db,
+) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
     sqlx::query_as("SELECT model, status, COUNT(*) FROM tasks GROUP BY model, status")
         .fetch_all(&db.read)
         .await
@@ -257,7 +259,7 @@ pub async fn page(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<TaskRow>, sqlx
 }
 
 /// Tasks routed to `channel` that have not ended (an in-process channel's in-flight count).
-pub async fn routed_unfinished(db: &Db, channel: &str) -> Result<i64, sqlx::Error> {
+pub(crate) async fn routed_unfinished(db: &Db, channel: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM tasks WHERE channel = $1 AND status IN ('queued', 'processing')",
     )
@@ -267,7 +269,7 @@ pub async fn routed_unfinished(db: &Db, channel: &str) -> Result<i64, sqlx::Erro
 }
 
 /// `queued` tasks no channel has taken yet, oldest first.
-pub async fn unrouted(db: &Db, limit: i64) -> Result<Vec<TaskRow>, sqlx::Error> {
+pub(crate) async fn unrouted(db: &Db, limit: i64) -> Result<Vec<TaskRow>, sqlx::Error> {
     sqlx::query_as::<_, TaskRow>(
         "SELECT * FROM tasks WHERE status = 'queued' AND channel IS NULL ORDER BY created_at, id LIMIT $1",
     )

@@ -131,7 +131,7 @@ impl Upstream {
 /// The marker a task's submissions carry upstream (Ark's `safety_identifier`, ≤ 64 chars; a
 /// relay's `Idempotency-Key`): a hash of the task id, stable across resubmissions, revealing
 /// nothing about the user.
-pub fn marker_for(task_id: &str) -> String {
+pub(crate) fn marker_for(task_id: &str) -> String {
     let digest = Sha256::digest(format!("reelay-task:{task_id}").as_bytes());
     format!("rl-{}", &hex::encode(digest)[..40])
 }
