@@ -89,3 +89,53 @@ async fn the_local_channel_counts_its_runs_in_its_health_and_the_metrics() {
     }
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_configured_local_channel_is_limited_and_runs_under_any_name() {
+    // One `[[channels]]` entry: the local renderer named `preview`, at most one task in flight.
+    let app = spawn_app_with(Options {
+        workers: false,
+        tweak: Box::new(|settings| {
+            settings.channels = vec![reelay::config::ChannelSettings {
+                name: "preview".into(),
+                provider: "local".into(),
+                max_concurrency: 1,
+                ..reelay::config::ChannelSettings::default()
+            }];
+        }),
+    })
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let created = app.create_task(&text_request("seedance2.0-sp")).await;
+        assert_eq!(created.status, 200, "{:?}", created.body);
+        ids.push(created.data()["task_id"].as_str().expect("id").to_string());
+    }
+    // A dispatcher pass routes only what the limit admits; the rest wait unrouted.
+    assert_eq!(app.worker.route_queued().await.expect("route"), 1);
+    assert_eq!(app.worker.route_queued().await.expect("route"), 0);
+    let mut routed = 0;
+    for id in &ids {
+        let task = app.task(id).await;
+        assert_eq!(task.data()["status"], "queued", "{:?}", task.body);
+        if task.data()["channel"] == "preview" {
+            routed += 1;
+        } else {
+            assert_eq!(task.data()["channel"], Value::Null, "{:?}", task.body);
+        }
+    }
+    assert_eq!(routed, 1);
+    // The worker claims tasks routed to `preview` (not only to `local`), one at a time.
+    app.run_queued_tasks().await;
+    for id in &ids {
+        let task = app.task(id).await;
+        assert_eq!(task.data()["status"], "completed", "{:?}", task.body);
+        assert_eq!(
+            task.data()["result"]["channel"],
+            "preview",
+            "{:?}",
+            task.body
+        );
+    }
+    app.finish().await;
+}
