@@ -16,12 +16,16 @@ pub const PROVIDERS: [&str; 3] = ["local", "ark", "relay"];
 #[serde(deny_unknown_fields, default)]
 pub struct ChannelSettings {
     /// Unique name, shown in `GET /models` and the admin API.
+    #[serde(deserialize_with = "crate::config::text::string")]
     pub name: String,
     /// `local`, `ark` or `relay`.
+    #[serde(deserialize_with = "crate::config::text::string")]
     pub provider: String,
     /// Ark: `https://ark.cn-beijing.volces.com/api/v3`; relay: the other server's origin.
+    #[serde(deserialize_with = "crate::config::text::opt_string")]
     pub base_url: Option<String>,
     /// Name of the environment variable holding the upstream's API key (never the key itself).
+    #[serde(deserialize_with = "crate::config::text::opt_string")]
     pub api_key_env: Option<String>,
     /// Catalog model → upstream model. Empty: every catalog model, under its own name (local
     /// and relay only; an Ark channel must list its models).

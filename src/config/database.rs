@@ -9,6 +9,7 @@ use super::ConfigError;
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
     /// `sqlite://path` (default `<data_dir>/reelay.db`) or `postgres://user:pass@host/db`.
+    #[serde(deserialize_with = "crate::config::text::opt_string")]
     pub url: Option<String>,
     /// Connections in the pool (PostgreSQL; SQLite readers). The SQLite writer is always one.
     pub max_connections: u32,

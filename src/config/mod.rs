@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 mod channels;
 mod database;
 mod storage;
+mod text;
 
 pub use channels::{ChannelSettings, UpstreamSettings, PROVIDERS};
 pub use database::{
@@ -54,8 +55,10 @@ pub struct Settings {
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
     /// Address the HTTP API listens on (`127.0.0.1:0` picks a free port).
+    #[serde(deserialize_with = "text::string")]
     pub listen: String,
     /// Public origin used in URLs reelay hands out; default `http://<listen address>`.
+    #[serde(deserialize_with = "text::opt_string")]
     pub public_url: Option<String>,
     /// How long a shutdown waits for in-flight renders before requeueing them.
     pub shutdown_grace_secs: u64,
@@ -100,6 +103,7 @@ pub struct AdminSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct ApiSettings {
     /// `"0"` (integer 0, default) or `"20000"` (the string, for clients of that variant).
+    #[serde(deserialize_with = "text::string")]
     pub success_code: String,
     /// Largest JSON body accepted, in bytes.
     pub max_body_bytes: usize,
@@ -119,6 +123,7 @@ pub struct WorkerSettings {
     /// `reelay worker` only: address of a listener that serves this process's `/metrics`,
     /// `/healthz` and `/readyz` (its renders and upstream calls are counted here, not by the API
     /// replicas). Unset: the worker listens nowhere.
+    #[serde(deserialize_with = "text::opt_string")]
     pub metrics_listen: Option<String>,
 }
 

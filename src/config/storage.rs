@@ -14,6 +14,7 @@ use super::ConfigError;
 #[serde(deny_unknown_fields, default)]
 pub struct StorageSettings {
     /// `file:///path` (default `<data_dir>/objects`) or `s3://bucket/prefix` (`storage.s3`).
+    #[serde(deserialize_with = "crate::config::text::opt_string")]
     pub url: Option<String>,
     /// Who serves result files: reelay itself (default) or the S3 store through presigned URLs.
     pub serve: ServeMode,
@@ -40,10 +41,13 @@ pub enum ServeMode {
 #[serde(deny_unknown_fields, default)]
 pub struct S3Settings {
     /// Endpoint of an S3-compatible service (`http://127.0.0.1:8333`); unset: AWS S3.
+    #[serde(deserialize_with = "crate::config::text::opt_string")]
     pub endpoint: Option<String>,
     /// Region to sign for (`us-east-1` when unset everywhere; R2 wants `auto`).
+    #[serde(deserialize_with = "crate::config::text::opt_string")]
     pub region: Option<String>,
     /// Access key id; needs `secret_access_key` with it.
+    #[serde(deserialize_with = "crate::config::text::opt_string")]
     pub access_key_id: Option<String>,
     /// Secret access key. Never serialized or printed.
     #[serde(skip_serializing)]

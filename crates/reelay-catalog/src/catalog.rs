@@ -74,6 +74,15 @@ impl Catalog {
         self.models.iter().find(|model| model.name == name)
     }
 
+    /// The model a client means by `name`: its name or one of its aliases.
+    pub fn resolve(&self, name: &str) -> Option<&ModelSpec> {
+        self.model(name).or_else(|| {
+            self.models
+                .iter()
+                .find(|model| model.aliases.iter().any(|alias| alias == name))
+        })
+    }
+
     /// Every model name, in file order.
     pub fn model_names(&self) -> Vec<&str> {
         self.models

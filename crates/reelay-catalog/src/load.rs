@@ -79,6 +79,7 @@ const MODEL_KEYS: &[&str] = &[
     "assets_audited",
     "prompt_max_chars",
     "audio_output",
+    "aliases",
 ];
 
 /// Parses TOML text into a raw table.
@@ -243,11 +244,40 @@ pub(crate) fn build(raw: &Table) -> Result<Loaded, CatalogError> {
         }
         models.push(model);
     }
+    check_aliases(&models)?;
     Ok(Loaded {
         models,
         request,
         media_limits,
     })
+}
+
+/// Every name a client may send (model names and aliases) means exactly one model.
+fn check_aliases(models: &[ModelSpec]) -> Result<(), CatalogError> {
+    let mut owner: BTreeMap<&str, &str> = models
+        .iter()
+        .map(|m| (m.name.as_str(), m.name.as_str()))
+        .collect();
+    for model in models {
+        let at = format!("model `{}`", model.name);
+        for alias in &model.aliases {
+            if alias.trim().is_empty() {
+                return Err(CatalogError::invalid(
+                    &at,
+                    "aliases",
+                    "an alias must be a non-empty string",
+                ));
+            }
+            if let Some(other) = owner.insert(alias, &model.name) {
+                return Err(CatalogError::invalid(
+                    &at,
+                    "aliases",
+                    format!("`{alias}` already names model `{other}`"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_request(request: &RequestRules) -> Result<(), CatalogError> {
@@ -308,6 +338,13 @@ fn build_model(
             format!("unknown family `{family}` (known: {})", known.join(", ")),
         ));
     };
+    if family_table.contains_key("aliases") {
+        return Err(CatalogError::invalid(
+            &format!("family `{family}`"),
+            "aliases",
+            "aliases name one model: list them on the model, not its family",
+        ));
+    }
     let mut merged = family_table.clone();
     for (key, value) in table {
         if key != "name" && key != "family" {
@@ -345,6 +382,10 @@ fn build_model(
         assets_audited: take(&merged, &at, "assets_audited")?,
         prompt_max_chars: take(&merged, &at, "prompt_max_chars")?,
         audio_output: take(&merged, &at, "audio_output")?,
+        aliases: match table.get("aliases") {
+            None => Vec::new(),
+            Some(_) => take(table, &at, "aliases")?,
+        },
     };
     check_model(&spec, &at, request)?;
     Ok(spec)

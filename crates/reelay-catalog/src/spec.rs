@@ -175,6 +175,9 @@ pub struct ModelSpec {
     pub prompt_max_chars: u32,
     /// Whether the model can generate a soundtrack (`generate_audio`).
     pub audio_output: bool,
+    /// Other names clients may send for this model (e.g. Ark's model ids); a request naming
+    /// an alias is the same request as one naming the model.
+    pub aliases: Vec<String>,
 }
 
 impl ModelSpec {

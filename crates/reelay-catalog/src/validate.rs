@@ -100,7 +100,7 @@ fn model<'a>(
             ));
         }
     };
-    catalog.model(name).ok_or_else(|| {
+    catalog.resolve(name).ok_or_else(|| {
         ValidationError::unknown_model(format!(
             "model: unknown model {} (valid models: {valid}; see GET /api/open-api/v1/models)",
             describe(&Value::String(name.clone()))

@@ -367,3 +367,69 @@ fn override_file_on_disk() {
         Some(777)
     );
 }
+
+#[test]
+fn an_alias_is_the_model_it_names() {
+    let catalog = Catalog::embedded();
+    let by_alias = catalog
+        .validate(
+            &json!({"model": "doubao-seedance-2-0-260128", "prompt": "a cat"}),
+            &ValidateOptions::default(),
+        )
+        .expect("an Ark model id is accepted");
+    let by_name = catalog
+        .validate(
+            &json!({"model": "seedance2.0-of-sp", "prompt": "a cat"}),
+            &ValidateOptions::default(),
+        )
+        .expect("the model's own name");
+    assert_eq!(by_alias.model, "seedance2.0-of-sp");
+    assert_eq!(by_alias.price, by_name.price);
+    assert_eq!(
+        catalog
+            .resolve("dreamina-seedance-2-0-fast-260128")
+            .map(|m| m.name.as_str()),
+        Some("seedance2.0-of-fast-sp")
+    );
+}
+
+#[test]
+fn operators_add_aliases_and_each_name_means_one_model() {
+    let catalog = load(
+        r#"
+[[models]]
+name = "seedance2.0-mini"
+family = "mini"
+prices = { "480p" = 400, "720p" = 800, "1080p" = 2000 }
+aliases = ["our-cheap-model"]
+"#,
+    )
+    .expect("loads");
+    assert_eq!(
+        catalog.resolve("our-cheap-model").map(|m| m.name.as_str()),
+        Some("seedance2.0-mini")
+    );
+    let message = assert_invalid(
+        r#"
+[[models]]
+name = "seedance2.0-mini"
+family = "mini"
+prices = { "480p" = 400, "720p" = 800, "1080p" = 2000 }
+aliases = ["doubao-seedance-2-0-260128"]
+"#,
+        "model `seedance2.0-mini`",
+        "aliases",
+    );
+    assert!(message.contains("seedance2.0-of-sp"), "{message}");
+    assert_invalid(
+        r#"
+[[models]]
+name = "seedance2.0-mini"
+family = "mini"
+prices = { "480p" = 400, "720p" = 800, "1080p" = 2000 }
+aliases = ["seedance2.0-md"]
+"#,
+        "model `seedance2.0-mini`",
+        "aliases",
+    );
+}
