@@ -155,7 +155,9 @@ impl Application {
             fetcher: fetcher.clone(),
             limits: MediaLimits::default(),
             settings: Arc::new(settings.assets.clone()),
+            public_url: public_url.as_str().into(),
         };
+        let sweep_assets = assets.clone();
         let catalog = Arc::new(catalog);
         let local = LocalProvider {
             catalog: catalog.clone(),
@@ -245,6 +247,7 @@ impl Application {
             // An intake downloads for at most `fetch_timeout_secs`; allow that twice plus a minute.
             asset_intake_timeout_secs: (settings.media.fetch_timeout_secs * 2 + 60) as i64,
             discard_grace_secs: DISCARD_GRACE_SECS,
+            assets: sweep_assets,
         };
         Ok(Application {
             listener,

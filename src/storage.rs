@@ -345,6 +345,31 @@ impl Storage {
         )
     }
 
+    /// The object key behind `url` when it is one of reelay's own signed `/files/` URLs under
+    /// `public_url`, its signature matches and it has not expired; `None` for any other URL.
+    /// reelay reads such URLs from storage instead of fetching them over the network.
+    pub fn own_key(&self, public_url: &str, url: &str, now: i64) -> Option<String> {
+        let rest = url.strip_prefix(public_url)?.strip_prefix("/files/")?;
+        let (key, query) = rest.split_once('?')?;
+        let (mut exp, mut sig) = (None, None);
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("exp", value)) if exp.is_none() => exp = value.parse::<i64>().ok(),
+                Some(("sig", value)) if sig.is_none() => sig = Some(value),
+                _ => return None,
+            }
+        }
+        let (exp, sig) = (exp?, sig?);
+        let plain = !key.is_empty()
+            && !key
+                .split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..")
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
+        (plain && self.verify(key, exp, sig, now)).then(|| key.to_string())
+    }
+
     /// Checks a signed URL's parts; `now` decides expiry.
     pub fn verify(&self, key: &str, expires: i64, signature: &str, now: i64) -> bool {
         let expected = self.signature(key, expires);
@@ -398,6 +423,26 @@ impl Presigner {
 mod tests {
     use super::*;
     use secrecy::SecretString;
+
+    #[test]
+    fn own_urls_are_recognised_only_when_signed_and_live() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::local(dir.path(), b"k".repeat(32)).unwrap();
+        let origin = "https://reelay.example";
+        let url = format!(
+            "{origin}{}",
+            storage.signed_path("uploads/acc_1/upl_2.png", 100)
+        );
+        assert_eq!(
+            storage.own_key(origin, &url, 50).as_deref(),
+            Some("uploads/acc_1/upl_2.png")
+        );
+        assert_eq!(storage.own_key(origin, &url, 150), None, "expired");
+        assert_eq!(storage.own_key("https://other.example", &url, 50), None);
+        let tampered = url.replace("upl_2", "upl_3");
+        assert_eq!(storage.own_key(origin, &tampered, 50), None);
+        assert_eq!(storage.own_key(origin, &format!("{url}&exp=1"), 50), None);
+    }
 
     #[test]
     fn signatures_bind_key_and_expiry() {

@@ -112,3 +112,71 @@ pub async fn create_account_with_key(
     tx.commit().await?;
     Ok((account_id, key.key_id, key.secret))
 }
+
+/// What a key may still spend: its name, quota (0 = unlimited) and what its tasks used.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyQuota {
+    pub name: String,
+    pub quota: i64,
+    pub used: i64,
+}
+
+impl KeyQuota {
+    fn of(key: &ApiKey) -> KeyQuota {
+        KeyQuota {
+            name: key.name.clone(),
+            quota: key.quota.unwrap_or(0).max(0),
+            used: key.quota_used,
+        }
+    }
+
+    /// No cap set.
+    pub fn unlimited(&self) -> bool {
+        self.quota == 0
+    }
+
+    /// Credits left under the cap (0 when unlimited: see [`KeyQuota::unlimited`]).
+    pub fn available(&self) -> i64 {
+        if self.unlimited() {
+            0
+        } else {
+            (self.quota - self.used).max(0)
+        }
+    }
+}
+
+/// The calling key's quota, or `None` when there is no such key.
+pub(crate) async fn key_quota(db: &Db, key_id: &str) -> Result<Option<KeyQuota>, AccountError> {
+    Ok(keys::get(db, key_id).await?.as_ref().map(KeyQuota::of))
+}
+
+/// Sets a key's spending quota in credits (0 = unlimited); the key after the change, or
+/// `None` when there is no such key. Lowering it below what the key used refuses its next
+/// create; tasks already accepted run on.
+pub(crate) async fn set_key_quota(
+    db: &Db,
+    key_id: &str,
+    quota: i64,
+) -> Result<Option<ApiKey>, AccountError> {
+    Ok(keys::set_quota(db, key_id, Some(quota)).await?)
+}
+
+/// An account's money as the vendor's `/user/balance` shows it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Balance {
+    /// Credits spendable now.
+    pub available: i64,
+    /// Credits its tasks were charged, net of refunds.
+    pub used: i64,
+}
+
+/// The account's balance, or `None` when there is no such account.
+pub(crate) async fn balance(db: &Db, account_id: &str) -> Result<Option<Balance>, AccountError> {
+    let Some(account) = crate::store::accounts::get(db, account_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Balance {
+        available: account.balance,
+        used: account.spent_total,
+    }))
+}

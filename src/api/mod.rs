@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod companion;
 pub mod console;
 pub mod content;
 pub mod envelope;
@@ -107,6 +108,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(videos::router())
         .merge(account::router())
+        .merge(companion::router(max_upload))
         .merge(webhooks::router())
         .merge(events::router())
         .merge(content::router())

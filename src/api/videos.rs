@@ -61,6 +61,13 @@ fn submit_error(error: SubmitError) -> ApiError {
                 "balance too low: this task costs {price} credits and the balance is {balance} credits"
             ),
         ),
+        SubmitError::Create(CreateError::QuotaExceeded { quota, used, price }) => ApiError::new(
+            ErrorCode::InsufficientBalance,
+            format!(
+                "this API key's quota is too low: this task costs {price} credits and the key has {} of its quota of {quota} credits left",
+                (quota - used).max(0)
+            ),
+        ),
         SubmitError::Create(CreateError::IdempotencyConflict) => ApiError::new(
             ErrorCode::Conflict,
             "Idempotency-Key was already used with a different body in the last 24 hours",

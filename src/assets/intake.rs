@@ -125,6 +125,19 @@ impl Assets {
             .limits
             .max_bytes(kind)
             .min(self.settings.max_upload_bytes);
+        if let Some(read) = self.read_own_url(url).await {
+            return match read {
+                Ok(bytes) if bytes.len() as u64 <= cap => {
+                    self.finish(row, purpose, kind, bytes).await
+                }
+                Ok(bytes) => {
+                    let message =
+                        format!("url: {} bytes is more than the {cap} allowed", bytes.len());
+                    self.fail(&row.id, &message).await
+                }
+                Err(error) => self.fail(&row.id, &format!("url: {error}")).await,
+            };
+        }
         match self.fetcher.get(url, cap).await {
             Ok(fetched) => self.finish(row, purpose, kind, fetched.bytes).await,
             Err(error) => self.fail(&row.id, &format!("url: {error}")).await,

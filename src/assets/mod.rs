@@ -15,6 +15,7 @@
 pub mod intake;
 pub mod refs;
 pub mod review;
+pub mod uploads;
 
 use std::sync::Arc;
 
@@ -112,6 +113,8 @@ pub struct Assets {
     pub fetcher: Fetcher,
     pub limits: MediaLimits,
     pub settings: Arc<AssetSettings>,
+    /// Origin of reelay's own URLs (`server.public_url`), to recognise them as inputs.
+    pub public_url: Arc<str>,
 }
 
 /// Why a stored asset's bytes cannot be used by a task.
@@ -168,6 +171,25 @@ impl crate::providers::local::AssetReader for Assets {
                 Ok((_row, bytes)) => Ok(bytes.to_vec()),
                 Err(UseError::Db(error)) => Err(AssetReadError::Internal(error.to_string())),
                 Err(other) => Err(AssetReadError::Unusable(other.to_string())),
+            }
+        })
+    }
+
+    fn read_own_url<'a>(
+        &'a self,
+        url: &'a str,
+    ) -> futures::future::BoxFuture<
+        'a,
+        Option<Result<Vec<u8>, crate::providers::local::AssetReadError>>,
+    > {
+        use crate::providers::local::AssetReadError;
+        Box::pin(async move {
+            match Assets::read_own_url(self, url).await? {
+                Ok(bytes) => Some(Ok(bytes.to_vec())),
+                Err(StorageError::NotFound) => Some(Err(AssetReadError::Unusable(
+                    "this reelay file URL's file was deleted (past its retention)".into(),
+                ))),
+                Err(error) => Some(Err(AssetReadError::Internal(error.to_string()))),
             }
         })
     }

@@ -21,6 +21,9 @@ pub(crate) enum KeysCommand {
         /// Add the key to this existing account instead of creating one.
         #[arg(long)]
         account: Option<String>,
+        /// The most credits this key may spend (net of refunds); 0 = unlimited.
+        #[arg(long, default_value_t = 0)]
+        quota: i64,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -68,10 +71,14 @@ pub async fn keys(command: KeysCommand) -> Result<(), String> {
             name,
             credits,
             account,
+            quota,
             config,
         } => {
+            if quota < 0 {
+                return Err("--quota must not be negative (0 = unlimited)".into());
+            }
             let db = open(&config).await?;
-            match account {
+            let key_id = match account {
                 Some(account_id) => {
                     let made = accounts::create_key(&db, &account_id, &name, None)
                         .await
@@ -84,7 +91,14 @@ pub async fn keys(command: KeysCommand) -> Result<(), String> {
                     let key = made.key;
                     println!("account {account_id}");
                     println!("key {}", key.id);
+                    if quota > 0 {
+                        accounts::set_key_quota(&db, &key.id, quota)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        println!("quota {quota} credits");
+                    }
                     println!("{}", made.secret);
+                    key.id
                 }
                 None => {
                     if credits < 0 {
@@ -96,9 +110,17 @@ pub async fn keys(command: KeysCommand) -> Result<(), String> {
                             .map_err(|e| e.to_string())?;
                     println!("account {account_id} ({credits} credits)");
                     println!("key {key_id}");
+                    if quota > 0 {
+                        accounts::set_key_quota(&db, &key_id, quota)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        println!("quota {quota} credits");
+                    }
                     println!("{secret}");
+                    key_id
                 }
-            }
+            };
+            tracing::debug!(%key_id, "key created");
             db.close().await;
             Ok(())
         }

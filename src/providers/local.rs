@@ -20,6 +20,13 @@ const FPS: u32 = 24;
 pub trait AssetReader: Send + Sync {
     /// The bytes of an Active asset, never a re-fetch.
     fn read_active<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Vec<u8>, AssetReadError>>;
+
+    /// The bytes behind one of reelay's own file URLs (e.g. a `/files/upload` answer), read
+    /// from storage; `None` for any other URL (it is fetched).
+    fn read_own_url<'a>(
+        &'a self,
+        url: &'a str,
+    ) -> BoxFuture<'a, Option<Result<Vec<u8>, AssetReadError>>>;
 }
 
 /// Why an asset input cannot be read.
@@ -192,14 +199,19 @@ impl LocalProvider {
             MediaRef::Https(url) => url,
             MediaRef::Asset(id) => return self.read_asset(field, kind, id).await,
         };
-        let fetched = self
-            .fetcher
-            .get(url, self.limits.max_bytes(kind))
-            .await
-            .map_err(|e| TaskFailure::new("invalid_input", format!("{field}: {e}")))?;
-        reelay_media::probe_and_check(kind, &fetched.bytes, &self.limits)
+        let bytes = match self.assets.read_own_url(url).await {
+            Some(read) => read.map_err(|e| read_failure(field, url, e))?,
+            None => self
+                .fetcher
+                .get(url, self.limits.max_bytes(kind))
+                .await
+                .map_err(|e| TaskFailure::new("invalid_input", format!("{field}: {e}")))?
+                .bytes
+                .to_vec(),
+        };
+        reelay_media::probe_and_check(kind, &bytes, &self.limits)
             .map_err(|reason| TaskFailure::new("invalid_input", format!("{field}: {reason}")))?;
-        Ok(fetched.bytes.to_vec())
+        Ok(bytes)
     }
 }
 
@@ -211,18 +223,27 @@ impl LocalProvider {
         kind: MediaKind,
         id: &str,
     ) -> Result<Vec<u8>, TaskFailure> {
-        let bytes = self.assets.read_active(id).await.map_err(|e| match e {
-            AssetReadError::Internal(error) => {
-                tracing::error!(%error, asset_id = id, "reading an asset failed");
-                TaskFailure::new("internal", format!("{field}: reading asset://{id} failed"))
-            }
-            AssetReadError::Unusable(reason) => {
-                TaskFailure::new("invalid_input", format!("{field}: {reason}"))
-            }
-        })?;
+        let bytes = self
+            .assets
+            .read_active(id)
+            .await
+            .map_err(|e| read_failure(field, &format!("asset://{id}"), e))?;
         reelay_media::probe_and_check(kind, &bytes, &self.limits)
             .map_err(|reason| TaskFailure::new("invalid_input", format!("{field}: {reason}")))?;
         Ok(bytes)
+    }
+}
+
+/// The task's failure when stored input bytes (an asset, reelay's own file URL) cannot be read.
+fn read_failure(field: &str, what: &str, error: AssetReadError) -> TaskFailure {
+    match error {
+        AssetReadError::Internal(error) => {
+            tracing::error!(%error, input = what, "reading a stored input failed");
+            TaskFailure::new("internal", format!("{field}: reading {what} failed"))
+        }
+        AssetReadError::Unusable(reason) => {
+            TaskFailure::new("invalid_input", format!("{field}: {reason}"))
+        }
     }
 }
 

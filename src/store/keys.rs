@@ -20,6 +20,10 @@ pub struct ApiKey {
     pub revoked_at: Option<i64>,
     pub rpm: Option<i64>,
     pub max_in_flight: Option<i64>,
+    /// Most credits the key may spend (`None` or 0: unlimited).
+    pub quota: Option<i64>,
+    /// Credits its tasks were charged, net of refunds.
+    pub quota_used: i64,
 }
 
 /// What a request's authentication reads of its key: who it is, the hash to check the secret
@@ -149,8 +153,16 @@ pub(crate) async fn set_limits(
     key_id: &str,
     rpm: Option<Option<i64>>,
     max_in_flight: Option<Option<i64>>,
+    quota: Option<Option<i64>>,
 ) -> Result<Option<ApiKey>, sqlx::Error> {
     let mut tx = db.write.begin().await?;
+    if let Some(quota) = quota {
+        sqlx::query("UPDATE api_keys SET quota = $1 WHERE id = $2")
+            .bind(quota.filter(|q| *q > 0))
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     if let Some(rpm) = rpm {
         sqlx::query("UPDATE api_keys SET rpm = $1 WHERE id = $2")
             .bind(rpm)
@@ -198,4 +210,62 @@ pub(crate) async fn lock_and_count_live(
     .bind(key_id)
     .fetch_one(&mut *conn)
     .await
+}
+
+/// Takes `credits` from the key's quota, in the transaction that charges them: false (and
+/// nothing taken) when that would go past a set quota. The update locks the key's row, so
+/// creates racing on several replicas see each other's spending.
+pub(crate) async fn take_quota(
+    conn: &mut AnyConnection,
+    key_id: &str,
+    credits: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET quota_used = quota_used + $1 \
+         WHERE id = $2 AND (quota IS NULL OR quota <= 0 OR quota_used + $3 <= quota)",
+    )
+    .bind(credits)
+    .bind(key_id)
+    .bind(credits)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The key's quota and what it has used (`(None, 0)` for no such key).
+pub(crate) async fn quota_in(
+    conn: &mut AnyConnection,
+    key_id: &str,
+) -> Result<(Option<i64>, i64), sqlx::Error> {
+    Ok(sqlx::query_as::<_, (Option<i64>, i64)>(
+        "SELECT quota, quota_used FROM api_keys WHERE id = $1",
+    )
+    .bind(key_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .unwrap_or((None, 0)))
+}
+
+/// Gives a refunded task's credits back to its key's quota, in the refund's transaction.
+pub(crate) async fn give_back_quota(
+    conn: &mut AnyConnection,
+    key_id: &str,
+    credits: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE api_keys SET quota_used = quota_used - $1 WHERE id = $2")
+        .bind(credits)
+        .bind(key_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets a key's quota (`None` or 0: unlimited); the key after the change, or `None` when there
+/// is no such key.
+pub(crate) async fn set_quota(
+    db: &Db,
+    key_id: &str,
+    quota: Option<i64>,
+) -> Result<Option<ApiKey>, sqlx::Error> {
+    set_limits(db, key_id, None, None, Some(quota)).await
 }

@@ -23,6 +23,7 @@ pub(crate) mod positional;
 pub mod rate;
 pub(crate) mod task_types;
 pub mod tasks;
+pub mod uploads;
 pub mod upstream;
 pub mod webhooks;
 

@@ -1,7 +1,8 @@
 //! Accepting a task and charging for it, as one transaction: the task row, the ledger debit and
 //! the idempotency record commit together or not at all (API.md §2). One create at a time
 //! ([`accept_task`]) or many in one transaction ([`Creates`], the group commit under load);
-//! both check a key's in-flight limit with the one guard (`store::keys::lock_and_count_live`).
+//! both check a key's in-flight limit with the one guard (`store::keys::lock_and_count_live`)
+//! and take the price from the key's quota (`store::keys::take_quota`) before the charge.
 
 mod group;
 
@@ -33,6 +34,9 @@ pub enum CreateError {
     IdempotencyConflict,
     #[error("the key already has {limit} tasks in flight")]
     TooManyInFlight { limit: i64 },
+    /// The key's spending quota would be exceeded.
+    #[error("the key's quota is {quota}, {used} used; the price is {price}")]
+    QuotaExceeded { quota: i64, used: i64, price: i64 },
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -109,6 +113,12 @@ async fn accept_once(
     if let Some(limit) = max_in_flight {
         if keys::lock_and_count_live(&mut tx, key_id).await? >= limit {
             return Err(CreateError::TooManyInFlight { limit });
+        }
+    }
+    let price = request.price.credits;
+    if price > 0 && !keys::take_quota(&mut tx, key_id, price).await? {
+        if let (Some(quota), used) = keys::quota_in(&mut tx, key_id).await? {
+            return Err(CreateError::QuotaExceeded { quota, used, price });
         }
     }
     let task_id = ids::new_id("vid");

@@ -24,6 +24,8 @@ pub struct Sweeper {
     /// How long after a task failed its `results/<task_id>/` is deleted once more (see
     /// [`Sweeper::sweep_discards`]).
     pub discard_grace_secs: i64,
+    /// Deletes `/files/upload` files past their time.
+    pub assets: crate::assets::Assets,
 }
 
 impl Sweeper {
@@ -41,6 +43,9 @@ impl Sweeper {
             }
             if let Err(error) = self.sweep_interrupted_assets().await {
                 tracing::error!(%error, "asset intake sweep failed");
+            }
+            if let Err(error) = self.assets.sweep_expired_uploads().await {
+                tracing::error!(%error, "expired upload sweep failed");
             }
             if let Err(error) = crate::store::rate::prune(&self.db, now()).await {
                 tracing::error!(%error, "pruning rate windows failed");

@@ -24,6 +24,9 @@ pub struct AccountCreateRequest {
 pub struct AdminKeyCreateRequest {
     /// 1–100 characters.
     pub name: String,
+    /// The most credits the key may spend, net of refunds (absent, 0 or `null`: unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<i64>,
 }
 
 /// `{credits, note?}`: positive tops up, negative adjusts down (never below zero).
@@ -56,6 +59,15 @@ pub struct KeyLimitsRequest {
     )]
     #[schema(value_type = Option<i64>)]
     pub max_in_flight: Option<Option<i64>>,
+    /// The most credits the key may spend, net of refunds: absent = unchanged, 0 or `null` =
+    /// unlimited.
+    #[serde(
+        default,
+        deserialize_with = "super::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<i64>)]
+    pub quota: Option<Option<i64>>,
 }
 
 /// `{reason}`: why the item is rejected (the user sees it; at most 1,000 characters).
@@ -132,6 +144,10 @@ pub struct AdminKey {
     pub name: String,
     /// The public lookup part of the secret.
     pub prefix: String,
+    /// The most credits the key may spend, net of refunds (0: unlimited).
+    pub quota: i64,
+    /// Credits the key's tasks were charged, net of refunds.
+    pub quota_used: i64,
     /// When the key was revoked.
     pub revoked_at: Option<i64>,
     /// The key's own requests-per-minute limit (`null`: the server default).

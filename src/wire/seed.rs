@@ -785,3 +785,44 @@ pub struct RealPersonList {
     /// One per id asked for.
     pub items: Vec<RealPersonRecord>,
 }
+
+// ---- the vendor's companion routes (DIALECTS.md §1) ----------------------------------------
+
+/// Answer to `POST /files/upload`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UploadedFile {
+    /// The uploaded file's name (without any path).
+    pub filename: String,
+    /// Sniffed from the bytes, e.g. `image/png`.
+    pub mime_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// A reelay URL usable wherever a media URL is, valid for the results retention.
+    pub url: String,
+}
+
+/// Answer to `GET /user/balance`: the calling key's account.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UserBalance {
+    /// Credits spendable now.
+    pub available: i64,
+    /// `available + used_coin`.
+    pub balance: i64,
+    /// Credits spent on tasks, net of refunds.
+    pub used_coin: i64,
+}
+
+/// Answer to `GET /key/balance`: the calling key's spending quota.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KeyBalance {
+    /// Credits left under the quota; 0 when unlimited (see `unlimited`).
+    pub available_quota: i64,
+    /// The key's name.
+    pub name: String,
+    /// The key's quota in credits; 0 when unlimited.
+    pub total_quota: i64,
+    /// No quota set: the key spends up to the account's balance.
+    pub unlimited: bool,
+    /// Credits the key's tasks were charged, net of refunds.
+    pub used_quota: i64,
+}

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
     lines: mpsc::Receiver<String>,
 }
 
-fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
+pub(crate) fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_reelay"));
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -70,7 +70,7 @@ fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
     }
 }
 
-fn bootstrap_secret(server: &Server) -> String {
+pub(crate) fn bootstrap_secret(server: &Server) -> String {
     for _ in 0..10 {
         let line = server
             .lines

@@ -8,6 +8,7 @@ mod assets;
 mod auth;
 mod billing;
 mod cli;
+mod companion;
 mod console;
 mod crash;
 mod events;

@@ -57,6 +57,8 @@ fn key_view(key: keys::ApiKey) -> AdminKey {
         max_in_flight: key.max_in_flight,
         name: key.name,
         prefix: key.lookup,
+        quota: key.quota.unwrap_or(0).max(0),
+        quota_used: key.quota_used,
         revoked_at: key.revoked_at,
         rpm: key.rpm,
     }
@@ -329,6 +331,7 @@ async fn create_key(
     JsonObject(body): JsonObject,
 ) -> Result<Data<AdminKeyCreated>, ApiError> {
     let name = name_field(&body, "name")?;
+    let quota = quota_field(&body)?.flatten();
     let made = crate::accounts::create_key(&state.db, &id, &name, None)
         .await
         .map_err(|e| match e {
@@ -337,6 +340,11 @@ async fn create_key(
             }
             other => ApiError::internal(other),
         })?;
+    if let Some(quota) = quota {
+        crate::accounts::set_key_quota(&state.db, &made.key.id, quota)
+            .await
+            .map_err(ApiError::internal)?;
+    }
     audit::record(
         &state.db,
         &admin.actor,
@@ -407,7 +415,24 @@ fn limit_field(body: &Value, field: &str) -> Result<Option<Option<i64>>, ApiErro
     }
 }
 
-/// `POST /admin/v1/keys/{id}/limits {rpm?, max_in_flight?}`: a key's own request rate and
+/// `quota` of a key's limits: absent = unchanged, `null` or 0 = unlimited, else the most
+/// credits the key may spend.
+fn quota_field(body: &Value) -> Result<Option<Option<i64>>, ApiError> {
+    match body.get("quota") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(value) => match value.as_i64() {
+            Some(0) => Ok(Some(None)),
+            Some(n) if n > 0 => Ok(Some(Some(n))),
+            _ => Err(ApiError::field(
+                "quota",
+                format!("quota: must be a whole number of credits, 0 or null for unlimited (got {value})"),
+            )),
+        },
+    }
+}
+
+/// `POST /admin/v1/keys/{id}/limits {rpm?, max_in_flight?, quota?}`: a key's own request rate and
 /// in-flight limits (`null` falls back to `limits.default_*`).
 /// Set a key's own requests-per-minute and in-flight limits.
 #[utoipa::path(
@@ -433,18 +458,19 @@ async fn set_key_limits(
     Path(key_id): Path<String>,
     JsonObject(body): JsonObject,
 ) -> Result<Data<AdminKey>, ApiError> {
-    if let Some(unknown) = body
-        .as_object()
-        .and_then(|o| o.keys().find(|k| *k != "rpm" && *k != "max_in_flight"))
-    {
+    if let Some(unknown) = body.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| !["rpm", "max_in_flight", "quota"].contains(&k.as_str()))
+    }) {
         return Err(ApiError::field(
             unknown,
-            format!("{unknown}: unknown field; allowed: rpm, max_in_flight"),
+            format!("{unknown}: unknown field; allowed: rpm, max_in_flight, quota"),
         ));
     }
     let rpm = limit_field(&body, "rpm")?;
     let max_in_flight = limit_field(&body, "max_in_flight")?;
-    let Some(key) = keys::set_limits(&state.db, &key_id, rpm, max_in_flight).await? else {
+    let quota = quota_field(&body)?;
+    let Some(key) = keys::set_limits(&state.db, &key_id, rpm, max_in_flight, quota).await? else {
         return Err(ApiError::new(
             ErrorCode::NotFound,
             format!("key {key_id} not found"),

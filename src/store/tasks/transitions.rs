@@ -195,6 +195,10 @@ async fn refund_in(tx: &mut sqlx::AnyConnection, row: &TaskRow) -> Result<(), sq
     if flagged.rows_affected() == 0 || row.cost_credits == 0 {
         return Ok(());
     }
+    // The key's row before the account's, the order a create locks them in.
+    if let Some(key_id) = &row.key_id {
+        super::super::keys::give_back_quota(tx, key_id, row.cost_credits).await?;
+    }
     match ledger::post(
         tx,
         &row.account_id,

@@ -6,12 +6,14 @@
 //! account and one multi-row insert each for the tasks, the ledger and the idempotency records.
 //! Each create still gets its own answer, and the rules are those of [`accept_task`]: a task
 //! row commits with its charge and its idempotency record or not at all; a key's in-flight
-//! limit counts the tasks it already has plus the ones admitted before it in the batch.
+//! limit counts the tasks it already has plus the ones admitted before it in the batch, and a
+//! key's quota is taken once for the total of its creates in the batch.
 //!
 //! Anything unusual falls back to the one-create path, in queue order, after the batch
 //! commits: an `Idempotency-Key` that is already recorded or repeats an earlier create of the
 //! batch (so that it replays, or answers 409, exactly as alone); a create beyond its key's
-//! in-flight limit (its own 429); an account whose batch total exceeds its balance (each create
+//! in-flight limit (its own 429); every create of a key whose quota the batch's total would
+//! pass (each its own 402, and the ones that fit still pass); an account whose batch total exceeds its balance (each create
 //! gets its own exact "balance too low" answer, and the ones that fit still pass); and a
 //! database error before the commit (the batch rolls back, nothing is charged, and each create
 //! is tried alone — this covers another replica recording the same idempotency key meanwhile).
@@ -198,7 +200,7 @@ async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<bool>,
     leave_recorded_keys_alone(&mut tx, ready, &mut alone)
         .await
         .map_err(BatchError::BeforeCommit)?;
-    leave_over_limit_alone(&mut tx, ready, &mut alone)
+    admit_by_key(&mut tx, ready, &mut alone)
         .await
         .map_err(BatchError::BeforeCommit)?;
 
@@ -290,18 +292,20 @@ async fn leave_recorded_keys_alone(
     Ok(())
 }
 
-/// Admits creates of keys with an in-flight limit while the key's queued + processing tasks
-/// plus those admitted before them in the batch stay under it; leaves the rest for the
-/// one-create path (which answers 429). Each key's row is locked first (a no-op update, as in
-/// [`accept_task`]) so that replicas count each other's creates.
-async fn leave_over_limit_alone(
+/// Per key, in key order: admits creates of a key with an in-flight limit while the key's
+/// queued + processing tasks plus those admitted before them in the batch stay under it (the
+/// key's row locked first, a no-op update as in [`accept_task`], so that replicas count each
+/// other's creates); then takes the admitted creates' total price from the key's quota. A
+/// create over the limit, and every create of a key whose quota the total would pass, is left
+/// for the one-create path (which answers 429 or 402 each, and admits the ones that fit).
+async fn admit_by_key(
     tx: &mut AnyConnection,
     ready: &[Prepared],
     alone: &mut [bool],
 ) -> Result<(), sqlx::Error> {
     let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (index, prepared) in ready.iter().enumerate() {
-        if !alone[index] && prepared.job.max_in_flight.is_some() {
+        if !alone[index] {
             by_key
                 .entry(prepared.job.key_id.as_str())
                 .or_default()
@@ -309,11 +313,31 @@ async fn leave_over_limit_alone(
         }
     }
     for (key_id, indexes) in by_key {
-        let mut live = keys::lock_and_count_live(tx, key_id).await?;
-        for index in indexes {
-            match ready[index].job.max_in_flight {
-                Some(limit) if live >= limit => alone[index] = true,
-                _ => live += 1,
+        let limited = indexes
+            .iter()
+            .any(|&index| ready[index].job.max_in_flight.is_some());
+        let mut admitted = Vec::with_capacity(indexes.len());
+        if limited {
+            let mut live = keys::lock_and_count_live(tx, key_id).await?;
+            for index in indexes {
+                match ready[index].job.max_in_flight {
+                    Some(limit) if live >= limit => alone[index] = true,
+                    _ => {
+                        live += 1;
+                        admitted.push(index);
+                    }
+                }
+            }
+        } else {
+            admitted = indexes;
+        }
+        let total: i64 = admitted
+            .iter()
+            .map(|&index| ready[index].job.request.price.credits)
+            .sum();
+        if total > 0 && !keys::take_quota(tx, key_id, total).await? {
+            for index in admitted {
+                alone[index] = true;
             }
         }
     }
