@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod ark;
 pub mod assets;
 pub mod companion;
 pub mod console;
@@ -109,6 +110,8 @@ pub fn router(state: AppState) -> Router {
         .merge(videos::router())
         .merge(account::router())
         .merge(companion::router(max_upload))
+        .merge(ark::router())
+        .nest("/api/v3", Router::new().fallback(ark::unknown_route))
         .merge(webhooks::router())
         .merge(events::router())
         .merge(content::router())

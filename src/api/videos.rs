@@ -39,7 +39,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The one mapping of a refused submission to the API's error codes.
-fn submit_error(error: SubmitError) -> ApiError {
+pub(crate) fn submit_error(error: SubmitError) -> ApiError {
     match error {
         SubmitError::Invalid(error) => {
             let code = match error.kind {
@@ -96,7 +96,7 @@ fn quote_of(request: &ValidatedRequest) -> Quote {
 }
 
 /// The `Idempotency-Key` header, if any, checked for shape.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -149,6 +149,8 @@ async fn create(
         account_id: &caller.account_id,
         key_id: &caller.key_id,
         max_in_flight: caller.max_in_flight,
+        client: None,
+        start_within: None,
     };
     let (request, accepted) = state
         .submitter

@@ -189,3 +189,39 @@ mod tests {
         assert_eq!(terminal, [TaskStatus::Completed, TaskStatus::Failed]);
     }
 }
+
+/// What a task's door keeps for its own view (the `client` column, JSON): absent members are
+/// left out, and a seed-route task has none (NULL).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClientMeta {
+    /// `ark` or `openai`; absent for the seed routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door: Option<String>,
+    /// The model as the client named it (an alias), when it differs from the catalog's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Ark's `safety_identifier` (stored, shown back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_identifier: Option<String>,
+    /// Ark's `execution_expires_after`, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_expires_after: Option<i64>,
+    /// OpenAI's `remixed_from_video_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remixed_from: Option<String>,
+}
+
+impl ClientMeta {
+    /// The stored text, or `None` when there is nothing to keep.
+    pub fn encode(&self) -> Option<String> {
+        (*self != ClientMeta::default())
+            .then(|| serde_json::to_string(self).unwrap_or_default())
+            .filter(|text| !text.is_empty())
+    }
+
+    /// The stored text read back; an unreadable one reads as nothing.
+    pub fn decode(text: Option<&str>) -> ClientMeta {
+        text.and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default()
+    }
+}

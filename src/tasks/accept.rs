@@ -54,6 +54,10 @@ pub struct Creator<'a> {
     pub key_id: &'a str,
     /// The key's limit on queued + processing tasks (`None`: unlimited).
     pub max_in_flight: Option<i64>,
+    /// What the task's door keeps for its own view ([`crate::store::tasks::ClientMeta::encode`]).
+    pub client: Option<&'a str>,
+    /// Seconds the task may stay queued before it fails as `expired` (refunded).
+    pub start_within: Option<i64>,
 }
 
 /// Inserts the task, debits its price and records the idempotency key, atomically.
@@ -91,6 +95,8 @@ async fn accept_once(
         account_id,
         key_id,
         max_in_flight,
+        client,
+        start_within,
     } = creator;
     let now = now();
     let mut tx = db.write.begin().await?;
@@ -136,6 +142,8 @@ async fn accept_once(
             cost_unit: request.price.unit.as_str(),
             cost_seconds: i64::from(request.price.seconds),
             created_at: now,
+            client,
+            start_deadline: start_within.map(|secs| now.saturating_add(secs)),
         },
     )
     .await?;

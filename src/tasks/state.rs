@@ -78,6 +78,61 @@ pub async fn cancel(
     Ok(CancelOutcome::NotCancellable { status })
 }
 
+/// What a DELETE by the task's owner did (Ark's and OpenAI's delete).
+#[derive(Debug, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// It was queued: cancelled and refunded (it stays readable, `cancelled`).
+    Cancelled,
+    /// It had ended: it left the owner's reads and listings and its files were deleted.
+    Deleted,
+    NotFound,
+    /// It is running: refused.
+    Running,
+}
+
+/// Deletes a task of this account as Ark's and OpenAI's DELETE do: a queued task is cancelled
+/// (refunded); a terminal one is hidden from its owner in every dialect and its files deleted
+/// (its ledger rows stay); a running one is refused.
+pub async fn delete_for_owner(
+    db: &Db,
+    storage: &crate::storage::Storage,
+    account_id: &str,
+    task_id: &str,
+) -> Result<DeleteOutcome, sqlx::Error> {
+    match cancel(db, account_id, task_id).await? {
+        CancelOutcome::Cancelled => return Ok(DeleteOutcome::Cancelled),
+        CancelOutcome::NotFound => return Ok(DeleteOutcome::NotFound),
+        CancelOutcome::NotCancellable {
+            status: TaskStatus::Queued | TaskStatus::Processing,
+        } => return Ok(DeleteOutcome::Running),
+        CancelOutcome::NotCancellable { .. } => {}
+    }
+    if !transitions::hide(db, account_id, task_id).await? {
+        return Ok(DeleteOutcome::NotFound);
+    }
+    if let Err(error) = storage.delete_results(task_id).await {
+        // The sweeper deletes them after the grace period (`hide` asked it to).
+        tracing::warn!(%error, task_id, "deleting a deleted task's files failed; the sweeper retries");
+    }
+    Ok(DeleteOutcome::Deleted)
+}
+
+/// Fails (with a refund) every `queued` task whose start deadline passed, as `expired`; how
+/// many.
+pub(crate) async fn expire_unstarted(db: &Db) -> Result<u64, sqlx::Error> {
+    let mut expired = 0;
+    for task_id in transitions::past_start_deadline(db, crate::store::now(), 500).await? {
+        let failure = TaskFailure::new(
+            "expired",
+            "the task did not start within its execution_expires_after; the task was refunded",
+        );
+        if fail(db, &task_id, Holder::Queued, &failure).await? {
+            expired += 1;
+        }
+    }
+    Ok(expired)
+}
+
 /// Fails (with a refund) a task from `exhausted`.
 pub(crate) async fn fail_exhausted(
     db: &Db,

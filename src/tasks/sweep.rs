@@ -44,6 +44,11 @@ impl Sweeper {
             if let Err(error) = self.sweep_interrupted_assets().await {
                 tracing::error!(%error, "asset intake sweep failed");
             }
+            match super::state::expire_unstarted(&self.db).await {
+                Ok(0) => {}
+                Ok(expired) => tracing::info!(expired, "tasks not started within their execution_expires_after failed and were refunded"),
+                Err(error) => tracing::error!(%error, "start-deadline sweep failed"),
+            }
             if let Err(error) = self.assets.sweep_expired_uploads().await {
                 tracing::error!(%error, "expired upload sweep failed");
             }

@@ -5,7 +5,8 @@
 //!
 //! - [`seed`]: the public API under `/api/open-api/v1` (the Seedance 2.0 dialect and reelay's
 //!   extensions): create bodies, quotes, tasks, accounts, ledger, keys, models, assets, real-person
-//!   records. Other dialects (`ark`, `openai`) will sit beside it as their own modules.
+//!   records.
+//! - [`ark`]: Ark's task protocol under `/api/v3` (DIALECTS.md §2).
 //! - [`admin`]: the operator API under `/admin/v1`.
 //! - [`ops`]: `/healthz` and `/readyz`.
 //! - [`envelope`]: the success envelope `{code, msg, data}`, its `code`, and the error bodies
@@ -28,6 +29,7 @@
 //! (present as `null`, or absent) is an `Option<Option<_>>` read with [`present`].
 
 pub mod admin;
+pub mod ark;
 pub mod envelope;
 pub mod ops;
 pub mod seed;

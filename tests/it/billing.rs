@@ -428,6 +428,8 @@ async fn one_batch_charges_each_create_or_falls_back_when_the_balance_is_short()
             account_id: &account,
             key_id: &key_id,
             max_in_flight: None,
+            client: None,
+            start_within: None,
         };
         let results =
             futures::future::join_all((0..20).map(|_| creates.accept(creator, &request, None)))
@@ -482,6 +484,8 @@ async fn one_batch_keeps_idempotency_and_in_flight_limits() {
         account_id: &account,
         key_id: &key_id,
         max_in_flight: None,
+        client: None,
+        start_within: None,
     };
     let idem = |n: usize| reelay::tasks::accept::Idempotency {
         key: if n % 2 == 0 { "even" } else { "odd" },

@@ -8,6 +8,7 @@ mod assets;
 mod auth;
 mod billing;
 mod cli;
+mod clients;
 mod companion;
 mod console;
 mod crash;

@@ -4,7 +4,7 @@ use sqlx::{AnyConnection, FromRow};
 
 pub mod transitions;
 
-pub use super::task_types::{StoredRequest, TaskStatus};
+pub use super::task_types::{ClientMeta, StoredRequest, TaskStatus};
 
 use super::keys::{self, Credential};
 use super::positional::ByPosition;
@@ -37,6 +37,12 @@ pub struct TaskRow {
     pub updated_at: i64,
     pub completed_at: Option<i64>,
     pub expired: i64,
+    /// JSON of [`ClientMeta`] for tasks of the Ark and OpenAI doors.
+    pub client: Option<String>,
+    /// A task still queued at this time fails as `expired`.
+    pub start_deadline: Option<i64>,
+    /// Deleted by its owner: gone from the owner's reads and listings.
+    pub hidden_at: Option<i64>,
 }
 
 /// The columns of [`TaskRow`], in its field order (a macro so that `concat!` can use it).
@@ -44,7 +50,8 @@ macro_rules! task_columns {
     () => {
         "id, account_id, key_id, model, status, progress, request, cost_credits, cost_unit, \
          cost_seconds, refunded, channel, result, error_code, error_message, attempts, \
-         claimed_by, lease_until, created_at, updated_at, completed_at, expired"
+         claimed_by, lease_until, created_at, updated_at, completed_at, expired, client, \
+         start_deadline, hidden_at"
     };
 }
 
@@ -74,6 +81,9 @@ impl TaskRow {
             updated_at: row.at(at + 19)?,
             completed_at: row.at(at + 20)?,
             expired: row.at(at + 21)?,
+            client: row.at(at + 22)?,
+            start_deadline: row.at(at + 23)?,
+            hidden_at: row.at(at + 24)?,
         })
     }
 }
@@ -89,6 +99,10 @@ pub struct NewTask<'a> {
     pub cost_unit: &'a str,
     pub cost_seconds: i64,
     pub created_at: i64,
+    /// [`ClientMeta::encode`] of the door's extras.
+    pub client: Option<&'a str>,
+    /// Fails as `expired` if still queued at this time.
+    pub start_deadline: Option<i64>,
 }
 
 /// Inserts one new task (`queued`).
@@ -107,8 +121,8 @@ pub(crate) async fn insert_many(
     }
     let sql = format!(
         "INSERT INTO tasks (id, account_id, key_id, model, status, progress, request, cost_credits, cost_unit, \
-         cost_seconds, created_at, updated_at) VALUES {}",
-        super::values_placeholders(tasks.len(), 12)
+         cost_seconds, created_at, updated_at, client, start_deadline) VALUES {}",
+        super::values_placeholders(tasks.len(), 14)
     );
     let mut query = sqlx::query(&sql);
     for task in tasks {
@@ -124,13 +138,15 @@ pub(crate) async fn insert_many(
             .bind(task.cost_unit)
             .bind(task.cost_seconds)
             .bind(task.created_at)
-            .bind(task.created_at);
+            .bind(task.created_at)
+            .bind(task.client)
+            .bind(task.start_deadline);
     }
     query.execute(conn).await?;
     Ok(())
 }
 
-/// A task of this account (others' tasks are invisible).
+/// A task of this account (others' tasks, and tasks it deleted, are invisible).
 pub async fn get_for_account(
     db: &Db,
     account_id: &str,
@@ -139,7 +155,7 @@ pub async fn get_for_account(
     let sql = concat!(
         "SELECT ",
         task_columns!(),
-        " FROM tasks WHERE id = $1 AND account_id = $2"
+        " FROM tasks WHERE id = $1 AND account_id = $2 AND hidden_at IS NULL"
     );
     if let Some(row) = db.local().and_then(|reader| {
         reader.query_row(sql, [id, account_id], |row| TaskRow::by_position(row, 0))
@@ -169,7 +185,7 @@ pub async fn get_with_key(
         " FROM api_keys WHERE lookup = $1 AND revoked_at IS NULL) AS k \
          LEFT JOIN (SELECT ",
         task_columns!(),
-        " FROM tasks WHERE id = $2) AS t ON t.account_id = k.account_id"
+        " FROM tasks WHERE id = $2 AND hidden_at IS NULL) AS t ON t.account_id = k.account_id"
     );
     let local = db
         .local()
@@ -240,7 +256,7 @@ pub struct ListFilter<'a> {
 pub async fn page(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<TaskRow>, sqlx::Error> {
     let (before_at, before_id) = filter.before.clone().unwrap_or((i64::MAX, String::new()));
     sqlx::query_as::<_, TaskRow>(
-        "SELECT * FROM tasks WHERE account_id = $1 \
+        "SELECT * FROM tasks WHERE account_id = $1 AND hidden_at IS NULL \
          AND ($2 IS NULL OR status = $3) AND ($4 IS NULL OR model = $5) \
          AND (created_at < $6 OR (created_at = $7 AND id < $8) ) \
          ORDER BY created_at DESC, id DESC LIMIT $9",
@@ -276,4 +292,91 @@ pub(crate) async fn unrouted(db: &Db, limit: i64) -> Result<Vec<TaskRow>, sqlx::
     .bind(limit)
     .fetch_all(&db.read)
     .await
+}
+
+/// A status condition of a numbered listing (Ark's statuses over reelay's).
+#[derive(Debug, Clone, Copy)]
+pub enum StatusFilter<'a> {
+    /// `status = ...`.
+    Is(&'a str),
+    /// `failed` with this error code (`cancelled`, `expired`).
+    FailedWith(&'a str),
+    /// `failed` with any error code but these.
+    FailedExcept(&'a [&'a str]),
+}
+
+/// Filters of a numbered listing (page number and size, a total).
+pub struct NumberedFilter<'a> {
+    pub account_id: &'a str,
+    pub status: Option<StatusFilter<'a>>,
+    pub model: Option<&'a str>,
+    /// Only these ids (empty: any).
+    pub ids: &'a [String],
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A page of an account's tasks by number, newest first, and how many match in all.
+pub async fn numbered_page(
+    db: &Db,
+    filter: &NumberedFilter<'_>,
+) -> Result<(Vec<TaskRow>, i64), sqlx::Error> {
+    let mut conditions = vec![
+        "account_id = $1".to_string(),
+        "hidden_at IS NULL".to_string(),
+    ];
+    let mut binds: Vec<String> = vec![filter.account_id.to_string()];
+    let next = |value: &str, binds: &mut Vec<String>| {
+        binds.push(value.to_string());
+        format!("${}", binds.len())
+    };
+    match filter.status {
+        None => {}
+        Some(StatusFilter::Is(status)) => {
+            let n = next(status, &mut binds);
+            conditions.push(format!("status = {n}"));
+        }
+        Some(StatusFilter::FailedWith(code)) => {
+            let n = next(code, &mut binds);
+            conditions.push(format!("status = 'failed' AND error_code = {n}"));
+        }
+        Some(StatusFilter::FailedExcept(codes)) => {
+            let mut list = Vec::new();
+            for code in codes {
+                list.push(next(code, &mut binds));
+            }
+            conditions.push(format!(
+                "status = 'failed' AND (error_code IS NULL OR error_code NOT IN ({}))",
+                list.join(", ")
+            ));
+        }
+    }
+    if let Some(model) = filter.model {
+        let n = next(model, &mut binds);
+        conditions.push(format!("model = {n}"));
+    }
+    if !filter.ids.is_empty() {
+        let mut list = Vec::new();
+        for id in filter.ids {
+            list.push(next(id, &mut binds));
+        }
+        conditions.push(format!("id IN ({})", list.join(", ")));
+    }
+    let condition = conditions.join(" AND ");
+    let count_sql = format!("SELECT COUNT(*) FROM tasks WHERE {condition}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    for value in &binds {
+        count = count.bind(value);
+    }
+    let total = count.fetch_one(&db.read).await?;
+    let page_sql = format!(
+        "SELECT * FROM tasks WHERE {condition} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
+        filter.limit.max(0),
+        filter.offset.max(0)
+    );
+    let mut page = sqlx::query_as::<_, TaskRow>(&page_sql);
+    for value in &binds {
+        page = page.bind(value);
+    }
+    Ok((page.fetch_all(&db.read).await?, total))
 }

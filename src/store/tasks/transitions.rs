@@ -242,6 +242,41 @@ pub async fn exhausted(db: &Db, max_attempts: i64) -> Result<Vec<String>, sqlx::
     .await
 }
 
+/// Hides a terminal task from its owner (a DELETE through the Ark or OpenAI door) and asks the
+/// sweeper to delete its `results/<task_id>/` once more after the grace period (the caller
+/// deletes them at once too). True when it was hidden now.
+pub async fn hide(db: &Db, account_id: &str, task_id: &str) -> Result<bool, sqlx::Error> {
+    let now = now();
+    let done = sqlx::query(
+        "UPDATE tasks SET hidden_at = $1, discard_pending_since = $2, updated_at = $3 \
+         WHERE id = $4 AND account_id = $5 AND status IN ('completed', 'failed') AND hidden_at IS NULL",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(now)
+    .bind(task_id)
+    .bind(account_id)
+    .execute(&db.write)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// `queued` tasks whose start deadline (Ark's `execution_expires_after`) is before `now`.
+pub async fn past_start_deadline(
+    db: &Db,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM tasks WHERE start_deadline IS NOT NULL AND start_deadline < $1 \
+         AND status = 'queued' ORDER BY start_deadline LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await
+}
+
 /// Marks a completed task's result files as deleted by retention.
 pub async fn mark_expired(db: &Db, task_id: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE tasks SET expired = 1, updated_at = $1 WHERE id = $2 AND status = 'completed' AND expired = 0")

@@ -56,6 +56,8 @@ struct Job {
     account_id: String,
     key_id: String,
     max_in_flight: Option<i64>,
+    client: Option<String>,
+    start_within: Option<i64>,
     idempotency: Option<OwnedIdempotency>,
     request: ValidatedRequest,
     reply: oneshot::Sender<Result<Accepted, CreateError>>,
@@ -73,6 +75,8 @@ impl Job {
             account_id: &self.account_id,
             key_id: &self.key_id,
             max_in_flight: self.max_in_flight,
+            client: self.client.as_deref(),
+            start_within: self.start_within,
         }
     }
 
@@ -104,6 +108,8 @@ impl Creates {
             account_id: creator.account_id.to_string(),
             key_id: creator.key_id.to_string(),
             max_in_flight: creator.max_in_flight,
+            client: creator.client.map(str::to_string),
+            start_within: creator.start_within,
             idempotency: idempotency.as_ref().map(|i| OwnedIdempotency {
                 key: i.key.to_string(),
                 body_hash: i.body_hash.to_string(),
@@ -249,6 +255,8 @@ async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<bool>,
             cost_unit: p.job.request.price.unit.as_str(),
             cost_seconds: i64::from(p.job.request.price.seconds),
             created_at: now,
+            client: p.job.client.as_deref(),
+            start_deadline: p.job.start_within.map(|secs| now.saturating_add(secs)),
         })
         .collect();
     tasks::insert_many(&mut tx, &rows)

@@ -10,6 +10,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+pub mod ark;
+
 use super::StoredResult;
 use crate::storage::Storage;
 use crate::store::tasks::{StoredRequest, TaskRow};
@@ -321,11 +323,7 @@ struct ResultView {
 pub(crate) fn task_view<'a>(row: &'a TaskRow, ctx: &ViewContext<'_>) -> TaskView<'a> {
     let (request, unit) = echo_request(row);
     let unit = unit.unwrap_or(Echoed::Text(&row.cost_unit));
-    let result = row
-        .result
-        .as_deref()
-        .and_then(|r| serde_json::from_str::<StoredResult>(r).ok())
-        .map(|stored| result_view(row, stored, ctx));
+    let result = signed_result(row, ctx).map(result_view);
     TaskView {
         head: Head {
             channel: row.channel.as_deref(),
@@ -355,7 +353,22 @@ pub(crate) fn task_view<'a>(row: &'a TaskRow, ctx: &ViewContext<'_>) -> TaskView
     }
 }
 
-fn result_view(row: &TaskRow, stored: StoredResult, ctx: &ViewContext<'_>) -> ResultView {
+/// A completed task's stored outputs with the URLs a client downloads them from (the one
+/// place result URLs are signed for every dialect's view).
+pub(crate) struct SignedResult {
+    pub stored: StoredResult,
+    /// `None` once the files were deleted by retention.
+    pub video_url: Option<String>,
+    pub last_frame_url: Option<String>,
+    /// When the URLs stop working (`None`: never).
+    pub expires_at: Option<i64>,
+    /// The files were deleted by retention.
+    pub expired: bool,
+}
+
+/// The outputs of `row` with signed URLs; `None` when it has no (readable) result.
+pub(crate) fn signed_result(row: &TaskRow, ctx: &ViewContext<'_>) -> Option<SignedResult> {
+    let stored = serde_json::from_str::<StoredResult>(row.result.as_deref()?).ok()?;
     let completed_at = row.completed_at.unwrap_or(row.updated_at);
     let expires_at = result_expires_at(completed_at, ctx.retention_secs);
     let expired = row.expired != 0;
@@ -367,6 +380,23 @@ fn result_view(row: &TaskRow, stored: StoredResult, ctx: &ViewContext<'_>) -> Re
     } else {
         stored.last_frame_key.as_deref().map(sign)
     };
+    Some(SignedResult {
+        stored,
+        video_url,
+        last_frame_url,
+        expires_at,
+        expired,
+    })
+}
+
+fn result_view(signed: SignedResult) -> ResultView {
+    let SignedResult {
+        stored,
+        video_url,
+        last_frame_url,
+        expires_at,
+        expired,
+    } = signed;
     ResultView {
         preview: stored.channel == "local",
         channel: stored.channel,
@@ -422,6 +452,9 @@ mod tests {
             updated_at: 1_700_000_050,
             completed_at: Some(1_700_000_050),
             expired: 0,
+            client: None,
+            start_deadline: None,
+            hidden_at: None,
         }
     }
 

@@ -1,0 +1,142 @@
+//! The real client libraries, unmodified and pinned (`tests/clients/requirements.txt`, installed
+//! by `scripts/test` into `target/pyclients`), against a running reelay: each script under
+//! `tests/clients/` drives one client through its door (create with media of every role, poll,
+//! download and measure the MP4, list, delete, errors in the client's own terms, a wrong key)
+//! and prints what it made; this side then reads those tasks through the other doors and checks
+//! the money.
+//!
+//! Without the virtual environment (a plain `cargo test` on a machine where `scripts/test` has
+//! not run) each test says so and passes; `scripts/test` always installs it, and sets
+//! `REELAY_TEST_REQUIRE_CLIENTS=1` so that a missing environment fails instead.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// The virtual environment's Python, or why there is none.
+fn python() -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let venv = std::env::var_os("REELAY_TEST_PYCLIENTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/pyclients"));
+    let python = venv.join("bin/python");
+    if python.exists() {
+        return Some(python);
+    }
+    assert!(
+        std::env::var("REELAY_TEST_REQUIRE_CLIENTS").as_deref() != Ok("1"),
+        "REELAY_TEST_REQUIRE_CLIENTS=1 but {} does not exist",
+        python.display()
+    );
+    eprintln!(
+        "skipped: no client environment at {} (scripts/test makes it: python3 -m venv + pip install -r tests/clients/requirements.txt)",
+        venv.display()
+    );
+    None
+}
+
+/// Runs `tests/clients/{script}` with `env`; its last stdout line, parsed.
+async fn run_client(python: &PathBuf, script: &str, env: &[(&str, String)]) -> Value {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
+    let mut command = Command::new(python);
+    command.arg(dir.join(script)).current_dir(&dir);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("joins")
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{script} failed:\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    let last = stdout.lines().last().unwrap_or("");
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{script} printed {last:?}: {e}"))
+}
+
+/// What every client script gets: the server, a key, the admin token and media to point at.
+async fn client_env(app: &TestApp, media: &MediaServer) -> Vec<(&'static str, String)> {
+    vec![
+        ("REELAY_BASE", app.base.clone()),
+        ("REELAY_KEY", app.key.clone()),
+        ("ADMIN_TOKEN", ADMIN_TOKEN.to_string()),
+        ("IMAGE_A", format!("{}/a.png", media.base)),
+        ("IMAGE_B", format!("{}/b.png", media.base)),
+        ("VIDEO_URL", format!("{}/v.mp4", media.base)),
+        ("AUDIO_URL", format!("{}/a.wav", media.base)),
+    ]
+}
+
+async fn client_media() -> MediaServer {
+    media_server(vec![
+        ("a.png", png(600, 1000, [200, 40, 40])),
+        ("b.png", png(600, 1000, [20, 40, 200])),
+        ("v.mp4", mp4(3)),
+        ("a.wav", wav(3)),
+    ])
+    .await
+}
+
+/// Charges and refunds of one task in the ledger: (charges, refunds).
+async fn postings(app: &TestApp, task_id: &str) -> (i64, i64) {
+    let ledger = app.get("/account/ledger?limit=100").await;
+    let items = ledger.data()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let count = |kind: &str| {
+        items
+            .iter()
+            .filter(|e| e["task_id"] == task_id && e["kind"] == kind)
+            .count() as i64
+    };
+    (count("charge"), count("refund"))
+}
+
+#[tokio::test]
+async fn the_ark_sdk_works_end_to_end() {
+    let Some(python) = python() else { return };
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    let media = client_media().await;
+    let made = run_client(&python, "ark_sdk.py", &client_env(&app, &media).await).await;
+    let id = |name: &str| made[name].as_str().expect("id").to_string();
+
+    // The same tasks through the seed door: same ids, one charge each, the cancel refunded once.
+    let frames = app.task(&id("frames")).await;
+    assert_eq!(frames.status, 200, "{:?}", frames.body);
+    assert_eq!(frames.data()["status"], "completed");
+    assert_eq!(
+        frames.data()["model"],
+        "seedance2.0-of-sp",
+        "the catalog's name"
+    );
+    assert_eq!(postings(&app, &id("frames")).await, (1, 0));
+    let queued = app.task(&id("queued")).await;
+    assert_eq!(queued.data()["status"], "failed");
+    assert_eq!(queued.data()["error"]["code"], "cancelled");
+    assert_eq!(postings(&app, &id("queued")).await, (1, 1));
+    // Deleted through Ark: gone from the seed door too, its files deleted, its charge kept.
+    let deleted = app.task(&id("refs")).await;
+    assert_eq!(deleted.status, 404, "{:?}", deleted.body);
+    let listed = app.get("/videos?limit=100").await;
+    let ids: Vec<&str> = listed.data()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|t| t["task_id"].as_str())
+        .collect();
+    assert!(ids.contains(&id("frames").as_str()) && !ids.contains(&id("refs").as_str()));
+    assert!(
+        !app.object_exists(&format!("results/{}/video.mp4", id("refs")))
+            .await
+    );
+    assert_eq!(postings(&app, &id("refs")).await, (1, 0));
+    assert_books_balance(&app.db).await;
+    app.finish().await;
+}
