@@ -90,6 +90,15 @@ async fn serve(
             "this file URL is expired or its signature does not match; query the task for a fresh URL",
         ));
     }
+    serve_object(&state, &key, &headers).await
+}
+
+/// Answers object `key` of storage with `Range` support (200, 206 or 416), streamed.
+pub(crate) async fn serve_object(
+    state: &AppState,
+    key: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let not_found = |e: StorageError| match e {
         StorageError::NotFound => ApiError::new(
             ErrorCode::NotFound,
@@ -97,7 +106,7 @@ async fn serve(
         ),
         other => ApiError::internal(other),
     };
-    let size = state.storage.size(&key).await.map_err(not_found)?;
+    let size = state.storage.size(key).await.map_err(not_found)?;
     let wanted = parse_range(headers.get(RANGE).and_then(|v| v.to_str().ok()), size);
     let (status, range) = match wanted {
         Wanted::All => (StatusCode::OK, None),
@@ -112,14 +121,14 @@ async fn serve(
     };
     let read = state
         .storage
-        .open(&key, range.clone())
+        .open(key, range.clone())
         .await
         .map_err(not_found)?;
     let length = read.range.end - read.range.start;
     let mut response = Response::new(Body::from_stream(read.stream));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type(&key)));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type(key)));
     headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if let Ok(value) = HeaderValue::from_str(&length.to_string()) {
         headers.insert(CONTENT_LENGTH, value);

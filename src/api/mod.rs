@@ -13,6 +13,7 @@ pub mod events;
 pub mod extract;
 pub mod files;
 pub mod metrics;
+pub mod openai;
 pub mod openapi;
 pub mod ops;
 pub mod realperson;
@@ -112,6 +113,8 @@ pub fn router(state: AppState) -> Router {
         .merge(companion::router(max_upload))
         .merge(ark::router())
         .nest("/api/v3", Router::new().fallback(ark::unknown_route))
+        .merge(openai::router(max_upload))
+        .nest("/v1", Router::new().fallback(openai::unknown_route))
         .merge(webhooks::router())
         .merge(events::router())
         .merge(content::router())

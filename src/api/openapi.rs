@@ -46,6 +46,7 @@ pub const ADMIN_TOKEN: &str = "admin_token";
         (path = "/api/open-api/v1", api = super::account::ApiDoc),
         (path = "/api/open-api/v1", api = super::companion::ApiDoc),
         (path = "/api/v3", api = super::ark::ApiDoc),
+        (path = "/v1", api = super::openai::ApiDoc),
         (path = "/api/open-api/v1", api = super::webhooks::ApiDoc),
         (path = "/admin/v1", api = super::admin::ApiDoc),
         (path = "/admin/v1", api = super::admin::accounts::ApiDoc),

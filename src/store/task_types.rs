@@ -43,7 +43,7 @@ impl TaskStatus {
     }
 
     /// `completed` or `failed`: nothing moves the task any more.
-    pub(crate) fn is_terminal(self) -> bool {
+    pub fn is_terminal(self) -> bool {
         matches!(self, TaskStatus::Completed | TaskStatus::Failed)
     }
 }

@@ -7,6 +7,7 @@
 //!   extensions): create bodies, quotes, tasks, accounts, ledger, keys, models, assets, real-person
 //!   records.
 //! - [`ark`]: Ark's task protocol under `/api/v3` (DIALECTS.md §2).
+//! - [`openai`]: OpenAI's video API under `/v1/videos` (DIALECTS.md §3).
 //! - [`admin`]: the operator API under `/admin/v1`.
 //! - [`ops`]: `/healthz` and `/readyz`.
 //! - [`envelope`]: the success envelope `{code, msg, data}`, its `code`, and the error bodies
@@ -31,6 +32,7 @@
 pub mod admin;
 pub mod ark;
 pub mod envelope;
+pub mod openai;
 pub mod ops;
 pub mod seed;
 

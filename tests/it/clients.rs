@@ -140,3 +140,44 @@ async fn the_ark_sdk_works_end_to_end() {
     assert_books_balance(&app.db).await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn the_openai_sdk_works_end_to_end() {
+    let Some(python) = python() else { return };
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    let media = client_media().await;
+    let made = run_client(&python, "openai_sdk.py", &client_env(&app, &media).await).await;
+    let id = |name: &str| made[name].as_str().expect("id").to_string();
+
+    // Through the seed door: the same tasks, each charged once; the remix is its own task.
+    for name in ["video", "remixed"] {
+        let task = app.task(&id(name)).await;
+        assert_eq!(task.status, 200, "{:?}", task.body);
+        assert_eq!(task.data()["status"], "completed");
+        assert_eq!(postings(&app, &id(name)).await, (1, 0));
+    }
+    let video = app.task(&id("video")).await;
+    assert_eq!(video.data()["request"]["seed"], 7, "metadata's seed field");
+    assert_eq!(video.data()["request"]["watermark"], false);
+    assert_eq!(video.data()["request"]["ratio"], "9:16");
+    // Deleted through OpenAI: gone from the seed door, charge kept.
+    assert_eq!(app.task(&id("refs")).await.status, 404);
+    assert_eq!(postings(&app, &id("refs")).await, (1, 0));
+    // Cross-door: the OpenAI task read through Ark's door.
+    let ark = app
+        .client
+        .get(format!(
+            "{}/api/v3/contents/generations/tasks/{}",
+            app.base,
+            id("video")
+        ))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .expect("send");
+    let ark: Value = ark.json().await.expect("json");
+    assert_eq!(ark["status"], "succeeded", "{ark}");
+    assert_eq!(ark["duration"], 4);
+    assert_books_balance(&app.db).await;
+    app.finish().await;
+}

@@ -30,7 +30,7 @@ pub use catalog::{Catalog, EMBEDDED_CATALOG};
 pub use load::CatalogError;
 pub use media::{MediaItem, MediaKind, MediaRef, MediaRefError, ASSET_PREFIX, HTTPS_PREFIX};
 pub use request::{ErrorKind, Price, ValidateOptions, ValidatedRequest, ValidationError};
-pub use sizes::{nearest_ratio, output_size, KNOWN_RATIOS, OUTPUT_FPS};
+pub use sizes::{nearest_ratio, output_size, KNOWN_RATIOS, KNOWN_RESOLUTIONS, OUTPUT_FPS};
 pub use spec::{
     BillingUnit, DurationSpec, FrameMode, ImageLimits, ImageSpec, MediaForm, MediaLimits,
     ModelSpec, ReferenceAudioSpec, ReferenceVideoSpec, RequestRules, ResolutionSpec,

@@ -4,6 +4,9 @@
 /// The six plain ratios, in the column order of API.md §10.
 pub const KNOWN_RATIOS: &[&str] = &["16:9", "4:3", "1:1", "3:4", "9:16", "21:9"];
 
+/// Every resolution tier with an output size, smallest first.
+pub const KNOWN_RESOLUTIONS: &[&str] = &["480p", "720p", "1080p", "2k", "4k"];
+
 /// Output size per resolution, one `(width, height)` per ratio of [`KNOWN_RATIOS`].
 const SIZES: &[(&str, [(u32, u32); 6])] = &[
     (

@@ -274,6 +274,28 @@ pub async fn page(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<TaskRow>, sqlx
     .await
 }
 
+/// A page of an account's tasks, oldest first, strictly after the `(created_at, id)` position.
+pub async fn page_ascending(
+    db: &Db,
+    account_id: &str,
+    after: Option<(i64, String)>,
+    limit: i64,
+) -> Result<Vec<TaskRow>, sqlx::Error> {
+    let (after_at, after_id) = after.unwrap_or((i64::MIN, String::new()));
+    sqlx::query_as::<_, TaskRow>(
+        "SELECT * FROM tasks WHERE account_id = $1 AND hidden_at IS NULL \
+         AND (created_at > $2 OR (created_at = $3 AND id > $4)) \
+         ORDER BY created_at, id LIMIT $5",
+    )
+    .bind(account_id)
+    .bind(after_at)
+    .bind(after_at)
+    .bind(&after_id)
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await
+}
+
 /// Tasks routed to `channel` that have not ended (an in-process channel's in-flight count).
 pub(crate) async fn routed_unfinished(db: &Db, channel: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(

@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 pub mod ark;
+pub mod openai;
 
 use super::StoredResult;
 use crate::storage::Storage;
