@@ -404,9 +404,10 @@ async fn bootstrap_first_account(
         return Ok(None);
     }
     // Replicas starting together on an empty database: only one bootstraps.
-    let claimed = store::meta::insert_if_absent(db, "bootstrapped_at", &store::now().to_string())
-        .await
-        .map_err(|e| StartError::Other(format!("claiming the bootstrap: {e}")))?;
+    let claimed =
+        store::meta::insert_if_absent(db, "bootstrapped_at", &crate::clock::now().to_string())
+            .await
+            .map_err(|e| StartError::Other(format!("claiming the bootstrap: {e}")))?;
     if !claimed {
         return Ok(None);
     }

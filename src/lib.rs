@@ -8,6 +8,7 @@ pub mod app;
 pub mod assets;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod ids;
 pub mod metrics;

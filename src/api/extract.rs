@@ -60,7 +60,7 @@ pub(crate) async fn admit(state: &AppState, key: Credential) -> Result<Caller, A
     if let Some(rpm) = key.rpm.or(state.limits.default_rpm.map(i64::from)) {
         let scope = format!("key:{}", key.id);
         if let Err(retry_after) =
-            crate::store::rate::take(&state.db, &scope, rpm, crate::store::now()).await?
+            crate::store::rate::take(&state.db, &scope, rpm, crate::clock::now()).await?
         {
             let mut error = ApiError::new(
                 ErrorCode::RateLimited,

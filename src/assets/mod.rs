@@ -183,7 +183,7 @@ impl Assets {
         ttl_secs: i64,
     ) -> Option<String> {
         let key = row.object_key.as_deref()?;
-        let expires = crate::store::now() + ttl_secs.max(1);
+        let expires = crate::clock::now() + ttl_secs.max(1);
         Some(format!(
             "{public_url}{}",
             self.storage.signed_path(key, expires)

@@ -32,9 +32,10 @@ use scan::{blank_comments_and_literals, blank_test_code, crate_references, decla
 /// The layer of each top-level module: a module may import only modules of a lower layer.
 /// Names that do not exist (yet) are fine here; a module of `src/lib.rs` missing here fails.
 const LAYERS: &[(&str, u32)] = &[
-    // Settings types, ids, logging, the public wire types: they import nothing of the layers
-    // above (`config` nothing at all).
+    // Settings types, the clock, ids, logging, the public wire types: they import nothing of the
+    // layers above (`config` nothing at all).
     ("config", 0),
+    ("clock", 0),
     ("ids", 0),
     ("telemetry", 0),
     ("wire", 0),
