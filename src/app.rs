@@ -180,6 +180,7 @@ impl Application {
         let retention_secs = (settings.results.retention_hours * 3600) as i64;
         let state = AppState::new(crate::api::Shared {
             db: db.clone(),
+            accounts: crate::accounts::Accounts::new(db.clone()),
             catalog: catalog.clone(),
             storage: storage.clone(),
             success: SuccessCode::from_setting(&settings.api.success_code),

@@ -58,6 +58,8 @@ impl std::ops::Deref for AppState {
 /// What every handler reads (through `AppState`).
 pub struct Shared {
     pub db: Db,
+    /// Accounts, keys, per-key limits, credits and the ledger.
+    pub accounts: crate::accounts::Accounts,
     pub catalog: Arc<Catalog>,
     pub storage: Storage,
     pub success: SuccessCode,
