@@ -181,6 +181,7 @@ impl Application {
         let state = AppState::new(crate::api::Shared {
             db: db.clone(),
             accounts: crate::accounts::Accounts::new(db.clone()),
+            audit: crate::audit::AuditTrail::new(db.clone()),
             catalog: catalog.clone(),
             storage: storage.clone(),
             success: SuccessCode::from_setting(&settings.api.success_code),

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod assets;
+pub mod audit;
 pub mod cli;
 pub mod client;
 pub mod clock;

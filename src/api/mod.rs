@@ -60,6 +60,8 @@ pub struct Shared {
     pub db: Db,
     /// Accounts, keys, per-key limits, credits and the ledger.
     pub accounts: crate::accounts::Accounts,
+    /// The admin audit trail.
+    pub audit: crate::audit::AuditTrail,
     pub catalog: Arc<Catalog>,
     pub storage: Storage,
     pub success: SuccessCode,

@@ -45,9 +45,12 @@ const LAYERS: &[(&str, u32)] = &[
     ("metrics", 1),
     // Channels: one contract for local, ark and relay.
     ("providers", 2),
-    // Domain services that tasks use: accounts, keys and credits; the asset library.
+    // Domain services that tasks use: accounts, keys and credits; the asset library. And the
+    // admin audit trail, which the admin API appends to and reads (`assets::review` appends its
+    // decisions through the store: the two modules share a layer).
     ("assets", 3),
     ("accounts", 3),
+    ("audit", 3),
     // The task lifecycle: submit, accept, dispatch, workers, the state machine, sweeps, view.
     ("tasks", 4),
     // Webhook delivery: sends the task view (`tasks::view`) of a task's terminal state.

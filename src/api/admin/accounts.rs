@@ -15,7 +15,6 @@ use crate::api::error::{ApiError, ErrorCode};
 use crate::api::extract::JsonObject;
 use crate::api::videos::parse_limit;
 use crate::api::AppState;
-use crate::store::audit;
 use crate::wire::admin::{
     AccountCreateRequest, AdminAccount, AdminAccountCreated, AdminAccountDetail, AdminAccountPage,
     AdminBalance, AdminKey, AdminKeyCreateRequest, AdminKeyCreated, AdminKeyRevoked,
@@ -195,14 +194,15 @@ async fn create(
         .create_account_with_key(&name, &name, credits)
         .await
         .map_err(|e| post_error(e, ""))?;
-    audit::record(
-        &state.db,
-        &admin.actor,
-        "account.create",
-        Some(&account_id),
-        Some(&format!("credits={credits}")),
-    )
-    .await?;
+    state
+        .audit
+        .record(
+            &admin.actor,
+            "account.create",
+            Some(&account_id),
+            Some(&format!("credits={credits}")),
+        )
+        .await?;
     Ok(Data(
         state.success,
         AdminAccountCreated {
@@ -295,14 +295,15 @@ async fn credits(
         .adjust_credits(&id, credits, note.as_deref())
         .await
         .map_err(|e| post_error(e, &id))?;
-    audit::record(
-        &state.db,
-        &admin.actor,
-        "account.credits",
-        Some(&id),
-        Some(&format!("credits={credits}")),
-    )
-    .await?;
+    state
+        .audit
+        .record(
+            &admin.actor,
+            "account.credits",
+            Some(&id),
+            Some(&format!("credits={credits}")),
+        )
+        .await?;
     Ok(Data(
         state.success,
         AdminBalance {
@@ -348,14 +349,10 @@ async fn create_key(
             }
             other => ApiError::internal(other),
         })?;
-    audit::record(
-        &state.db,
-        &admin.actor,
-        "key.create",
-        Some(&made.key.id),
-        Some(&id),
-    )
-    .await?;
+    state
+        .audit
+        .record(&admin.actor, "key.create", Some(&made.key.id), Some(&id))
+        .await?;
     Ok(Data(
         state.success,
         AdminKeyCreated {
@@ -392,7 +389,10 @@ async fn revoke_key(
             format!("no active key {key_id}"),
         ));
     }
-    audit::record(&state.db, &admin.actor, "key.revoke", Some(&key_id), None).await?;
+    state
+        .audit
+        .record(&admin.actor, "key.revoke", Some(&key_id), None)
+        .await?;
     Ok(Data(
         state.success,
         AdminKeyRevoked {
@@ -465,13 +465,14 @@ async fn set_key_limits(
             format!("key {key_id} not found"),
         ));
     };
-    audit::record(
-        &state.db,
-        &admin.actor,
-        "key.limits",
-        Some(&key_id),
-        Some(&body.to_string()),
-    )
-    .await?;
+    state
+        .audit
+        .record(
+            &admin.actor,
+            "key.limits",
+            Some(&key_id),
+            Some(&body.to_string()),
+        )
+        .await?;
     Ok(Data(state.success, key_view(key)))
 }

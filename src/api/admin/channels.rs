@@ -147,7 +147,10 @@ async fn switch(
     } else {
         "channel.resume"
     };
-    crate::store::audit::record(&state.db, &admin.actor, action, Some(&name), None).await?;
+    state
+        .audit
+        .record(&admin.actor, action, Some(&name), None)
+        .await?;
     tracing::info!(channel = %name, paused, actor = %admin.actor, "channel switched");
     if !paused {
         state.wake.notify_one();
