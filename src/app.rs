@@ -181,6 +181,7 @@ impl Application {
         let state = AppState::new(crate::api::Shared {
             db: db.clone(),
             accounts: crate::accounts::Accounts::new(db.clone()),
+            tasks: crate::tasks::Tasks::new(db.clone()),
             audit: crate::audit::AuditTrail::new(db.clone()),
             catalog: catalog.clone(),
             storage: storage.clone(),

@@ -60,6 +60,8 @@ pub struct Shared {
     pub db: Db,
     /// Accounts, keys, per-key limits, credits and the ledger.
     pub accounts: crate::accounts::Accounts,
+    /// Task reads, lists and cancel; the load and pause switch of the channels.
+    pub tasks: crate::tasks::Tasks,
     /// The admin audit trail.
     pub audit: crate::audit::AuditTrail,
     pub catalog: Arc<Catalog>,
