@@ -182,6 +182,7 @@ impl Application {
             db: db.clone(),
             accounts: crate::accounts::Accounts::new(db.clone()),
             tasks: crate::tasks::Tasks::new(db.clone()),
+            webhooks: crate::webhooks::Webhooks::new(db.clone()),
             audit: crate::audit::AuditTrail::new(db.clone()),
             catalog: catalog.clone(),
             storage: storage.clone(),

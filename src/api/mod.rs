@@ -62,6 +62,8 @@ pub struct Shared {
     pub accounts: crate::accounts::Accounts,
     /// Task reads, lists and cancel; the load and pause switch of the channels.
     pub tasks: crate::tasks::Tasks,
+    /// Webhook secrets and the delivery state of a task.
+    pub webhooks: crate::webhooks::Webhooks,
     /// The admin audit trail.
     pub audit: crate::audit::AuditTrail,
     pub catalog: Arc<Catalog>,

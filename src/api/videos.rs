@@ -224,7 +224,7 @@ async fn query(
     let row = row.ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;
     let view = state.view();
     let task = task_view(&row, &view);
-    let webhook = super::webhooks::delivery_of(&state.db, &task).await?;
+    let webhook = super::webhooks::delivery_of(&state, &task).await?;
     // Written here: the view borrows the row.
     Ok(super::envelope::written(state.success, |body| {
         task.write_json(body, &Polled { webhook })
