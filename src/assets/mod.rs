@@ -23,8 +23,9 @@ use reelay_media::{Fetcher, MediaKind, MediaLimits};
 
 use crate::config::{AssetSettings, ReviewPolicy};
 use crate::storage::{Storage, StorageError};
-use crate::store::assets::AssetRow;
 use crate::store::Db;
+
+pub use crate::store::assets::AssetRow;
 
 /// Status of an asset still being fetched, probed or reviewed.
 pub(crate) const PROCESSING: &str = "Processing";
@@ -128,6 +129,15 @@ pub(crate) enum UseError {
 }
 
 impl Assets {
+    /// An asset of this account, of any purpose; others' assets are invisible (`None`).
+    pub(crate) async fn get_for_account(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<Option<AssetRow>, sqlx::Error> {
+        crate::store::assets::get_for_account(&self.db, account_id, id).await
+    }
+
     /// The bytes of an Active asset, read from object storage (the local renderer's input).
     pub(crate) async fn read_active(&self, id: &str) -> Result<(AssetRow, Bytes), UseError> {
         let row = crate::store::assets::get(&self.db, id)
