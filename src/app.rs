@@ -53,6 +53,8 @@ pub enum Role {
 /// A built, bound, not yet running reelay.
 pub struct Application {
     listener: Option<TcpListener>,
+    /// The database every part of this application shares.
+    db: Db,
     address: SocketAddr,
     state: AppState,
     worker: Worker,
@@ -179,7 +181,6 @@ impl Application {
         let wake = Arc::new(Notify::new());
         let retention_secs = (settings.results.retention_hours * 3600) as i64;
         let state = AppState::new(crate::api::Shared {
-            db: db.clone(),
             accounts: crate::accounts::Accounts::new(db.clone()),
             tasks: crate::tasks::Tasks::new(db.clone()),
             webhooks: crate::webhooks::Webhooks::new(db.clone()),
@@ -242,7 +243,7 @@ impl Application {
             wake: local_wake,
         };
         let sweeper = Sweeper {
-            db,
+            db: db.clone(),
             storage,
             max_attempts: settings.worker.max_attempts,
             retention_secs,
@@ -252,6 +253,7 @@ impl Application {
         };
         Ok(Application {
             listener,
+            db,
             address,
             state,
             worker,
@@ -282,6 +284,11 @@ impl Application {
     /// State for tests that drive workers by hand.
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The database handle (for tests and benchmarks that read or seed rows).
+    pub fn db(&self) -> Db {
+        self.db.clone()
     }
 
     /// A worker sharing this application's database and storage (for tests).
@@ -329,7 +336,7 @@ impl Application {
         if with_workers {
             // PostgreSQL: other replicas' new tasks wake this process's idle loops.
             if let Some(listener) = crate::store::notify::spawn_listener(
-                &self.state.db,
+                &self.db,
                 self.state.wake.clone(),
                 self.worker.wake.clone(),
                 token.clone(),

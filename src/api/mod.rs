@@ -31,7 +31,6 @@ use reelay_catalog::Catalog;
 use tokio::sync::Notify;
 
 use crate::storage::Storage;
-use crate::store::Db;
 use crate::tasks::view::ViewContext;
 use envelope::SuccessCode;
 use error::{ApiError, ErrorCode};
@@ -55,9 +54,9 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// What every handler reads (through `AppState`).
+/// What every handler reads (through `AppState`). Handlers reach the database only through the
+/// domain services here (`accounts`, `tasks`, `submitter`, `assets`, `webhooks`, `audit`).
 pub struct Shared {
-    pub db: Db,
     /// Accounts, keys, per-key limits, credits and the ledger.
     pub accounts: crate::accounts::Accounts,
     /// Task reads, lists and cancel; the load and pause switch of the channels.
