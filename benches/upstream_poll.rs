@@ -385,7 +385,7 @@ async fn start_reelay(settings: Settings, dir: tempfile::TempDir) -> Reelay {
         .expect("reelay builds");
     let bootstrap = application.bootstrap.clone().expect("fresh database");
     let base = format!("http://{}", application.address());
-    let db = application.state().db.clone();
+    let db = application.db();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let shutdown = async move {

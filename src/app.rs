@@ -53,6 +53,8 @@ pub enum Role {
 /// A built, bound, not yet running reelay.
 pub struct Application {
     listener: Option<TcpListener>,
+    /// The database every part of this application shares.
+    db: Db,
     address: SocketAddr,
     state: AppState,
     worker: Worker,
@@ -181,7 +183,10 @@ impl Application {
         let wake = Arc::new(Notify::new());
         let retention_secs = (settings.results.retention_hours * 3600) as i64;
         let state = AppState::new(crate::api::Shared {
-            db: db.clone(),
+            accounts: crate::accounts::Accounts::new(db.clone()),
+            tasks: crate::tasks::Tasks::new(db.clone()),
+            webhooks: crate::webhooks::Webhooks::new(db.clone()),
+            audit: crate::audit::AuditTrail::new(db.clone()),
             catalog: catalog.clone(),
             storage: storage.clone(),
             success: SuccessCode::from_setting(&settings.api.success_code),
@@ -240,7 +245,7 @@ impl Application {
             wake: local_wake,
         };
         let sweeper = Sweeper {
-            db,
+            db: db.clone(),
             storage,
             max_attempts: settings.worker.max_attempts,
             retention_secs,
@@ -251,6 +256,7 @@ impl Application {
         };
         Ok(Application {
             listener,
+            db,
             address,
             state,
             worker,
@@ -281,6 +287,11 @@ impl Application {
     /// State for tests that drive workers by hand.
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The database handle (for tests and benchmarks that read or seed rows).
+    pub fn db(&self) -> Db {
+        self.db.clone()
     }
 
     /// A worker sharing this application's database and storage (for tests).
@@ -328,7 +339,7 @@ impl Application {
         if with_workers {
             // PostgreSQL: other replicas' new tasks wake this process's idle loops.
             if let Some(listener) = crate::store::notify::spawn_listener(
-                &self.state.db,
+                &self.db,
                 self.state.wake.clone(),
                 self.worker.wake.clone(),
                 token.clone(),
@@ -407,9 +418,10 @@ async fn bootstrap_first_account(
         return Ok(None);
     }
     // Replicas starting together on an empty database: only one bootstraps.
-    let claimed = store::meta::insert_if_absent(db, "bootstrapped_at", &store::now().to_string())
-        .await
-        .map_err(|e| StartError::Other(format!("claiming the bootstrap: {e}")))?;
+    let claimed =
+        store::meta::insert_if_absent(db, "bootstrapped_at", &crate::clock::now().to_string())
+            .await
+            .map_err(|e| StartError::Other(format!("claiming the bootstrap: {e}")))?;
     if !claimed {
         return Ok(None);
     }

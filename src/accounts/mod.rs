@@ -1,11 +1,17 @@
 //! Accounts, their API keys and their credits: the rules every edge (the user API, the admin
 //! API, the CLI) goes through, so that a key is made one way and credits move one way.
 
+mod service;
+
+pub use service::Accounts;
+
 use crate::ids;
-use crate::store::keys::{self, ApiKey};
+use crate::store::keys;
 use crate::store::ledger::{self, Kind};
 use crate::store::Db;
 
+pub use crate::store::accounts::Account;
+pub use crate::store::keys::{ApiKey, Credential};
 pub use crate::store::ledger::PostError;
 
 /// Why an account operation was refused.
@@ -15,6 +21,9 @@ pub(crate) enum AccountError {
     NoAccount(String),
     #[error("this account already has {active} active keys, the most allowed; revoke one first")]
     TooManyKeys { active: usize },
+    /// The key's current minute is full; `retry_after` seconds until the next one.
+    #[error("this API key is limited to {rpm} requests per minute; retry after {retry_after} s")]
+    RateLimited { rpm: i64, retry_after: i64 },
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }

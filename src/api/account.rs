@@ -12,8 +12,7 @@ use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject};
 use super::videos::parse_limit;
 use super::AppState;
-use crate::accounts::AccountError;
-use crate::store::{accounts, keys, ledger};
+use crate::accounts::{AccountError, ApiKey};
 use crate::wire::envelope::{
     Envelope, Error400, Error401, Error404, Error409, Error413, Error429, Error500,
 };
@@ -89,7 +88,9 @@ async fn account(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Data<AccountView>, ApiError> {
-    let account = accounts::get(&state.db, &caller.account_id)
+    let account = state
+        .accounts
+        .account(&caller.account_id)
         .await?
         .ok_or_else(|| ApiError::not_found("account"))?;
     Ok(Data(
@@ -143,7 +144,10 @@ async fn ledger_page(
         })?),
         None => None,
     };
-    let entries = ledger::page(&state.db, &caller.account_id, before, limit + 1).await?;
+    let entries = state
+        .accounts
+        .ledger_page(&caller.account_id, before, limit + 1)
+        .await?;
     let has_more = entries.len() as i64 > limit;
     let entries = &entries[..entries.len().min(limit as usize)];
     let next_cursor = match (has_more, entries.last()) {
@@ -166,7 +170,7 @@ async fn ledger_page(
 
 /// One key as its account sees it: never the secret or its hash. `current` marks the key
 /// this request was made with.
-fn key_view(key: keys::ApiKey, caller: &Caller) -> AccountKey {
+fn key_view(key: ApiKey, caller: &Caller) -> AccountKey {
     AccountKey {
         created_at: key.created_at,
         current: key.id == caller.key_id,
@@ -196,7 +200,9 @@ async fn list_keys(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Data<AccountKeyList>, ApiError> {
-    let items = keys::list(&state.db, Some(&caller.account_id))
+    let items = state
+        .accounts
+        .keys_of(&caller.account_id)
         .await?
         .into_iter()
         .map(|key| key_view(key, &caller))
@@ -264,16 +270,15 @@ async fn create_key(
     JsonObject(body): JsonObject,
 ) -> Result<Data<AccountKeyCreated>, ApiError> {
     let name = key_name(&body)?;
-    let made =
-        crate::accounts::create_key(&state.db, &caller.account_id, &name, Some(MAX_ACTIVE_KEYS))
-            .await
-            .map_err(|e| match e {
-                AccountError::TooManyKeys { .. } => {
-                    ApiError::new(ErrorCode::Conflict, e.to_string())
-                }
-                AccountError::NoAccount(_) => ApiError::internal(e),
-                AccountError::Db(e) => ApiError::internal(e),
-            })?;
+    let made = state
+        .accounts
+        .create_key(&caller.account_id, &name, Some(MAX_ACTIVE_KEYS))
+        .await
+        .map_err(|e| match e {
+            // The calling key's own account is gone: not the caller's mistake.
+            AccountError::NoAccount(_) => ApiError::internal(e),
+            other => ApiError::from(other),
+        })?;
     tracing::info!(key_id = %made.key.id, by = %caller.key_id, "API key created by its account");
     let view = key_view(made.key, &caller);
     Ok(Data(
@@ -316,19 +321,23 @@ async fn revoke_key(
     caller: Caller,
     Path(key_id): Path<String>,
 ) -> Result<Data<AccountKey>, ApiError> {
-    let key = keys::list(&state.db, Some(&caller.account_id))
+    let key = state
+        .accounts
+        .keys_of(&caller.account_id)
         .await?
         .into_iter()
         .find(|key| key.id == key_id)
         .ok_or_else(|| ApiError::not_found(&format!("key {key_id}")))?;
-    if key.revoked_at.is_some() || !keys::revoke(&state.db, &key.id).await? {
+    if key.revoked_at.is_some() || !state.accounts.revoke_key(&key.id).await? {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             format!("key {key_id} is already revoked"),
         ));
     }
     tracing::info!(by = %caller.key_id, "API key revoked by its account");
-    let revoked = keys::list(&state.db, Some(&caller.account_id))
+    let revoked = state
+        .accounts
+        .keys_of(&caller.account_id)
         .await?
         .into_iter()
         .find(|k| k.id == key.id)

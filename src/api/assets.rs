@@ -19,8 +19,7 @@ use super::extract::{Caller, JsonObject};
 use super::upload::{read_form, to_upload, MULTIPART_SLACK};
 use super::AppState;
 use crate::assets::intake::{IntakeError, Source};
-use crate::assets::Purpose;
-use crate::store::assets::{self as rows, AssetRow};
+use crate::assets::{AssetRow, Purpose};
 use crate::wire::envelope::{Envelope, Error400, Error401, Error404, Error413, Error429, Error500};
 use crate::wire::seed::{
     AssetAccepted, AssetDeleted, AssetDetail, AssetIdRequest, AssetIdsRequest, AssetStatus,
@@ -231,7 +230,9 @@ pub(crate) async fn owned_rows(
 ) -> Result<Vec<AssetRow>, ApiError> {
     let mut found = Vec::with_capacity(ids.len());
     for id in ids {
-        let row = rows::get_for_account(&state.db, &caller.account_id, id)
+        let row = state
+            .assets
+            .get_for_account(&caller.account_id, id)
             .await?
             .filter(|row| purposes.iter().any(|p| p.as_str() == row.purpose))
             .ok_or_else(|| ApiError::not_found(&format!("{what} {id}")))?;

@@ -143,9 +143,8 @@ async fn user_balance(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Data<UserBalance>, ApiError> {
-    let balance = crate::accounts::balance(&state.db, &caller.account_id)
-        .await
-        .map_err(ApiError::internal)?
+    let balance = state.accounts.balance(&caller.account_id)
+        .await?
         .ok_or_else(|| ApiError::not_found(&format!("account {}", caller.account_id)))?;
     Ok(Data(
         state.success,
@@ -174,9 +173,8 @@ async fn key_balance(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Data<KeyBalance>, ApiError> {
-    let quota = crate::accounts::key_quota(&state.db, &caller.key_id)
-        .await
-        .map_err(ApiError::internal)?
+    let quota = state.accounts.key_quota(&caller.key_id)
+        .await?
         .ok_or_else(|| ApiError::not_found(&format!("key {}", caller.key_id)))?;
     Ok(Data(
         state.success,

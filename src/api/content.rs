@@ -14,7 +14,6 @@ use axum::Router;
 use super::error::{ApiError, ErrorCode};
 use super::extract::Caller;
 use super::AppState;
-use crate::store::tasks;
 use crate::tasks::view::task_json;
 use crate::wire::envelope::{Error401, Error404, Error409, Error429, Error500};
 
@@ -49,7 +48,9 @@ async fn content(
     Path(task_id): Path<String>,
 ) -> Result<Response, ApiError> {
     super::log_task(&task_id);
-    let row = tasks::get_for_account(&state.db, &caller.account_id, &task_id)
+    let row = state
+        .tasks
+        .get_for_account(&caller.account_id, &task_id)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;
     if row.status != "completed" {

@@ -7,6 +7,7 @@
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::accounts::AccountError;
 use crate::wire::envelope::{ErrorBody, ErrorParam};
 
 /// Stable error codes; clients branch on these, never on the message.
@@ -98,6 +99,25 @@ impl ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> ApiError {
         ApiError::internal(error)
+    }
+}
+
+/// The accounts service's refusals: an unknown account is 404, too many keys 409, a full
+/// minute 429 with `Retry-After`. A handler that answers one of them otherwise maps it itself.
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> ApiError {
+        match error {
+            AccountError::NoAccount(_) => ApiError::new(ErrorCode::NotFound, error.to_string()),
+            AccountError::TooManyKeys { .. } => {
+                ApiError::new(ErrorCode::Conflict, error.to_string())
+            }
+            AccountError::RateLimited { retry_after, .. } => {
+                let mut answer = ApiError::new(ErrorCode::RateLimited, error.to_string());
+                answer.retry_after = Some(retry_after as u64);
+                answer
+            }
+            AccountError::Db(error) => ApiError::internal(error),
+        }
     }
 }
 

@@ -20,8 +20,8 @@ use futures::Stream;
 use super::error::ApiError;
 use super::extract::Caller;
 use super::AppState;
-use crate::store::tasks::{self, TaskRow, TaskStatus};
 use crate::tasks::view::task_view;
+use crate::tasks::{TaskRow, TaskStatus};
 use crate::wire::envelope::{Error401, Error404, Error429, Error500};
 use crate::wire::seed::TaskEvent;
 
@@ -88,7 +88,9 @@ async fn events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     super::log_task(&task_id);
-    tasks::get_for_account(&state.db, &caller.account_id, &task_id)
+    state
+        .tasks
+        .get_for_account(&caller.account_id, &task_id)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;
     let last_sent = headers
@@ -115,17 +117,19 @@ async fn next_event(cursor: &mut Cursor) -> Option<Event> {
         return None;
     }
     loop {
-        let row =
-            match tasks::get_for_account(&cursor.state.db, &cursor.account_id, &cursor.task_id)
-                .await
-            {
-                Ok(Some(row)) => row,
-                Ok(None) => return None,
-                Err(error) => {
-                    tracing::error!(%error, "event stream: reading the task failed");
-                    return None;
-                }
-            };
+        let row = match cursor
+            .state
+            .tasks
+            .get_for_account(&cursor.account_id, &cursor.task_id)
+            .await
+        {
+            Ok(Some(row)) => row,
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::error!(%error, "event stream: reading the task failed");
+                return None;
+            }
+        };
         let version = task_version(&row);
         if cursor.last_sent.is_none_or(|sent| version > sent) {
             cursor.last_sent = Some(version);

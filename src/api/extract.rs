@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
-use crate::store::keys::{self, Credential};
+use crate::accounts::Credential;
 
 /// The caller, authenticated by API key.
 #[derive(Debug, Clone)]
@@ -25,7 +25,9 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
         let secret = bearer(&parts.headers)?;
-        let key = keys::authenticate(&state.db, secret)
+        let key = state
+            .accounts
+            .authenticate(secret)
             .await?
             .ok_or_else(invalid_key)?;
         admit(state, key).await
@@ -58,19 +60,7 @@ pub(crate) async fn admit(state: &AppState, key: Credential) -> Result<Caller, A
     // Every authenticated request counts toward the key's RPM, in the database so that the
     // limit holds across replicas.
     if let Some(rpm) = key.rpm.or(state.limits.default_rpm.map(i64::from)) {
-        let scope = format!("key:{}", key.id);
-        if let Err(retry_after) =
-            crate::store::rate::take(&state.db, &scope, rpm, crate::store::now()).await?
-        {
-            let mut error = ApiError::new(
-                ErrorCode::RateLimited,
-                format!(
-                    "this API key is limited to {rpm} requests per minute; retry after {retry_after} s"
-                ),
-            );
-            error.retry_after = Some(retry_after as u64);
-            return Err(error);
-        }
+        state.accounts.count_request(&key.id, rpm).await?;
     }
     Ok(Caller {
         max_in_flight: key

@@ -84,7 +84,7 @@ async fn serve(
             "this file URL is not signed",
         ));
     };
-    if !state.storage.verify(&key, exp, &sig, crate::store::now()) {
+    if !state.storage.verify(&key, exp, &sig, crate::clock::now()) {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             "this file URL is expired or its signature does not match; query the task for a fresh URL",

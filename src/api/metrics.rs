@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
     ),
 )]
 pub(super) async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError> {
-    crate::tasks::view::count_into(&state.db, &state.metrics).await?;
+    state.tasks.count_into(&state.metrics).await?;
     let body = state.metrics.encode().map_err(ApiError::internal)?;
     let mut response = body.into_response();
     response.headers_mut().insert(

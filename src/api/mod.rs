@@ -34,7 +34,6 @@ use reelay_catalog::Catalog;
 use tokio::sync::Notify;
 
 use crate::storage::Storage;
-use crate::store::Db;
 use crate::tasks::view::ViewContext;
 use envelope::SuccessCode;
 use error::{ApiError, ErrorCode};
@@ -58,9 +57,17 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// What every handler reads (through `AppState`).
+/// What every handler reads (through `AppState`). Handlers reach the database only through the
+/// domain services here (`accounts`, `tasks`, `submitter`, `assets`, `webhooks`, `audit`).
 pub struct Shared {
-    pub db: Db,
+    /// Accounts, keys, per-key limits, credits and the ledger.
+    pub accounts: crate::accounts::Accounts,
+    /// Task reads, lists and cancel; the load and pause switch of the channels.
+    pub tasks: crate::tasks::Tasks,
+    /// Webhook secrets and the delivery state of a task.
+    pub webhooks: crate::webhooks::Webhooks,
+    /// The admin audit trail.
+    pub audit: crate::audit::AuditTrail,
     pub catalog: Arc<Catalog>,
     pub storage: Storage,
     pub success: SuccessCode,

@@ -38,7 +38,7 @@ pub(super) async fn healthz() -> Json<Health> {
     ),
 )]
 pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let database = state.db.ping().await;
+    let database = state.tasks.database_answers().await;
     let storage = state.storage.ping().await;
     let status = if database && storage {
         StatusCode::OK

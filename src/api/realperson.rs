@@ -14,8 +14,7 @@ use super::error::ApiError;
 use super::extract::{Caller, JsonObject};
 use super::upload::MULTIPART_SLACK;
 use super::AppState;
-use crate::assets::{asset_ref, Purpose};
-use crate::store::assets::AssetRow;
+use crate::assets::{asset_ref, AssetRow, Purpose};
 use crate::wire::envelope::{Envelope, Error400, Error401, Error404, Error413, Error429, Error500};
 use crate::wire::seed::{
     AssetIdRequest, AssetIdsRequest, RealPersonForm, RealPersonList, RealPersonRecord,

@@ -35,7 +35,7 @@ async fn callback(
     let Some(upstream_id) = notice["id"].as_str().or(notice["task_id"].as_str()) else {
         return StatusCode::BAD_REQUEST;
     };
-    match crate::store::upstream::poke(&state.db, &channel, upstream_id).await {
+    match state.tasks.poll_soon(&channel, upstream_id).await {
         Ok(known) => {
             tracing::debug!(%upstream_id, known, "upstream callback");
             if known {

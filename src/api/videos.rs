@@ -13,11 +13,11 @@ use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{self, Caller, JsonObject};
 use super::AppState;
-use crate::store::tasks::{self, ListFilter};
 use crate::tasks::accept::{self, CreateError, Idempotency};
-use crate::tasks::state::{self, CancelOutcome};
+use crate::tasks::state::CancelOutcome;
 use crate::tasks::submit::SubmitError;
 use crate::tasks::view::{task_view, TaskView};
+use crate::tasks::ListFilter;
 use crate::wire::envelope::{
     Envelope, Error400, Error401, Error402, Error404, Error409, Error413, Error429, Error500,
     Error503,
@@ -224,14 +224,16 @@ async fn query(
     // The key and the task in one read (what the `Caller` extractor and a task read would do in
     // two): clients poll this route more than any other.
     let secret = extract::bearer(&headers)?;
-    let (key, row) = tasks::get_with_key(&state.db, secret, &task_id)
+    let (key, row) = state
+        .tasks
+        .get_with_key(secret, &task_id)
         .await?
         .ok_or_else(extract::invalid_key)?;
     extract::admit(&state, key).await?;
     let row = row.ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;
     let view = state.view();
     let task = task_view(&row, &view);
-    let webhook = super::webhooks::delivery_of(&state.db, &task).await?;
+    let webhook = super::webhooks::delivery_of(&state, &task).await?;
     // Written here: the view borrows the row.
     Ok(super::envelope::written(state.success, |body| {
         task.write_json(body, &Polled { webhook })
@@ -302,17 +304,16 @@ async fn list(
         Some(cursor) => Some(decode_cursor(cursor)?),
         None => None,
     };
-    let rows = tasks::page(
-        &state.db,
-        &ListFilter {
+    let rows = state
+        .tasks
+        .page(&ListFilter {
             account_id: &caller.account_id,
             status: params.status.as_deref(),
             model: params.model.as_deref(),
             before,
             limit: limit + 1,
-        },
-    )
-    .await?;
+        })
+        .await?;
     let has_more = rows.len() as i64 > limit;
     let rows = &rows[..rows.len().min(limit as usize)];
     let next_cursor = match (has_more, rows.last()) {
@@ -385,9 +386,11 @@ async fn cancel(
     Path(task_id): Path<String>,
 ) -> Result<axum::response::Response, ApiError> {
     super::log_task(&task_id);
-    match state::cancel(&state.db, &caller.account_id, &task_id).await? {
+    match state.tasks.cancel(&caller.account_id, &task_id).await? {
         CancelOutcome::Cancelled => {
-            let row = tasks::get_for_account(&state.db, &caller.account_id, &task_id)
+            let row = state
+                .tasks
+                .get_for_account(&caller.account_id, &task_id)
                 .await?
                 .ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;
             let view = state.view();

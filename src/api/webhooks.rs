@@ -12,8 +12,7 @@ use super::envelope::Data;
 use super::error::ApiError;
 use super::extract::Caller;
 use super::AppState;
-use crate::store::webhooks::{self, Delivery};
-use crate::store::Db;
+use crate::webhooks::Delivery;
 use crate::wire::envelope::{Envelope, Error401, Error404, Error429, Error500};
 use crate::wire::seed::{WebhookDelivery, WebhookSecret};
 
@@ -44,10 +43,9 @@ async fn rotate_secret(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Data<WebhookSecret>, ApiError> {
-    let secret = crate::webhooks::new_secret();
-    if !webhooks::set_secret(&state.db, &caller.account_id, &secret).await? {
+    let Some(secret) = state.webhooks.rotate_secret(&caller.account_id).await? else {
         return Err(ApiError::not_found("account"));
-    }
+    };
     tracing::info!("webhook secret rotated");
     Ok(Data(state.success, WebhookSecret { secret }))
 }
@@ -67,15 +65,10 @@ pub(crate) fn delivery_view(delivery: Delivery) -> WebhookDelivery {
 }
 
 /// The `webhook` of a task: `null`, or the delivery of a task with a `callback_url` that
-/// ended. A task without a `callback_url` has no delivery: no query is made for it.
+/// ended (`webhooks::Webhooks::delivery_of`).
 pub(crate) async fn delivery_of(
-    db: &Db,
+    state: &AppState,
     task: &crate::tasks::view::TaskView<'_>,
 ) -> Result<Option<WebhookDelivery>, sqlx::Error> {
-    if !task.has_callback_url() {
-        return Ok(None);
-    }
-    Ok(webhooks::for_task(db, task.task_id())
-        .await?
-        .map(delivery_view))
+    Ok(state.webhooks.delivery_of(task).await?.map(delivery_view))
 }

@@ -24,8 +24,9 @@ use reelay_media::{Fetcher, MediaKind, MediaLimits};
 
 use crate::config::{AssetSettings, ReviewPolicy};
 use crate::storage::{Storage, StorageError};
-use crate::store::assets::AssetRow;
 use crate::store::Db;
+
+pub use crate::store::assets::AssetRow;
 
 /// Status of an asset still being fetched, probed or reviewed.
 pub(crate) const PROCESSING: &str = "Processing";
@@ -131,6 +132,15 @@ pub(crate) enum UseError {
 }
 
 impl Assets {
+    /// An asset of this account, of any purpose; others' assets are invisible (`None`).
+    pub(crate) async fn get_for_account(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<Option<AssetRow>, sqlx::Error> {
+        crate::store::assets::get_for_account(&self.db, account_id, id).await
+    }
+
     /// The bytes of an Active asset, read from object storage (the local renderer's input).
     pub(crate) async fn read_active(&self, id: &str) -> Result<(AssetRow, Bytes), UseError> {
         let row = crate::store::assets::get(&self.db, id)
@@ -205,7 +215,7 @@ impl Assets {
         ttl_secs: i64,
     ) -> Option<String> {
         let key = row.object_key.as_deref()?;
-        let expires = crate::store::now() + ttl_secs.max(1);
+        let expires = crate::clock::now() + ttl_secs.max(1);
         Some(format!(
             "{public_url}{}",
             self.storage.signed_path(key, expires)

@@ -28,6 +28,15 @@ pub(crate) enum Decision {
 }
 
 impl Assets {
+    /// Up to `limit` items awaiting a decision, oldest first; only those of `purpose` when given.
+    pub(crate) async fn pending_reviews(
+        &self,
+        purpose: Option<Purpose>,
+        limit: i64,
+    ) -> Result<Vec<AssetRow>, sqlx::Error> {
+        rows::pending_reviews(&self.db, purpose.map(Purpose::as_str), limit).await
+    }
+
     /// Applies an operator's decision to a pending asset and records it in the audit trail.
     pub(crate) async fn decide(
         &self,

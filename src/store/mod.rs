@@ -219,13 +219,8 @@ fn with_sqlite_mode(url: &str, mode: &str) -> String {
     format!("{base}?{}", params.join("&"))
 }
 
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+/// Seconds since the Unix epoch: the clock the rows' times are written with.
+pub use crate::clock::now;
 
 /// `($first, …, $first+count-1)`: the list of an `IN` after `first - 1` other parameters.
 pub(crate) fn list_placeholders(first: usize, count: usize) -> String {

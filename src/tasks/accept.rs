@@ -9,12 +9,13 @@ mod group;
 pub use group::Creates;
 use reelay_catalog::ValidatedRequest;
 
+use crate::clock::now;
 use crate::ids;
 use crate::store::idempotency::{self, NewRecord};
 use crate::store::keys;
 use crate::store::ledger::{self, Kind, PostError};
 use crate::store::tasks::{self, NewTask, StoredRequest};
-use crate::store::{now, Db};
+use crate::store::Db;
 
 /// A task that was accepted (now or by an earlier request with the same idempotency key).
 #[derive(Debug)]

@@ -5,6 +5,7 @@
 
 pub mod accept;
 pub(crate) mod outputs;
+mod service;
 pub mod state;
 pub mod submit;
 pub mod sweep;
@@ -16,7 +17,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::providers::{Outcome, TaskFailure};
 use crate::storage::Storage;
-use crate::store::tasks::TaskStatus;
+
+pub use crate::store::tasks::{
+    ClientMeta, ListFilter, NumberedFilter, StatusFilter, TaskRow, TaskStatus,
+};
+pub use service::Tasks;
 
 /// What a completed task stores about its output (JSON in `tasks.result`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

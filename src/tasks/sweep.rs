@@ -8,8 +8,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{state, StoredResult};
+use crate::clock::now;
 use crate::storage::Storage;
-use crate::store::{now, Db};
+use crate::store::Db;
 
 /// What the sweeps need.
 #[derive(Clone)]

@@ -8,10 +8,11 @@ use futures::StreamExt;
 use reelay_media::Fetcher;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::now;
 use crate::config::WebhookSettings;
 use crate::storage::Storage;
 use crate::store::webhooks::{self, AttemptResult, Delivery};
-use crate::store::{accounts, now, tasks, Db};
+use crate::store::{accounts, tasks, Db};
 use crate::tasks::view::{task_json, ViewContext};
 
 /// Deliveries attempted at once by one dispatcher.

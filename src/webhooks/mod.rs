@@ -6,9 +6,11 @@
 //! the dispatcher only reads the queue, and every attempt carries the same `webhook-id`.
 
 mod dispatch;
+mod service;
 mod sign;
 
 pub use dispatch::Dispatcher;
+pub use service::{Delivery, Webhooks};
 pub use sign::{new_secret, sign, signing_key, SECRET_PREFIX};
 
 use std::time::Duration;

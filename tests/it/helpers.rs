@@ -95,7 +95,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let worker = application.worker();
     let sweeper = application.sweeper();
     let dispatcher = application.dispatcher();
-    let db = application.state().db.clone();
+    let db = application.db();
     let storage = application.state().storage.clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let shutdown = async move {

@@ -32,9 +32,10 @@ use scan::{blank_comments_and_literals, blank_test_code, crate_references, decla
 /// The layer of each top-level module: a module may import only modules of a lower layer.
 /// Names that do not exist (yet) are fine here; a module of `src/lib.rs` missing here fails.
 const LAYERS: &[(&str, u32)] = &[
-    // Settings types, ids, logging, the public wire types: they import nothing of the layers
-    // above (`config` nothing at all).
+    // Settings types, the clock, ids, logging, the public wire types: they import nothing of the
+    // layers above (`config` nothing at all).
     ("config", 0),
+    ("clock", 0),
     ("ids", 0),
     ("telemetry", 0),
     ("wire", 0),
@@ -44,9 +45,12 @@ const LAYERS: &[(&str, u32)] = &[
     ("metrics", 1),
     // Channels: one contract for local, ark and relay.
     ("providers", 2),
-    // Domain services that tasks use: accounts, keys and credits; the asset library.
+    // Domain services that tasks use: accounts, keys and credits; the asset library. And the
+    // admin audit trail, which the admin API appends to and reads (`assets::review` appends its
+    // decisions through the store: the two modules share a layer).
     ("assets", 3),
     ("accounts", 3),
+    ("audit", 3),
     // The task lifecycle: submit, accept, dispatch, workers, the state machine, sweeps, view.
     ("tasks", 4),
     // Webhook delivery: sends the task view (`tasks::view`) of a task's terminal state.
@@ -71,10 +75,7 @@ const WITHOUT_STORE: &[&str] = &["api", "cli"];
 
 /// Edges that break a rule and are tolerated for now (from, to). Remove an entry when its edge
 /// is gone; never add one: move the type down instead.
-const KNOWN_VIOLATIONS: &[(&str, &str)] = &[
-    // Handlers read and write tables themselves; they are moving behind domain services.
-    ("api", "store"),
-];
+const KNOWN_VIOLATIONS: &[(&str, &str)] = &[];
 
 // ---------------------------------------------------------------------------------------------
 // The rules.

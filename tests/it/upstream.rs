@@ -661,7 +661,7 @@ async fn a_crash_while_a_create_is_in_flight_adopts_the_upstream_task_after_rest
         .expect("second start");
     assert!(second.bootstrap.is_none());
     let base = format!("http://{}", second.address());
-    let db = second.state().db.clone();
+    let db = second.db();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(second.run_until_stopped(async move {
         let _ = stopped.await;

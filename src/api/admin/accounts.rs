@@ -9,14 +9,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::Admin;
-use crate::accounts::AccountError;
+use crate::accounts::{Account, AccountError, ApiKey, PostError};
 use crate::api::envelope::Data;
 use crate::api::error::{ApiError, ErrorCode};
 use crate::api::extract::JsonObject;
 use crate::api::videos::parse_limit;
 use crate::api::AppState;
-use crate::store::ledger::PostError;
-use crate::store::{accounts, audit, keys};
 use crate::wire::admin::{
     AccountCreateRequest, AdminAccount, AdminAccountCreated, AdminAccountDetail, AdminAccountPage,
     AdminBalance, AdminKey, AdminKeyCreateRequest, AdminKeyCreated, AdminKeyRevoked,
@@ -39,7 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/keys/{key_id}/limits", post(set_key_limits))
 }
 
-fn account_view(account: accounts::Account) -> AdminAccount {
+fn account_view(account: Account) -> AdminAccount {
     AdminAccount {
         account_id: account.id,
         balance: account.balance,
@@ -49,7 +47,7 @@ fn account_view(account: accounts::Account) -> AdminAccount {
     }
 }
 
-fn key_view(key: keys::ApiKey) -> AdminKey {
+fn key_view(key: ApiKey) -> AdminKey {
     AdminKey {
         account_id: key.account_id,
         created_at: key.created_at,
@@ -92,7 +90,10 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Data<AdminAccountPage>, ApiError> {
     let limit = parse_limit(params.limit.as_deref())?;
-    let mut rows = accounts::page(&state.db, params.cursor.as_deref(), limit + 1).await?;
+    let mut rows = state
+        .accounts
+        .accounts_page(params.cursor.as_deref(), limit + 1)
+        .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more {
@@ -190,18 +191,20 @@ async fn create(
 ) -> Result<Data<AdminAccountCreated>, ApiError> {
     let name = name_field(&body, "name")?;
     let credits = credits_field(&body, false)?;
-    let (account_id, key_id, secret) =
-        crate::accounts::create_account_with_key(&state.db, &name, &name, credits)
-            .await
-            .map_err(|e| post_error(e, ""))?;
-    audit::record(
-        &state.db,
-        &admin.actor,
-        "account.create",
-        Some(&account_id),
-        Some(&format!("credits={credits}")),
-    )
-    .await?;
+    let (account_id, key_id, secret) = state
+        .accounts
+        .create_account_with_key(&name, &name, credits)
+        .await
+        .map_err(|e| post_error(e, ""))?;
+    state
+        .audit
+        .record(
+            &admin.actor,
+            "account.create",
+            Some(&account_id),
+            Some(&format!("credits={credits}")),
+        )
+        .await?;
     Ok(Data(
         state.success,
         AdminAccountCreated {
@@ -233,10 +236,14 @@ async fn show(
     _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Data<AdminAccountDetail>, ApiError> {
-    let account = accounts::get(&state.db, &id)
+    let account = state
+        .accounts
+        .account(&id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("account {id} not found")))?;
-    let keys = keys::list(&state.db, Some(&id))
+    let keys = state
+        .accounts
+        .keys_of(&id)
         .await?
         .into_iter()
         .map(key_view)
@@ -285,17 +292,20 @@ async fn credits(
         .get("note")
         .and_then(Value::as_str)
         .map(|n| n.chars().take(200).collect::<String>());
-    let balance = crate::accounts::adjust_credits(&state.db, &id, credits, note.as_deref())
+    let balance = state
+        .accounts
+        .adjust_credits(&id, credits, note.as_deref())
         .await
         .map_err(|e| post_error(e, &id))?;
-    audit::record(
-        &state.db,
-        &admin.actor,
-        "account.credits",
-        Some(&id),
-        Some(&format!("credits={credits}")),
-    )
-    .await?;
+    state
+        .audit
+        .record(
+            &admin.actor,
+            "account.credits",
+            Some(&id),
+            Some(&format!("credits={credits}")),
+        )
+        .await?;
     Ok(Data(
         state.success,
         AdminBalance {
@@ -332,7 +342,9 @@ async fn create_key(
 ) -> Result<Data<AdminKeyCreated>, ApiError> {
     let name = name_field(&body, "name")?;
     let quota = quota_field(&body)?.flatten();
-    let made = crate::accounts::create_key(&state.db, &id, &name, None)
+    let made = state
+        .accounts
+        .create_key(&id, &name, None)
         .await
         .map_err(|e| match e {
             AccountError::NoAccount(_) => {
@@ -341,18 +353,12 @@ async fn create_key(
             other => ApiError::internal(other),
         })?;
     if let Some(quota) = quota {
-        crate::accounts::set_key_quota(&state.db, &made.key.id, quota)
-            .await
-            .map_err(ApiError::internal)?;
+        state.accounts.set_key_quota(&made.key.id, quota).await?;
     }
-    audit::record(
-        &state.db,
-        &admin.actor,
-        "key.create",
-        Some(&made.key.id),
-        Some(&id),
-    )
-    .await?;
+    state
+        .audit
+        .record(&admin.actor, "key.create", Some(&made.key.id), Some(&id))
+        .await?;
     Ok(Data(
         state.success,
         AdminKeyCreated {
@@ -383,13 +389,16 @@ async fn revoke_key(
     admin: Admin,
     Path(key_id): Path<String>,
 ) -> Result<Data<AdminKeyRevoked>, ApiError> {
-    if !keys::revoke(&state.db, &key_id).await? {
+    if !state.accounts.revoke_key(&key_id).await? {
         return Err(ApiError::new(
             ErrorCode::NotFound,
             format!("no active key {key_id}"),
         ));
     }
-    audit::record(&state.db, &admin.actor, "key.revoke", Some(&key_id), None).await?;
+    state
+        .audit
+        .record(&admin.actor, "key.revoke", Some(&key_id), None)
+        .await?;
     Ok(Data(
         state.success,
         AdminKeyRevoked {
@@ -470,19 +479,24 @@ async fn set_key_limits(
     let rpm = limit_field(&body, "rpm")?;
     let max_in_flight = limit_field(&body, "max_in_flight")?;
     let quota = quota_field(&body)?;
-    let Some(key) = keys::set_limits(&state.db, &key_id, rpm, max_in_flight, quota).await? else {
+    let Some(key) = state
+        .accounts
+        .set_key_limits(&key_id, rpm, max_in_flight, quota)
+        .await?
+    else {
         return Err(ApiError::new(
             ErrorCode::NotFound,
             format!("key {key_id} not found"),
         ));
     };
-    audit::record(
-        &state.db,
-        &admin.actor,
-        "key.limits",
-        Some(&key_id),
-        Some(&body.to_string()),
-    )
-    .await?;
+    state
+        .audit
+        .record(
+            &admin.actor,
+            "key.limits",
+            Some(&key_id),
+            Some(&body.to_string()),
+        )
+        .await?;
     Ok(Data(state.success, key_view(key)))
 }

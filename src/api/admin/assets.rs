@@ -22,8 +22,7 @@ use crate::api::extract::JsonObject;
 use crate::api::upload::string_field;
 use crate::api::AppState;
 use crate::assets::review::{Decision, ReviewError};
-use crate::assets::{asset_ref, Purpose};
-use crate::store::assets::{self as rows, AssetRow};
+use crate::assets::{asset_ref, AssetRow, Purpose};
 use crate::wire::admin::{RejectRequest, ReviewItem, ReviewList};
 use crate::wire::envelope::{
     Envelope, Error400, Error401, Error403, Error404, Error409, Error413, Error500,
@@ -104,7 +103,7 @@ async fn pending(
     let purpose = match params.purpose.as_deref() {
         None | Some("") => None,
         Some(text) => match Purpose::parse(text) {
-            Some(p) if p.is_audited() => Some(p.as_str()),
+            Some(p) if p.is_audited() => Some(p),
             _ => {
                 return Err(ApiError::field(
                     "purpose",
@@ -113,7 +112,7 @@ async fn pending(
             }
         },
     };
-    let items = rows::pending_reviews(&state.db, purpose, 200).await?;
+    let items = state.assets.pending_reviews(purpose, 200).await?;
     let items = items.iter().map(|row| review_item(&state, row)).collect();
     Ok(Data(state.success, ReviewList { items }))
 }

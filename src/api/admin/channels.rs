@@ -41,8 +41,7 @@ pub fn router() -> Router<AppState> {
     ),
 )]
 async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Data<ChannelList>, ApiError> {
-    let in_flight = crate::store::upstream::in_flight(&state.db).await?;
-    let live = crate::store::upstream::live_counts(&state.db).await?;
+    let loads = state.tasks.channel_loads().await?;
     let items = state
         .channels
         .list
@@ -50,10 +49,10 @@ async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Data<Chann
         .map(|channel| {
             let settings = &channel.settings;
             let name = settings.name.as_str();
-            let (queued, processing) = live.get(name).copied().unwrap_or((0, 0));
+            let (queued, processing) = loads.queued_and_processing(name);
             ChannelView {
                 health: health(channel.health_view()),
-                in_flight: in_flight.get(name).copied().unwrap_or(0),
+                in_flight: loads.in_flight(name),
                 max_concurrency: i64::from(settings.max_concurrency),
                 models: settings.models.clone(),
                 name: name.to_string(),
@@ -140,14 +139,17 @@ async fn switch(
         .get(&name)
         .ok_or_else(|| ApiError::not_found(&format!("channel {name}")))?
         .clone();
-    crate::store::upstream::set_paused(&state.db, &name, paused).await?;
+    state.tasks.store_channel_pause(&name, paused).await?;
     channel.set_paused(paused);
     let action = if paused {
         "channel.pause"
     } else {
         "channel.resume"
     };
-    crate::store::audit::record(&state.db, &admin.actor, action, Some(&name), None).await?;
+    state
+        .audit
+        .record(&admin.actor, action, Some(&name), None)
+        .await?;
     tracing::info!(channel = %name, paused, actor = %admin.actor, "channel switched");
     if !paused {
         state.wake.notify_one();

@@ -1,6 +1,6 @@
 //! The admin API under `/admin/v1` (API.md §5): bearer admin token (`admin.token`); a user key
 //! gets 40300; the routes answer 404 when no admin token is configured. Every action is recorded
-//! in the audit trail (`store::audit`) with its time and actor.
+//! in the audit trail (`audit::AuditTrail`) with its time and actor.
 //!
 //! One file per resource: add `pub mod x;` here and merge `x::router()` in `router()`.
 
@@ -109,7 +109,9 @@ pub fn router() -> Router<AppState> {
     ),
 )]
 async fn audit(State(state): State<AppState>, _admin: Admin) -> Result<Data<AuditList>, ApiError> {
-    let items = crate::store::audit::recent(&state.db, 100)
+    let items = state
+        .audit
+        .recent(100)
         .await?
         .into_iter()
         .map(|action| AuditEntry {

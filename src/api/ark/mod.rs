@@ -20,9 +20,9 @@ use self::error::ArkApiError;
 use super::error::{ApiError, ErrorCode};
 use super::extract::Caller;
 use super::AppState;
-use crate::store::tasks::{self, NumberedFilter, StatusFilter, TaskRow};
+use crate::tasks::{NumberedFilter, StatusFilter, TaskRow};
 use crate::tasks::accept::{Creator, Idempotency};
-use crate::tasks::state::{self, DeleteOutcome};
+use crate::tasks::state::DeleteOutcome;
 use crate::tasks::view::ark::ark_task;
 use crate::wire::ark::{
     ArkCreateRequest, ArkDeleted, ArkErrorBody, ArkTask, ArkTaskId, ArkTaskList,
@@ -152,7 +152,9 @@ async fn get_task(
 ) -> Result<Json<ArkTask>, ArkApiError> {
     let who = caller(who)?;
     super::log_task(&id);
-    let row = tasks::get_for_account(&state.db, &who.account_id, &id)
+    let row = state
+        .tasks
+        .get_for_account(&who.account_id, &id)
         .await?
         .ok_or_else(|| not_found(&id))?;
     Ok(Json(render(&state, &row)?))
@@ -263,18 +265,17 @@ async fn list(
             .resolve(model)
             .map_or_else(|| model.to_string(), |m| m.name.clone())
     });
-    let (rows, total) = tasks::numbered_page(
-        &state.db,
-        &NumberedFilter {
+    let (rows, total) = state
+        .tasks
+        .numbered_page(&NumberedFilter {
             account_id: &who.account_id,
             status,
             model: model.as_deref(),
             ids: &query.task_ids,
             offset: (query.page_num - 1).saturating_mul(query.page_size),
             limit: query.page_size,
-        },
-    )
-    .await?;
+        })
+        .await?;
     let items = rows
         .iter()
         .map(|row| render(&state, row))
@@ -303,7 +304,11 @@ async fn delete(
 ) -> Result<Json<ArkDeleted>, ArkApiError> {
     let who = caller(who)?;
     super::log_task(&id);
-    match state::delete_for_owner(&state.db, &state.storage, &who.account_id, &id).await? {
+    match state
+        .tasks
+        .delete_for_owner(&state.storage, &who.account_id, &id)
+        .await?
+    {
         DeleteOutcome::Cancelled | DeleteOutcome::Deleted => Ok(Json(ArkDeleted {})),
         DeleteOutcome::NotFound => Err(not_found(&id)),
         DeleteOutcome::Running => Err(ArkApiError(ApiError::new(

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use crate::api::error::ApiError;
-use crate::store::tasks::ClientMeta;
+use crate::tasks::ClientMeta;
 
 /// Ark's bounds on `execution_expires_after`, in seconds.
 const EXPIRES_AFTER: std::ops::RangeInclusive<i64> = 3_600..=259_200;

@@ -25,9 +25,9 @@ use super::error::{ApiError, ErrorCode};
 use super::extract::Caller;
 use super::upload::MULTIPART_SLACK;
 use super::AppState;
-use crate::store::tasks::{self, ClientMeta, ListFilter, TaskRow};
+use crate::tasks::{ClientMeta, ListFilter, TaskRow};
 use crate::tasks::accept::{Creator, Idempotency};
-use crate::tasks::state::{self, DeleteOutcome};
+use crate::tasks::state::DeleteOutcome;
 use crate::tasks::view::openai::openai_video;
 use crate::tasks::view::signed_result;
 use crate::wire::openai::{
@@ -213,7 +213,9 @@ async fn submit(
         .submit(creator, &body, idempotency)
         .await
         .map_err(|e| translated.openai_error(super::videos::submit_error(e)))?;
-    tasks::get_for_account(&state.db, &who.account_id, &accepted.task_id)
+    state
+        .tasks
+        .get_for_account(&who.account_id, &accepted.task_id)
         .await?
         .ok_or_else(|| OpenAiApiError(ApiError::internal("a task vanished after its create")))
 }
@@ -276,7 +278,9 @@ async fn create(
 
 async fn own_task(state: &AppState, who: &Caller, id: &str) -> Result<TaskRow, OpenAiApiError> {
     super::log_task(id);
-    tasks::get_for_account(&state.db, &who.account_id, id)
+    state
+        .tasks
+        .get_for_account(&who.account_id, id)
         .await?
         .ok_or_else(|| OpenAiApiError(ApiError::not_found(&format!("video {id}"))))
 }
@@ -351,7 +355,9 @@ async fn list(
     let after = match params.after.as_deref().filter(|a| !a.is_empty()) {
         None => None,
         Some(id) => {
-            let row = tasks::get_for_account(&state.db, &who.account_id, id)
+            let row = state
+                .tasks
+                .get_for_account(&who.account_id, id)
                 .await?
                 .ok_or_else(|| {
                     ApiError::field("after", format!("after: no video {id} of this account"))
@@ -360,19 +366,21 @@ async fn list(
         }
     };
     let rows = if ascending {
-        tasks::page_ascending(&state.db, &who.account_id, after, limit + 1).await?
+        state
+            .tasks
+            .page_ascending(&who.account_id, after, limit + 1)
+            .await?
     } else {
-        tasks::page(
-            &state.db,
-            &ListFilter {
+        state
+            .tasks
+            .page(&ListFilter {
                 account_id: &who.account_id,
                 status: None,
                 model: None,
                 before: after,
                 limit: limit + 1,
-            },
-        )
-        .await?
+            })
+            .await?
     };
     let has_more = rows.len() as i64 > limit;
     let rows = &rows[..rows.len().min(limit as usize)];
@@ -411,7 +419,11 @@ async fn delete(
 ) -> Result<Json<OpenAiVideoDeleted>, OpenAiApiError> {
     let who = caller(who)?;
     super::log_task(&id);
-    match state::delete_for_owner(&state.db, &state.storage, &who.account_id, &id).await? {
+    match state
+        .tasks
+        .delete_for_owner(&state.storage, &who.account_id, &id)
+        .await?
+    {
         DeleteOutcome::Cancelled | DeleteOutcome::Deleted => Ok(Json(OpenAiVideoDeleted {
             deleted: true,
             id,

@@ -9,7 +9,7 @@ use reelay_catalog::{nearest_ratio, output_size, Catalog, KNOWN_RESOLUTIONS};
 use serde_json::{Map, Value};
 
 use crate::api::error::{ApiError, ErrorCode};
-use crate::store::tasks::ClientMeta;
+use crate::tasks::ClientMeta;
 
 /// One member of the create, as sent.
 #[derive(Debug, Clone)]

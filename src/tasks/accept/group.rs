@@ -32,12 +32,13 @@ use sqlx::AnyConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{accept_task, Accepted, CreateError, Creator, Idempotency};
+use crate::clock::now;
 use crate::ids;
 use crate::store::idempotency::{self, NewRecord};
 use crate::store::keys;
 use crate::store::ledger::{self, Kind, PostError};
 use crate::store::tasks::{self, NewTask, StoredRequest};
-use crate::store::{now, Db};
+use crate::store::Db;
 
 /// Most creates written by one transaction.
 const MAX_BATCH: usize = 128;

@@ -18,10 +18,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{marker_for, Upstream};
+use crate::clock::now;
 use crate::providers::channels::Channel;
 use crate::providers::routing::{self, Candidate};
 use crate::providers::{CallError, Execution, SubmitRequest, TaskFailure};
-use crate::store::now;
 use crate::store::tasks::TaskRow;
 use crate::store::upstream::{self as rows, now_ms};
 use crate::tasks::state::{self, Holder, NewSubmission};
@@ -205,7 +205,7 @@ impl Upstream {
             let key = row.and_then(|row| row.object_key).ok_or_else(|| {
                 format!("{field}: asset://{id} no longer exists (it was deleted)")
             })?;
-            let expires = crate::store::now() + ASSET_URL_TTL_SECS;
+            let expires = crate::clock::now() + ASSET_URL_TTL_SECS;
             urls.insert(
                 id.to_string(),
                 format!(

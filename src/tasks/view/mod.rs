@@ -373,7 +373,7 @@ pub(crate) fn signed_result(row: &TaskRow, ctx: &ViewContext<'_>) -> Option<Sign
     let completed_at = row.completed_at.unwrap_or(row.updated_at);
     let expires_at = result_expires_at(completed_at, ctx.retention_secs);
     let expired = row.expired != 0;
-    let now = crate::store::now();
+    let now = crate::clock::now();
     let sign = |key: &str| ctx.storage.result_url(ctx.public_url, key, expires_at, now);
     let video_url = (!expired).then(|| sign(&stored.video_key));
     let last_frame_url = if expired {
