@@ -143,7 +143,9 @@ async fn user_balance(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Data<UserBalance>, ApiError> {
-    let balance = state.accounts.balance(&caller.account_id)
+    let balance = state
+        .accounts
+        .balance(&caller.account_id)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("account {}", caller.account_id)))?;
     Ok(Data(
@@ -173,7 +175,9 @@ async fn key_balance(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Data<KeyBalance>, ApiError> {
-    let quota = state.accounts.key_quota(&caller.key_id)
+    let quota = state
+        .accounts
+        .key_quota(&caller.key_id)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("key {}", caller.key_id)))?;
     Ok(Data(

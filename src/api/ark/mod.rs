@@ -20,26 +20,27 @@ use self::error::ArkApiError;
 use super::error::{ApiError, ErrorCode};
 use super::extract::Caller;
 use super::AppState;
-use crate::tasks::{NumberedFilter, StatusFilter, TaskRow};
 use crate::tasks::accept::{Creator, Idempotency};
 use crate::tasks::state::DeleteOutcome;
 use crate::tasks::view::ark::ark_task;
+use crate::tasks::{NumberedFilter, StatusFilter, TaskRow};
 use crate::wire::ark::{
     ArkCreateRequest, ArkDeleted, ArkErrorBody, ArkTask, ArkTaskId, ArkTaskList,
 };
-
-/// Where Ark's SDKs expect the task routes (`Ark(base_url="http://HOST/api/v3")`).
-pub const PATH: &str = "/api/v3/contents/generations/tasks";
 
 /// The Ark door's part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(create, get_task, list, delete))]
 pub struct ApiDoc;
 
+/// The routes where Ark's SDKs expect them (`Ark(base_url="http://HOST/api/v3")`).
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(PATH, get(list).post(create))
-        .route(&format!("{PATH}/{{id}}"), get(get_task).delete(delete))
+        .route("/api/v3/contents/generations/tasks", get(list).post(create))
+        .route(
+            "/api/v3/contents/generations/tasks/{id}",
+            get(get_task).delete(delete),
+        )
 }
 
 /// An Ark-shaped 404 for any other path under `/api/v3`.

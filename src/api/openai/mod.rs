@@ -25,11 +25,11 @@ use super::error::{ApiError, ErrorCode};
 use super::extract::Caller;
 use super::upload::MULTIPART_SLACK;
 use super::AppState;
-use crate::tasks::{ClientMeta, ListFilter, TaskRow};
 use crate::tasks::accept::{Creator, Idempotency};
 use crate::tasks::state::DeleteOutcome;
 use crate::tasks::view::openai::openai_video;
 use crate::tasks::view::signed_result;
+use crate::tasks::{ClientMeta, ListFilter, TaskRow};
 use crate::wire::openai::{
     OpenAiCreateRequest, OpenAiErrorBody, OpenAiRemixRequest, OpenAiVideo, OpenAiVideoDeleted,
     OpenAiVideoList,
