@@ -16,6 +16,11 @@ async function showAccount(view) {
       h("td", {}, e.task_id ? h("a", { href: `#/tasks/${e.task_id}` }, e.task_id) : ""), h("td", {}, e.balance_after))))))));
 }
 
+// A key's spending: "1200 of 5000 credits" under a quota, "1200 credits (no quota)" without.
+function quotaText(k) {
+  return k.quota > 0 ? `${k.quota_used} of ${k.quota} credits` : `${k.quota_used} credits (no quota)`;
+}
+
 // The keys table, shared with the operator's account page (operator.js).
 // One row per key, for this account (`revoke` posts the revocation) or for the operator.
 function keyRows(keys, revoke) {
@@ -24,6 +29,7 @@ function keyRows(keys, revoke) {
     h("td", {}, h("code", {}, k.key_id)),
     h("td", { class: "hide-phone" }, h("code", {}, `${k.prefix}…`)),
     h("td", { class: "hide-phone" }, fmtTime(k.created_at)),
+    h("td", { "data-quota": k.key_id }, quotaText(k)),
     h("td", { class: k.revoked_at ? "status-failed" : "status-completed" }, k.revoked_at ? `revoked ${fmtTime(k.revoked_at)}` : "active"),
     h("td", {}, k.revoked_at ? null : confirmButton("Revoke",
       k.current ? "Revoke the key this tab is signed in with? You will be signed out." : `Revoke ${k.name}? Clients using it stop working at once.`,
@@ -35,7 +41,7 @@ function keysTable(tbody) {
   return h("div", { class: "table-wrap" }, h("table", {},
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Key id"),
       h("th", { scope: "col", class: "hide-phone" }, "Prefix"), h("th", { scope: "col", class: "hide-phone" }, "Created"),
-      h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")))),
+      h("th", { scope: "col" }, "Spent"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")))),
     tbody));
 }
 
@@ -79,7 +85,7 @@ async function keysCard() {
   });
   await load();
   return h("section", { class: "card", id: "keys-card" }, h("h2", {}, "API keys"),
-    h("p", { class: "hint" }, "Every key of this account spends its credits. A key's secret is shown once, when it is made; ",
-      "revoke keys you no longer use or may have leaked."),
+    h("p", { class: "hint" }, "Every key of this account spends its credits, up to its quota when an operator set one ",
+      "(net of refunds). A key's secret is shown once, when it is made; revoke keys you no longer use or may have leaked."),
     slot, keysTable(tbody), form);
 }

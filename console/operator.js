@@ -167,10 +167,13 @@ async function showAdminAccount(view, id) {
   });
 
   const tbody = h("tbody", { id: "keys" });
-  const showKeys = (keys) => tbody.replaceChildren(...keyRows(keys, async (k) => {
-    await admin("POST", `/keys/${encodeURIComponent(k.key_id)}/revoke`);
-    await loadKeys();
-  }));
+  const showKeys = (keys) => {
+    tbody.replaceChildren(...keyRows(keys, async (k) => {
+      await admin("POST", `/keys/${encodeURIComponent(k.key_id)}/revoke`);
+      await loadKeys();
+    }));
+    fillQuotaKeys(keys);
+  };
   const loadKeys = async () => {
     const fresh = await admin("GET", `/accounts/${encodeURIComponent(id)}`);
     balance.textContent = fresh.balance;
@@ -179,16 +182,29 @@ async function showAdminAccount(view, id) {
   const slot = h("div", { id: "secret-slot" });
   const keyError = h("p", { class: "error", role: "alert" });
   const keyName = h("input", { type: "text", id: "key-name", maxlength: 100, required: true, autocomplete: "off" });
+  const keyQuota = h("input", { type: "number", id: "key-quota", min: 0, step: 1, value: 0, inputmode: "numeric",
+    "aria-describedby": "hint-key-quota" });
   const keyForm = h("form", { id: "key-form", novalidate: true },
-    h("label", { for: "key-name" }, "Name of a new key"), keyName,
-    h("p", { class: "error", id: "err-key-name", role: "alert" }), keyError,
+    h("div", { class: "row" },
+      h("div", {}, h("label", { for: "key-name" }, "Name of a new key"), keyName,
+        h("p", { class: "error", id: "err-key-name", role: "alert" })),
+      h("div", {}, h("label", { for: "key-quota" }, "Quota (credits)"), keyQuota,
+        h("p", { class: "hint", id: "hint-key-quota" }, "The most this key may spend; 0 = no quota."),
+        h("p", { class: "error", id: "err-key-quota", role: "alert" }))),
+    keyError,
     h("button", { type: "submit", id: "create-key" }, "Create key"));
   keyForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearFieldErrors(keyForm);
+    const quota = Number(keyQuota.value.trim() || "0");
+    if (!Number.isInteger(quota) || quota < 0) {
+      fieldError({ param: "quota", message: "Quota: a whole number of credits, 0 for no quota" }, "key-", keyError);
+      return;
+    }
     try {
-      const made = await admin("POST", `/accounts/${encodeURIComponent(id)}/keys`, { name: keyName.value });
+      const made = await admin("POST", `/accounts/${encodeURIComponent(id)}/keys`, { name: keyName.value, quota });
       keyName.value = "";
+      keyQuota.value = 0;
       const box = secretBox(made.secret, `key ${made.key_id}`, () => keyName.focus());
       slot.replaceChildren(box);
       box.querySelector("#new-secret").focus();
@@ -198,12 +214,48 @@ async function showAdminAccount(view, id) {
     }
   });
 
+  // A key's quota, changed with a confirmation (it can stop a client at once).
+  const quotaError = h("p", { class: "error", role: "alert" });
+  const quotaDone = h("p", { id: "quota-done", role: "status" });
+  const quotaKey = h("select", { id: "quota-key" });
+  const fillQuotaKeys = (keys) => quotaKey.replaceChildren(...keys.filter((k) => !k.revoked_at)
+    .map((k) => h("option", { value: k.key_id }, `${k.name} (${k.key_id})`)));
+  const quotaValue = h("input", { type: "number", id: "keyq-quota", min: 0, step: 1, inputmode: "numeric", required: true,
+    "aria-describedby": "hint-keyq-quota" });
+  const quotaForm = h("form", { class: "card", id: "quota-form", novalidate: true }, h("h2", {}, "Key quota"),
+    h("div", { class: "row" },
+      h("div", {}, h("label", { for: "quota-key" }, "Key"), quotaKey),
+      h("div", {}, h("label", { for: "keyq-quota" }, "Quota (credits)"), quotaValue,
+        h("p", { class: "hint", id: "hint-keyq-quota" }, "0 = no quota. Below what the key already spent, its next create is refused."),
+        h("p", { class: "error", id: "err-keyq-quota", role: "alert" }))),
+    quotaError, quotaDone, h("button", { type: "submit", id: "quota-submit" }, "Set quota"));
+  quotaForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearFieldErrors(quotaForm);
+    quotaDone.textContent = "";
+    const n = Number(quotaValue.value.trim());
+    if (!quotaValue.value.trim() || !Number.isInteger(n) || n < 0) {
+      fieldError({ param: "quota", message: "Quota: a whole number of credits, 0 for no quota" }, "keyq-", quotaError);
+      return;
+    }
+    if (!window.confirm(`Set the quota of ${quotaKey.value} to ${n > 0 ? `${n} credits` : "no quota"}?`)) return;
+    try {
+      const key = await admin("POST", `/keys/${encodeURIComponent(quotaKey.value)}/limits`, { quota: n });
+      quotaDone.textContent = `${key.name}: ${quotaText(key)}.`;
+      quotaValue.value = "";
+      await loadKeys();
+    } catch (e) {
+      fieldError(e, "keyq-", quotaError);
+    }
+  });
+
   view.append(h("p", {}, h("a", { href: "#/operator/accounts" }, "← All accounts")),
     h("section", { class: "card", id: "account" }, h("h2", {}, `Account ${a.name}`),
       h("p", {}, h("code", {}, a.account_id), ` · created ${fmtTime(a.created_at)}`),
       h("p", { class: "quote" }, "Balance: ", balance, " credits"),
       h("p", {}, `Spent in all: ${a.spent_total} credits`)),
     credits,
-    h("section", { class: "card" }, h("h2", {}, "API keys"), slot, keysTable(tbody), keyForm));
+    h("section", { class: "card" }, h("h2", {}, "API keys"), slot, keysTable(tbody), keyForm),
+    quotaForm);
   showKeys(a.keys);
 }

@@ -178,6 +178,8 @@ fn key_view(key: ApiKey, caller: &Caller) -> AccountKey {
         max_in_flight: key.max_in_flight,
         name: key.name,
         prefix: key.lookup,
+        quota: key.quota.unwrap_or(0).max(0),
+        quota_used: key.quota_used,
         revoked_at: key.revoked_at,
         rpm: key.rpm,
     }
@@ -290,6 +292,8 @@ async fn create_key(
             max_in_flight: view.max_in_flight,
             name: view.name,
             prefix: view.prefix,
+            quota: view.quota,
+            quota_used: view.quota_used,
             revoked_at: view.revoked_at,
             rpm: view.rpm,
             secret: made.secret,

@@ -482,6 +482,10 @@ pub struct AccountKey {
     pub name: String,
     /// The public lookup part of the secret.
     pub prefix: String,
+    /// The most credits the key may spend, net of refunds (0: unlimited; set by an operator).
+    pub quota: i64,
+    /// Credits the key's tasks were charged, net of refunds.
+    pub quota_used: i64,
     /// When the key was revoked.
     pub revoked_at: Option<i64>,
     /// The key's own requests-per-minute limit (`null`: the server default).
@@ -510,6 +514,10 @@ pub struct AccountKeyCreated {
     pub name: String,
     /// The public lookup part of the secret.
     pub prefix: String,
+    /// The most credits the key may spend, net of refunds (0: unlimited; set by an operator).
+    pub quota: i64,
+    /// Credits the key's tasks were charged, net of refunds.
+    pub quota_used: i64,
     /// When the key was revoked.
     pub revoked_at: Option<i64>,
     /// The key's own requests-per-minute limit (`null`: the server default).
