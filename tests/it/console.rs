@@ -496,6 +496,34 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
     );
     browser.screenshot(&shots.join("k6-topped-up.png")).await;
     check_phone_width(&browser, &shots.join("k7-phone-account.png")).await;
+
+    // A quota on the session key (the one active key: the select offers only active ones),
+    // confirmed; the keys table and the key's own /key/balance show it.
+    let session_key = app
+        .account_keys(&app.key)
+        .await
+        .iter()
+        .find(|k| k["revoked_at"].is_null())
+        .and_then(|k| k["key_id"].as_str())
+        .expect("the session key")
+        .to_string();
+    browser
+        .eval("window.confirm = () => true; return true")
+        .await;
+    browser.type_into("#keyq-quota", "-1").await;
+    browser.click("#quota-submit").await;
+    browser
+        .wait_for("return document.querySelector('#err-keyq-quota').textContent !== ''")
+        .await;
+    browser.clear("#keyq-quota").await;
+    browser.type_into("#keyq-quota", "70000").await;
+    browser.click("#quota-submit").await;
+    browser
+        .wait_for(&format!("const q = document.querySelector('[data-quota=\"{session_key}\"]'); return q && q.textContent.includes('of 70000 credits')"))
+        .await;
+    let key = app.get("/key/balance").await;
+    assert_eq!(key.data()["total_quota"], 70000, "{:?}", key.body);
+    assert_eq!(key.data()["unlimited"], false);
     browser
         .goto(&format!("{}/#/operator/accounts", app.base))
         .await;
