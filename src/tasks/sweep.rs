@@ -45,7 +45,7 @@ impl Sweeper {
             if let Err(error) = self.sweep_interrupted_assets().await {
                 tracing::error!(%error, "asset intake sweep failed");
             }
-            match super::state::expire_unstarted(&self.db).await {
+            match self.sweep_start_deadlines().await {
                 Ok(0) => {}
                 Ok(expired) => tracing::info!(expired, "tasks not started within their execution_expires_after failed and were refunded"),
                 Err(error) => tracing::error!(%error, "start-deadline sweep failed"),
@@ -64,6 +64,12 @@ impl Sweeper {
                 _ = tokio::time::sleep(every) => {}
             }
         }
+    }
+
+    /// Fails as `expired` (refunding) the queued tasks whose start deadline (Ark's
+    /// `execution_expires_after`) passed; how many.
+    pub async fn sweep_start_deadlines(&self) -> Result<u64, sqlx::Error> {
+        super::state::expire_unstarted(&self.db).await
     }
 
     /// Fails (refunding) tasks whose worker died on their last allowed claim, deleting first

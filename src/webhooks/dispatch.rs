@@ -13,7 +13,9 @@ use crate::config::WebhookSettings;
 use crate::storage::Storage;
 use crate::store::webhooks::{self, AttemptResult, Delivery};
 use crate::store::{accounts, tasks, Db};
+use crate::tasks::view::ark::ark_task;
 use crate::tasks::view::{task_json, ViewContext};
+use crate::tasks::ClientMeta;
 
 /// Deliveries attempted at once by one dispatcher.
 const CONCURRENCY: usize = 8;
@@ -87,7 +89,7 @@ impl Dispatcher {
             public_url: &self.public_url,
             retention_secs: self.retention_secs,
         };
-        let body = task_json(&task, &view).to_string().into_bytes();
+        let body = body_of(&task, &view);
         let secret = accounts::get(&self.db, &delivery.account_id)
             .await?
             .and_then(|a| a.webhook_secret);
@@ -159,4 +161,16 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// A delivery's body: the task as its door shows it. A task made through Ark's door gets Ark's
+/// task object (what Ark's own callbacks carry); every other task the seed task object.
+fn body_of(task: &crate::tasks::TaskRow, view: &ViewContext<'_>) -> Vec<u8> {
+    let door = ClientMeta::decode(task.client.as_deref()).door;
+    if door.as_deref() == Some("ark") {
+        if let Some(json) = ark_task(task, view).and_then(|t| serde_json::to_vec(&t).ok()) {
+            return json;
+        }
+    }
+    task_json(task, view).to_string().into_bytes()
 }
