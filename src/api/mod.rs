@@ -118,7 +118,7 @@ pub fn router(state: AppState) -> Router {
         .merge(videos::router())
         .merge(account::router())
         .merge(companion::router(max_upload))
-        .merge(ark::router())
+        .merge(ark::router(max_upload))
         .nest("/api/v3", Router::new().fallback(ark::unknown_route))
         .merge(openai::router(max_upload))
         .nest("/v1", Router::new().fallback(openai::unknown_route))

@@ -38,11 +38,43 @@ fn python() -> Option<PathBuf> {
     None
 }
 
+/// The Node.js packages (`tests/clients/package.json`, installed by `scripts/test` into
+/// `target/nodeclients`), or why there are none.
+fn node_clients() -> Option<PathBuf> {
+    let dir = std::env::var_os("REELAY_TEST_NODECLIENTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/nodeclients"));
+    if dir.join("node_modules/@ai-sdk/bytedance").exists() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("REELAY_TEST_REQUIRE_NODE_CLIENTS").as_deref() != Ok("1"),
+        "REELAY_TEST_REQUIRE_NODE_CLIENTS=1 but {} has no node_modules",
+        dir.display()
+    );
+    eprintln!(
+        "skipped: no Node.js client packages at {} (scripts/test installs them: npm ci in tests/clients)",
+        dir.display()
+    );
+    None
+}
+
 /// Runs `tests/clients/{script}` with `env`; its last stdout line, parsed.
 async fn run_client(python: &PathBuf, script: &str, env: &[(&str, String)]) -> Value {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
-    let mut command = Command::new(python);
-    command.arg(dir.join(script)).current_dir(&dir);
+    run_script(python, &dir.join(script), &dir, env).await
+}
+
+/// Runs `program script` in `dir` with `env`; its last stdout line, parsed.
+async fn run_script(
+    program: &PathBuf,
+    script: &PathBuf,
+    dir: &PathBuf,
+    env: &[(&str, String)],
+) -> Value {
+    let script_name = script.display().to_string();
+    let mut command = Command::new(program);
+    command.arg(script).current_dir(dir);
     for (key, value) in env {
         command.env(key, value);
     }
@@ -54,10 +86,10 @@ async fn run_client(python: &PathBuf, script: &str, env: &[(&str, String)]) -> V
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "{script} failed:\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+        "{script_name} failed:\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
     let last = stdout.lines().last().unwrap_or("");
-    serde_json::from_str(last).unwrap_or_else(|e| panic!("{script} printed {last:?}: {e}"))
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{script_name} printed {last:?}: {e}"))
 }
 
 /// What every client script gets: the server, a key, the admin token and media to point at.
@@ -178,6 +210,52 @@ async fn the_openai_sdk_works_end_to_end() {
     let ark: Value = ark.json().await.expect("json");
     assert_eq!(ark["status"], "succeeded", "{ark}");
     assert_eq!(ark["duration"], 4);
+    assert_books_balance(&app.db).await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_vercel_ai_sdk_works_end_to_end() {
+    let Some(dir) = node_clients() else { return };
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    let media = client_media().await;
+    // The script runs beside the packages, so that Node finds them.
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/ai_sdk.mjs");
+    let script = dir.join("ai_sdk.mjs");
+    std::fs::copy(&source, &script).expect("copy the script");
+    let made = run_script(
+        &PathBuf::from("node"),
+        &script,
+        &dir,
+        &client_env(&app, &media).await,
+    )
+    .await;
+    assert!(made["bytes"].as_u64().unwrap_or(0) > 0, "{made}");
+
+    // Through the seed door: one task, the first frame (sent as a data: URL) stored by reelay,
+    // the last frame the URL given; charged once.
+    let listed = app.get("/videos?limit=10").await;
+    let items = listed.data()["items"].as_array().expect("items").clone();
+    let done: Vec<&Value> = items
+        .iter()
+        .filter(|t| t["status"] == "completed")
+        .collect();
+    assert_eq!(done.len(), 1, "{items:?}");
+    let task = done[0];
+    assert_eq!(task["model"], "seedance2.0-of-sp");
+    let first = task["request"]["first_image"]
+        .as_str()
+        .expect("first image");
+    assert!(
+        first.starts_with(&format!("{}/files/uploads/", app.base)),
+        "{first}"
+    );
+    assert_eq!(
+        task["request"]["last_image"],
+        format!("{}/b.png", media.base)
+    );
+    let id = task["task_id"].as_str().expect("id").to_string();
+    assert_eq!(postings(&app, &id).await, (1, 0));
     assert_books_balance(&app.db).await;
     app.finish().await;
 }

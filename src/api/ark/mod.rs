@@ -10,7 +10,7 @@ pub mod request;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -33,10 +33,22 @@ use crate::wire::ark::{
 #[openapi(paths(create, get_task, list, delete))]
 pub struct ApiDoc;
 
-/// The routes where Ark's SDKs expect them (`Ark(base_url="http://HOST/api/v3")`).
-pub fn router() -> Router<AppState> {
+/// The routes where Ark's SDKs expect them (`Ark(base_url="http://HOST/api/v3")`). A create
+/// may carry media inline as base64 `data:` URLs: its body may be as large as an upload in
+/// base64.
+pub fn router(max_upload_bytes: u64) -> Router<AppState> {
+    let body_limit = DefaultBodyLimit::max(
+        usize::try_from(max_upload_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(4)
+            / 3
+            + super::upload::MULTIPART_SLACK,
+    );
     Router::new()
-        .route("/api/v3/contents/generations/tasks", get(list).post(create))
+        .route(
+            "/api/v3/contents/generations/tasks",
+            get(list).post(create).layer(body_limit),
+        )
         .route(
             "/api/v3/contents/generations/tasks/{id}",
             get(get_task).delete(delete),
@@ -90,7 +102,8 @@ async fn create(
     })?;
     let value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(ErrorCode::BadJson, format!("body: not valid JSON: {e}")))?;
-    let translated = request::translate(&value)?;
+    let mut translated = request::translate(&value)?;
+    store_inline_media(&state, &who, &mut translated).await?;
     let idem_key = super::videos::idempotency_key(&headers)?;
     let body_hash = hex::encode(Sha256::digest(&body));
     let idempotency = idem_key.as_deref().map(|key| Idempotency {
@@ -118,6 +131,45 @@ async fn create(
     Ok(Json(ArkTaskId {
         id: accepted.task_id,
     }))
+}
+
+/// Media sent inline as `data:<type>;base64,<…>` URLs (Ark takes base64 images; the Vercel AI
+/// SDK sends image bytes so): decoded and stored as `/files/upload` stores a file, the URL
+/// replaced by reelay's own URL for it.
+async fn store_inline_media(
+    state: &AppState,
+    who: &Caller,
+    translated: &mut request::Translated,
+) -> Result<(), ArkApiError> {
+    for (field, index, url) in translated.inline_media() {
+        let param = translated.ark_param(&match index {
+            Some(i) => format!("{field}[{i}]"),
+            None => field.to_string(),
+        });
+        let bytes = request::decode_data_url(&url).ok_or_else(|| {
+            ApiError::field(
+                &param,
+                format!("{param}: a data: URL must be data:<type>;base64,<data>"),
+            )
+        })?;
+        let stored = state
+            .assets
+            .upload_file(&who.account_id, None, bytes.into(), state.retention_secs)
+            .await
+            .map_err(|e| match e {
+                crate::assets::uploads::UploadError::Storage(error) => ApiError::internal(error),
+                crate::assets::uploads::UploadError::Db(error) => ApiError::internal(error),
+                other => ApiError::field(
+                    &param,
+                    format!(
+                        "{param}: {}",
+                        other.to_string().trim_start_matches("file: ")
+                    ),
+                ),
+            })?;
+        translated.replace_media(field, index, stored.url);
+    }
+    Ok(())
 }
 
 fn render(state: &AppState, row: &TaskRow) -> Result<ArkTask, ArkApiError> {

@@ -49,6 +49,39 @@ impl Translated {
             .unwrap_or_else(|| seed_param.to_string())
     }
 
+    /// The media given as `data:` URLs: (seed field, index in a list field, the URL).
+    pub fn inline_media(&self) -> Vec<(&'static str, Option<usize>, String)> {
+        let mut found = Vec::new();
+        for field in ["first_image", "last_image"] {
+            if let Some(Value::String(url)) = self.body.get(field) {
+                if url.starts_with("data:") {
+                    found.push((field, None, url.clone()));
+                }
+            }
+        }
+        for field in ["images", "reference_videos", "reference_audios"] {
+            if let Some(Value::Array(items)) = self.body.get(field) {
+                for (index, item) in items.iter().enumerate() {
+                    if let Some(url) = item.as_str().filter(|u| u.starts_with("data:")) {
+                        found.push((field, Some(index), url.to_string()));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Puts `url` where [`Translated::inline_media`] found a `data:` URL.
+    pub fn replace_media(&mut self, field: &str, index: Option<usize>, url: String) {
+        let slot = match index {
+            None => self.body.get_mut(field),
+            Some(i) => self.body.get_mut(field).and_then(|list| list.get_mut(i)),
+        };
+        if let Some(slot) = slot {
+            *slot = Value::String(url);
+        }
+    }
+
     /// A validator's error renamed to the Ark field (its message begins with the field's name).
     pub fn ark_error(&self, mut error: ApiError) -> ApiError {
         if let Some(param) = error.param.take() {
@@ -71,6 +104,18 @@ impl Translated {
             remixed_from: None,
         }
     }
+}
+
+/// The bytes of a `data:<type>;base64,<data>` URL.
+pub fn decode_data_url(url: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let (head, data) = url.strip_prefix("data:")?.split_once(',')?;
+    if !head.ends_with(";base64") {
+        return None;
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .ok()
 }
 
 /// A member of `object`, `null` read as absent.
