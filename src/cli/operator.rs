@@ -130,8 +130,8 @@ pub async fn keys(command: KeysCommand) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
-                "{:<26} {:<26} {:<20} {:<10} prefix",
-                "key", "account", "name", "state"
+                "{:<26} {:<26} {:<20} {:<10} {:<24} prefix",
+                "key", "account", "name", "state", "spent / quota"
             );
             for key in listed {
                 let state = if key.revoked_at.is_some() {
@@ -139,9 +139,13 @@ pub async fn keys(command: KeysCommand) -> Result<(), String> {
                 } else {
                     "active"
                 };
+                let spending = match key.quota.filter(|q| *q > 0) {
+                    Some(quota) => format!("{} / {quota}", key.quota_used),
+                    None => format!("{} / unlimited", key.quota_used),
+                };
                 println!(
-                    "{:<26} {:<26} {:<20} {:<10} {}...",
-                    key.id, key.account_id, key.name, state, key.lookup
+                    "{:<26} {:<26} {:<20} {:<10} {:<24} {}...",
+                    key.id, key.account_id, key.name, state, spending, key.lookup
                 );
             }
             db.close().await;

@@ -292,3 +292,69 @@ async fn success_code_20000_from_the_environment() {
     let _ = server.child.kill();
     let _ = server.child.wait();
 }
+
+#[tokio::test]
+async fn the_cli_makes_a_key_with_a_quota_and_lists_its_spending() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Options::default()
+    })
+    .await;
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_reelay"));
+        command
+            .args(args)
+            .arg("--data-dir")
+            .arg(app.data_dir.path())
+            .env("RUST_LOG", "warn");
+        for (key, value) in backend_env(app.data_dir.path()) {
+            command.env(key, value);
+        }
+        command.output().expect("the binary runs")
+    };
+    let refused = run(&[
+        "keys",
+        "create",
+        "--name",
+        "capped",
+        "--account",
+        &app.account_id,
+        "--quota",
+        "-1",
+    ]);
+    assert!(!refused.status.success(), "a negative quota is refused");
+    let made = run(&[
+        "keys",
+        "create",
+        "--name",
+        "capped",
+        "--account",
+        &app.account_id,
+        "--quota",
+        "12345",
+    ]);
+    let stdout = String::from_utf8_lossy(&made.stdout).to_string();
+    assert!(
+        made.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(stdout.contains("quota 12345 credits"), "{stdout}");
+    let secret = stdout
+        .lines()
+        .last()
+        .expect("the secret")
+        .trim()
+        .to_string();
+    let key = app.get_as(&secret, "/key/balance").await;
+    assert_eq!(key.data()["total_quota"], 12345, "{:?}", key.body);
+    assert_eq!(key.data()["name"], "capped");
+    let listed = run(&["keys", "list", "--account", &app.account_id]);
+    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert!(listed.contains("0 / 12345"), "{listed}");
+    assert!(
+        listed.contains("/ unlimited"),
+        "the first key has no quota: {listed}"
+    );
+    app.finish().await;
+}
