@@ -27,7 +27,7 @@ use super::upload::MULTIPART_SLACK;
 use super::AppState;
 use crate::tasks::accept::{Creator, Idempotency};
 use crate::tasks::state::DeleteOutcome;
-use crate::tasks::view::openai::openai_video;
+use crate::tasks::view::openai::{new_video, openai_video};
 use crate::tasks::view::signed_result;
 use crate::tasks::{ClientMeta, ListFilter, TaskRow};
 use crate::wire::openai::{
@@ -150,14 +150,15 @@ async fn read_parts(
     Ok((parts, bytes.to_vec()))
 }
 
-/// Submits a translated create for `who`; the new task's row.
+/// Submits a translated create for `who`; the new task's Video object (answered with
+/// `openai-poll-after-ms`, as every Video that is not done).
 async fn submit(
     state: &AppState,
     who: &Caller,
     mut translated: request::Translated,
     remixed_from: Option<String>,
     idempotency: Option<Idempotency<'_>>,
-) -> Result<TaskRow, OpenAiApiError> {
+) -> Result<Response, OpenAiApiError> {
     if let Some((bytes, filename)) = translated.upload.take() {
         let uploaded = state
             .assets
@@ -198,7 +199,7 @@ async fn submit(
         .resolve(&translated.model)
         .map_or_else(|| translated.model.clone(), |m| m.name.clone());
     let client = translated
-        .client_meta(&catalog_model, remixed_from)
+        .client_meta(&catalog_model, remixed_from.clone())
         .encode();
     let creator = Creator {
         account_id: &who.account_id,
@@ -208,16 +209,35 @@ async fn submit(
         start_within: None,
     };
     let body = Value::Object(translated.body.clone());
-    let (_, accepted) = state
+    let (request, accepted) = state
         .submitter
         .submit(creator, &body, idempotency)
         .await
         .map_err(|e| translated.openai_error(super::videos::submit_error(e)))?;
-    state
-        .tasks
-        .get_for_account(&who.account_id, &accepted.task_id)
-        .await?
-        .ok_or_else(|| OpenAiApiError(ApiError::internal("a task vanished after its create")))
+    if accepted.replayed {
+        // An earlier create's task, in whatever state it is now.
+        let row = state
+            .tasks
+            .get_for_account(&who.account_id, &accepted.task_id)
+            .await?
+            .ok_or_else(|| {
+                OpenAiApiError(ApiError::not_found(&format!("video {}", accepted.task_id)))
+            })?;
+        return video_response(state, &row);
+    }
+    let video = new_video(
+        accepted.task_id,
+        accepted.created_at,
+        &request,
+        translated.model,
+        remixed_from,
+    );
+    let mut response = Json(video).into_response();
+    response.headers_mut().insert(
+        "openai-poll-after-ms",
+        HeaderValue::from_static(POLL_AFTER_MS),
+    );
+    Ok(response)
 }
 
 fn render(state: &AppState, row: &TaskRow) -> Result<OpenAiVideo, OpenAiApiError> {
@@ -272,8 +292,7 @@ async fn create(
         key,
         body_hash: &body_hash,
     });
-    let row = submit(&state, &who, translated, None, idempotency).await?;
-    video_response(&state, &row)
+    submit(&state, &who, translated, None, idempotency).await
 }
 
 async fn own_task(state: &AppState, who: &Caller, id: &str) -> Result<TaskRow, OpenAiApiError> {
@@ -570,6 +589,5 @@ async fn remix(
         key,
         body_hash: &body_hash,
     });
-    let row = submit(&state, &who, translated, Some(id), idempotency).await?;
-    video_response(&state, &row)
+    submit(&state, &who, translated, Some(id), idempotency).await
 }
