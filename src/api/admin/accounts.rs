@@ -162,6 +162,7 @@ fn post_error(error: PostError, account_id: &str) -> ApiError {
             "credits",
             format!("credits: removing {needed} would take the balance ({balance}) below zero"),
         ),
+        error @ PostError::OutOfRange { .. } => ApiError::field("credits", error.to_string()),
         PostError::Db(e) => ApiError::internal(e),
     }
 }
