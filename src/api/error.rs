@@ -21,6 +21,8 @@ pub enum ErrorCode {
     InsufficientBalance,
     Forbidden,
     NotFound,
+    /// The route does not take this method (the answer carries `Allow`).
+    MethodNotAllowed,
     Conflict,
     TooLarge,
     RateLimited,
@@ -40,6 +42,7 @@ impl ErrorCode {
             ErrorCode::InsufficientBalance => (40200, StatusCode::PAYMENT_REQUIRED),
             ErrorCode::Forbidden => (40300, StatusCode::FORBIDDEN),
             ErrorCode::NotFound => (40400, StatusCode::NOT_FOUND),
+            ErrorCode::MethodNotAllowed => (40500, StatusCode::METHOD_NOT_ALLOWED),
             ErrorCode::Conflict => (40900, StatusCode::CONFLICT),
             ErrorCode::TooLarge => (41300, StatusCode::PAYLOAD_TOO_LARGE),
             ErrorCode::RateLimited => (42900, StatusCode::TOO_MANY_REQUESTS),

@@ -1,7 +1,7 @@
 //! `GET /files/{key}?exp=&sig=`: result files behind an HMAC-signed, expiring URL, with `Range`.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,6 +10,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::error::{ApiError, ErrorCode};
+use super::extract::{Path, Query};
 use super::AppState;
 use crate::storage::StorageError;
 

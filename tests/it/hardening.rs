@@ -116,3 +116,298 @@ async fn a_top_up_past_the_largest_balance_is_refused_by_the_admin_api_and_the_c
     assert_eq!(removed.data()["balance"], i64::MAX - 5, "{}", removed.text);
     app.finish().await;
 }
+
+/// The door a path's errors are answered in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Door {
+    Seed,
+    Ark,
+    OpenAi,
+}
+
+fn door_of(path: &str) -> Door {
+    if path.starts_with("/api/v3") {
+        Door::Ark
+    } else if path == "/v1" || path.starts_with("/v1/") {
+        Door::OpenAi
+    } else {
+        Door::Seed
+    }
+}
+
+const SEED_CODES: [i64; 13] = [
+    40000, 40001, 40002, 40003, 40100, 40200, 40300, 40400, 40500, 40900, 41300, 42900, 50300,
+];
+const ARK_CODES: [&str; 10] = [
+    "InvalidParameter",
+    "InvalidEndpointOrModel.NotFound",
+    "AuthenticationError",
+    "AccountOverdueError",
+    "AccessDenied",
+    "ResourceNotFound",
+    "MethodNotAllowed",
+    "Conflict",
+    "RateLimitExceeded",
+    "ServerOverloaded",
+];
+const OPENAI_TYPES: [&str; 6] = [
+    "invalid_request_error",
+    "authentication_error",
+    "insufficient_quota",
+    "permission_error",
+    "not_found_error",
+    "rate_limit_error",
+];
+
+/// An error answer is JSON in its door's shape with a known code; a success is left alone. No
+/// answer is a server error.
+fn assert_enveloped(answer: &crate::helpers::Answer, door: Door, what: &str) {
+    assert!(
+        answer.status < 500,
+        "{what}: {} {}",
+        answer.status,
+        answer.text
+    );
+    if answer.status < 400 {
+        return;
+    }
+    let content_type = answer
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{what}: {} answered {content_type:?}: {:?}",
+        answer.status,
+        answer.text
+    );
+    match door {
+        Door::Seed => {
+            assert!(
+                SEED_CODES.contains(&answer.code()),
+                "{what}: unknown code in {}",
+                answer.text
+            );
+            assert_eq!(
+                answer.code() / 100,
+                i64::from(answer.status),
+                "{what}: the code matches the status: {}",
+                answer.text
+            );
+            assert!(answer.body["msg"].is_string(), "{what}: {}", answer.text);
+            let data = &answer.body["data"];
+            assert!(
+                data.is_null() || data["param"].is_string(),
+                "{what}: {}",
+                answer.text
+            );
+        }
+        Door::Ark => {
+            let code = answer.body["error"]["code"].as_str().unwrap_or("");
+            assert!(ARK_CODES.contains(&code), "{what}: {}", answer.text);
+        }
+        Door::OpenAi => {
+            let kind = answer.body["error"]["type"].as_str().unwrap_or("");
+            assert!(OPENAI_TYPES.contains(&kind), "{what}: {}", answer.text);
+        }
+    }
+}
+
+/// Sends `method path` with the credentials its door takes.
+async fn send(app: &TestApp, method: &str, path: &str) -> crate::helpers::Answer {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let token = if path.starts_with("/admin/v1") {
+        crate::helpers::ADMIN_TOKEN.to_string()
+    } else {
+        app.key.clone()
+    };
+    let response = app
+        .client
+        .request(method, format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("send");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    if status >= 400 {
+        // Error bodies are written in member-name order like every answer the tests read (the
+        // successes here include documents that are not, such as `/openapi.json`).
+        crate::helpers::assert_written_in_key_order(&text);
+    }
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    crate::helpers::Answer {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+/// `template` with every `{param}` replaced by `value`.
+fn fill(template: &str, value: &str) -> String {
+    let mut path = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        path.push_str(&rest[..open]);
+        path.push_str(value);
+        rest = rest[open..].split_once('}').map_or("", |(_, after)| after);
+    }
+    path.push_str(rest);
+    path
+}
+
+#[tokio::test]
+async fn every_route_answers_mangled_queries_paths_and_methods_in_its_envelope() {
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    let document: serde_json::Value = app
+        .client
+        .get(format!("{}/openapi.json", app.base))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("the document is JSON");
+    let paths = document["paths"].as_object().expect("paths");
+    assert!(paths.len() > 30, "the document lists the routes");
+    let long = "a".repeat(3000);
+    let path_mangles = ["%FF", "%C0%AF", "..%2F..%2Fetc", "%00", long.as_str(), "x"];
+    let mut requests = 0;
+    for (template, operations) in paths {
+        let door = door_of(template);
+        let documented: Vec<String> = operations
+            .as_object()
+            .expect("operations")
+            .keys()
+            .filter(|m| ["get", "post", "put", "patch", "delete"].contains(&m.as_str()))
+            .map(|m| m.to_uppercase())
+            .collect();
+        let mut query_names: Vec<String> = operations
+            .as_object()
+            .expect("operations")
+            .values()
+            .filter_map(|op| op["parameters"].as_array())
+            .flatten()
+            .filter(|p| p["in"] == "query")
+            .filter_map(|p| p["name"].as_str().map(str::to_string))
+            .collect();
+        query_names.extend(
+            ["limit", "cursor", "asset_ids", "exp", "sig", "status"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        query_names.sort();
+        query_names.dedup();
+        let plain = fill(template, "x");
+        for method in &documented {
+            // Mangled query strings: each parameter repeated, malformed or huge.
+            let mut queries: Vec<String> = Vec::new();
+            for name in &query_names {
+                queries.push(format!("{name}=1&{name}=2"));
+                queries.push(format!("{name}=%FF%FE&{name}="));
+                queries.push(format!("{name}={}", "9".repeat(40)));
+            }
+            queries.push("%ZZ=%&&==&=".to_string());
+            for query in &queries {
+                let answer = send(&app, method, &format!("{plain}?{query}")).await;
+                assert_enveloped(&answer, door, &format!("{method} {plain}?{query}"));
+                requests += 1;
+            }
+            // Mangled path parameters.
+            if template.contains('{') {
+                for mangle in path_mangles {
+                    let path = fill(template, mangle);
+                    let answer = send(&app, method, &path).await;
+                    let shown: String = path.chars().take(120).collect();
+                    assert_enveloped(&answer, door, &format!("{method} {shown}"));
+                    requests += 1;
+                }
+            }
+        }
+        // Methods the route does not take: 405 with `Allow`, in the door's envelope.
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            if documented.iter().any(|m| m == method) {
+                continue;
+            }
+            let answer = send(&app, method, &plain).await;
+            let what = format!("{method} {plain}");
+            assert_eq!(answer.status, 405, "{what}: {}", answer.text);
+            assert_enveloped(&answer, door, &what);
+            if door == Door::Seed {
+                assert_eq!(answer.code(), 40500, "{what}");
+            }
+            let allow = answer
+                .headers
+                .get("allow")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            for taken in &documented {
+                assert!(allow.contains(taken.as_str()), "{what}: Allow {allow:?}");
+            }
+            requests += 1;
+        }
+    }
+    // Routes outside the document: signed files, upstream callbacks, unknown paths per door.
+    for path in [
+        "/files/results/x/video.mp4?exp=99999999999999999999999&sig=a",
+        "/files/results/x/video.mp4?exp=1&exp=2&sig=a&sig=b",
+        "/files/results/x/video.mp4?exp=soon&sig=a",
+        "/files/%FF%FE?exp=1&sig=a",
+        "/upstream/v1/callbacks/%FF",
+        "/no/such/route",
+        "/api/open-api/v1/no/such/route?limit=1&limit=2",
+        "/admin/v1/no/such/route",
+        "/api/v3/no/such/route",
+        "/v1/no/such/route",
+    ] {
+        let answer = send(&app, "GET", path).await;
+        assert!(answer.status >= 400, "GET {path}: {}", answer.status);
+        assert_enveloped(&answer, door_of(path), &format!("GET {path}"));
+        requests += 1;
+    }
+    let wrong = send(&app, "DELETE", "/files/results/x/video.mp4?exp=1&sig=a").await;
+    assert_eq!((wrong.status, wrong.code()), (405, 40500), "{}", wrong.text);
+    let wrong = send(&app, "POST", "/healthz").await;
+    assert_eq!((wrong.status, wrong.code()), (405, 40500), "{}", wrong.text);
+    assert!(requests > 500, "{requests} requests");
+
+    // The issue's own examples name the parameter.
+    for (path, param) in [
+        ("/api/open-api/v1/videos?limit=1&limit=2", "limit"),
+        ("/api/open-api/v1/account/ledger?limit=x&limit=y", "limit"),
+        (
+            "/api/open-api/v1/seedance/assets/status?asset_ids=a&asset_ids=b",
+            "asset_ids",
+        ),
+        ("/admin/v1/accounts?cursor=a&cursor=b", "cursor"),
+        (
+            "/files/results/x/video.mp4?exp=99999999999999999999999&sig=a",
+            "exp",
+        ),
+        ("/files/results/x/video.mp4?exp=1&sig=a&sig=b", "sig"),
+    ] {
+        let answer = send(&app, "GET", path).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (400, 40001),
+            "{path}: {}",
+            answer.text
+        );
+        assert_eq!(answer.data()["param"], param, "{path}");
+    }
+    let openai = send(&app, "GET", "/v1/videos?limit=1&limit=2").await;
+    assert_eq!(openai.status, 400, "{}", openai.text);
+    assert_eq!(openai.body["error"]["param"], "limit", "{}", openai.text);
+    let ark = send(&app, "PUT", "/api/v3/contents/generations/tasks").await;
+    assert_eq!(ark.status, 405, "{}", ark.text);
+    assert_eq!(
+        ark.body["error"]["code"], "MethodNotAllowed",
+        "{}",
+        ark.text
+    );
+    app.finish().await;
+}

@@ -35,6 +35,7 @@ fn openai_code(code: ErrorCode) -> (StatusCode, &'static str, &'static str) {
         ErrorCode::InsufficientBalance => ("insufficient_quota", "insufficient_quota"),
         ErrorCode::Forbidden => ("permission_error", "forbidden"),
         ErrorCode::NotFound => ("not_found_error", "not_found"),
+        ErrorCode::MethodNotAllowed => ("invalid_request_error", "method_not_allowed"),
         ErrorCode::Conflict => ("invalid_request_error", "conflict"),
         ErrorCode::TooLarge => ("invalid_request_error", "request_too_large"),
         ErrorCode::RateLimited => ("rate_limit_error", "rate_limit_exceeded"),
