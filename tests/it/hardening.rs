@@ -411,3 +411,106 @@ async fn every_route_answers_mangled_queries_paths_and_methods_in_its_envelope()
     );
     app.finish().await;
 }
+
+/// Resolves every name to loopback: a name that was public when the task was made and points
+/// inside when its webhook is sent (DNS rebinding).
+struct Rebound;
+
+impl reelay_media::HostResolver for Rebound {
+    fn lookup(&self, _host: &str) -> reelay_media::LookupFuture {
+        Box::pin(async { Ok(vec![std::net::IpAddr::from([127, 0, 0, 1])]) })
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_target_refused_at_delivery_fails_at_once() {
+    let app = spawn_app_with(crate::helpers::Options {
+        workers: false,
+        tweak: Box::new(|s| {
+            s.media.allow_private_networks = false;
+            // Names are not looked up at create: as if this one had been public then.
+            s.media.create_lookup_ms = 0;
+        }),
+    })
+    .await;
+    let receiver = crate::helpers::webhook_receiver(0).await;
+    let callback = receiver.url.replace("127.0.0.1", "rebind.test");
+    let mut body = crate::helpers::text_request("seedance2.0-sp");
+    body["callback_url"] = callback.clone().into();
+    let created = app.create_task(&body).await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let task_id = created.data()["task_id"]
+        .as_str()
+        .expect("task id")
+        .to_string();
+    assert_eq!(app.cancel(&task_id).await.status, 200);
+
+    let fetcher = reelay_media::Fetcher::with_resolver(
+        reelay_media::FetchPolicy {
+            allow_http: true,
+            ..reelay_media::FetchPolicy::default()
+        },
+        std::sync::Arc::new(Rebound),
+    )
+    .expect("fetcher");
+    let dispatcher = reelay::webhooks::Dispatcher {
+        fetcher,
+        ..app.dispatcher.clone()
+    };
+    assert_eq!(dispatcher.deliver_due().await.expect("dispatch"), 1);
+    let webhook = app.task(&task_id).await.data()["webhook"].clone();
+    assert_eq!(webhook["state"], "failed", "{webhook}");
+    assert_eq!(webhook["attempts"], 1, "{webhook}");
+    assert!(webhook["next_attempt_at"].is_null(), "{webhook}");
+    let error = webhook["last_error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("rebind.test") && error.contains("loopback"),
+        "{webhook}"
+    );
+    // Nothing is left to retry, and the receiver never heard from it.
+    assert_eq!(dispatcher.deliver_due().await.expect("dispatch"), 0);
+    assert!(receiver.calls().is_empty());
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn every_door_refuses_a_private_media_url_at_create_and_charges_nothing() {
+    let app = spawn_app_with(crate::helpers::Options {
+        workers: true,
+        tweak: Box::new(|s| s.media.allow_private_networks = false),
+    })
+    .await;
+    let before = app.balance().await;
+    let ark = app
+        .client
+        .post(format!("{}/api/v3/contents/generations/tasks", app.base))
+        .bearer_auth(&app.key)
+        .json(&json!({
+            "model": "seedance2.0-sp",
+            "content": [
+                {"type": "text", "text": "a lighthouse"},
+                {"type": "image_url", "image_url": {"url": "http://169.254.169.254/latest/"}, "role": "first_frame"}
+            ],
+            "duration": 4, "resolution": "480p",
+        }))
+        .send()
+        .await
+        .expect("send");
+    let ark = crate::helpers::answer(ark).await;
+    assert_eq!(ark.status, 400, "{}", ark.text);
+    assert_eq!(
+        ark.body["error"]["code"], "InvalidParameter",
+        "{}",
+        ark.text
+    );
+    assert!(
+        ark.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("metadata"),
+        "{}",
+        ark.text
+    );
+    assert_eq!(app.balance().await, before, "nothing charged");
+    app.finish().await;
+}
