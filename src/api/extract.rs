@@ -52,11 +52,17 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = header
         .to_str()
         .map_err(|_| unauthorized("Authorization header is not valid text"))?;
-    value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
-        .ok_or_else(|| unauthorized("Authorization must be `Bearer sk_...`"))
+    bearer_credentials(value).ok_or_else(|| unauthorized("Authorization must be `Bearer sk_...`"))
+}
+
+/// The credentials of an `Authorization` value in the `Bearer` scheme, whose name is
+/// case-insensitive (RFC 9110 §11.1: `bearer`, `BEARER` …); `None` for any other scheme. The user
+/// API and the admin API both read their tokens through it.
+pub(crate) fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, credentials) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim())
 }
 
 /// The answer to a secret that matches no active key.
@@ -335,6 +341,16 @@ mod tests {
         let ok = parse_query::<Params>("limit=5&other=1&other=2").expect("unknown ones ignored");
         assert_eq!(ok.limit.as_deref(), Some("5"));
         assert_eq!(ok.exp, None);
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in ["Bearer abc", "bearer abc", "BEARER abc", "bEaReR   abc "] {
+            assert_eq!(bearer_credentials(value), Some("abc"), "{value}");
+        }
+        for value in ["Basic abc", "Bearerabc", "abc", "", "Token abc"] {
+            assert_eq!(bearer_credentials(value), None, "{value}");
+        }
     }
 
     #[test]

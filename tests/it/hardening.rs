@@ -514,3 +514,81 @@ async fn every_door_refuses_a_private_media_url_at_create_and_charges_nothing() 
     assert_eq!(app.balance().await, before, "nothing charged");
     app.finish().await;
 }
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_on_the_user_and_admin_apis() {
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let admin = app
+            .client
+            .get(format!("{}/admin/v1/accounts", app.base))
+            .header(
+                "authorization",
+                format!("{scheme} {}", crate::helpers::ADMIN_TOKEN),
+            )
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(admin.status(), 200, "admin API with {scheme:?}");
+        let user = app
+            .client
+            .get(format!("{}/api/open-api/v1/account", app.base))
+            .header("authorization", format!("{scheme} {}", app.key))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(user.status(), 200, "user API with {scheme:?}");
+    }
+    let basic = app
+        .client
+        .get(format!("{}/admin/v1/accounts", app.base))
+        .header(
+            "authorization",
+            format!("Basic {}", crate::helpers::ADMIN_TOKEN),
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(basic.status(), 401, "another scheme is not a bearer token");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn an_empty_suffix_range_is_ignored_and_an_over_long_one_is_the_whole_file() {
+    let app = crate::helpers::spawn_app().await;
+    let created = app
+        .create_task(&crate::helpers::text_request("seedance2.0-sp"))
+        .await;
+    let task_id = created.data()["task_id"].as_str().expect("id").to_string();
+    let task = app.wait_terminal(&task_id).await;
+    assert_eq!(task["status"], "completed", "{task}");
+    let url = task["result"]["video_url"]
+        .as_str()
+        .expect("video url")
+        .to_string();
+    let size = task["result"]["size_bytes"].as_u64().expect("size");
+    let get = |range: &'static str| {
+        let request = app.client.get(&url).header("Range", range);
+        async move { request.send().await.expect("send") }
+    };
+    // Not a valid range (no suffix length): ignored, the whole file.
+    let empty = get("bytes=-").await;
+    assert_eq!(empty.status(), 200);
+    assert_eq!(empty.bytes().await.expect("body").len() as u64, size);
+    // A suffix longer than the file: the whole file, as a range (RFC 9110 §14.1.2).
+    let long = get("bytes=-999999999").await;
+    assert_eq!(long.status(), 206);
+    assert_eq!(
+        long.headers()["content-range"],
+        format!("bytes 0-{}/{size}", size - 1).as_str()
+    );
+    assert_eq!(long.bytes().await.expect("body").len() as u64, size);
+    // A zero-length suffix is satisfied by no byte.
+    let zero = get("bytes=-0").await;
+    assert_eq!(zero.status(), 416);
+    assert_eq!(
+        zero.headers()["content-range"],
+        format!("bytes */{size}").as_str()
+    );
+    app.finish().await;
+}
