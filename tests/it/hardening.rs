@@ -511,6 +511,32 @@ async fn every_door_refuses_a_private_media_url_at_create_and_charges_nothing() 
         "{}",
         ark.text
     );
+    let openai = app
+        .client
+        .post(format!("{}/v1/videos", app.base))
+        .bearer_auth(&app.key)
+        .json(&json!({
+            "model": "seedance2.0-sp", "prompt": "a lighthouse", "seconds": "4",
+            "input_reference": "http://[fd00::1]/a.png",
+        }))
+        .send()
+        .await
+        .expect("send");
+    let openai = crate::helpers::answer(openai).await;
+    assert_eq!(openai.status, 400, "{}", openai.text);
+    assert_eq!(
+        openai.body["error"]["param"], "input_reference",
+        "{}",
+        openai.text
+    );
+    assert!(
+        openai.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unique-local"),
+        "{}",
+        openai.text
+    );
     assert_eq!(app.balance().await, before, "nothing charged");
     app.finish().await;
 }
