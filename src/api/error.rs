@@ -25,6 +25,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Conflict,
     TooLarge,
+    /// A `Range` no byte of the file satisfies (the answer carries `Content-Range: bytes */size`).
+    RangeNotSatisfiable,
     RateLimited,
     Internal,
     NoChannel,
@@ -45,6 +47,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => (40500, StatusCode::METHOD_NOT_ALLOWED),
             ErrorCode::Conflict => (40900, StatusCode::CONFLICT),
             ErrorCode::TooLarge => (41300, StatusCode::PAYLOAD_TOO_LARGE),
+            ErrorCode::RangeNotSatisfiable => (41600, StatusCode::RANGE_NOT_SATISFIABLE),
             ErrorCode::RateLimited => (42900, StatusCode::TOO_MANY_REQUESTS),
             ErrorCode::Internal => (50000, StatusCode::INTERNAL_SERVER_ERROR),
             ErrorCode::NoChannel => (50300, StatusCode::SERVICE_UNAVAILABLE),

@@ -4,13 +4,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Path, Query};
+use super::extract::{Door, Path, Query};
 use super::AppState;
 use crate::storage::StorageError;
 
@@ -98,14 +98,16 @@ async fn serve(
             "this file URL is expired or its signature does not match; query the task for a fresh URL",
         ));
     }
-    serve_object(&state, &key, &headers).await
+    serve_object(&state, &key, &headers, Door::Seed).await
 }
 
-/// Answers object `key` of storage with `Range` support (200, 206 or 416), streamed.
+/// Answers object `key` of storage with `Range` support (200, 206 or 416), streamed; a 416 is
+/// answered in `door`'s error shape.
 pub(crate) async fn serve_object(
     state: &AppState,
     key: &str,
     headers: &HeaderMap,
+    door: Door,
 ) -> Result<Response, ApiError> {
     let not_found = |e: StorageError| match e {
         StorageError::NotFound => ApiError::new(
@@ -120,7 +122,10 @@ pub(crate) async fn serve_object(
         Wanted::All => (StatusCode::OK, None),
         Wanted::Part(start, end) => (StatusCode::PARTIAL_CONTENT, Some(start..end + 1)),
         Wanted::Unsatisfiable => {
-            let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            let mut response = door.answer(ApiError::new(
+                ErrorCode::RangeNotSatisfiable,
+                format!("Range: no byte of the file's {size} satisfies it"),
+            ));
             if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
                 response.headers_mut().insert(CONTENT_RANGE, value);
             }

@@ -135,8 +135,9 @@ fn door_of(path: &str) -> Door {
     }
 }
 
-const SEED_CODES: [i64; 13] = [
-    40000, 40001, 40002, 40003, 40100, 40200, 40300, 40400, 40500, 40900, 41300, 42900, 50300,
+const SEED_CODES: [i64; 14] = [
+    40000, 40001, 40002, 40003, 40100, 40200, 40300, 40400, 40500, 40900, 41300, 41600, 42900,
+    50300,
 ];
 const ARK_CODES: [&str; 10] = [
     "InvalidParameter",
@@ -615,6 +616,13 @@ async fn an_empty_suffix_range_is_ignored_and_an_over_long_one_is_the_whole_file
     assert_eq!(
         zero.headers()["content-range"],
         format!("bytes */{size}").as_str()
+    );
+    let zero = crate::helpers::answer(zero).await;
+    assert_eq!(
+        zero.code(),
+        41600,
+        "a 416 is in the envelope too: {}",
+        zero.text
     );
     app.finish().await;
 }

@@ -57,6 +57,11 @@ fn ark_code(code: ErrorCode) -> (StatusCode, &'static str, &'static str) {
             "InvalidParameter",
             "BadRequest",
         ),
+        ErrorCode::RangeNotSatisfiable => (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "InvalidParameter",
+            "RangeNotSatisfiable",
+        ),
         ErrorCode::RateLimited => (
             StatusCode::TOO_MANY_REQUESTS,
             "RateLimitExceeded",

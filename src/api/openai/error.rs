@@ -38,6 +38,7 @@ fn openai_code(code: ErrorCode) -> (StatusCode, &'static str, &'static str) {
         ErrorCode::MethodNotAllowed => ("invalid_request_error", "method_not_allowed"),
         ErrorCode::Conflict => ("invalid_request_error", "conflict"),
         ErrorCode::TooLarge => ("invalid_request_error", "request_too_large"),
+        ErrorCode::RangeNotSatisfiable => ("invalid_request_error", "range_not_satisfiable"),
         ErrorCode::RateLimited => ("rate_limit_error", "rate_limit_exceeded"),
         ErrorCode::Internal => ("server_error", "internal_error"),
         ErrorCode::NoChannel => ("server_error", "service_unavailable"),

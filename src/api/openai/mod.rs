@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use self::error::OpenAiApiError;
 use self::request::Part;
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Caller, Path, Query, Rejection};
+use super::extract::{Caller, Door, Path, Query, Rejection};
 use super::upload::MULTIPART_SLACK;
 use super::AppState;
 use crate::tasks::accept::{Creator, Idempotency};
@@ -508,7 +508,7 @@ async fn content(
     } else {
         signed.stored.video_key
     };
-    Ok(super::files::serve_object(&state, &key, &headers).await?)
+    Ok(super::files::serve_object(&state, &key, &headers, Door::OpenAi).await?)
 }
 
 /// Remix a video (OpenAI): a new task with the original's inputs and a new prompt, charged as
