@@ -190,7 +190,7 @@ impl Application {
             catalog: catalog.clone(),
             storage: storage.clone(),
             success: SuccessCode::from_setting(&settings.api.success_code),
-            public_url: public_url.into(),
+            public_url: public_url.as_str().into(),
             retention_secs,
             wake: wake.clone(),
             channels: channels.clone(),
@@ -210,6 +210,12 @@ impl Application {
                 channels: channels.clone(),
                 creates: crate::tasks::accept::Creates::start(db.clone()),
                 wake: wake.clone(),
+                urls: crate::tasks::submit::UrlCheck {
+                    fetcher: fetcher.clone(),
+                    storage: storage.clone(),
+                    public_url: public_url.as_str().into(),
+                    lookup_within: Duration::from_millis(settings.media.create_lookup_ms),
+                },
             },
         });
         let dispatcher = Dispatcher {

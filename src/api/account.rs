@@ -1,7 +1,7 @@
 //! Account, ledger and catalog routes (API.md §4), and the account's own API keys (an
 //! extension: list, create with the secret shown once, revoke; decisions in `docs/DEVX.md`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Caller, JsonObject};
+use super::extract::{Caller, JsonObject, Path, Query};
 use super::videos::parse_limit;
 use super::AppState;
 use crate::accounts::{AccountError, ApiKey};

@@ -7,7 +7,7 @@
 //! - (ext) `POST /seedance/sp/assets/delete {asset_id}` removes an asset (any purpose) and its
 //!   bytes; queued tasks that use it fail with a refund when they run.
 
-use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Caller, JsonObject};
+use super::extract::{Caller, JsonObject, Query};
 use super::upload::{read_form, to_upload, MULTIPART_SLACK};
 use super::AppState;
 use crate::assets::intake::{IntakeError, Source};

@@ -4,7 +4,7 @@
 //! Unknown and others' tasks are 404; a task that is not `completed` is 409 (it may still be
 //! running, or failed); a completed task whose file was deleted past retention is 404.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, LOCATION};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::Router;
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::Caller;
+use super::extract::{Caller, Path};
 use super::AppState;
 use crate::tasks::view::task_json;
 use crate::wire::envelope::{Error401, Error404, Error409, Error429, Error500};

@@ -21,8 +21,12 @@ pub enum ErrorCode {
     InsufficientBalance,
     Forbidden,
     NotFound,
+    /// The route does not take this method (the answer carries `Allow`).
+    MethodNotAllowed,
     Conflict,
     TooLarge,
+    /// A `Range` no byte of the file satisfies (the answer carries `Content-Range: bytes */size`).
+    RangeNotSatisfiable,
     RateLimited,
     Internal,
     NoChannel,
@@ -40,8 +44,10 @@ impl ErrorCode {
             ErrorCode::InsufficientBalance => (40200, StatusCode::PAYMENT_REQUIRED),
             ErrorCode::Forbidden => (40300, StatusCode::FORBIDDEN),
             ErrorCode::NotFound => (40400, StatusCode::NOT_FOUND),
+            ErrorCode::MethodNotAllowed => (40500, StatusCode::METHOD_NOT_ALLOWED),
             ErrorCode::Conflict => (40900, StatusCode::CONFLICT),
             ErrorCode::TooLarge => (41300, StatusCode::PAYLOAD_TOO_LARGE),
+            ErrorCode::RangeNotSatisfiable => (41600, StatusCode::RANGE_NOT_SATISFIABLE),
             ErrorCode::RateLimited => (42900, StatusCode::TOO_MANY_REQUESTS),
             ErrorCode::Internal => (50000, StatusCode::INTERNAL_SERVER_ERROR),
             ErrorCode::NoChannel => (50300, StatusCode::SERVICE_UNAVAILABLE),

@@ -10,7 +10,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
@@ -18,7 +18,7 @@ use axum::Router;
 use futures::Stream;
 
 use super::error::ApiError;
-use super::extract::Caller;
+use super::extract::{Caller, Path};
 use super::AppState;
 use crate::tasks::view::task_view;
 use crate::tasks::{TaskRow, TaskStatus};

@@ -1,15 +1,16 @@
 //! `GET /files/{key}?exp=&sig=`: result files behind an HMAC-signed, expiring URL, with `Range`.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
 use super::error::{ApiError, ErrorCode};
+use super::extract::{Door, Path, Query};
 use super::AppState;
 use crate::storage::StorageError;
 
@@ -31,6 +32,11 @@ enum Wanted {
     Unsatisfiable,
 }
 
+/// Reads `Range` (RFC 9110 §14.2). A valid single range is served (206); a valid one that no
+/// byte of the file satisfies (`bytes=-0`, a start past the end, any range of an empty file) is
+/// 416. A suffix longer than the file is the whole file, as the RFC says. A header that is not a
+/// valid single byte range (`bytes=-`, `bytes=5-2`, text, several ranges) is ignored, as the RFC
+/// allows: the whole file, 200.
 fn parse_range(header: Option<&str>, size: u64) -> Wanted {
     let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
         return Wanted::All;
@@ -43,8 +49,10 @@ fn parse_range(header: Option<&str>, size: u64) -> Wanted {
     };
     let (start, end) = match (start.trim(), end.trim()) {
         ("", suffix) => match suffix.parse::<u64>() {
-            Ok(n) if n > 0 => (size.saturating_sub(n), size.saturating_sub(1)),
-            _ => return Wanted::Unsatisfiable,
+            Ok(0) => return Wanted::Unsatisfiable,
+            Ok(n) => (size.saturating_sub(n), size.saturating_sub(1)),
+            // `bytes=-` or `bytes=-x`: no suffix length, so not a range at all.
+            Err(_) => return Wanted::All,
         },
         (start, "") => match start.parse::<u64>() {
             Ok(s) => (s, size.saturating_sub(1)),
@@ -90,14 +98,16 @@ async fn serve(
             "this file URL is expired or its signature does not match; query the task for a fresh URL",
         ));
     }
-    serve_object(&state, &key, &headers).await
+    serve_object(&state, &key, &headers, Door::Seed).await
 }
 
-/// Answers object `key` of storage with `Range` support (200, 206 or 416), streamed.
+/// Answers object `key` of storage with `Range` support (200, 206 or 416), streamed; a 416 is
+/// answered in `door`'s error shape.
 pub(crate) async fn serve_object(
     state: &AppState,
     key: &str,
     headers: &HeaderMap,
+    door: Door,
 ) -> Result<Response, ApiError> {
     let not_found = |e: StorageError| match e {
         StorageError::NotFound => ApiError::new(
@@ -112,7 +122,10 @@ pub(crate) async fn serve_object(
         Wanted::All => (StatusCode::OK, None),
         Wanted::Part(start, end) => (StatusCode::PARTIAL_CONTENT, Some(start..end + 1)),
         Wanted::Unsatisfiable => {
-            let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            let mut response = door.answer(ApiError::new(
+                ErrorCode::RangeNotSatisfiable,
+                format!("Range: no byte of the file's {size} satisfies it"),
+            ));
             if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
                 response.headers_mut().insert(CONTENT_RANGE, value);
             }
@@ -159,5 +172,25 @@ mod tests {
         assert_eq!(parse_range(Some("bytes=-10"), 100), Wanted::Part(90, 99));
         assert_eq!(parse_range(Some("bytes=50-500"), 100), Wanted::Part(50, 99));
         assert_eq!(parse_range(Some("bytes=100-"), 100), Wanted::Unsatisfiable);
+    }
+
+    #[test]
+    fn suffix_ranges_follow_rfc_9110() {
+        // Longer than the file: the whole file, as a 206.
+        assert_eq!(parse_range(Some("bytes=-500"), 100), Wanted::Part(0, 99));
+        // A zero-length suffix is satisfiable by no byte.
+        assert_eq!(parse_range(Some("bytes=-0"), 100), Wanted::Unsatisfiable);
+        // No suffix length: not a valid range, ignored like every other invalid one.
+        for invalid in [
+            "bytes=-",
+            "bytes= - ",
+            "bytes=-x",
+            "bytes=5-2",
+            "bytes=x-",
+            "bytes=5",
+        ] {
+            assert_eq!(parse_range(Some(invalid), 100), Wanted::All, "{invalid}");
+        }
+        assert_eq!(parse_range(Some("bytes=-"), 0), Wanted::All);
     }
 }

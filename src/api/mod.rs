@@ -135,6 +135,9 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(upstream_callbacks::router())
         .fallback(unknown_route)
+        // Last, so that it reaches every route above: a method a route does not take is 405
+        // with `Allow`, in the envelope of the route's door.
+        .method_not_allowed_fallback(extract::method_not_allowed)
         .layer(ObserveLayer(state.metrics.clone()))
         .with_state(state)
 }
@@ -145,6 +148,7 @@ pub(crate) fn ops_router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(metrics::router())
         .fallback(unknown_route)
+        .method_not_allowed_fallback(extract::method_not_allowed)
         .layer(ObserveLayer(state.metrics.clone()))
         .with_state(state)
 }

@@ -4,12 +4,13 @@
 //! the upstream's own API says, never on the callback body.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use serde_json::Value;
 
+use super::extract::Path;
 use super::AppState;
 
 pub fn router() -> Router<AppState> {

@@ -1,6 +1,6 @@
 //! Task routes: create, quote, query, list, cancel (API.md §2).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::Router;
@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
-use super::extract::{self, Caller, JsonObject};
+use super::extract::{self, Caller, JsonObject, Path, Query};
 use super::AppState;
 use crate::tasks::accept::{self, CreateError, Idempotency};
 use crate::tasks::state::CancelOutcome;

@@ -182,6 +182,10 @@ pub async fn credits(command: CreditsCommand) -> Result<(), String> {
                         accounts::PostError::NoAccount => {
                             format!("no account {account}")
                         }
+                        accounts::PostError::Insufficient { balance, .. } => format!(
+                            "credits: removing {} would take the balance ({balance}) below zero",
+                            credits.unsigned_abs()
+                        ),
                         other => other.to_string(),
                     })?;
             db.close().await;

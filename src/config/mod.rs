@@ -89,6 +89,10 @@ pub struct MediaSettings {
     pub allow_private_networks: bool,
     /// Total time allowed for one download.
     pub fetch_timeout_secs: u64,
+    /// At create, how long the lookup of a media or callback URL's host name may take before
+    /// the URL is left to the fetch (a name resolving to a non-public address is refused at
+    /// create); 0 = names are not looked up at create (address literals are still checked).
+    pub create_lookup_ms: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -254,6 +258,7 @@ impl Default for MediaSettings {
             allow_http: false,
             allow_private_networks: false,
             fetch_timeout_secs: 60,
+            create_lookup_ms: 1000,
         }
     }
 }

@@ -167,6 +167,9 @@ async fn accept_once(
                 })
             }
             Err(PostError::NoAccount) => return Err(CreateError::Db(sqlx::Error::RowNotFound)),
+            Err(error @ PostError::OutOfRange { .. }) => {
+                return Err(CreateError::Db(sqlx::Error::Protocol(error.to_string())))
+            }
             Err(PostError::Db(e)) => return Err(e.into()),
         }
     }

@@ -5,14 +5,17 @@
 //! replicas. A door only translates its dialect into this body and renders the answer.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use reelay_catalog::{Catalog, ValidateOptions, ValidatedRequest, ValidationError};
+use reelay_catalog::{Catalog, MediaRef, ValidateOptions, ValidatedRequest, ValidationError};
+use reelay_media::Fetcher;
 use serde_json::Value;
 use tokio::sync::Notify;
 
 use super::accept::{Accepted, CreateError, Creates, Creator, Idempotency};
 use crate::assets::refs::{self, RefError};
 use crate::providers::channels::Channels;
+use crate::storage::Storage;
 use crate::store::notify::{self, Topic};
 use crate::store::Db;
 
@@ -45,6 +48,99 @@ pub struct Submitter {
     pub creates: Creates,
     /// The dispatcher's wake-up (it routes the task at once).
     pub wake: Arc<Notify>,
+    /// The addresses of the request's media URLs and `callback_url`.
+    pub urls: UrlCheck,
+}
+
+/// The create-time check of a request's URLs (media and `callback_url`): a host that is a
+/// private, loopback, link-local or metadata address literal, or a name that resolves to one
+/// within `lookup_within`, is refused (40001 naming the field) before anything is charged, unless
+/// `media.allow_private_networks`. A name that does not resolve in time is left to the fetch,
+/// which checks again the addresses it connects to (DNS rebinding). reelay's own live signed
+/// `/files/…` URLs always pass: they are read from storage, never fetched.
+#[derive(Clone)]
+pub struct UrlCheck {
+    /// The fetcher whose rules the fetch will apply (`allow_private_networks`, trusted hosts).
+    pub fetcher: Fetcher,
+    pub storage: Storage,
+    /// `server.public_url`, without a trailing slash: the origin of reelay's own file URLs.
+    pub public_url: Arc<str>,
+    /// How long a name's lookup may take (`media.create_lookup_ms`); zero skips names.
+    pub lookup_within: Duration,
+}
+
+impl UrlCheck {
+    /// The first refused URL of `request`, in field order, as the validator's 40001.
+    async fn check(&self, request: &ValidatedRequest) -> Result<(), ValidationError> {
+        let now = crate::clock::now();
+        let urls: Vec<(String, &str)> = request_urls(request)
+            .into_iter()
+            .filter(|(_, url)| self.storage.own_key(&self.public_url, url, now).is_none())
+            .collect();
+        let checks = urls.iter().map(|(_, url)| async move {
+            if self.lookup_within.is_zero() && !is_address_literal(url) {
+                return Ok(());
+            }
+            self.fetcher.check_addresses(url, self.lookup_within).await
+        });
+        let results = futures::future::join_all(checks).await;
+        for ((field, _), result) in urls.iter().zip(results) {
+            if let Err(error) = result {
+                return Err(ValidationError::invalid(
+                    field.clone(),
+                    format!("{field}: {error}; reelay fetches only public addresses"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// True when `url`'s host is an IP address literal.
+fn is_address_literal(url: &str) -> bool {
+    matches!(
+        url::Url::parse(url.trim())
+            .ok()
+            .as_ref()
+            .and_then(url::Url::host),
+        Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))
+    )
+}
+
+/// Every URL of a request that reelay will fetch or POST to, with its field (`images[1]`).
+fn request_urls(request: &ValidatedRequest) -> Vec<(String, &str)> {
+    fn listed<'a>(name: &str, refs: &'a [MediaRef]) -> Vec<(String, &'a MediaRef)> {
+        refs.iter()
+            .enumerate()
+            .map(|(index, reference)| (format!("{name}[{index}]"), reference))
+            .collect()
+    }
+    let mut media: Vec<(String, &MediaRef)> = listed("images", &request.images);
+    media.extend(
+        request
+            .first_image
+            .iter()
+            .map(|r| ("first_image".to_string(), r)),
+    );
+    media.extend(
+        request
+            .last_image
+            .iter()
+            .map(|r| ("last_image".to_string(), r)),
+    );
+    media.extend(listed("reference_videos", &request.reference_videos));
+    media.extend(listed("reference_audios", &request.reference_audios));
+    let mut urls: Vec<(String, &str)> = media
+        .into_iter()
+        .filter_map(|(field, reference)| match reference {
+            MediaRef::Https(url) => Some((field, url.as_str())),
+            MediaRef::Asset(_) => None,
+        })
+        .collect();
+    if let Some(callback) = request.callback_url.as_deref().filter(|c| !c.is_empty()) {
+        urls.push(("callback_url".to_string(), callback));
+    }
+    urls
 }
 
 impl Submitter {
@@ -58,6 +154,10 @@ impl Submitter {
         let request = self
             .catalog
             .validate(body, &self.validate_options)
+            .map_err(SubmitError::Invalid)?;
+        self.urls
+            .check(&request)
+            .await
             .map_err(SubmitError::Invalid)?;
         let audited_only = self
             .catalog

@@ -124,6 +124,21 @@ impl Dispatcher {
                 Some(i64::from(outcome.status)),
                 format!("the receiver answered HTTP {}", outcome.status),
             ),
+            Err(error) if error.is_refused_by_policy() => {
+                // The target itself is refused (its form or its address): no later attempt
+                // can succeed, so the delivery ends now rather than after a day of retries.
+                let error = format!("refused: {error}");
+                tracing::warn!(%error, attempts, "webhook target refused; giving up");
+                return webhooks::record(
+                    &self.db,
+                    &delivery.id,
+                    AttemptResult::GaveUp {
+                        status: None,
+                        error: &error,
+                    },
+                )
+                .await;
+            }
             Err(error) => (None, error.to_string()),
         };
         let next = super::next_attempt_at(

@@ -69,17 +69,21 @@ async fn an_uploaded_file_is_a_first_frame_with_private_networks_refused() {
         "the uploaded portrait was the first frame"
     );
 
-    // Another loopback URL is still refused: only reelay's own signed URLs are read directly.
+    // Another loopback URL is still refused, at create: only reelay's own signed URLs are read
+    // directly.
     let media = media_server(vec![("a.png", png(600, 1000, [1, 2, 3]))]).await;
     let body = json!({
         "model": "seedance2.0-sp", "prompt": "x", "duration": 4, "resolution": "480p",
         "first_image": format!("{}/a.png", media.base),
     });
     let created = app.create_task(&body).await;
-    let task = app
-        .wait_terminal(created.data()["task_id"].as_str().expect("id"))
-        .await;
-    assert_eq!(task["status"], "failed", "{task}");
+    assert_eq!(
+        (created.status, created.code()),
+        (400, 40001),
+        "{:?}",
+        created.body
+    );
+    assert_eq!(created.data()["param"], "first_image");
     app.finish().await;
 }
 

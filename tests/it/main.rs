@@ -15,6 +15,7 @@ mod console;
 mod crash;
 mod events;
 mod fake_ark;
+mod hardening;
 mod helpers;
 mod lifecycle;
 mod limits;

@@ -116,16 +116,21 @@ async fn private_addresses_are_refused_when_not_allowed() {
         "model": "seedance2.0-sp", "prompt": "x", "duration": 4, "resolution": "480p",
         "first_image": format!("{}/a.png", media.base),
     });
+    let before = app.balance().await;
+    // Refused at create (issue #22), before anything is charged.
     let created = app.create_task(&body).await;
-    let task = app
-        .wait_terminal(created.data()["task_id"].as_str().expect("id"))
-        .await;
-    assert_eq!(task["status"], "failed", "{task}");
-    assert_eq!(task["cost"]["refunded"], true);
-    let message = task["error_message"].as_str().expect("message");
+    assert_eq!(
+        (created.status, created.code()),
+        (400, 40001),
+        "{:?}",
+        created.body
+    );
+    assert_eq!(created.data()["param"], "first_image");
+    let message = created.msg();
     assert!(
         message.contains("first_image") && message.contains("127.0.0.1"),
         "{message}"
     );
+    assert_eq!(app.balance().await, before);
     app.finish().await;
 }

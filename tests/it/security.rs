@@ -203,7 +203,7 @@ async fn app_without_private_networks() -> TestApp {
 }
 
 #[tokio::test]
-async fn media_urls_at_non_public_addresses_fail_the_task_naming_the_field() {
+async fn media_urls_at_non_public_addresses_are_refused_at_create_naming_the_field() {
     let app = app_without_private_networks().await;
     let (port, hits) = canary().await;
     let before = app.balance().await;
@@ -229,27 +229,58 @@ async fn media_urls_at_non_public_addresses_fail_the_task_naming_the_field() {
         ("http://[fe80::1]/a.png".to_string(), "link-local"),
         ("http://[fd00::1]/a.png".to_string(), "unique-local"),
     ];
-    let mut created = Vec::new();
     for (url, word) in &cases {
         let body = json!({
             "model": "seedance2.0-sp", "prompt": "x", "duration": 4, "resolution": "480p",
             "first_image": url,
         });
         let answer = app.create_task(&body).await;
-        created.push((id(&answer, "task_id"), url, word));
-    }
-    for (task_id, url, word) in created {
-        let task = app.wait_terminal(&task_id).await;
-        assert_eq!(task["status"], "failed", "{url}: {task}");
-        assert_eq!(task["cost"]["refunded"], true, "{url}");
-        let message = task["error_message"].as_str().expect("message");
+        assert_eq!(
+            (answer.status, answer.code()),
+            (400, 40001),
+            "{url}: {}",
+            answer.text
+        );
+        assert_eq!(answer.data()["param"], "first_image", "{url}");
         assert!(
-            message.contains("first_image") && message.contains(word),
-            "{url}: {message:?} should name first_image and say {word}"
+            answer.msg().contains("first_image") && answer.msg().contains(word),
+            "{url}: {:?} should name first_image and say {word}",
+            answer.msg()
         );
     }
+    // The other media fields and the callback, each named.
+    let private = "http://10.0.0.1/a.png";
+    for (field, body) in [
+        (
+            "images[1]",
+            json!({"model": "seedance2.0-sp", "prompt": "x", "duration": 4, "resolution": "480p",
+                   "images": ["https://8.8.8.8/a.png", private]}),
+        ),
+        (
+            "callback_url",
+            json!({"model": "seedance2.0-sp", "prompt": "x", "duration": 4, "resolution": "480p",
+                   "callback_url": "http://192.168.1.1/hook"}),
+        ),
+    ] {
+        let answer = app.create_task(&body).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (400, 40001),
+            "{field}: {}",
+            answer.text
+        );
+        assert_eq!(answer.data()["param"], field, "{}", answer.text);
+    }
+    // A quote says the same, and charges nothing either.
+    let quote = app
+        .quote(
+            &json!({"model": "seedance2.0-sp", "prompt": "x", "duration": 4,
+                       "resolution": "480p", "first_image": private}),
+        )
+        .await;
+    assert_eq!((quote.status, quote.code()), (400, 40001), "{}", quote.text);
     assert_eq!(hits.load(Ordering::SeqCst), 0, "a refused URL connected");
-    assert_eq!(app.balance().await, before, "every refused task refunded");
+    assert_eq!(app.balance().await, before, "nothing charged");
     app.finish().await;
 }
 
@@ -275,26 +306,29 @@ async fn asset_urls_and_callback_urls_at_non_public_addresses_are_refused() {
         assert!(reason.contains(word), "{url}: {reason}");
     }
 
-    // A webhook to a loopback receiver is never POSTed; the delivery records why.
+    // A callback to a loopback receiver is refused at create (nothing charged) and never POSTed;
+    // a target that turns private only at delivery: `hardening::a_webhook_target_refused_at_delivery_fails_at_once`.
     let receiver = webhook_receiver(0).await;
     let hook = receiver.url.replace("127.0.0.1", "localhost");
+    let before = app.balance().await;
     for callback in [receiver.url.clone(), hook] {
         let mut body = text_request("seedance2.0-sp");
         body["callback_url"] = callback.clone().into();
-        let task_id = id(&app.create_task(&body).await, "task_id");
-        assert_eq!(app.wait_terminal(&task_id).await["status"], "completed");
-        let mut last_error = Value::Null;
-        for _ in 0..100 {
-            app.dispatcher.deliver_due().await.expect("dispatch");
-            last_error = app.task(&task_id).await.data()["webhook"]["last_error"].clone();
-            if !last_error.is_null() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let error = last_error.as_str().unwrap_or("");
-        assert!(error.contains("loopback"), "{callback}: {last_error}");
+        let answer = app.create_task(&body).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (400, 40001),
+            "{callback}: {}",
+            answer.text
+        );
+        assert_eq!(answer.data()["param"], "callback_url");
+        assert!(
+            answer.msg().contains("loopback"),
+            "{callback}: {}",
+            answer.msg()
+        );
     }
+    assert_eq!(app.balance().await, before, "nothing charged");
     assert!(receiver.calls().is_empty(), "a refused webhook was sent");
     assert_eq!(hits.load(Ordering::SeqCst), 0);
     app.finish().await;

@@ -212,6 +212,57 @@ fn every_known_violation_still_exists() {
     );
 }
 
+/// Handlers read the query string and path parameters through `api::extract::{Query, Path}`,
+/// whose rejections answer in the envelope of the request's door; axum's own answer `text/plain`.
+#[test]
+fn handlers_read_query_and_path_through_the_enveloped_extractors() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let api = root.join("src/api");
+    let mut files = Vec::new();
+    rust_files(&api, &mut files);
+    let mut offenders = Vec::new();
+    for file in files {
+        if file == api.join("extract.rs") {
+            continue;
+        }
+        let source = std::fs::read(&file).expect("read a source file");
+        let code = String::from_utf8_lossy(&blank_test_code(blank_comments_and_literals(&source)))
+            .to_string();
+        let mut imported = Vec::new();
+        for (at, _) in code.match_indices("axum::extract::") {
+            let rest = &code[at + "axum::extract::".len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                let group = group.split('}').next().unwrap_or("");
+                imported.extend(group.split(',').map(|name| name.trim().to_string()));
+            } else {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                    .collect();
+                imported.push(name);
+            }
+        }
+        if imported.iter().any(|name| {
+            matches!(name.as_str(), "Path" | "Query")
+                || name.starts_with("Path<")
+                || name.starts_with("Query<")
+                || name.ends_with("QueryRejection")
+                || name.ends_with("PathRejection")
+        }) {
+            offenders.push(
+                file.strip_prefix(root)
+                    .expect("under root")
+                    .display()
+                    .to_string(),
+            );
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "these files use axum's Query or Path; use api::extract::{{Query, Path}}: {offenders:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The rules as functions of one edge.
 

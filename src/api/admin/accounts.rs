@@ -2,7 +2,7 @@
 //! keys, top up or adjust credits (always through the ledger), create and revoke keys. Every
 //! action is recorded in the audit trail.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use super::Admin;
 use crate::accounts::{Account, AccountError, ApiKey, PostError};
 use crate::api::envelope::Data;
 use crate::api::error::{ApiError, ErrorCode};
-use crate::api::extract::JsonObject;
+use crate::api::extract::{JsonObject, Path, Query};
 use crate::api::videos::parse_limit;
 use crate::api::AppState;
 use crate::wire::admin::{
@@ -162,6 +162,7 @@ fn post_error(error: PostError, account_id: &str) -> ApiError {
             "credits",
             format!("credits: removing {needed} would take the balance ({balance}) below zero"),
         ),
+        error @ PostError::OutOfRange { .. } => ApiError::field("credits", error.to_string()),
         PostError::Db(e) => ApiError::internal(e),
     }
 }

@@ -9,7 +9,7 @@
 //! `realperson.approve`, `realperson.reject`) with the actor and time; an item that is not
 //! awaiting review answers 409.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use super::Admin;
 use crate::api::assets::asset_detail;
 use crate::api::envelope::Data;
 use crate::api::error::{ApiError, ErrorCode};
-use crate::api::extract::JsonObject;
+use crate::api::extract::{JsonObject, Path, Query};
 use crate::api::upload::string_field;
 use crate::api::AppState;
 use crate::assets::review::{Decision, ReviewError};

@@ -2,13 +2,14 @@
 //! `POST /admin/v1/channels/{name}/pause|resume`. A paused channel takes no new tasks; what it
 //! already runs continues. The switch is stored, so it survives restarts.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 
 use super::Admin;
 use crate::api::envelope::Data;
 use crate::api::error::ApiError;
+use crate::api::extract::Path;
 use crate::api::AppState;
 use crate::providers::channels::HealthView;
 use crate::wire::admin::{ChannelHealth, ChannelList, ChannelSwitched, ChannelView};

@@ -43,8 +43,7 @@ impl FromRequestParts<AppState> for Admin {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(crate::api::extract::bearer_credentials)
             .ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::Unauthorized,

@@ -46,11 +46,21 @@ fn ark_code(code: ErrorCode) -> (StatusCode, &'static str, &'static str) {
         ),
         ErrorCode::Forbidden => (StatusCode::FORBIDDEN, "AccessDenied", "Forbidden"),
         ErrorCode::NotFound => (StatusCode::NOT_FOUND, "ResourceNotFound", "NotFound"),
+        ErrorCode::MethodNotAllowed => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "MethodNotAllowed",
+        ),
         ErrorCode::Conflict => (StatusCode::CONFLICT, "Conflict", "Conflict"),
         ErrorCode::TooLarge => (
             StatusCode::PAYLOAD_TOO_LARGE,
             "InvalidParameter",
             "BadRequest",
+        ),
+        ErrorCode::RangeNotSatisfiable => (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "InvalidParameter",
+            "RangeNotSatisfiable",
         ),
         ErrorCode::RateLimited => (
             StatusCode::TOO_MANY_REQUESTS,

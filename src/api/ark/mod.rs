@@ -10,7 +10,7 @@ pub mod request;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use self::error::ArkApiError;
 use super::error::{ApiError, ErrorCode};
-use super::extract::Caller;
+use super::extract::{Caller, Path};
 use super::AppState;
 use crate::tasks::accept::{Creator, Idempotency};
 use crate::tasks::state::DeleteOutcome;

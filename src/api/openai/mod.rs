@@ -8,7 +8,7 @@
 pub mod error;
 pub mod request;
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use self::error::OpenAiApiError;
 use self::request::Part;
 use super::error::{ApiError, ErrorCode};
-use super::extract::Caller;
+use super::extract::{Caller, Door, Path, Query, Rejection};
 use super::upload::MULTIPART_SLACK;
 use super::AppState;
 use crate::tasks::accept::{Creator, Idempotency};
@@ -354,11 +354,11 @@ struct ListParams {
 async fn list(
     State(state): State<AppState>,
     who: Result<Caller, ApiError>,
-    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+    params: Result<Query<ListParams>, Rejection>,
 ) -> Result<Json<OpenAiVideoList>, OpenAiApiError> {
     let who = caller(who)?;
-    let Query(params) =
-        params.map_err(|e| ApiError::new(ErrorCode::InvalidField, format!("query: {e}")))?;
+    // The query is read after the caller, so that a bad key is 401 whatever the query says.
+    let Query(params) = params.map_err(|rejection| rejection.error)?;
     let limit = super::videos::parse_limit(params.limit.as_deref())?;
     let ascending = match params.order.as_deref() {
         None | Some("desc") => false,
@@ -527,7 +527,7 @@ async fn content(
     } else {
         signed.stored.video_key
     };
-    Ok(super::files::serve_object(&state, &key, &headers).await?)
+    Ok(super::files::serve_object(&state, &key, &headers, Door::OpenAi).await?)
 }
 
 /// Remix a video (OpenAI): a new task with the original's inputs and a new prompt, charged as

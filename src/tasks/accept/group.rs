@@ -230,7 +230,11 @@ async fn write_batch(db: &Db, ready: &[Prepared], now: i64) -> Result<Vec<bool>,
             .collect();
         match ledger::post_many(&mut tx, account_id, Kind::Charge, &postings).await {
             Ok(_) => {}
-            Err(PostError::Insufficient { .. } | PostError::NoAccount) => {
+            Err(
+                PostError::Insufficient { .. }
+                | PostError::NoAccount
+                | PostError::OutOfRange { .. },
+            ) => {
                 for &index in indexes {
                     alone[index] = true;
                 }

@@ -144,6 +144,22 @@ impl FetchError {
     }
 }
 
+impl FetchError {
+    /// True when the URL is refused by the rules themselves (its form, its scheme, or the
+    /// address it names or resolves to), so that trying it again later cannot succeed.
+    pub fn is_refused_by_policy(&self) -> bool {
+        matches!(
+            self,
+            FetchError::InvalidUrl { .. }
+                | FetchError::UnsupportedScheme { .. }
+                | FetchError::HttpsRequired { .. }
+                | FetchError::UserinfoNotAllowed
+                | FetchError::MissingHost
+                | FetchError::BlockedAddress { .. }
+        )
+    }
+}
+
 fn blocked_message(host: &str, ip: IpAddr, class: AddressClass) -> String {
     let literal = host.trim_start_matches('[').trim_end_matches(']');
     if literal.parse::<IpAddr>().ok() == Some(ip) {

@@ -97,6 +97,8 @@ struct Inner {
     policy: FetchPolicy,
     rule: AddressRule,
     client: reqwest::Client,
+    /// The lookup under the client's guarded resolver, for [`Fetcher::check_addresses`].
+    resolver: Arc<dyn HostResolver>,
 }
 
 impl std::fmt::Debug for Fetcher {
@@ -128,7 +130,7 @@ impl Fetcher {
                 .collect(),
         };
         let guarded = GuardedResolver {
-            lookup: resolver,
+            lookup: resolver.clone(),
             rule: rule.clone(),
         };
         let client = reqwest::Client::builder()
@@ -147,6 +149,7 @@ impl Fetcher {
                 policy,
                 rule,
                 client,
+                resolver,
             }),
         })
     }
@@ -187,6 +190,39 @@ impl Fetcher {
             None => Err(FetchError::MissingHost),
             Some(Host::Domain("")) => Err(FetchError::MissingHost),
             Some(_) => Ok(url),
+        }
+    }
+
+    /// Refuses `url` when its host is an address literal outside the allowed ranges, or a name
+    /// that resolves (within `lookup_within`) to any such address: the create-time check, so
+    /// that a URL the fetch would refuse is refused before anything is charged. Only the address
+    /// is judged here: a URL that does not parse, a name that does not resolve in time or at
+    /// all, and every other problem are left to the fetch, which checks everything again (and
+    /// the addresses it actually connects to, against DNS rebinding).
+    pub async fn check_addresses(
+        &self,
+        url: &str,
+        lookup_within: Duration,
+    ) -> Result<(), FetchError> {
+        let Ok(url) = Url::parse(url.trim()) else {
+            return Ok(());
+        };
+        let host = url.host_str().unwrap_or_default();
+        let name = match url.host() {
+            Some(Host::Ipv4(ip)) => return self.inner.rule.check(host, ip.into()),
+            Some(Host::Ipv6(ip)) => return self.inner.rule.check(host, ip.into()),
+            Some(Host::Domain(name)) if !name.is_empty() => name,
+            _ => return Ok(()),
+        };
+        if self.inner.rule.allow_private_networks || self.inner.rule.is_trusted(name) {
+            return Ok(());
+        }
+        let lookup = self.inner.resolver.lookup(name);
+        match tokio::time::timeout(lookup_within, lookup).await {
+            Ok(Ok(ips)) => ips
+                .into_iter()
+                .try_for_each(|ip| self.inner.rule.check(name, ip)),
+            Ok(Err(_)) | Err(_) => Ok(()),
         }
     }
 

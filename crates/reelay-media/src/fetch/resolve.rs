@@ -70,7 +70,7 @@ impl AddressRule {
         }
     }
 
-    fn is_trusted(&self, host: &str) -> bool {
+    pub(crate) fn is_trusted(&self, host: &str) -> bool {
         self.trusted_hosts
             .iter()
             .any(|trusted| trusted.eq_ignore_ascii_case(host))

@@ -446,3 +446,77 @@ async fn post_applies_the_address_rules_and_its_timeout() {
         .expect_err("bad header");
     assert!(!error.is_client_fault());
 }
+
+/// Never answers: a lookup that takes longer than the create-time check waits.
+struct SlowResolver;
+
+impl HostResolver for SlowResolver {
+    fn lookup(&self, _host: &str) -> LookupFuture {
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(vec![ip("10.0.0.1")])
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_create_time_check_refuses_private_literals_and_names_and_leaves_the_rest() {
+    let fetcher = fetcher();
+    let within = Duration::from_millis(500);
+    for (url, class) in [
+        ("http://10.0.0.1/a.png", AddressClass::Private),
+        ("https://192.168.1.1/a.png", AddressClass::Private),
+        ("https://127.0.0.2/a.png", AddressClass::Loopback),
+        ("https://[::1]/a.png", AddressClass::Loopback),
+        ("https://[fd00::1]/a.png", AddressClass::UniqueLocal),
+        (
+            "https://169.254.169.254/latest/",
+            AddressClass::CloudMetadata,
+        ),
+        ("https://evil.test/a.png", AddressClass::Private),
+        ("https://mixed.test/a.png", AddressClass::Private),
+        ("https://mapped.test/a.png", AddressClass::Private),
+    ] {
+        let error = fetcher.check_addresses(url, within).await.expect_err(url);
+        assert!(
+            matches!(error, FetchError::BlockedAddress { class: c, .. } if c == class),
+            "{url}: {error:?}"
+        );
+        assert!(error.is_refused_by_policy());
+    }
+    // The trusted host, names with no answer, and URLs the fetch will judge are left alone.
+    for url in [
+        "http://127.0.0.1:9/a.png",
+        "https://empty.test/a.png",
+        "not a url",
+        "ftp://10.0.0.1/a",
+    ] {
+        if url.starts_with("ftp") {
+            // A literal is judged by its address whatever the scheme.
+            assert!(fetcher.check_addresses(url, within).await.is_err());
+        } else {
+            assert!(fetcher.check_addresses(url, within).await.is_ok(), "{url}");
+        }
+    }
+    // A slow resolver is not waited for.
+    let slow = Fetcher::with_resolver(test_policy(), Arc::new(SlowResolver)).expect("fetcher");
+    let started = std::time::Instant::now();
+    assert!(slow
+        .check_addresses("https://slow.test/a.png", Duration::from_millis(100))
+        .await
+        .is_ok());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // With private networks allowed, nothing is refused.
+    let open = fetcher_with(FetchPolicy {
+        allow_private_networks: true,
+        ..test_policy()
+    });
+    assert!(open
+        .check_addresses("https://evil.test/a.png", within)
+        .await
+        .is_ok());
+    assert!(open
+        .check_addresses("http://10.0.0.1/a.png", within)
+        .await
+        .is_ok());
+}
