@@ -104,6 +104,20 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> ApiError {
+        // PostgreSQL refuses text holding a NUL character (SQLSTATE 22021); SQLite stores it.
+        // The value came from the request (the edges refuse control characters in path and
+        // query parameters; this covers the rest, e.g. ids inside JSON bodies): the client's
+        // error, never a 500.
+        let refused_text = error
+            .as_database_error()
+            .and_then(|e| e.code())
+            .is_some_and(|code| code == "22021");
+        if refused_text {
+            return ApiError::new(
+                ErrorCode::InvalidField,
+                "a text value of the request contains a NUL character, which no field allows",
+            );
+        }
         ApiError::internal(error)
     }
 }
@@ -122,7 +136,7 @@ impl From<AccountError> for ApiError {
                 answer.retry_after = Some(retry_after as u64);
                 answer
             }
-            AccountError::Db(error) => ApiError::internal(error),
+            AccountError::Db(error) => ApiError::from(error),
         }
     }
 }

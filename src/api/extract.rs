@@ -170,6 +170,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 /// the parameter at fault.
 pub(crate) fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     let pairs = url::form_urlencoded::parse(query.as_bytes());
+    if let Some((name, _)) = pairs
+        .clone()
+        .find(|(_, value)| value.chars().any(char::is_control))
+    {
+        return Err(ApiError::field(
+            &name,
+            format!("{name}: the query parameter contains a control character"),
+        ));
+    }
     serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)).map_err(|error| {
         let path = error.path().to_string();
         let message = error.inner().to_string();
@@ -213,6 +222,19 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Path<T>, Rejection> {
+        // No path parameter (an id, a name) holds a control character; PostgreSQL would refuse
+        // a NUL in it as a database error.
+        if let Ok(raw) = axum::extract::RawPathParams::from_request_parts(parts, state).await {
+            if let Some((key, _)) = raw.iter().find(|(_, v)| v.chars().any(char::is_control)) {
+                return Err(Rejection {
+                    door: Door::of_parts(parts),
+                    error: ApiError::field(
+                        key,
+                        format!("{key}: the path parameter contains a control character"),
+                    ),
+                });
+            }
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
             Err(rejection) => Err(Rejection {

@@ -243,6 +243,12 @@ fn list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
             })
     };
     for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if value.chars().any(char::is_control) {
+            return Err(ApiError::field(
+                &key,
+                format!("{key}: the query parameter contains a control character"),
+            ));
+        }
         match key.as_ref() {
             "page_num" => query.page_num = number("page_num", &value, 1_000_000)?,
             "page_size" => query.page_size = number("page_size", &value, 500)?,
