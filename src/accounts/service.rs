@@ -62,6 +62,13 @@ impl Accounts {
         Ok(ledger::page(&self.db, account_id, before_seq, limit).await?)
     }
 
+    /// Whether key `key_id` exists and is not revoked (an open event stream re-checks it).
+    pub(crate) async fn key_is_active(&self, key_id: &str) -> Result<bool, AccountError> {
+        Ok(keys::get(&self.db, key_id)
+            .await?
+            .is_some_and(|key| key.revoked_at.is_none()))
+    }
+
     /// The keys of one account, oldest first, revoked ones too.
     pub(crate) async fn keys_of(&self, account_id: &str) -> Result<Vec<ApiKey>, AccountError> {
         super::list_keys(&self.db, Some(account_id)).await

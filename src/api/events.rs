@@ -6,6 +6,9 @@
 //! is the task's version, `rank(status) * 1000 + progress`: it only grows, because status never
 //! goes backwards and progress only rises while processing. A client resuming with
 //! `Last-Event-ID: v` gets the current state only if it is newer than `v`.
+//!
+//! A stream re-checks its key every [`KEY_CHECK`]: once the key is revoked, the stream ends
+//! (a revoked key reads nothing more, on a stream opened before as on a new request).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -27,6 +30,8 @@ use crate::wire::seed::TaskEvent;
 
 /// How often a stream re-reads its task.
 pub(crate) const POLL: Duration = Duration::from_millis(250);
+/// How often a stream checks that its key is still active.
+pub(crate) const KEY_CHECK: Duration = Duration::from_secs(2);
 /// Comment lines sent on an idle stream so proxies keep it open.
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -57,6 +62,9 @@ fn is_terminal(row: &TaskRow) -> bool {
 struct Cursor {
     state: AppState,
     account_id: String,
+    key_id: String,
+    /// When the key was last found active.
+    key_checked: tokio::time::Instant,
     task_id: String,
     last_sent: Option<i64>,
     finished: bool,
@@ -100,6 +108,8 @@ async fn events(
     let cursor = Cursor {
         state,
         account_id: caller.account_id,
+        key_id: caller.key_id,
+        key_checked: tokio::time::Instant::now(),
         task_id,
         last_sent,
         finished: false,
@@ -117,6 +127,19 @@ async fn next_event(cursor: &mut Cursor) -> Option<Event> {
         return None;
     }
     loop {
+        if cursor.key_checked.elapsed() >= KEY_CHECK {
+            match cursor.state.accounts.key_is_active(&cursor.key_id).await {
+                Ok(true) => cursor.key_checked = tokio::time::Instant::now(),
+                Ok(false) => {
+                    tracing::info!(key_id = %cursor.key_id, "event stream ended: its key was revoked");
+                    return None;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "event stream: checking the key failed");
+                    return None;
+                }
+            }
+        }
         let row = match cursor
             .state
             .tasks

@@ -184,3 +184,40 @@ async fn content_redirects_to_the_signed_mp4_with_range_support() {
     assert_eq!(part.bytes().await.expect("body").len(), 100);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn an_open_stream_ends_when_its_key_is_revoked() {
+    let app = spawn_app_with(manual()).await;
+    let task_id = app
+        .create_task(&text_request("seedance2.0-sp"))
+        .await
+        .data()["task_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let (status, mut events) = app.open_events(&task_id, None).await;
+    assert_eq!(status, 200);
+    let (first, _, _) = next(&mut events).await.expect("queued event");
+    assert_eq!(first, "queued");
+    // The task stays queued (no workers): only the revocation can end this stream.
+    let keys = app.account_keys(&app.key).await;
+    let key_id = keys[0]["key_id"].as_str().expect("key id").to_string();
+    let revoked = app
+        .post_empty(&format!("/account/keys/{key_id}/revoke"))
+        .await;
+    assert_eq!(revoked.status, 200, "{:?}", revoked.body);
+    // Bounded so that a stream that never ends fails the test instead of hanging it.
+    let after = tokio::time::timeout(Duration::from_secs(30), events.recv())
+        .await
+        .expect("the stream ends after its key is revoked");
+    assert!(after.is_none(), "no event after the revocation: {after:?}");
+    // The task is still there, queued, for the next worker (a revoked key cancels nothing).
+    let row = sqlx::query_scalar::<_, String>("SELECT status FROM tasks WHERE id = $1")
+        .bind(&task_id)
+        .fetch_one(&app.db.read)
+        .await
+        .expect("task");
+    assert_eq!(row, "queued");
+    app.run_queued_tasks().await;
+    app.finish().await;
+}
