@@ -448,6 +448,10 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
     // The operator tops up the account; the balance shows it, in the list too.
     let before = app.balance().await;
     browser.click("#signout").await;
+    // Signed out, no navigation is shown (the `hidden` attribute wins over `nav`'s display).
+    browser
+        .wait_for("return getComputedStyle(document.querySelector('#nav')).display === 'none' && [...document.querySelectorAll('#nav a, #signout')].every((e) => e.offsetParent === null)")
+        .await;
     browser.type_into("#token", ADMIN_TOKEN).await;
     browser.click("#signin").await;
     browser
