@@ -526,7 +526,15 @@ async function showTask(id, view) {
     parts.push(h("h3", {}, "Request"), h("pre", { id: "task-request" }, JSON.stringify(t.request, null, 2)),
       h("h3", {}, "Copy as curl"), h("pre", { id: "curl" }, curl),
       h("button", { type: "button", class: "secondary", onclick: (e) => copy(curl, e.target, box.querySelector("#curl")) }, "Copy curl"));
-    if (!terminal(t)) parts.push(h("button", { type: "button", class: "danger", onclick: () => api("POST", `/videos/${t.task_id}/cancel`).catch((e) => alert(e.message)) }, "Cancel task"));
+    // Only a queued task can be cancelled (a render that has started runs to the end); asked in
+    // place, and the answer (the cancelled, refunded task) is shown at once.
+    if (t.status === "queued") {
+      parts.push(confirmButton("Cancel task", "Cancel this task? It has not started; its credits are refunded.",
+        async () => render(await api("POST", `/videos/${t.task_id}/cancel`)),
+        { id: "cancel-task" }, { id: "confirm-cancel" }));
+    } else if (t.status === "processing") {
+      parts.push(h("p", { class: "hint" }, "This task is running and runs to the end; it can no longer be cancelled."));
+    }
     // Keep the player (and its playback position) when a later event repeats the same result.
     const old = shownVideo && box.querySelector("#player");
     box.replaceChildren(...parts.filter(Boolean));

@@ -538,3 +538,58 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
     browser.quit().await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn in_a_browser_only_a_queued_task_offers_cancel_and_it_asks_first() {
+    let (Some(chromium), Some(chromedriver)) = (program("chromium"), program("chromedriver"))
+    else {
+        println!("skipped: install chromium chromium-driver (scripts/test does)");
+        return;
+    };
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    // Paused, the local channel takes nothing: the task stays queued.
+    assert_eq!(
+        app.admin_post("/channels/local/pause", &json!({}))
+            .await
+            .status,
+        200
+    );
+    let before = app.balance().await;
+    let created = app.create_task(&text_request("seedance2.0-sp")).await;
+    let task_id = created.data()["task_id"].as_str().expect("id").to_string();
+
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    browser.goto(&format!("{}/", app.base)).await;
+    browser.type_into("#token", &app.key).await;
+    browser.click("#signin").await;
+    browser
+        .wait_for("return document.querySelector('#f-model option') !== null")
+        .await;
+    browser
+        .goto(&format!("{}/#/tasks/{task_id}", app.base))
+        .await;
+    browser
+        .wait_for("return document.querySelector('#cancel-task') !== null")
+        .await;
+    // The first click only asks; nothing is cancelled yet.
+    browser.click("#cancel-task").await;
+    browser
+        .wait_for("return document.querySelector('#confirm-cancel') !== null")
+        .await;
+    assert_eq!(app.task(&task_id).await.data()["status"], "queued");
+    browser.click("#confirm-cancel").await;
+    browser
+        .wait_for("const s = document.querySelector('#task-status'); return s && s.textContent === 'failed' && document.querySelector('#cancel-task') === null")
+        .await;
+    let task = app.task(&task_id).await;
+    assert_eq!(task.data()["error"]["code"], "cancelled");
+    assert_eq!(app.balance().await, before, "refunded");
+    browser.quit().await;
+    assert_eq!(
+        app.admin_post("/channels/local/resume", &json!({}))
+            .await
+            .status,
+        200
+    );
+    app.finish().await;
+}
