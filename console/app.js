@@ -404,11 +404,17 @@ function showError(e) {
 
 let quoteTimer = null;
 let quoteSeq = 0;
+// The form as it was when the server refused it at submit: that error stays until the form
+// changes (a blur fires `change` and a re-quote, which must not wipe it).
+let refusedBody = null;
 function requote() {
   clearTimeout(quoteTimer);
   quoteTimer = setTimeout(async () => {
     if (!$("#playground")) return;
     const seq = ++quoteSeq;
+    const current = JSON.stringify(formBody());
+    if (refusedBody !== null && current === refusedBody) return;
+    refusedBody = null;
     const body = formBody();
     if (!body.prompt) body.prompt = "price check";
     try {
@@ -432,8 +438,10 @@ async function createTask(event) {
   button.disabled = true;
   try {
     const data = await api("POST", "/seedance/videos", formBody());
+    refusedBody = null;
     go(`#/tasks/${data.task_id}`);
   } catch (e) {
+    refusedBody = JSON.stringify(formBody());
     showError(e);
     button.disabled = false;
   }

@@ -593,3 +593,48 @@ async fn in_a_browser_only_a_queued_task_offers_cancel_and_it_asks_first() {
     );
     app.finish().await;
 }
+
+#[tokio::test]
+async fn in_a_browser_an_error_found_only_at_submit_stays_until_the_form_changes() {
+    let (Some(chromium), Some(chromedriver)) = (program("chromium"), program("chromedriver"))
+    else {
+        println!("skipped: install chromium chromium-driver (scripts/test does)");
+        return;
+    };
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    // An account that can pay for a quote but not for the task: the create's 402 is found only
+    // at submit.
+    let (_, poor_key) = app.new_account(1).await;
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    browser.goto(&format!("{}/", app.base)).await;
+    browser.type_into("#token", &poor_key).await;
+    browser.click("#signin").await;
+    browser
+        .wait_for("return document.querySelector('#f-model option[value=\"seedance2.0-sp\"]') !== null && document.querySelector('#f-prompt') !== null")
+        .await;
+    browser.type_into("#f-prompt", "a lighthouse at dusk").await;
+    browser
+        .wait_for("return document.querySelector('#quote').textContent.startsWith('Price: ') && document.querySelector('#quote').textContent !== 'Price: —'")
+        .await;
+    browser.click("#create").await;
+    let shown = browser
+        .wait_for("const e = document.querySelector('#form-error').textContent; return e || null")
+        .await;
+    assert!(shown.as_str().unwrap_or("").contains("balance"), "{shown}");
+    // The click blurred the prompt (a `change`, then a re-quote 250 ms later): the error stays.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#form-error').textContent")
+            .await,
+        shown,
+        "the submit's error is still shown"
+    );
+    // Changing the form clears it and quotes again.
+    browser.type_into("#f-prompt", ", waves").await;
+    browser
+        .wait_for("return document.querySelector('#form-error').textContent === ''")
+        .await;
+    browser.quit().await;
+    app.finish().await;
+}
