@@ -19,27 +19,39 @@ async function showOperator(view) {
     h("thead", {}, h("tr", {}, ["Channel", "Provider", "Health", "In flight", "Error rate"].map((c) => h("th", { scope: "col" }, c)),
       h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")))),
     channels))));
+  // Refreshed in place: a card being read (or a reason being typed) is never rebuilt; new
+  // submissions are added, decided ones removed.
+  const reviewCard = (item) => {
+    const id = item.asset_id;
+    const reason = h("input", { type: "text", id: `reason-${id}` });
+    const status = h("p", { class: "error", role: "alert" });
+    const decide = async (verb) => {
+      try {
+        await admin("POST", `/reviews/${id}/${verb}`, verb === "reject" ? { reason: reason.value } : {});
+        await loadReviews();
+      } catch (e) { status.textContent = e.message; }
+    };
+    return h("article", { class: "card", "data-review": id },
+      h("h3", {}, `${item.name} `, h("span", { class: "muted" }, `(${item.purpose}, ${item.type})`)),
+      preview(item),
+      h("p", { class: "muted" }, `${id} · account ${item.account_id} · ${fmtTime(item.created_at)}`),
+      h("label", { for: `reason-${id}` }, "Reason (needed to reject)"), reason, status,
+      h("button", { type: "button", "data-approve": id, onclick: () => decide("approve") }, "Approve"),
+      h("button", { type: "button", class: "danger", "data-reject": id, onclick: () => decide("reject") }, "Reject"));
+  };
   const loadReviews = async () => {
     const data = await admin("GET", "/reviews");
-    reviews.replaceChildren(...data.items.map((item) => {
-      const id = item.asset_id;
-      const reason = h("input", { type: "text", id: `reason-${id}` });
-      const status = h("p", { class: "error", role: "alert" });
-      const decide = async (verb) => {
-        try {
-          await admin("POST", `/reviews/${id}/${verb}`, verb === "reject" ? { reason: reason.value } : {});
-          await loadReviews();
-        } catch (e) { status.textContent = e.message; }
-      };
-      return h("article", { class: "card", "data-review": id },
-        h("h3", {}, `${item.name} `, h("span", { class: "muted" }, `(${item.purpose}, ${item.type})`)),
-        preview(item),
-        h("p", { class: "muted" }, `${id} · account ${item.account_id} · ${fmtTime(item.created_at)}`),
-        h("label", { for: `reason-${id}` }, "Reason (needed to reject)"), reason, status,
-        h("button", { type: "button", "data-approve": id, onclick: () => decide("approve") }, "Approve"),
-        h("button", { type: "button", class: "danger", "data-reject": id, onclick: () => decide("reject") }, "Reject"));
-    }));
-    if (!data.items.length) reviews.append(h("p", { id: "no-reviews" }, "Nothing waits for review."));
+    const pending = new Set(data.items.map((item) => item.asset_id));
+    reviews.querySelectorAll("article[data-review]").forEach((card) => {
+      if (!pending.has(card.dataset.review)) card.remove();
+    });
+    const shown = new Set([...reviews.querySelectorAll("article[data-review]")].map((card) => card.dataset.review));
+    for (const item of data.items) {
+      if (!shown.has(item.asset_id)) reviews.append(reviewCard(item));
+    }
+    const empty = reviews.querySelector("#no-reviews");
+    if (data.items.length && empty) empty.remove();
+    if (!data.items.length && !empty) reviews.append(h("p", { id: "no-reviews" }, "Nothing waits for review."));
   };
   const loadChannels = async () => {
     const data = await admin("GET", "/channels");
@@ -59,6 +71,7 @@ async function showOperator(view) {
   };
   await Promise.all([loadReviews(), loadChannels()]);
   every(view, () => loadChannels().catch(() => {}), 5000);
+  every(view, () => loadReviews().catch(() => {}), 5000);
 }
 
 // ---- accounts ------------------------------------------------------------------------------

@@ -325,6 +325,47 @@ async fn in_a_browser_a_user_creates_and_plays_a_video_and_an_operator_approves_
     let status = app.realperson_status_as(&app.key, &person).await;
     assert_eq!(status.data()["status"], "Active", "{:?}", status.body);
 
+    // Submissions made after the page loaded appear on their own; a reason being typed into a
+    // card stays while the list refreshes around it.
+    let second = app
+        .realperson_submit("Grace", &format!("{}/face.png", media.base))
+        .await
+        .data()["asset_id"]
+        .as_str()
+        .expect("rp id")
+        .to_string();
+    app.wait_asset(&second).await;
+    browser
+        .wait_for(&format!(
+            "return document.querySelector('[data-approve=\"{second}\"]') !== null"
+        ))
+        .await;
+    browser
+        .type_into(&format!("#reason-{second}"), "blurred photo")
+        .await;
+    let third = app
+        .realperson_submit("Linus", &format!("{}/face.png", media.base))
+        .await
+        .data()["asset_id"]
+        .as_str()
+        .expect("rp id")
+        .to_string();
+    app.wait_asset(&third).await;
+    browser
+        .wait_for(&format!(
+            "return document.querySelector('[data-approve=\"{third}\"]') !== null"
+        ))
+        .await;
+    assert_eq!(
+        browser
+            .eval(&format!(
+                "return document.querySelector('#reason-{second}').value"
+            ))
+            .await,
+        json!("blurred photo"),
+        "the typed reason survived the refresh"
+    );
+
     browser.quit().await;
     app.finish().await;
 }
