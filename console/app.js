@@ -512,12 +512,22 @@ async function showTask(id, view) {
   const box = h("section", { class: "card", id: "task" });
   view.append(h("p", {}, h("a", { href: "#/tasks" }, "← All tasks")), box);
   let shownVideo = null;
+  let shownStatus = null;
   const render = (t) => {
     const r = t.result;
+    // Progress alone changes the numbers in place: rebuilding the page on every event would
+    // take the keyboard focus away every two seconds.
+    if (t.status === shownStatus && !r && box.querySelector("#task-progress")) {
+      box.querySelector("#task-progress").value = t.progress;
+      box.querySelector("#task-percent").textContent = ` ${t.progress}% · `;
+      return;
+    }
+    shownStatus = t.status;
     const parts = [
       h("h2", {}, `Task ${t.task_id}`),
       h("p", {}, "Status: ", h("strong", { id: "task-status", class: `status-${t.status}` }, t.status), " · ",
-        h("progress", { max: 100, value: t.progress, "aria-label": "progress" }), ` ${t.progress}% · `,
+        h("progress", { id: "task-progress", max: 100, value: t.progress, "aria-label": "progress" }),
+        h("span", { id: "task-percent" }, ` ${t.progress}% · `),
         `model ${t.model} · cost ${t.cost.credits} credits${t.cost.refunded ? " (refunded)" : ""}`),
       t.error_message ? h("p", { class: "error", id: "task-error", role: "alert" }, `Error: ${t.error_message}`) : null,
     ];
@@ -533,7 +543,7 @@ async function showTask(id, view) {
     const curl = curlFor(t);
     parts.push(h("h3", {}, "Request"), h("pre", { id: "task-request" }, JSON.stringify(t.request, null, 2)),
       h("h3", {}, "Copy as curl"), h("pre", { id: "curl" }, curl),
-      h("button", { type: "button", class: "secondary", onclick: (e) => copy(curl, e.target, box.querySelector("#curl")) }, "Copy curl"));
+      h("button", { type: "button", class: "secondary", id: "copy-curl", onclick: (e) => copy(curl, e.target, box.querySelector("#curl")) }, "Copy curl"));
     // Only a queued task can be cancelled (a render that has started runs to the end); asked in
     // place, and the answer (the cancelled, refunded task) is shown at once.
     if (t.status === "queued") {

@@ -679,3 +679,45 @@ async fn in_a_browser_an_error_found_only_at_submit_stays_until_the_form_changes
     browser.quit().await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn in_a_browser_progress_updates_keep_the_keyboard_focus() {
+    let (Some(chromium), Some(chromedriver)) = (program("chromium"), program("chromedriver"))
+    else {
+        println!("skipped: install chromium chromium-driver (scripts/test does)");
+        return;
+    };
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    // A long render, so that several progress events arrive while it runs.
+    let created = app
+        .create_task(&json!({"model": "seedance2.0-sp", "prompt": "a long take across the city", "duration": 15, "resolution": "1080p"}))
+        .await;
+    let task_id = created.data()["task_id"].as_str().expect("id").to_string();
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    browser.goto(&format!("{}/", app.base)).await;
+    browser.type_into("#token", &app.key).await;
+    browser.click("#signin").await;
+    browser
+        .wait_for("return document.querySelector('#f-model option') !== null")
+        .await;
+    browser
+        .goto(&format!("{}/#/tasks/{task_id}", app.base))
+        .await;
+    let start = browser
+        .wait_for("const s = document.querySelector('#task-status'); const p = document.querySelector('#task-progress'); return s && s.textContent === 'processing' && p ? String(p.value) : null")
+        .await;
+    browser
+        .eval("document.querySelector('#copy-curl').focus(); return true")
+        .await;
+    // A later progress event of the running task has arrived: the focus is where the user left
+    // it (before, the page was rebuilt on every event and the focus fell to the body).
+    let seen = browser
+        .wait_for(&format!("const p = document.querySelector('#task-progress'); const s = document.querySelector('#task-status'); return (s && s.textContent === 'processing' && p && String(p.value) !== {start}) ? String(document.activeElement && document.activeElement.id) : null"))
+        .await;
+    assert_eq!(seen, json!("copy-curl"), "the focus stayed on Copy curl");
+    browser
+        .wait_for("const s = document.querySelector('#task-status'); return s && s.textContent === 'completed'")
+        .await;
+    browser.quit().await;
+    app.finish().await;
+}
