@@ -7,7 +7,7 @@
 //! - (ext) `POST /seedance/sp/assets/delete {asset_id}` removes an asset (any purpose) and its
 //!   bytes; queued tasks that use it fail with a refund when they run.
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{Request, State};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject, Query};
-use super::upload::{read_form, to_upload, MULTIPART_SLACK};
+use super::upload::{read_form, to_upload, upload_body_limit};
 use super::AppState;
 use crate::assets::intake::{IntakeError, Source};
 use crate::assets::{AssetRow, Purpose};
@@ -36,11 +36,7 @@ pub struct ApiDoc;
 
 /// Asset routes; upload routes accept bodies up to `max_upload_bytes` (plus multipart overhead).
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
-    let body_limit = DefaultBodyLimit::max(
-        usize::try_from(max_upload_bytes)
-            .unwrap_or(usize::MAX)
-            .saturating_add(MULTIPART_SLACK),
-    );
+    let body_limit = upload_body_limit(max_upload_bytes);
     Router::new()
         .route(
             &super::v1("/seedance/sp/assets/upload"),

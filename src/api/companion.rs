@@ -1,7 +1,7 @@
 //! The seed vendor's companion routes (DIALECTS.md §1), which its own client calls besides the
 //! task routes: `POST /files/upload`, `GET /user/balance`, `GET /key/balance`.
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{Multipart, State};
 use axum::routing::{get, post};
 use axum::Router;
 use bytes::Bytes;
@@ -9,9 +9,8 @@ use bytes::Bytes;
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::Caller;
-use super::upload::MULTIPART_SLACK;
+use super::upload::{too_large, upload_body_limit, upload_error};
 use super::AppState;
-use crate::assets::uploads::UploadError;
 use crate::wire::envelope::{Envelope, Error400, Error401, Error413, Error429, Error500};
 use crate::wire::seed::{KeyBalance, UploadedFile, UserBalance};
 
@@ -21,11 +20,7 @@ use crate::wire::seed::{KeyBalance, UploadedFile, UserBalance};
 pub struct ApiDoc;
 
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
-    let body_limit = DefaultBodyLimit::max(
-        usize::try_from(max_upload_bytes)
-            .unwrap_or(usize::MAX)
-            .saturating_add(MULTIPART_SLACK),
-    );
+    let body_limit = upload_body_limit(max_upload_bytes);
     Router::new()
         .route(&super::v1("/files/upload"), post(upload).layer(body_limit))
         .route(&super::v1("/user/balance"), get(user_balance))
@@ -70,12 +65,7 @@ async fn upload(
             state.retention_secs,
         )
         .await
-        .map_err(|e| match e {
-            UploadError::Empty | UploadError::Unsupported => ApiError::field("file", e.to_string()),
-            UploadError::TooLarge { .. } => too_large(limit),
-            UploadError::Storage(error) => ApiError::internal(error),
-            UploadError::Db(error) => ApiError::internal(error),
-        })?;
+        .map_err(|e| upload_error(e, "file"))?;
     Ok(Data(
         state.success,
         UploadedFile {
@@ -85,14 +75,6 @@ async fn upload(
             mime_type: uploaded.mime_type,
         },
     ))
-}
-
-fn too_large(limit: u64) -> ApiError {
-    ApiError::new(
-        ErrorCode::TooLarge,
-        format!("file: uploads are limited to {limit} bytes (assets.max_upload_bytes)"),
-    )
-    .with_param("file")
 }
 
 /// The `file` part's bytes and file name; other parts are ignored.

@@ -149,12 +149,16 @@ impl IntoResponse for ApiError {
             data: self.param.map(|param| ErrorParam { param }),
             msg: self.message,
         };
-        let mut response = (status, axum::Json(body)).into_response();
-        if let Some(seconds) = self.retry_after {
-            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-                response.headers_mut().insert("retry-after", value);
-            }
-        }
-        response
+        with_retry_after((status, axum::Json(body)).into_response(), self.retry_after)
     }
+}
+
+/// `response` with a `Retry-After` of `seconds` when there is one (every door's error shape).
+pub(crate) fn with_retry_after(mut response: Response, seconds: Option<u64>) -> Response {
+    if let Some(seconds) = seconds {
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert("retry-after", value);
+        }
+    }
+    response
 }

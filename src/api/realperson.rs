@@ -4,7 +4,7 @@
 //! `asset_ref` (`asset://rp_…`, usable as an image in any model that takes assets) or `Failed`
 //! with a `reason`.
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{Request, State};
 use axum::routing::post;
 use axum::Router;
 
@@ -12,7 +12,7 @@ use super::assets::{asset_id_field, asset_ids_field, owned_rows, submit};
 use super::envelope::Data;
 use super::error::ApiError;
 use super::extract::{Caller, JsonObject};
-use super::upload::MULTIPART_SLACK;
+use super::upload::upload_body_limit;
 use super::AppState;
 use crate::assets::{asset_ref, AssetRow, Purpose};
 use crate::wire::envelope::{Envelope, Error400, Error401, Error404, Error413, Error429, Error500};
@@ -27,11 +27,7 @@ use crate::wire::seed::{
 pub struct ApiDoc;
 
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
-    let body_limit = DefaultBodyLimit::max(
-        usize::try_from(max_upload_bytes)
-            .unwrap_or(usize::MAX)
-            .saturating_add(MULTIPART_SLACK),
-    );
+    let body_limit = upload_body_limit(max_upload_bytes);
     Router::new()
         .route(
             &super::v1("/seedance/sp/realperson/submit"),

@@ -11,6 +11,7 @@ use super::error::{ApiError, ErrorCode};
 use super::extract::JsonObject;
 use super::AppState;
 use crate::assets::intake::{Source, Upload};
+use crate::assets::uploads::UploadError;
 use crate::assets::{parse_kind, Purpose};
 
 /// Longest accepted `name`.
@@ -72,12 +73,32 @@ pub(crate) async fn read_form(state: &AppState, request: Request) -> Result<Uplo
 /// Bytes a multipart body may carry beyond the file itself (boundaries, other parts).
 pub(crate) const MULTIPART_SLACK: usize = 64 * 1024;
 
-fn too_large(limit: u64) -> ApiError {
+/// The body limit of a route that takes an upload of at most `max_upload_bytes`.
+pub(crate) fn upload_body_limit(max_upload_bytes: u64) -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(
+        usize::try_from(max_upload_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(MULTIPART_SLACK),
+    )
+}
+
+/// 41300 for an upload over `limit`, naming the `file` part.
+pub(crate) fn too_large(limit: u64) -> ApiError {
     ApiError::new(
         ErrorCode::TooLarge,
         format!("file: uploads are limited to {limit} bytes (assets.max_upload_bytes)"),
     )
     .with_param("file")
+}
+
+/// A file the uploads store refused, as the error of the request field `param` it came in.
+pub(crate) fn upload_error(error: UploadError, param: &str) -> ApiError {
+    match error {
+        UploadError::Storage(error) => ApiError::internal(error),
+        UploadError::Db(error) => ApiError::internal(error),
+        UploadError::TooLarge { limit, .. } if param == "file" => too_large(limit),
+        refused => ApiError::field(param, format!("{param}: {refused}")),
+    }
 }
 
 async fn read_multipart(mut multipart: Multipart, limit: u64) -> Result<UploadForm, ApiError> {

@@ -24,12 +24,12 @@ pub(crate) struct Uploaded {
 /// Why a file was not stored.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum UploadError {
-    #[error("file: the file is empty")]
+    #[error("the file is empty")]
     Empty,
-    #[error("file: {size} bytes is larger than the limit of {limit} bytes")]
+    #[error("{size} bytes is larger than the limit of {limit} bytes")]
     TooLarge { size: u64, limit: u64 },
     #[error(
-        "file: not a supported media file (images: jpg, jpeg, png, gif, webp, bmp; video: mp4, mov, webm; audio: mp3, wav, m4a, aac, flac, ogg)"
+        "not a supported media file (images: jpg, jpeg, png, gif, webp, bmp; video: mp4, mov, webm; audio: mp3, wav, m4a, aac, flac, ogg)"
     )]
     Unsupported,
     #[error("storing the file failed: {0}")]

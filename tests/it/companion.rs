@@ -69,6 +69,16 @@ async fn an_uploaded_file_is_a_first_frame_with_private_networks_refused() {
         "the uploaded portrait was the first frame"
     );
 
+    // The same URL works where an asset is uploaded by URL: read from storage, not fetched.
+    let asset = app.upload_asset_url(&app.key, "image", &url).await;
+    assert_eq!(asset.status, 200, "{:?}", asset.body);
+    let asset_id = asset.data()["asset_id"]
+        .as_str()
+        .expect("asset id")
+        .to_string();
+    let detail = app.wait_asset(&asset_id).await;
+    assert_eq!(detail["status"], "Active", "{detail}");
+
     // Another loopback URL is still refused, at create: only reelay's own signed URLs are read
     // directly.
     let media = media_server(vec![("a.png", png(600, 1000, [1, 2, 3]))]).await;

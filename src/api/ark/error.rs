@@ -1,10 +1,10 @@
 //! The Ark door's errors: reelay's [`ApiError`] in Ark's shape, `{"error": {code, message,
 //! param, type}}` with Ark's codes (DIALECTS.md §2). The one place this door picks a status.
 
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::api::error::{ApiError, ErrorCode};
+use crate::api::error::{with_retry_after, ApiError, ErrorCode};
 use crate::wire::ark::{ArkError, ArkErrorBody};
 
 /// An [`ApiError`] answered in Ark's shape.
@@ -97,12 +97,6 @@ impl IntoResponse for ArkApiError {
                 kind: kind.to_string(),
             },
         };
-        let mut response = (status, axum::Json(body)).into_response();
-        if let Some(seconds) = retry_after {
-            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-                response.headers_mut().insert("retry-after", value);
-            }
-        }
-        response
+        with_retry_after((status, axum::Json(body)).into_response(), retry_after)
     }
 }

@@ -10,7 +10,7 @@ pub mod request;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -37,13 +37,8 @@ pub struct ApiDoc;
 /// may carry media inline as base64 `data:` URLs: its body may be as large as an upload in
 /// base64.
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
-    let body_limit = DefaultBodyLimit::max(
-        usize::try_from(max_upload_bytes)
-            .unwrap_or(usize::MAX)
-            .saturating_mul(4)
-            / 3
-            + super::upload::MULTIPART_SLACK,
-    );
+    // Base64 is 4 bytes for every 3.
+    let body_limit = super::upload::upload_body_limit(max_upload_bytes.saturating_mul(4) / 3);
     Router::new()
         .route(
             "/api/v3/contents/generations/tasks",
@@ -156,17 +151,7 @@ async fn store_inline_media(
             .assets
             .upload_file(&who.account_id, None, bytes.into(), state.retention_secs)
             .await
-            .map_err(|e| match e {
-                crate::assets::uploads::UploadError::Storage(error) => ApiError::internal(error),
-                crate::assets::uploads::UploadError::Db(error) => ApiError::internal(error),
-                other => ApiError::field(
-                    &param,
-                    format!(
-                        "{param}: {}",
-                        other.to_string().trim_start_matches("file: ")
-                    ),
-                ),
-            })?;
+            .map_err(|e| super::upload::upload_error(e, &param))?;
         translated.replace_media(field, index, stored.url);
     }
     Ok(())

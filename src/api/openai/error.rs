@@ -1,10 +1,10 @@
 //! The OpenAI door's errors: reelay's [`ApiError`] in OpenAI's shape, `{"error": {code,
 //! message, param, type}}` (DIALECTS.md §3). The one place this door picks a status.
 
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::api::error::{ApiError, ErrorCode};
+use crate::api::error::{with_retry_after, ApiError, ErrorCode};
 use crate::wire::openai::{OpenAiError, OpenAiErrorBody};
 
 /// An [`ApiError`] answered in OpenAI's shape.
@@ -63,12 +63,6 @@ impl IntoResponse for OpenAiApiError {
                 kind: kind.to_string(),
             },
         };
-        let mut response = (status, axum::Json(body)).into_response();
-        if let Some(seconds) = retry_after {
-            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-                response.headers_mut().insert("retry-after", value);
-            }
-        }
-        response
+        with_retry_after((status, axum::Json(body)).into_response(), retry_after)
     }
 }

@@ -8,7 +8,7 @@
 pub mod error;
 pub mod request;
 
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,6 @@ use self::error::OpenAiApiError;
 use self::request::Part;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, Door, Path, Query, Rejection};
-use super::upload::MULTIPART_SLACK;
 use super::AppState;
 use crate::tasks::accept::{Creator, Idempotency};
 use crate::tasks::state::DeleteOutcome;
@@ -44,11 +43,7 @@ const POLL_AFTER_MS: &str = "1000";
 pub struct ApiDoc;
 
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
-    let body_limit = DefaultBodyLimit::max(
-        usize::try_from(max_upload_bytes)
-            .unwrap_or(usize::MAX)
-            .saturating_add(MULTIPART_SLACK),
-    );
+    let body_limit = super::upload::upload_body_limit(max_upload_bytes);
     Router::new()
         .route("/v1/videos", get(list).post(create).layer(body_limit))
         .route("/v1/videos/{id}", get(retrieve).delete(delete))
@@ -169,11 +164,7 @@ async fn submit(
                 state.retention_secs,
             )
             .await
-            .map_err(|e| match e {
-                crate::assets::uploads::UploadError::Storage(error) => ApiError::internal(error),
-                crate::assets::uploads::UploadError::Db(error) => ApiError::internal(error),
-                other => ApiError::field("input_reference", format!("input_reference: {other}")),
-            })?;
+            .map_err(|e| super::upload::upload_error(e, "input_reference"))?;
         if !uploaded.mime_type.starts_with("image/") {
             return Err(ApiError::field(
                 "input_reference",
