@@ -29,6 +29,35 @@ pub(crate) fn new_id(prefix: &str) -> String {
 /// Random characters after an id's prefix.
 const ID_CHARS: usize = 20;
 
+/// Characters of a [`new_ordered_id`] that hold the creation time: milliseconds since the Unix
+/// epoch in base 36 (`0-9a-z`), enough until the year 5138.
+const TIME_CHARS: usize = 9;
+
+/// An id whose characters after the prefix sort in creation order (to the millisecond), then
+/// random, e.g. `vid_mi9x2k0qa3f8kq0c2m1`. Task ids are made this way: the API's timestamps are
+/// whole seconds, and listings order by `(created_at, id)`, so tasks made in the same second still
+/// list in the order they were made ("newest first" means it). The random part (11 characters,
+/// 56 bits) keeps ids made in the same millisecond apart. Same length and alphabet as [`new_id`].
+pub(crate) fn new_ordered_id(prefix: &str) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis());
+    let mut time = [b'0'; TIME_CHARS];
+    let mut rest = millis;
+    for slot in time.iter_mut().rev() {
+        *slot = DIGITS[(rest % 36) as usize];
+        rest /= 36;
+    }
+    let random = new_id(prefix);
+    let mut id = String::with_capacity(random.len());
+    id.push_str(prefix);
+    id.push('_');
+    id.extend(time.iter().map(|&b| char::from(b)));
+    id.push_str(&random[prefix.len() + 1 + TIME_CHARS..]);
+    id
+}
+
 /// Random alphanumeric characters from the OS-seeded generator.
 pub fn random_token(len: usize) -> String {
     rand::thread_rng()
@@ -120,5 +149,27 @@ mod tests {
             assert!(ids.insert(id));
         }
         assert_eq!(seen.len(), 36, "{seen:?}");
+    }
+
+    #[test]
+    fn ordered_ids_sort_in_the_order_they_were_made() {
+        let mut made = Vec::new();
+        for _ in 0..5 {
+            made.push(new_ordered_id("vid"));
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let mut sorted = made.clone();
+        sorted.sort();
+        assert_eq!(sorted, made);
+        for id in &made {
+            let tail = id.strip_prefix("vid_").expect("prefix");
+            assert_eq!(tail.len(), ID_CHARS, "{id}");
+            assert!(tail
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        }
+        let same_millisecond: std::collections::HashSet<_> =
+            (0..1000).map(|_| new_ordered_id("vid")).collect();
+        assert_eq!(same_millisecond.len(), 1000);
     }
 }

@@ -128,7 +128,7 @@ async fn accept_once(
             return Err(CreateError::QuotaExceeded { quota, used, price });
         }
     }
-    let task_id = ids::new_id("vid");
+    let task_id = ids::new_ordered_id("vid");
     let stored =
         StoredRequest::encode(request).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     tasks::insert(

@@ -150,7 +150,7 @@ async fn commit(db: &Db, jobs: Vec<Job>) {
         match StoredRequest::encode(&job.request) {
             Ok(request) => ready.push(Prepared {
                 job,
-                task_id: ids::new_id("vid"),
+                task_id: ids::new_ordered_id("vid"),
                 request,
             }),
             Err(e) => {
