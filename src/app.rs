@@ -80,10 +80,11 @@ pub enum StartError {
 impl Application {
     /// Connects, migrates, loads the catalog, bootstraps the first account and binds the listener.
     pub async fn build(settings: Settings, role: Role) -> Result<Application, StartError> {
-        std::fs::create_dir_all(settings.data_dir()).map_err(|e| {
-            StartError::Other(format!("data dir {}: {e}", settings.data_dir().display()))
-        })?;
+        crate::data_dir::prepare(settings.data_dir())
+            .map_err(|e| StartError::Other(e.to_string()))?;
         let url = settings.database_url();
+        crate::data_dir::private_database_file(&url)
+            .map_err(|e| StartError::Other(e.to_string()))?;
         let db = Db::connect_with(&url, settings.pool_settings())
             .await
             .map_err(|source| StartError::Database {
@@ -95,10 +96,23 @@ impl Application {
                 .map_err(|e| StartError::Other(format!("catalog.path {}: {e}", path.display())))?,
             None => Catalog::embedded(),
         };
-        let signing_key =
-            store::meta::get_or_init(&db, "url_signing_key", || crate::ids::random_token(48))
-                .await
-                .map_err(|e| StartError::Other(format!("reading the URL signing key: {e}")))?;
+        let keyring = crate::keyring::Keyring::new(db.clone(), Arc::new(sealer(&settings)?));
+        let signing_key = keyring
+            .url_signing_key()
+            .await
+            .map_err(|e| StartError::Other(format!("the URL-signing key: {e}")))?;
+        let resealed = keyring
+            .reseal_webhook_secrets()
+            .await
+            .map_err(|e| StartError::Other(format!("the webhook secrets: {e}")))?;
+        if keyring.seals() {
+            tracing::info!(resealed, "secrets at rest sealed with secrets.key");
+        } else {
+            tracing::info!(
+                "secrets.key is not set: the URL-signing key and webhook secrets are stored in \
+                 clear in the database, protected by its file permissions only"
+            );
+        }
         let storage = Storage::from_settings(&settings, signing_key.into_bytes())
             .map_err(|e| StartError::Other(e.to_string()))?;
         let bootstrap = bootstrap_first_account(&db, &settings).await?;
@@ -185,7 +199,7 @@ impl Application {
         let state = AppState::new(crate::api::Shared {
             accounts: crate::accounts::Accounts::new(db.clone()),
             tasks: crate::tasks::Tasks::new(db.clone()),
-            webhooks: crate::webhooks::Webhooks::new(db.clone()),
+            webhooks: crate::webhooks::Webhooks::new(db.clone(), keyring.clone()),
             audit: crate::audit::AuditTrail::new(db.clone()),
             catalog: catalog.clone(),
             storage: storage.clone(),
@@ -200,6 +214,11 @@ impl Application {
             metrics: metrics.clone(),
             shutdown: CancellationToken::new(),
             assets: assets.clone(),
+            streams: crate::api::per_key::PerKeyCap::new(
+                "event streams",
+                "limits.streams_per_key",
+                settings.limits.streams_per_key,
+            ),
             submitter: crate::tasks::submit::Submitter {
                 db: db.clone(),
                 catalog: catalog.clone(),
@@ -225,6 +244,7 @@ impl Application {
             public_url: state.public_url.clone(),
             retention_secs,
             settings: settings.webhooks.clone(),
+            keyring,
         };
         // Creates wake the dispatcher (`wake`); it routes every task, and wakes the local
         // workers (`local_wake`) for the tasks it gives an in-process channel.
@@ -369,16 +389,20 @@ impl Application {
             trigger.cancel();
         });
         if let Some(listener) = self.listener {
+            let overflow = api::overflow_router(self.state.clone());
             let app = match self.role {
                 // A worker answers only for itself: its metrics and health.
                 Role::WorkerOnly => api::ops_router(self.state),
                 Role::All | Role::ApiOnly => api::router(self.state),
             };
-            let stop = token.clone();
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-                .map_err(|e| StartError::Other(format!("server: {e}")))?;
+            let open_files = api::serve::descriptors::raise_open_file_limit();
+            let limits = api::serve::ConnectionLimits::new(&self.settings.server, open_files);
+            tracing::info!(
+                max_connections = limits.max_connections,
+                overflow = limits.overflow_connections,
+                "connection cap"
+            );
+            api::serve::serve(listener, app, overflow, limits, token.clone()).await;
         } else {
             token.cancelled().await;
         }
@@ -395,7 +419,8 @@ pub(crate) type Database = Db;
 /// the data directory first and migrating as `database.migrate_on_start` says; with `migrate`,
 /// always applies the migrations (`reelay migrate`).
 pub(crate) async fn open_database(settings: &Settings, migrate: bool) -> Result<Db, String> {
-    std::fs::create_dir_all(settings.data_dir()).map_err(|e| e.to_string())?;
+    crate::data_dir::prepare(settings.data_dir()).map_err(|e| e.to_string())?;
+    crate::data_dir::private_database_file(&settings.database_url()).map_err(|e| e.to_string())?;
     let configured = settings.pool_settings();
     let pool = crate::config::PoolSettings {
         migrate: migrate || configured.migrate,
@@ -410,6 +435,20 @@ pub(crate) async fn open_database(settings: &Settings, migrate: bool) -> Result<
                 format!("database: {e}")
             }
         })
+}
+
+/// The sealer of `secrets.key` / `secrets.previous_key`.
+fn sealer(settings: &Settings) -> Result<crate::secrets::Sealer, StartError> {
+    use secrecy::ExposeSecret;
+    crate::secrets::Sealer::new(
+        settings.secrets.key.as_ref().map(|key| key.expose_secret()),
+        settings
+            .secrets
+            .previous_key
+            .as_ref()
+            .map(|key| key.expose_secret()),
+    )
+    .map_err(|e| StartError::Other(e.to_string()))
 }
 
 /// On an empty database, creates the first account and key.

@@ -83,14 +83,7 @@ async fn read_file_part(
     limit: u64,
 ) -> Result<(Bytes, Option<String>), ApiError> {
     let part_error = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            too_large(limit)
-        } else {
-            ApiError::new(
-                ErrorCode::BadJson,
-                format!("body is not valid multipart/form-data: {e}"),
-            )
-        }
+        crate::api::extract::multipart_error(&e, || too_large(limit))
     };
     while let Some(field) = multipart.next_field().await.map_err(part_error)? {
         if field.name() == Some("file") {

@@ -28,8 +28,13 @@ pub enum ErrorCode {
     /// A `Range` no byte of the file satisfies (the answer carries `Content-Range: bytes */size`).
     RangeNotSatisfiable,
     RateLimited,
+    /// A request body stopped arriving or arrives too slowly (`server.body_timeout_secs`,
+    /// `server.min_body_bytes_per_sec`).
+    BodyTimeout,
     Internal,
     NoChannel,
+    /// The server is at its connection cap (`server.max_connections`).
+    Busy,
 }
 
 impl ErrorCode {
@@ -51,6 +56,8 @@ impl ErrorCode {
             ErrorCode::RateLimited => (42900, StatusCode::TOO_MANY_REQUESTS),
             ErrorCode::Internal => (50000, StatusCode::INTERNAL_SERVER_ERROR),
             ErrorCode::NoChannel => (50300, StatusCode::SERVICE_UNAVAILABLE),
+            ErrorCode::BodyTimeout => (40800, StatusCode::REQUEST_TIMEOUT),
+            ErrorCode::Busy => (50301, StatusCode::SERVICE_UNAVAILABLE),
         }
     }
 }
@@ -124,6 +131,12 @@ impl From<sqlx::Error> for ApiError {
 
 /// The accounts service's refusals: an unknown account is 404, too many keys 409, a full
 /// minute 429 with `Retry-After`. A handler that answers one of them otherwise maps it itself.
+impl From<crate::keyring::KeyringError> for ApiError {
+    fn from(error: crate::keyring::KeyringError) -> ApiError {
+        ApiError::internal(error)
+    }
+}
+
 impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> ApiError {
         match error {

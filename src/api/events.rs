@@ -68,6 +68,8 @@ struct Cursor {
     task_id: String,
     last_sent: Option<i64>,
     finished: bool,
+    /// Counts this stream against its key's `limits.streams_per_key` until it ends.
+    _pass: super::per_key::Pass,
 }
 
 /// Server-Sent Events: one `event: task` (data: the task object, id: its version) at each change,
@@ -85,7 +87,7 @@ struct Cursor {
         (status = 200, description = "`text/event-stream` of `event: task` with the task object as `data`", content_type = "text/event-stream", body = TaskEvent),
         (status = 401, description = "40100 missing or invalid API key", body = Error401),
         (status = 404, description = "40400 no such task for this key's account", body = Error404),
-        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 429, description = "42900 key's request rate limit, or its open streams at `limits.streams_per_key`", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
@@ -101,6 +103,7 @@ async fn events(
         .get_for_account(&caller.account_id, &task_id)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("task {task_id}")))?;
+    let pass = state.streams.enter(&caller.key_id)?;
     let last_sent = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -113,6 +116,7 @@ async fn events(
         task_id,
         last_sent,
         finished: false,
+        _pass: pass,
     };
     let stream = futures::stream::unfold(cursor, |mut cursor| async move {
         let event = next_event(&mut cursor).await?;

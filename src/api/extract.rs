@@ -312,10 +312,14 @@ impl FromRequest<AppState> for JsonObject {
     }
 }
 
-/// The answer to a body that could not be read: 413 only when it went over `limit`; any other
-/// failure (a truncated or malformed transfer) is the client's bad request, 40000.
-fn body_read_error(error: &axum::Error, limit: usize) -> ApiError {
-    if is_length_limit(error) {
+/// The answer to a body that could not be read: 413 only when it went over `limit`; 408 when it
+/// arrived too slowly (`server.body_timeout_secs`, `server.min_body_bytes_per_sec`); any other
+/// failure (a truncated or malformed transfer) is the client's bad request, 40000. Every route
+/// that reads a body maps its failure here (the extractors' rejections included).
+pub(crate) fn body_read_error(error: &(dyn std::error::Error + 'static), limit: usize) -> ApiError {
+    if let Some(slow) = crate::api::serve::body_rate::too_slow(error) {
+        ApiError::new(ErrorCode::BodyTimeout, format!("body: {slow}"))
+    } else if is_length_limit(error) {
         ApiError::new(
             ErrorCode::TooLarge,
             format!("body is larger than {limit} bytes"),
@@ -324,6 +328,42 @@ fn body_read_error(error: &axum::Error, limit: usize) -> ApiError {
         ApiError::new(
             ErrorCode::BadJson,
             format!("body could not be read: {error}"),
+        )
+    }
+}
+
+/// The answer to a body that the `Bytes` extractor could not read (413 over the route's limit,
+/// 408 too slow, otherwise 40000), for the routes that take raw bytes.
+pub(crate) fn bytes_rejection(rejection: &axum::extract::rejection::BytesRejection) -> ApiError {
+    if let Some(slow) = crate::api::serve::body_rate::too_slow(rejection) {
+        ApiError::new(ErrorCode::BodyTimeout, format!("body: {slow}"))
+    } else if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            ErrorCode::TooLarge,
+            format!("body: {}", rejection.body_text()),
+        )
+    } else {
+        ApiError::new(
+            ErrorCode::BadJson,
+            format!("body: {}", rejection.body_text()),
+        )
+    }
+}
+
+/// The answer to a multipart body that could not be read: `over_limit` when it went over the
+/// route's limit, 408 too slow, otherwise 40000 naming the multipart problem.
+pub(crate) fn multipart_error(
+    error: &axum::extract::multipart::MultipartError,
+    over_limit: impl FnOnce() -> ApiError,
+) -> ApiError {
+    if let Some(slow) = crate::api::serve::body_rate::too_slow(error) {
+        ApiError::new(ErrorCode::BodyTimeout, format!("body: {slow}"))
+    } else if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        over_limit()
+    } else {
+        ApiError::new(
+            ErrorCode::BadJson,
+            format!("body is not valid multipart/form-data: {error}"),
         )
     }
 }

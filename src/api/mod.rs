@@ -16,7 +16,9 @@ pub mod metrics;
 pub mod openai;
 pub mod openapi;
 pub mod ops;
+pub mod per_key;
 pub mod realperson;
+pub mod serve;
 pub mod upload;
 pub mod upstream_callbacks;
 pub mod videos;
@@ -94,6 +96,8 @@ pub struct Shared {
     /// Task submission (validate, price, accept with its charge, wake the dispatcher): what
     /// every door calls to create a task.
     pub submitter: crate::tasks::submit::Submitter,
+    /// Event streams open per key (`limits.streams_per_key`).
+    pub streams: Arc<per_key::PerKeyCap>,
 }
 
 impl Shared {
@@ -151,6 +155,22 @@ pub(crate) fn ops_router(state: AppState) -> Router {
         .method_not_allowed_fallback(extract::method_not_allowed)
         .layer(ObserveLayer(state.metrics.clone()))
         .with_state(state)
+}
+
+/// The router for connections past `server.max_connections`: `/healthz` and `/readyz` answer as
+/// usual, every other route a fast 503 / 50301 in its door's envelope with `Retry-After: 1`.
+pub(crate) fn overflow_router(state: AppState) -> Router {
+    Router::new()
+        .merge(ops::router())
+        .fallback(busy)
+        .method_not_allowed_fallback(busy)
+        .with_state(state)
+}
+
+async fn busy(uri: axum::http::Uri) -> Response {
+    let mut error = ApiError::new(ErrorCode::Busy, serve::BUSY_MESSAGE);
+    error.retry_after = Some(1);
+    extract::Door::of(uri.path()).answer(error)
 }
 
 /// `path` under the public API's base path.

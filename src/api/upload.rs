@@ -104,14 +104,7 @@ pub(crate) fn upload_error(error: UploadError, param: &str) -> ApiError {
 async fn read_multipart(mut multipart: Multipart, limit: u64) -> Result<UploadForm, ApiError> {
     let mut form = UploadForm::default();
     let part_error = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            too_large(limit)
-        } else {
-            ApiError::new(
-                ErrorCode::BadJson,
-                format!("body is not valid multipart/form-data: {e}"),
-            )
-        }
+        crate::api::extract::multipart_error(&e, || too_large(limit))
     };
     while let Some(field) = multipart.next_field().await.map_err(part_error)? {
         let part = field.name().unwrap_or("").to_string();

@@ -1,8 +1,9 @@
 //! `POST /account/webhook-secret` (create or rotate the signing secret, shown once) and the
 //! `webhook` delivery state reported on `GET /videos/{id}` (API.md §6).
 //!
-//! The secret is stored server-side in clear (`accounts.webhook_secret`): reelay must hold it to
-//! sign every delivery, unlike API keys, which it only has to verify and keeps hashed.
+//! The secret is stored server-side (`accounts.webhook_secret`), sealed with `secrets.key` when
+//! one is set (`keyring`): reelay must read it back to sign every delivery, unlike API keys,
+//! which it only has to verify and keeps hashed.
 
 use axum::extract::State;
 use axum::routing::post;

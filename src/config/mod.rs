@@ -42,6 +42,7 @@ pub struct Settings {
     pub api: ApiSettings,
     pub worker: WorkerSettings,
     pub limits: LimitSettings,
+    pub secrets: SecretSettings,
     pub assets: AssetSettings,
     pub bootstrap: BootstrapSettings,
     pub webhooks: WebhookSettings,
@@ -62,6 +63,23 @@ pub struct ServerSettings {
     pub public_url: Option<String>,
     /// How long a shutdown waits for in-flight renders before requeueing them.
     pub shutdown_grace_secs: u64,
+    /// A new connection must send a whole request head within this time, and so must a kept-alive
+    /// connection once the first byte of its next request has arrived (nginx's
+    /// `client_header_timeout`).
+    pub header_timeout_secs: u64,
+    /// A kept-alive connection with no request for this long is closed (nginx's
+    /// `keepalive_timeout`).
+    pub keepalive_timeout_secs: u64,
+    /// A request body that sends nothing for this long is cut off with 408; it is also the grace
+    /// before `min_body_bytes_per_sec` applies (nginx's `client_body_timeout`).
+    pub body_timeout_secs: u64,
+    /// Once `body_timeout_secs` have been spent waiting for a request body, it must have arrived at
+    /// this average rate or more, else 408 (a body trickled a byte a second is cut off).
+    pub min_body_bytes_per_sec: u64,
+    /// Open client connections served at once; 0 = the open-file limit (raised to its hard limit
+    /// at start) minus a reserve for the database, storage and outgoing calls. Past it a new
+    /// connection gets a fast 503 (`/healthz` and `/readyz` still answer) from a small overflow.
+    pub max_connections: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -103,6 +121,21 @@ pub struct AdminSettings {
     pub token: Option<SecretString>,
 }
 
+/// The key that seals the secrets reelay keeps in its database (the URL-signing key, webhook
+/// secrets); see `docs/HARDENING.md` for what it protects and how to rotate it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretSettings {
+    /// At least 32 characters (`openssl rand -base64 32`); unset = secrets stored in clear.
+    /// Never serialized.
+    #[serde(skip_serializing)]
+    pub key: Option<SecretString>,
+    /// The key being rotated away from: values sealed with it are read and sealed again with
+    /// `key` at start. Never serialized.
+    #[serde(skip_serializing)]
+    pub previous_key: Option<SecretString>,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApiSettings {
@@ -131,7 +164,7 @@ pub struct WorkerSettings {
     pub metrics_listen: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitSettings {
     /// Requests per minute per API key (unset = unlimited); a key's own `rpm` overrides it.
@@ -139,6 +172,19 @@ pub struct LimitSettings {
     /// Tasks queued or processing per API key (unset = unlimited); a key's own `max_in_flight`
     /// overrides it.
     pub default_max_in_flight: Option<u32>,
+    /// Event streams (`GET /videos/{id}/events`, SSE) one API key may hold open at once; past
+    /// it, 429.
+    pub streams_per_key: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            default_rpm: None,
+            default_max_in_flight: None,
+            streams_per_key: 8,
+        }
+    }
 }
 
 /// How a review decision is made for audited assets and real-person records.
@@ -224,6 +270,7 @@ impl Default for Settings {
             api: ApiSettings::default(),
             worker: WorkerSettings::default(),
             limits: LimitSettings::default(),
+            secrets: SecretSettings::default(),
             assets: AssetSettings::default(),
             bootstrap: BootstrapSettings::default(),
             webhooks: WebhookSettings::default(),
@@ -239,6 +286,11 @@ impl Default for ServerSettings {
             listen: "127.0.0.1:8080".into(),
             public_url: None,
             shutdown_grace_secs: 30,
+            header_timeout_secs: 10,
+            keepalive_timeout_secs: 75,
+            body_timeout_secs: 30,
+            min_body_bytes_per_sec: 1024,
+            max_connections: 0,
         }
     }
 }
@@ -415,6 +467,30 @@ impl Settings {
                     "must be \"0\" or \"20000\" (got \"{}\")",
                     self.api.success_code
                 ),
+            });
+        }
+        for (key, secs) in [
+            (
+                "server.header_timeout_secs",
+                self.server.header_timeout_secs,
+            ),
+            (
+                "server.keepalive_timeout_secs",
+                self.server.keepalive_timeout_secs,
+            ),
+            ("server.body_timeout_secs", self.server.body_timeout_secs),
+        ] {
+            if secs == 0 {
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: "must be at least 1 second".into(),
+                });
+            }
+        }
+        if self.limits.streams_per_key == 0 {
+            return Err(ConfigError::Invalid {
+                key: "limits.streams_per_key",
+                message: "must be at least 1".into(),
             });
         }
         if self.worker.local_concurrency == 0 {

@@ -19,6 +19,22 @@ pub async fn get_or_init(
         .await
 }
 
+/// Replaces the value under `name` when it still is `old` (compare-and-set); whether it did.
+pub(crate) async fn replace(
+    db: &Db,
+    name: &str,
+    old: &str,
+    new: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE meta SET value = $1 WHERE name = $2 AND value = $3")
+        .bind(new)
+        .bind(name)
+        .bind(old)
+        .execute(&db.write)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Stores `value` under `name` unless a value is there; true when this call stored it (a
 /// once-only claim that holds across replicas).
 pub(crate) async fn insert_if_absent(

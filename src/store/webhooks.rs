@@ -157,6 +157,31 @@ pub(crate) async fn for_task(db: &Db, task_id: &str) -> Result<Option<Delivery>,
         .await
 }
 
+/// Every account's stored webhook secret: `(account_id, stored value)`.
+pub(crate) async fn stored_secrets(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, webhook_secret FROM accounts WHERE webhook_secret IS NOT NULL")
+        .fetch_all(&db.write)
+        .await
+}
+
+/// Replaces an account's stored webhook secret when it still is `old`; whether it did.
+pub(crate) async fn replace_secret(
+    db: &Db,
+    account_id: &str,
+    old: &str,
+    new: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE accounts SET webhook_secret = $1 WHERE id = $2 AND webhook_secret = $3",
+    )
+    .bind(new)
+    .bind(account_id)
+    .bind(old)
+    .execute(&db.write)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Sets (or rotates) an account's webhook secret.
 pub(crate) async fn set_secret(
     db: &Db,

@@ -31,6 +31,8 @@ pub struct Dispatcher {
     pub public_url: Arc<str>,
     pub retention_secs: i64,
     pub settings: WebhookSettings,
+    /// Opens the accounts' webhook secrets (sealed with `secrets.key`).
+    pub keyring: crate::keyring::Keyring,
 }
 
 impl Dispatcher {
@@ -90,9 +92,27 @@ impl Dispatcher {
             retention_secs: self.retention_secs,
         };
         let body = body_of(&task, &view);
-        let secret = accounts::get(&self.db, &delivery.account_id)
+        let stored = accounts::get(&self.db, &delivery.account_id)
             .await?
             .and_then(|a| a.webhook_secret);
+        let secret = match stored
+            .map(|stored| {
+                self.keyring
+                    .open_webhook_secret(&delivery.account_id, &stored)
+            })
+            .transpose()
+        {
+            Ok(secret) => secret,
+            Err(error) => {
+                // Never sent unsigned: the receiver must be able to trust what it gets. Tried
+                // again on the schedule, so it goes out once the operator restores the key.
+                let error = format!("the account's webhook secret cannot be read: {error}");
+                tracing::error!(%error, "webhook not sent");
+                return self
+                    .retry_or_give_up(&delivery, attempts, None, error)
+                    .await;
+            }
+        };
         let timestamp = now();
         let mut headers = vec![
             ("content-type".to_string(), "application/json".to_string()),
@@ -141,6 +161,19 @@ impl Dispatcher {
             }
             Err(error) => (None, error.to_string()),
         };
+        self.retry_or_give_up(&delivery, attempts, status, error)
+            .await
+    }
+
+    /// Records a failed attempt: a retry on the schedule, or the end of the delivery once the
+    /// schedule or the maximum age is used up.
+    async fn retry_or_give_up(
+        &self,
+        delivery: &Delivery,
+        attempts: i64,
+        status: Option<i64>,
+        error: String,
+    ) -> Result<(), sqlx::Error> {
         let next = super::next_attempt_at(
             &self.settings.schedule_secs,
             self.settings.max_age_secs,

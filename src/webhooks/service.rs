@@ -1,6 +1,7 @@
 //! [`Webhooks`]: what the HTTP API asks of webhooks: rotate an account's signing secret, and
 //! the delivery of a task, reported on the task poll.
 
+use crate::keyring::{Keyring, KeyringError};
 use crate::store::webhooks;
 use crate::store::Db;
 use crate::tasks::view::TaskView;
@@ -11,11 +12,12 @@ pub use crate::store::webhooks::Delivery;
 #[derive(Clone)]
 pub struct Webhooks {
     db: Db,
+    keyring: Keyring,
 }
 
 impl Webhooks {
-    pub fn new(db: Db) -> Webhooks {
-        Webhooks { db }
+    pub fn new(db: Db, keyring: Keyring) -> Webhooks {
+        Webhooks { db, keyring }
     }
 
     /// Makes a new signing secret for the account and stores it in place of the old one;
@@ -23,9 +25,10 @@ impl Webhooks {
     pub(crate) async fn rotate_secret(
         &self,
         account_id: &str,
-    ) -> Result<Option<String>, sqlx::Error> {
+    ) -> Result<Option<String>, KeyringError> {
         let secret = super::new_secret();
-        let stored = webhooks::set_secret(&self.db, account_id, &secret).await?;
+        let sealed = self.keyring.seal_webhook_secret(account_id, &secret)?;
+        let stored = webhooks::set_secret(&self.db, account_id, &sealed).await?;
         Ok(stored.then_some(secret))
     }
 

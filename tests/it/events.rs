@@ -221,3 +221,53 @@ async fn an_open_stream_ends_when_its_key_is_revoked() {
     app.run_queued_tasks().await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_key_may_hold_only_limits_streams_per_key_streams_at_once() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        tweak: Box::new(|settings| settings.limits.streams_per_key = 2),
+    })
+    .await;
+    let task_id = app
+        .create_task(&text_request("seedance2.0-sp"))
+        .await
+        .data()["task_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let url = app.url(&format!("/videos/{task_id}/events"));
+    let open = |key: String| {
+        let request = app.client.get(&url).bearer_auth(key);
+        async move { request.send().await.expect("send") }
+    };
+    let first = open(app.key.clone()).await;
+    let second = open(app.key.clone()).await;
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let third = open(app.key.clone()).await;
+    assert_eq!(third.status(), 429);
+    assert_eq!(third.headers()["retry-after"], "1");
+    let answer = crate::helpers::answer(third).await;
+    assert_eq!(answer.code(), 42900);
+    assert!(
+        answer.msg().contains("limits.streams_per_key"),
+        "{}",
+        answer.msg()
+    );
+    // The cap is the key's: an account's other key has its own.
+    let made = app
+        .post_json_as(
+            &app.key,
+            "/account/keys",
+            &serde_json::json!({"name": "second"}),
+        )
+        .await;
+    let other_key = made.data()["secret"].as_str().expect("secret").to_string();
+    assert_eq!(open(other_key).await.status(), 200);
+    drop((first, second));
+    app.run_queued_tasks().await;
+    app.finish().await;
+}

@@ -6,11 +6,13 @@
 mod account_keys;
 mod ark_door;
 mod assets;
+mod at_rest;
 mod auth;
 mod billing;
 mod cli;
 mod clients;
 mod companion;
+mod connections;
 mod console;
 mod crash;
 mod events;

@@ -110,12 +110,17 @@ const ROUTE_FILES: [(&str, Option<&str>); 20] = [
 ];
 
 /// Files of `src/api` with no routes (helpers); anything else must be in [`ROUTE_FILES`].
-const HELPER_FILES: [&str; 9] = [
+const HELPER_FILES: [&str; 14] = [
     "mod.rs",
     "error.rs",
     "envelope.rs",
     "extract.rs",
     "upload.rs",
+    "per_key.rs",
+    "serve/mod.rs",
+    "serve/watch.rs",
+    "serve/body_rate.rs",
+    "serve/descriptors.rs",
     "ark/error.rs",
     "ark/request.rs",
     "openai/error.rs",

@@ -37,14 +37,18 @@ const LAYERS: &[(&str, u32)] = &[
     ("config", 0),
     ("clock", 0),
     ("ids", 0),
+    ("secrets", 0),
+    ("data_dir", 0),
     ("telemetry", 0),
     ("wire", 0),
     // Infrastructure: the database, object storage, the process's metrics.
     ("store", 1),
     ("storage", 1),
     ("metrics", 1),
-    // Channels: one contract for local, ark and relay.
+    // Channels: one contract for local, ark and relay. The secrets kept in the database,
+    // sealed with `secrets.key`.
     ("providers", 2),
+    ("keyring", 2),
     // Domain services that tasks use: accounts, keys and credits; the asset library. And the
     // admin audit trail, which the admin API appends to and reads (`assets::review` appends its
     // decisions through the store: the two modules share a layer).

@@ -221,3 +221,60 @@ async fn a_receiver_that_keeps_failing_is_given_up_after_the_max_age() {
     assert!(webhook["next_attempt_at"].is_null());
     app.finish().await;
 }
+
+#[tokio::test]
+async fn with_secrets_key_the_webhook_secret_is_sealed_at_rest_and_still_signs() {
+    const KEY: &str = "test-secrets-key-0123456789abcdef-0123";
+    let app = spawn_app_with(Options {
+        workers: true,
+        tweak: Box::new(|s| {
+            s.secrets.key = Some(KEY.to_string().into());
+            s.webhooks.poll_interval_ms = 100;
+        }),
+    })
+    .await;
+    let made = app.post_empty("/account/webhook-secret").await;
+    let secret = made.data()["secret"].as_str().expect("secret").to_string();
+    let stored: String = sqlx::query_scalar("SELECT webhook_secret FROM accounts WHERE id = $1")
+        .bind(&app.account_id)
+        .fetch_one(&app.db.read)
+        .await
+        .expect("stored");
+    assert!(stored.starts_with("enc1:"), "{stored}");
+    let clear_part = secret.trim_start_matches("whsec_");
+    assert!(
+        !stored.contains(clear_part),
+        "the secret is not in the database in clear"
+    );
+    let signing: String =
+        sqlx::query_scalar("SELECT value FROM meta WHERE name = 'url_signing_key'")
+            .fetch_one(&app.db.read)
+            .await
+            .expect("signing key");
+    assert!(signing.starts_with("enc1:"), "{signing}");
+
+    let receiver = webhook_receiver(0).await;
+    let mut body = text_request("seedance2.0-sp");
+    body["callback_url"] = receiver.url.clone().into();
+    let created = app.create_task(&body).await;
+    let task_id = created.data()["task_id"].as_str().expect("id").to_string();
+    assert_eq!(app.wait_terminal(&task_id).await["status"], "completed");
+    receiver.wait_for(1, None).await;
+    let calls = receiver.calls();
+    let (headers, sent) = &calls[0];
+    assert_eq!(
+        header(headers, "webhook-signature"),
+        expected_signature(
+            &secret,
+            header(headers, "webhook-id"),
+            header(headers, "webhook-timestamp"),
+            sent
+        ),
+        "signed with the secret opened from its sealed form"
+    );
+    // The result URL in the webhook, signed with the sealed signing key, serves the file.
+    let task: serde_json::Value = serde_json::from_slice(sent).expect("json");
+    let url = task["result"]["video_url"].as_str().expect("video_url");
+    assert_eq!(app.client.get(url).send().await.expect("get").status(), 200);
+    app.finish().await;
+}

@@ -72,10 +72,15 @@ fn ark_code(code: ErrorCode) -> (StatusCode, &'static str, &'static str) {
             "InternalServiceError",
             "InternalServerError",
         ),
-        ErrorCode::NoChannel => (
+        ErrorCode::NoChannel | ErrorCode::Busy => (
             StatusCode::SERVICE_UNAVAILABLE,
             "ServerOverloaded",
             "ServiceUnavailable",
+        ),
+        ErrorCode::BodyTimeout => (
+            StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeout",
+            "RequestTimeout",
         ),
     }
 }

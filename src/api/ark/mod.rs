@@ -87,14 +87,7 @@ async fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ArkTaskId>, ArkApiError> {
     let who = caller(who)?;
-    let body = body.map_err(|e| {
-        let code = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ErrorCode::TooLarge
-        } else {
-            ErrorCode::BadJson
-        };
-        ApiError::new(code, format!("body: {}", e.body_text()))
-    })?;
+    let body = body.map_err(|e| crate::api::extract::bytes_rejection(&e))?;
     let value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(ErrorCode::BadJson, format!("body: not valid JSON: {e}")))?;
     let mut translated = request::translate(&value)?;

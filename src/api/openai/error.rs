@@ -41,7 +41,8 @@ fn openai_code(code: ErrorCode) -> (StatusCode, &'static str, &'static str) {
         ErrorCode::RangeNotSatisfiable => ("invalid_request_error", "range_not_satisfiable"),
         ErrorCode::RateLimited => ("rate_limit_error", "rate_limit_exceeded"),
         ErrorCode::Internal => ("server_error", "internal_error"),
-        ErrorCode::NoChannel => ("server_error", "service_unavailable"),
+        ErrorCode::NoChannel | ErrorCode::Busy => ("server_error", "service_unavailable"),
+        ErrorCode::BodyTimeout => ("invalid_request_error", "request_timeout"),
     };
     (status, kind, code)
 }

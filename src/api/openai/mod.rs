@@ -86,17 +86,12 @@ async fn read_parts(
         // What the idempotency hash covers: every part's name and bytes, in order.
         let mut hashed = Vec::new();
         let part_error = |e: axum::extract::multipart::MultipartError| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            crate::api::extract::multipart_error(&e, || {
                 ApiError::new(
                     ErrorCode::TooLarge,
                     format!("body: larger than {limit} bytes"),
                 )
-            } else {
-                ApiError::new(
-                    ErrorCode::BadJson,
-                    format!("body is not valid multipart/form-data: {e}"),
-                )
-            }
+            })
         };
         while let Some(field) = multipart.next_field().await.map_err(part_error)? {
             let name = field.name().unwrap_or("").to_string();
@@ -118,14 +113,9 @@ async fn read_parts(
         }
         return Ok((parts, hashed));
     }
-    let bytes = Bytes::from_request(request, state).await.map_err(|e| {
-        let code = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ErrorCode::TooLarge
-        } else {
-            ErrorCode::BadJson
-        };
-        ApiError::new(code, format!("body: {}", e.body_text()))
-    })?;
+    let bytes = Bytes::from_request(request, state)
+        .await
+        .map_err(|e| crate::api::extract::bytes_rejection(&e))?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::new(
             ErrorCode::BadJson,
@@ -544,8 +534,7 @@ async fn remix(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, OpenAiApiError> {
     let who = caller(who)?;
-    let body =
-        body.map_err(|e| ApiError::new(ErrorCode::BadJson, format!("body: {}", e.body_text())))?;
+    let body = body.map_err(|e| crate::api::extract::bytes_rejection(&e))?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(ErrorCode::BadJson, format!("body: not valid JSON: {e}")))?;
     let prompt = match value.get("prompt") {
