@@ -7,13 +7,46 @@ async function showAccount(view) {
   view.append(h("section", { class: "card" }, h("h2", {}, "Account"),
     h("p", {}, `${a.name} (${a.account_id})`),
     h("p", { class: "quote" }, "Balance: ", h("span", { id: "balance" }, a.balance), " credits"),
-    h("p", {}, `Spent in all: ${a.spent_total} credits · webhook secret ${a.webhook_secret_set ? "set" : "not set"}`)),
+    h("p", {}, `Spent in all: ${a.spent_total.toLocaleString()} credits`)),
+  webhookCard(a.webhook_secret_set),
   await keysCard(),
   h("section", { class: "card" }, h("h2", {}, "Ledger"), h("div", { class: "table-wrap" }, h("table", {},
     h("thead", {}, h("tr", {}, ["When", "Kind", "Credits", "Task", "Balance after"].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", { id: "ledger" }, ledger.items.map((e) => h("tr", {},
       h("td", {}, fmtTime(e.at)), h("td", {}, e.kind), h("td", {}, e.credits > 0 ? `+${e.credits}` : e.credits),
       h("td", {}, e.task_id ? h("a", { href: `#/tasks/${e.task_id}` }, e.task_id) : ""), h("td", {}, e.balance_after))))))));
+}
+
+// The webhook signing secret: made or rotated here, shown once (reelay signs every delivery with
+// it; a rotation takes effect for the next delivery).
+function webhookCard(isSet) {
+  const setText = "A webhook secret is set: deliveries carry a webhook-signature made with it.";
+  const state = h("p", { id: "webhook-state" }, isSet ? setText : "No webhook secret yet: deliveries are sent unsigned.");
+  const card = h("section", { class: "card", id: "webhook-card" }, h("h2", {}, "Webhook secret"), state);
+  let control = null;
+  const place = (next) => { if (control) control.replaceWith(next); else card.append(next); control = next; };
+  const focusControl = () => (control.querySelector("button") || control).focus();
+  const make = async () => {
+    const made = await api("POST", "/account/webhook-secret");
+    state.textContent = setText;
+    place(rotate());
+    const old = card.querySelector("#secret-box");
+    if (old) old.remove();
+    const box = secretBox(made.secret, "the webhook signatures", focusControl);
+    box.querySelector("#new-secret-warning").textContent =
+      "Copy it now: it is shown only this once. Your receiver checks each delivery's signature with it.";
+    card.append(box);
+    box.focus();
+  };
+  const rotate = () => confirmButton("Rotate secret", "Deliveries from now on are signed with a new secret. Rotate?",
+    make, { id: "webhook-rotate" }, { id: "webhook-rotate-confirm" });
+  place(isSet ? rotate()
+    : h("button", { type: "button", id: "webhook-create", onclick: () => make().catch((e) => alertIn(card, e)) }, "Create secret"));
+  return card;
+}
+
+function alertIn(card, e) {
+  card.append(h("p", { class: "error", role: "alert" }, e.message));
 }
 
 // A key's spending: "1200 of 5000 credits" under a quota, "1200 credits (no quota)" without.

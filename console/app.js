@@ -258,9 +258,17 @@ function mediaField(m, name, label, kind, max) {
   const drop = h("div", { class: "drop" },
     h("label", { for: `file-${name}`, class: "inline" },
       `Upload ${kind} as ${m.assets_audited ? "an audited asset" : "an asset"} (or drop files here)`), " ", file,
-    h("p", { class: "hint", id: `up-${name}`, "aria-live": "polite" }));
-  const upload = (files) => [...files].slice(0, max).forEach((f) =>
-    uploadAsset(f, kind, input, $(`#up-${name}`), max === 1, !!m.assets_audited));
+    h("ul", { class: "uploads", id: `up-${name}`, "aria-live": "polite" }));
+  // One status line per file, each with its own outcome; a new choice starts a new list.
+  const upload = (files) => {
+    const list = $(`#up-${name}`);
+    list.replaceChildren();
+    [...files].slice(0, max).forEach((f) => {
+      const line = h("li", {});
+      list.append(line);
+      uploadAsset(f, kind, input, line, max === 1, !!m.assets_audited);
+    });
+  };
   file.addEventListener("change", () => upload(file.files));
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
@@ -270,32 +278,38 @@ function mediaField(m, name, label, kind, max) {
 }
 
 // Uploads one file (multipart) to the SP library, or to the Full-route audit for models that
-// need audited assets, puts its asset://id in `input` and reports the asset's status.
+// need audited assets, and reports on its own status line. Its asset://id goes into `input`
+// only once the asset is Active: a file that failed (refused, or Failed after checking) leaves
+// the field as it was.
 async function uploadAsset(file, kind, input, status, single, audited) {
-  status.textContent = `Uploading ${file.name}…`;
+  const say = (text, failed) => { status.textContent = text; status.className = failed ? "error" : ""; };
+  say(`Uploading ${file.name}…`);
   const form = new FormData();
   form.append("name", file.name);
   form.append("type", kind);
   form.append("file", file);
   try {
     const data = await api("POST", audited ? "/seedance/assets/audit" : "/seedance/sp/assets/upload", form);
-    const ref = `asset://${data.asset_id}`;
-    input.value = single ? ref : (input.value.trim() + " " + ref).trim();
-    status.textContent = `${file.name}: ${data.asset_id}, checking…`;
-    for (let i = 0; i < 120; i++) {
-      const d = audited
+    say(`${file.name}: ${data.asset_id}, checking…`);
+    let d = data;
+    for (let i = 0; i < 120 && d.status === "Processing"; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 1000));
+      d = audited
         ? (await api("GET", `/seedance/assets/status?asset_ids=${encodeURIComponent(data.asset_id)}`)).items[0]
         : await api("POST", "/seedance/sp/assets/detail", { asset_id: data.asset_id });
-      if (d.status !== "Processing") {
-        status.textContent = `${file.name}: ${d.asset_id || data.asset_id} ${d.status}${d.reason ? " — " + d.reason : ""}`;
-        break;
-      }
-      if (d.review === "pending") status.textContent = `${file.name}: ${data.asset_id} waits for an operator's review`;
-      await new Promise((r) => setTimeout(r, 1000));
+      if (d.status === "Processing" && d.review === "pending") say(`${file.name}: ${data.asset_id} waits for an operator's review`);
     }
-    requote();
+    const id = d.asset_id || data.asset_id;
+    if (d.status === "Active") {
+      const ref = `asset://${id}`;
+      input.value = single ? ref : (input.value.trim() + " " + ref).trim();
+      say(`${file.name}: ${id} Active`);
+      requote();
+    } else {
+      say(`${file.name}: ${id} ${d.status}${d.reason ? " — " + d.reason : ""} (not added)`, d.status === "Failed");
+    }
   } catch (e) {
-    status.textContent = `${file.name}: ${e.message}`;
+    say(`${file.name}: upload failed — ${e.message} (not added)`, true);
   }
 }
 
@@ -451,27 +465,106 @@ async function createTask(event) {
 
 const terminal = (t) => t.status === "completed" || t.status === "failed";
 
+// The tasks page: filters by status and model, a lookup by id, pages of 50 through all tasks
+// (`next_cursor`), the current page refreshed every 2 s.
 async function showTasks(view) {
+  const models = await api("GET", "/models").catch(() => ({ items: [] }));
+  const status = h("select", { id: "filter-status", name: "status" },
+    options(["", "queued", "processing", "completed", "failed"], ""));
+  status.options[0].textContent = "All statuses";
+  const model = h("select", { id: "filter-model", name: "model" },
+    options(["", ...models.items.map((m) => m.model)], ""));
+  model.options[0].textContent = "All models";
+  const lookup = h("input", { type: "search", id: "find-task", name: "find", placeholder: "vid_…", autocomplete: "off" });
+  const found = h("p", { class: "error", id: "find-error", role: "alert" });
   const tbody = h("tbody", { id: "task-rows" });
+  const pageInfo = h("span", { id: "task-page", class: "muted" });
+  const newer = h("button", { type: "button", id: "newer", class: "secondary" }, "Newer");
+  const older = h("button", { type: "button", id: "older", class: "secondary" }, "Older");
   view.append(h("section", { class: "card" }, h("h2", {}, "Tasks"),
+    h("form", { class: "filters", id: "task-filters", onsubmit: (e) => e.preventDefault() },
+      h("div", {}, h("label", { for: "filter-status" }, "Status"), status),
+      h("div", {}, h("label", { for: "filter-model" }, "Model"), model),
+      h("div", {}, h("label", { for: "find-task" }, "Open a task by id"), lookup,
+        h("button", { type: "submit", id: "find", class: "secondary" }, "Open"))),
+    found,
     h("div", { class: "table-wrap" }, h("table", {},
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Task"), h("th", { scope: "col" }, "Status"),
-        h("th", { scope: "col" }, "Progress"), h("th", { scope: "col" }, "Model"), h("th", { scope: "col" }, "Cost"),
+        h("th", { scope: "col", class: "hide-phone" }, "Prompt"),
+        h("th", { scope: "col", class: "hide-phone" }, "Progress"), h("th", { scope: "col" }, "Model"),
+        h("th", { scope: "col", class: "hide-phone" }, "Cost"),
         h("th", { scope: "col", class: "hide-phone" }, "Created"))),
-      tbody))));
+      tbody)),
+    h("p", {}, newer, older, " ", pageInfo)));
+  // The cursors of the pages seen so far: cursors[i] opens page i (null: the newest).
+  let cursors = [null];
+  let page = 0;
+  let next = null;
+  const query = () => {
+    const q = new URLSearchParams({ limit: "50" });
+    if (status.value) q.set("status", status.value);
+    if (model.value) q.set("model", model.value);
+    if (cursors[page]) q.set("cursor", cursors[page]);
+    return q.toString();
+  };
   const refresh = async () => {
-    const data = await api("GET", "/videos?limit=50");
+    const data = await api("GET", `/videos?${query()}`);
+    next = data.next_cursor;
     tbody.replaceChildren(...data.items.map((t) => h("tr", { "data-task": t.task_id },
       h("td", {}, h("a", { href: `#/tasks/${t.task_id}` }, t.task_id)),
       h("td", { class: `status-${t.status}` }, t.status),
-      h("td", {}, h("progress", { max: 100, value: t.progress, "aria-label": `progress of ${t.task_id}` }), ` ${t.progress}%`),
+      h("td", { class: "hide-phone prompt" }, promptText(t)),
+      h("td", { class: "hide-phone" }, h("progress", { max: 100, value: t.progress, "aria-label": `progress of ${t.task_id}` }), ` ${t.progress}%`),
       h("td", {}, t.model),
-      h("td", {}, `${t.cost.credits}${t.cost.refunded ? " (refunded)" : ""}`),
+      h("td", { class: "hide-phone" }, `${t.cost.credits.toLocaleString()}${t.cost.refunded ? " (refunded)" : ""}`),
       h("td", { class: "hide-phone" }, fmtTime(t.created_at)))));
-    if (!data.items.length) tbody.append(h("tr", {}, h("td", { colspan: 6 }, "No tasks yet: try the playground.")));
+    if (!data.items.length) {
+      const filtered = status.value || model.value;
+      tbody.append(h("tr", {}, h("td", { colspan: 7 }, filtered ? "No tasks match these filters." : "No tasks yet: try the playground.")));
+    }
+    newer.disabled = page === 0;
+    older.disabled = !next;
+    pageInfo.textContent = `Page ${page + 1}`;
   };
+  const restart = () => { cursors = [null]; page = 0; refresh().catch(showLoadError(view)); };
+  status.addEventListener("change", restart);
+  model.addEventListener("change", restart);
+  older.addEventListener("click", () => {
+    if (!next) return;
+    cursors[page + 1] = next;
+    page += 1;
+    refresh().catch(showLoadError(view));
+  });
+  newer.addEventListener("click", () => {
+    if (page === 0) return;
+    page -= 1;
+    refresh().catch(showLoadError(view));
+  });
+  $("#task-filters").addEventListener("submit", async () => {
+    const id = lookup.value.trim();
+    found.textContent = "";
+    if (!/^vid_[a-z0-9]+$/.test(id)) { found.textContent = "A task id looks like vid_ followed by letters and digits."; lookup.focus(); return; }
+    try {
+      await api("GET", `/videos/${encodeURIComponent(id)}`);
+      go(`#/tasks/${id}`);
+    } catch (e) {
+      found.textContent = e.status === 404 ? `No task ${id} in this account.` : e.message;
+      lookup.focus();
+    }
+  });
   await refresh();
   every(view, () => refresh().catch(() => {}), 2000);
+}
+
+// A task's prompt on one line, cut at 80 characters (the whole of it on the task page).
+function promptText(t) {
+  const prompt = ((t.request && t.request.prompt) || "").replace(/\s+/g, " ").trim();
+  return prompt.length > 80 ? prompt.slice(0, 79) + "…" : prompt;
+}
+
+// An error while loading a page, shown in place of leaving the page blank.
+function showLoadError(view) {
+  return (e) => view.prepend(h("p", { class: "error", role: "alert" }, e.message));
 }
 
 // Reads `GET /videos/{id}/events` with fetch (EventSource cannot send the Authorization header).

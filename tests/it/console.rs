@@ -721,3 +721,219 @@ async fn in_a_browser_progress_updates_keep_the_keyboard_focus() {
     browser.quit().await;
     app.finish().await;
 }
+
+/// Signs `key` in and waits for the playground's form.
+async fn sign_in(browser: &Browser, app: &crate::helpers::TestApp, key: &str) {
+    browser.goto(&format!("{}/", app.base)).await;
+    browser.type_into("#token", key).await;
+    browser.click("#signin").await;
+    browser
+        .wait_for("return document.querySelector('#f-model option') !== null")
+        .await;
+}
+
+#[tokio::test]
+async fn in_a_browser_each_chosen_file_has_its_own_status_and_a_failed_one_is_not_added() {
+    let (Some(chromium), Some(chromedriver)) = (program("chromium"), program("chromedriver"))
+    else {
+        println!("skipped: install chromium chromium-driver (scripts/test does)");
+        return;
+    };
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    sign_in(&browser, &app, &app.key).await;
+    browser.select("#f-model", "seedance2.0-sp").await;
+    browser
+        .wait_for("return document.querySelector('#file-images') !== null")
+        .await;
+    let dir = tempfile::tempdir().expect("dir");
+    let good = dir.path().join("good.png");
+    std::fs::write(&good, png(640, 360, [10, 120, 60])).expect("png");
+    let bad = dir.path().join("broken.png");
+    std::fs::write(&bad, b"this is not an image at all").expect("bad file");
+    // Two files chosen at once (WebDriver takes several paths separated by newlines).
+    browser
+        .type_into(
+            "#file-images",
+            &format!("{}\n{}", good.display(), bad.display()),
+        )
+        .await;
+    let lines = browser
+        .wait_for("const l = [...document.querySelectorAll('#up-images li')].map((li) => [li.textContent, li.className]); return l.length === 2 && l.every(([t]) => !t.includes('Uploading') && !t.includes('checking')) ? l : null")
+        .await;
+    let lines = lines.as_array().expect("two lines");
+    let (good_line, bad_line) = (&lines[0], &lines[1]);
+    assert!(
+        good_line[0].as_str().unwrap_or("").starts_with("good.png")
+            && good_line[0].as_str().unwrap_or("").contains("Active"),
+        "{lines:?}"
+    );
+    assert!(
+        bad_line[0].as_str().unwrap_or("").starts_with("broken.png")
+            && bad_line[0].as_str().unwrap_or("").contains("not added"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        bad_line[1], "error",
+        "the failed file's line is marked as an error"
+    );
+    let field = browser
+        .eval("return document.querySelector('#f-images').value")
+        .await;
+    let refs: Vec<&str> = field.as_str().unwrap_or("").split_whitespace().collect();
+    assert_eq!(
+        refs.len(),
+        1,
+        "only the good file's asset is in the field: {field}"
+    );
+    assert!(refs[0].starts_with("asset://"), "{field}");
+    browser.quit().await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn in_a_browser_tasks_page_through_filters_and_fit_a_phone() {
+    let (Some(chromium), Some(chromedriver)) = (program("chromium"), program("chromedriver"))
+    else {
+        println!("skipped: install chromium chromium-driver (scripts/test does)");
+        return;
+    };
+    let app = spawn_app_with(crate::helpers::Options {
+        workers: false,
+        tweak: Box::new(|s| s.admin.token = Some("adm-console-tasks".to_string().into())),
+    })
+    .await;
+    // 55 queued tasks (no workers) and one failed by a cancel: more than a page of 50.
+    let mut made = Vec::new();
+    for i in 0..56 {
+        let created = app
+            .create_task(&json!({"model": "seedance2.0-sp", "prompt": format!("shot number {i} of the harbour")}))
+            .await;
+        made.push(created.data()["task_id"].as_str().expect("id").to_string());
+    }
+    let cancelled = made[3].clone();
+    assert_eq!(app.cancel(&cancelled).await.status, 200);
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    sign_in(&browser, &app, &app.key).await;
+    browser.goto(&format!("{}/#/tasks", app.base)).await;
+    let first = browser
+        .wait_for("const r = document.querySelectorAll('#task-rows tr[data-task]'); return r.length ? [r.length, r[0].dataset.task, document.querySelector('#older').disabled, document.querySelector('#newer').disabled] : null")
+        .await;
+    assert_eq!(
+        first,
+        json!([50, made[55], false, true]),
+        "newest first, 50 a page"
+    );
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#task-rows tr td.prompt').textContent")
+            .await,
+        json!("shot number 55 of the harbour")
+    );
+    browser.click("#older").await;
+    let second = browser
+        .wait_for("const r = document.querySelectorAll('#task-rows tr[data-task]'); return r.length === 6 ? [r[0].dataset.task, r[5].dataset.task, document.querySelector('#older').disabled, document.querySelector('#task-page').textContent] : null")
+        .await;
+    assert_eq!(second, json!([made[5], made[0], true, "Page 2"]));
+    browser.click("#newer").await;
+    browser
+        .wait_for("return document.querySelectorAll('#task-rows tr[data-task]').length === 50")
+        .await;
+    // A status filter starts again from the newest.
+    browser.select("#filter-status", "failed").await;
+    let failed = browser
+        .wait_for("const r = [...document.querySelectorAll('#task-rows tr[data-task]')]; return r.length === 1 ? r[0].dataset.task : null")
+        .await;
+    assert_eq!(failed, json!(cancelled));
+    browser.select("#filter-status", "").await;
+    // Open by id: an unknown one is said so; a known one opens its page.
+    browser
+        .type_into("#find-task", "vid_nosuchtask0000000000")
+        .await;
+    browser.click("#find").await;
+    let said = browser
+        .wait_for("return document.querySelector('#find-error').textContent || null")
+        .await;
+    assert!(said.as_str().unwrap_or("").contains("No task"), "{said}");
+    browser.clear("#find-task").await;
+    browser.type_into("#find-task", &made[10]).await;
+    browser.click("#find").await;
+    browser
+        .wait_for(&format!("return location.hash === '#/tasks/{}' && document.querySelector('#task-status') !== null", made[10]))
+        .await;
+    // At a phone's width the task's heading and the tasks table fit their boxes.
+    browser.set_window(390, 844).await;
+    let heading = browser
+        .wait_for("const h = document.querySelector('.page h2'); return window.innerWidth <= 400 && h ? [h.scrollWidth, h.clientWidth] : null")
+        .await;
+    assert!(
+        heading[0].as_i64() <= heading[1].as_i64(),
+        "task heading {heading}"
+    );
+    browser.goto(&format!("{}/#/tasks", app.base)).await;
+    let table = browser
+        .wait_for("const w = document.querySelector('.table-wrap'); const t = w && w.querySelector('table'); return t && document.querySelectorAll('#task-rows tr[data-task]').length ? [t.scrollWidth, w.clientWidth] : null")
+        .await;
+    assert!(
+        table[0].as_i64() <= table[1].as_i64(),
+        "tasks table {table}"
+    );
+    browser.set_window(1280, 1000).await;
+    browser.quit().await;
+    app.run_queued_tasks().await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn in_a_browser_a_user_creates_and_rotates_the_webhook_secret_and_dark_mode_follows_the_system(
+) {
+    let (Some(chromium), Some(chromedriver)) = (program("chromium"), program("chromedriver"))
+    else {
+        println!("skipped: install chromium chromium-driver (scripts/test does)");
+        return;
+    };
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    sign_in(&browser, &app, &app.key).await;
+    browser.goto(&format!("{}/#/account", app.base)).await;
+    browser.click("#webhook-create").await;
+    let first = browser
+        .wait_for("const s = document.querySelector('#new-secret'); return s && s.value || null")
+        .await;
+    assert!(
+        first.as_str().unwrap_or("").starts_with("whsec_"),
+        "{first}"
+    );
+    assert_eq!(app.account().await["webhook_secret_set"], true);
+    browser.click("#secret-done").await;
+    // Rotating asks first, then shows the new secret once.
+    browser.click("#webhook-rotate").await;
+    browser.click("#webhook-rotate-confirm").await;
+    let second = browser
+        .wait_for(&format!("const s = document.querySelector('#new-secret'); return s && s.value !== {first} ? s.value : null"))
+        .await;
+    assert!(
+        second.as_str().unwrap_or("").starts_with("whsec_"),
+        "{second}"
+    );
+
+    // Dark mode follows prefers-color-scheme (emulated through the DevTools protocol).
+    let background = "return getComputedStyle(document.body).backgroundColor";
+    let light = browser.eval(background).await;
+    browser
+        .command(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}})),
+        )
+        .await;
+    let dark = browser
+        .wait_for(&format!("const b = getComputedStyle(document.body).backgroundColor; return b !== {light} ? b : null"))
+        .await;
+    assert_eq!(dark, json!("rgb(20, 23, 27)"), "the dark background");
+    browser
+        .screenshot(&screenshot_dir().join("dark-account.png"))
+        .await;
+    browser.quit().await;
+    app.finish().await;
+}
