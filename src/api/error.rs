@@ -160,7 +160,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             code,
             data: self.param.map(|param| ErrorParam { param }),
-            msg: self.message,
+            msg: super::lang::localize(self.code, self.message),
         };
         with_retry_after((status, axum::Json(body)).into_response(), self.retry_after)
     }

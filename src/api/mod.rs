@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod files;
+pub mod lang;
 pub mod metrics;
 pub mod openai;
 pub mod openapi;
@@ -244,7 +245,13 @@ where
         let method = request.method().clone();
         let context =
             crate::telemetry::request::Request::new(id, method.clone(), request.uri().clone());
-        let answer = self.inner.call(request);
+        let lang = lang::Lang::from_accept_language(
+            request
+                .headers()
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let answer = lang.scope(self.inner.call(request));
         let metrics = self.metrics.clone();
         Box::pin(async move {
             let mut response = context

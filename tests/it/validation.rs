@@ -364,3 +364,78 @@ async fn defaults_and_ignored_values_are_reported_on_the_task() {
     app.run_queued_tasks().await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn errors_speak_chinese_when_the_request_asks_for_it_with_the_same_codes() {
+    let app = crate::helpers::spawn_app().await;
+    let bad = serde_json::json!({"model": "seedance2.0-sp", "prompt": "a cat", "duration": 20});
+    let send = |language: Option<&'static str>, path: &'static str, body: serde_json::Value| {
+        let mut request = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(&app.key)
+            .json(&body);
+        if let Some(language) = language {
+            request = request.header("Accept-Language", language);
+        }
+        async move { crate::helpers::answer(request.send().await.expect("send")).await }
+    };
+    let english = send(None, "/seedance/videos", bad.clone()).await;
+    assert_eq!(english.code(), 40001);
+    assert!(
+        english
+            .msg()
+            .starts_with("duration: must be an integer from 4 to 15"),
+        "{}",
+        english.msg()
+    );
+    let chinese = send(
+        Some("zh-CN,zh;q=0.9,en;q=0.8"),
+        "/seedance/videos",
+        bad.clone(),
+    )
+    .await;
+    assert_eq!(
+        (chinese.status, chinese.code()),
+        (400, 40001),
+        "same status and code"
+    );
+    assert_eq!(
+        chinese.msg(),
+        "duration：模型 seedance2.0-sp 要求 4 到 15 之间的整数（收到 20）"
+    );
+    assert_eq!(chinese.data()["param"], "duration");
+    // English preferred over Chinese: English.
+    let preferred = send(Some("en-US,zh-CN;q=0.5"), "/seedance/videos", bad.clone()).await;
+    assert_eq!(preferred.msg(), english.msg());
+    // An unknown route, in Chinese too.
+    let unknown = app
+        .client
+        .get(format!("{}/api/open-api/v1/no-such-route", app.base))
+        .header("Accept-Language", "zh")
+        .send()
+        .await
+        .expect("send");
+    let unknown = crate::helpers::answer(unknown).await;
+    assert_eq!(unknown.code(), 40400);
+    assert_eq!(
+        unknown.msg(),
+        "没有这个路由；请参阅 API 文档中 reelay 提供的路由"
+    );
+    // Ark's door: the same translation in Ark's error shape.
+    let ark = app
+        .client
+        .post(format!("{}/api/v3/contents/generations/tasks", app.base))
+        .bearer_auth(&app.key)
+        .header("Accept-Language", "zh-CN")
+        .json(&serde_json::json!({"model": "seedance2.0-sp", "content": [{"type": "text", "text": "a cat"}], "duration": 20}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(ark.status(), 400);
+    let body: serde_json::Value = ark.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "InvalidParameter");
+    let message = body["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("之间的整数"), "{message}");
+    app.finish().await;
+}

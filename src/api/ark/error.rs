@@ -97,7 +97,7 @@ impl IntoResponse for ArkApiError {
         let body = ArkErrorBody {
             error: ArkError {
                 code: ark_code.to_string(),
-                message,
+                message: crate::api::lang::localize(code, message),
                 param: param.unwrap_or_default(),
                 kind: kind.to_string(),
             },

@@ -55,6 +55,7 @@ impl IntoResponse for OpenAiApiError {
             param,
             retry_after,
         } = self.0;
+        let message = crate::api::lang::localize(code, message);
         let (status, kind, code) = openai_code(code);
         let body = OpenAiErrorBody {
             error: OpenAiError {
