@@ -463,7 +463,7 @@ async function createTask(event) {
 
 // ---- tasks ---------------------------------------------------------------------------------
 
-const terminal = (t) => t.status === "completed" || t.status === "failed";
+const terminal = (task) => task.status === "completed" || task.status === "failed";
 
 // The tasks page: filters by status and model, a lookup by id, pages of 50 through all tasks
 // (`next_cursor`), the current page refreshed every 2 s.
@@ -510,14 +510,14 @@ async function showTasks(view) {
   const refresh = async () => {
     const data = await api("GET", `/videos?${query()}`);
     next = data.next_cursor;
-    tbody.replaceChildren(...data.items.map((t) => h("tr", { "data-task": t.task_id },
-      h("td", {}, h("a", { href: `#/tasks/${t.task_id}` }, t.task_id)),
-      h("td", { class: `status-${t.status}` }, t.status),
-      h("td", { class: "hide-phone prompt" }, promptText(t)),
-      h("td", { class: "hide-phone" }, h("progress", { max: 100, value: t.progress, "aria-label": `progress of ${t.task_id}` }), ` ${t.progress}%`),
-      h("td", {}, t.model),
-      h("td", { class: "hide-phone" }, `${t.cost.credits.toLocaleString()}${t.cost.refunded ? " (refunded)" : ""}`),
-      h("td", { class: "hide-phone" }, fmtTime(t.created_at)))));
+    tbody.replaceChildren(...data.items.map((task) => h("tr", { "data-task": task.task_id },
+      h("td", {}, h("a", { href: `#/tasks/${task.task_id}` }, task.task_id)),
+      h("td", { class: `status-${task.status}` }, task.status),
+      h("td", { class: "hide-phone prompt" }, promptText(task)),
+      h("td", { class: "hide-phone" }, h("progress", { max: 100, value: task.progress, "aria-label": `progress of ${task.task_id}` }), ` ${task.progress}%`),
+      h("td", {}, task.model),
+      h("td", { class: "hide-phone" }, `${task.cost.credits.toLocaleString()}${task.cost.refunded ? " (refunded)" : ""}`),
+      h("td", { class: "hide-phone" }, fmtTime(task.created_at)))));
     if (!data.items.length) {
       const filtered = status.value || model.value;
       tbody.append(h("tr", {}, h("td", { colspan: 7 }, filtered ? "No tasks match these filters." : "No tasks yet: try the playground.")));
@@ -557,8 +557,8 @@ async function showTasks(view) {
 }
 
 // A task's prompt on one line, cut at 80 characters (the whole of it on the task page).
-function promptText(t) {
-  const prompt = ((t.request && t.request.prompt) || "").replace(/\s+/g, " ").trim();
+function promptText(task) {
+  const prompt = ((task.request && task.request.prompt) || "").replace(/\s+/g, " ").trim();
   return prompt.length > 80 ? prompt.slice(0, 79) + "…" : prompt;
 }
 
@@ -606,44 +606,44 @@ async function showTask(id, view) {
   view.append(h("p", {}, h("a", { href: "#/tasks" }, "← All tasks")), box);
   let shownVideo = null;
   let shownStatus = null;
-  const render = (t) => {
-    const r = t.result;
+  const render = (task) => {
+    const r = task.result;
     // Progress alone changes the numbers in place: rebuilding the page on every event would
     // take the keyboard focus away every two seconds.
-    if (t.status === shownStatus && !r && box.querySelector("#task-progress")) {
-      box.querySelector("#task-progress").value = t.progress;
-      box.querySelector("#task-percent").textContent = ` ${t.progress}% · `;
+    if (task.status === shownStatus && !r && box.querySelector("#task-progress")) {
+      box.querySelector("#task-progress").value = task.progress;
+      box.querySelector("#task-percent").textContent = ` ${task.progress}% · `;
       return;
     }
-    shownStatus = t.status;
+    shownStatus = task.status;
     const parts = [
-      h("h2", {}, `Task ${t.task_id}`),
-      h("p", {}, "Status: ", h("strong", { id: "task-status", class: `status-${t.status}` }, t.status), " · ",
-        h("progress", { id: "task-progress", max: 100, value: t.progress, "aria-label": "progress" }),
-        h("span", { id: "task-percent" }, ` ${t.progress}% · `),
-        `model ${t.model} · cost ${t.cost.credits} credits${t.cost.refunded ? " (refunded)" : ""}`),
-      t.error_message ? h("p", { class: "error", id: "task-error", role: "alert" }, `Error: ${t.error_message}`) : null,
+      h("h2", {}, `Task ${task.task_id}`),
+      h("p", {}, "Status: ", h("strong", { id: "task-status", class: `status-${task.status}` }, task.status), " · ",
+        h("progress", { id: "task-progress", max: 100, value: task.progress, "aria-label": "progress" }),
+        h("span", { id: "task-percent" }, ` ${task.progress}% · `),
+        `model ${task.model} · cost ${task.cost.credits} credits${task.cost.refunded ? " (refunded)" : ""}`),
+      task.error_message ? h("p", { class: "error", id: "task-error", role: "alert" }, `Error: ${task.error_message}`) : null,
     ];
     if (r && r.video_url) {
       parts.push(h("video", { id: "player", controls: true, preload: "metadata", src: r.video_url, playsinline: true,
-        "aria-label": `result video of ${t.task_id}` }));
-      parts.push(h("p", {}, h("a", { href: r.video_url, download: `${t.task_id}.mp4`, id: "download" }, "Download MP4"),
+        "aria-label": `result video of ${task.task_id}` }));
+      parts.push(h("p", {}, h("a", { href: r.video_url, download: `${task.task_id}.mp4`, id: "download" }, "Download MP4"),
         ` · ${r.width}×${r.height}, ${r.duration} s, ${r.fps} fps, ${r.size_bytes} bytes, expires ${r.expires_at ? fmtTime(r.expires_at) : "never"}`));
       if (r.last_frame_url) parts.push(h("p", {}, "Last frame:"), h("img", { class: "preview", src: r.last_frame_url, alt: "last frame of the video" }));
     } else if (r && r.expired) {
       parts.push(h("p", {}, "The result expired and was deleted."));
     }
-    const curl = curlFor(t);
-    parts.push(h("h3", {}, "Request"), h("pre", { id: "task-request" }, JSON.stringify(t.request, null, 2)),
+    const curl = curlFor(task);
+    parts.push(h("h3", {}, "Request"), h("pre", { id: "task-request" }, JSON.stringify(task.request, null, 2)),
       h("h3", {}, "Copy as curl"), h("pre", { id: "curl" }, curl),
       h("button", { type: "button", class: "secondary", id: "copy-curl", onclick: (e) => copy(curl, e.target, box.querySelector("#curl")) }, "Copy curl"));
     // Only a queued task can be cancelled (a render that has started runs to the end); asked in
     // place, and the answer (the cancelled, refunded task) is shown at once.
-    if (t.status === "queued") {
+    if (task.status === "queued") {
       parts.push(confirmButton("Cancel task", "Cancel this task? It has not started; its credits are refunded.",
-        async () => render(await api("POST", `/videos/${t.task_id}/cancel`)),
+        async () => render(await api("POST", `/videos/${task.task_id}/cancel`)),
         { id: "cancel-task" }, { id: "confirm-cancel" }));
-    } else if (t.status === "processing") {
+    } else if (task.status === "processing") {
       parts.push(h("p", { class: "hint" }, "This task is running and runs to the end; it can no longer be cancelled."));
     }
     // Keep the player (and its playback position) when a later event repeats the same result.
@@ -652,9 +652,9 @@ async function showTask(id, view) {
     if (old && r && r.video_url === shownVideo) box.querySelector("#player").replaceWith(old);
     shownVideo = r && r.video_url;
   };
-  const t = await api("GET", `/videos/${id}`);
-  render(t);
-  if (!terminal(t) && view.isConnected) {
+  const task = await api("GET", `/videos/${id}`);
+  render(task);
+  if (!terminal(task) && view.isConnected) {
     followTask(id, render).catch(() => {
       // Fall back to polling when the stream cannot be read.
       let done = false;
