@@ -972,7 +972,7 @@ fn every_console_string_is_in_english_and_in_chinese() {
     }
     let mut used = std::collections::BTreeSet::new();
     for name in &scripts {
-        used.extend(t_keys(&read(name)));
+        used.extend(t_keys(&read(name.as_str())));
     }
     used.extend(attribute_keys(&read("index.html")));
     assert!(used.contains("nav.playground") && used.contains("playground.title"), "{used:?}");
