@@ -6,7 +6,7 @@ async function showAccount(view) {
   const [a, ledger] = await Promise.all([api("GET", "/account"), api("GET", "/account/ledger?limit=50")]);
   view.append(h("section", { class: "card" }, h("h2", {}, t("account.title")),
     h("p", {}, `${a.name} (${a.account_id})`),
-    h("p", { class: "quote" }, t("account.balance"), h("span", { id: "balance" }, a.balance), t("account.credits")),
+    h("p", { class: "quote" }, t("account.balance"), h("span", { id: "balance" }, num(a.balance)), t("account.credits")),
     h("p", {}, t("account.spent", { credits: num(a.spent_total) }))),
   webhookCard(a.webhook_secret_set),
   await keysCard(),
@@ -51,14 +51,14 @@ function alertIn(card, e) {
 
 // A key's spending: "1200 of 5000 credits" under a quota, "1200 credits (no quota)" without.
 function quotaText(k) {
-  return k.quota > 0 ? t("keys.quota_of", { used: k.quota_used, quota: k.quota }) : t("keys.quota_none", { used: k.quota_used });
+  return k.quota > 0 ? t("keys.quota_of", { used: num(k.quota_used), quota: num(k.quota) }) : t("keys.quota_none", { used: num(k.quota_used) });
 }
 
 // The keys table, shared with the operator's account page (operator.js).
 // One row per key, for this account (`revoke` posts the revocation) or for the operator.
 function keyRows(keys, revoke) {
   return keys.map((k) => h("tr", { "data-key": k.key_id },
-    h("td", {}, k.name, k.current ? h("span", { class: "muted" }, " " + t("keys.this_session")) : null),
+    h("td", {}, k.name, k.current ? h("span", { class: "muted" }, t("keys.this_session")) : null),
     h("td", {}, h("code", {}, k.key_id)),
     h("td", { class: "hide-phone" }, h("code", {}, `${k.prefix}…`)),
     h("td", { class: "hide-phone" }, fmtTime(k.created_at)),

@@ -524,7 +524,7 @@ async function showTasks(view) {
       h("td", { class: "hide-phone prompt" }, promptText(task)),
       h("td", { class: "hide-phone" }, h("progress", { max: 100, value: task.progress, "aria-label": t("tasks.progress_of", { id: task.task_id }) }), ` ${task.progress}%`),
       h("td", {}, task.model),
-      h("td", { class: "hide-phone" }, `${num(task.cost.credits)}${task.cost.refunded ? " " + t("tasks.refunded") : ""}`),
+      h("td", { class: "hide-phone" }, `${num(task.cost.credits)}${task.cost.refunded ? t("tasks.refunded") : ""}`),
       h("td", { class: "hide-phone" }, fmtTime(task.created_at)))));
     if (!data.items.length) {
       const filtered = status.value || model.value;
@@ -629,7 +629,7 @@ async function showTask(id, view) {
       h("p", {}, t("task.status"), h("strong", { id: "task-status", class: `status-${task.status}` }, statusLabel(task.status)), " · ",
         h("progress", { id: "task-progress", max: 100, value: task.progress, "aria-label": t("task.progress") }),
         h("span", { id: "task-percent" }, ` ${task.progress}% · `),
-        t("task.summary", { model: task.model, credits: num(task.cost.credits) }) + (task.cost.refunded ? " " + t("tasks.refunded") : "")),
+        t("task.summary", { model: task.model, credits: num(task.cost.credits) }) + (task.cost.refunded ? t("tasks.refunded") : "")),
       task.error_message ? h("p", { class: "error", id: "task-error", role: "alert" }, t("task.error", { message: task.error_message })) : null,
     ];
     if (r && r.video_url) {

@@ -84,7 +84,7 @@ async function showAccounts(view) {
   const row = (a) => h("tr", { "data-account": a.account_id },
     h("td", {}, h("a", { href: `#/operator/accounts/${encodeURIComponent(a.account_id)}` }, a.name)),
     h("td", { class: "hide-phone" }, h("code", {}, a.account_id)),
-    h("td", { class: "balance" }, a.balance),
+    h("td", { class: "balance" }, num(a.balance)),
     h("td", { class: "hide-phone" }, num(a.spent_total)),
     h("td", { class: "hide-phone" }, fmtTime(a.created_at)));
   const load = async (append) => {
@@ -140,7 +140,7 @@ function newAccountForm(reload) {
 
 async function showAdminAccount(view, id) {
   const a = await admin("GET", `/accounts/${encodeURIComponent(id)}`);
-  const balance = h("span", { id: "acct-balance" }, a.balance);
+  const balance = h("span", { id: "acct-balance" }, num(a.balance));
   const done = h("p", { id: "credits-done", role: "status" });
   const formError = h("p", { class: "error", role: "alert" });
   const amount = h("input", { type: "number", id: "acct-credits", step: 1, inputmode: "numeric", required: true,
@@ -171,8 +171,8 @@ async function showAdminAccount(view, id) {
     }
     try {
       const r = await admin("POST", `/accounts/${encodeURIComponent(id)}/credits`, { credits: n, note: reason.value.trim() });
-      balance.textContent = r.balance;
-      const change = { n: num(Math.abs(n)), balance: r.balance };
+      balance.textContent = num(r.balance);
+      const change = { n: num(Math.abs(n)), balance: num(r.balance) };
       done.textContent = n > 0 ? t("acct.added", change) : t("acct.removed", change);
       amount.value = "";
       reason.value = "";
@@ -191,7 +191,7 @@ async function showAdminAccount(view, id) {
   };
   const loadKeys = async () => {
     const fresh = await admin("GET", `/accounts/${encodeURIComponent(id)}`);
-    balance.textContent = fresh.balance;
+    balance.textContent = num(fresh.balance);
     showKeys(fresh.keys);
   };
   const slot = h("div", { id: "secret-slot" });

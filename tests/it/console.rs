@@ -300,7 +300,7 @@ async fn in_a_browser_a_user_creates_and_plays_a_video_and_an_operator_approves_
     browser.screenshot(&shots.join("4-tasks.png")).await;
     browser.goto(&format!("{}/#/account", app.base)).await;
     let balance = browser
-        .wait_for("const b = document.querySelector('#balance'); return b ? b.textContent : null")
+        .wait_for("const b = document.querySelector('#balance'); return b ? b.textContent.replace(/,/g, '') : null")
         .await;
     assert_eq!(balance, json!(app.balance().await.to_string()));
     browser
@@ -506,7 +506,7 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
     assert_no_unlabelled_controls(&browser, "operator").await;
     browser.click("a[href=\"#/operator/accounts\"]").await;
     let listed = browser
-        .wait_for(&format!("const b = document.querySelector('tr[data-account=\"{}\"] .balance'); return b ? b.textContent : null", app.account_id))
+        .wait_for(&format!("const b = document.querySelector('tr[data-account=\"{}\"] .balance'); return b ? b.textContent.replace(/,/g, '') : null", app.account_id))
         .await;
     assert_eq!(listed, json!(before.to_string()));
     assert_eq!(
@@ -521,7 +521,7 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
         .click(&format!("tr[data-account=\"{}\"] a", app.account_id))
         .await;
     browser
-        .wait_for(&format!("const b = document.querySelector('#acct-balance'); return b && b.textContent === '{before}' && document.querySelector('#keys tr[data-key=\"{key_id}\"]') !== null"))
+        .wait_for(&format!("const b = document.querySelector('#acct-balance'); return b && b.textContent.replace(/,/g, '') === '{before}' && document.querySelector('#keys tr[data-key=\"{key_id}\"]') !== null"))
         .await;
     assert_no_unlabelled_controls(&browser, "account detail").await;
     // Amount and reason are both needed.
@@ -534,7 +534,7 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
     browser.click("#credits-submit").await;
     let after = before + 5000;
     browser
-        .wait_for(&format!("return document.querySelector('#acct-balance').textContent === '{after}' && document.querySelector('#credits-done').textContent.includes('{after}')"))
+        .wait_for(&format!("return document.querySelector('#acct-balance').textContent.replace(/,/g, '') === '{after}' && document.querySelector('#credits-done').textContent.replace(/,/g, '').includes('{after}')"))
         .await;
     assert_eq!(app.balance().await, after);
     let ledger = app.get("/account/ledger?limit=1").await;
@@ -569,7 +569,7 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
     browser.type_into("#keyq-quota", "70000").await;
     browser.click("#quota-submit").await;
     browser
-        .wait_for(&format!("const q = document.querySelector('[data-quota=\"{session_key}\"]'); return q && q.textContent.includes('of 70000 credits')"))
+        .wait_for(&format!("const q = document.querySelector('[data-quota=\"{session_key}\"]'); return q && q.textContent.replace(/,/g, '').includes('of 70000 credits')"))
         .await;
     let key = app.get("/key/balance").await;
     assert_eq!(key.data()["total_quota"], 70000, "{:?}", key.body);
@@ -578,7 +578,7 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
         .goto(&format!("{}/#/operator/accounts", app.base))
         .await;
     browser
-        .wait_for(&format!("const b = document.querySelector('tr[data-account=\"{}\"] .balance'); return b && b.textContent === '{after}'", app.account_id))
+        .wait_for(&format!("const b = document.querySelector('tr[data-account=\"{}\"] .balance'); return b && b.textContent.replace(/,/g, '') === '{after}'", app.account_id))
         .await;
 
     browser.quit().await;
