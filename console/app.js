@@ -117,7 +117,9 @@ function route() {
   // draws into its detached container, never beside the new page.
   const view = h("div", { class: "page" });
   $("#view").replaceChildren(view);
-  if (!signedIn) { $("#token").focus(); return; }
+  // A language switch redraws the page: the focus stays on the switch.
+  const switching = document.activeElement === $("#lang");
+  if (!signedIn) { if (!switching) $("#token").focus(); return; }
   // The current link is the longest one the hash starts with, at a "/" boundary.
   const hash = location.hash || "#/";
   let current = null;
@@ -142,7 +144,7 @@ function route() {
     .then(() => {
       // Move focus to the new page's heading, so keyboard and screen-reader users start there.
       const heading = view.isConnected && view.querySelector("h2");
-      if (heading && !view.contains(document.activeElement)) {
+      if (heading && !switching && !view.contains(document.activeElement)) {
         heading.tabIndex = -1;
         heading.focus({ preventScroll: true });
       }
