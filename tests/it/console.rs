@@ -959,7 +959,11 @@ fn every_console_string_is_in_english_and_in_chinese() {
     let i18n = read("i18n.js");
     let en = dictionary(&i18n, "en");
     let zh = dictionary(&i18n, "zh");
-    assert!(en.len() > 100, "the English block looks unread: {} keys", en.len());
+    assert!(
+        en.len() > 100,
+        "the English block looks unread: {} keys",
+        en.len()
+    );
     let mut scripts: Vec<String> = std::fs::read_dir(&dir)
         .expect("console dir")
         .filter_map(|entry| entry.ok())
@@ -970,12 +974,15 @@ fn every_console_string_is_in_english_and_in_chinese() {
     for needed in ["app.js", "account.js", "operator.js", "i18n.js"] {
         assert!(scripts.iter().any(|s| s == needed), "console/{needed}");
     }
-    let mut used = std::collections::BTreeSet::new();
+    let mut used: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for name in &scripts {
         used.extend(t_keys(&read(name.as_str())));
     }
     used.extend(attribute_keys(&read("index.html")));
-    assert!(used.contains("nav.playground") && used.contains("playground.title"), "{used:?}");
+    assert!(
+        used.contains("nav.playground") && used.contains("playground.title"),
+        "{used:?}"
+    );
 
     let mut problems = Vec::new();
     for key in &used {
@@ -1007,8 +1014,13 @@ fn every_console_string_is_in_english_and_in_chinese() {
 /// The `"key": "value",` lines of the `lang` block of console/i18n.js (`  en: {` to `  },`).
 fn dictionary(source: &str, lang: &str) -> std::collections::BTreeMap<String, String> {
     let open = format!("  {lang}: {{");
-    let mut lines = source.lines().skip_while(|line| line.trim_end() != open.as_str());
-    assert!(lines.next().is_some(), "console/i18n.js has no `{open}` block");
+    let mut lines = source
+        .lines()
+        .skip_while(|line| line.trim_end() != open.as_str());
+    assert!(
+        lines.next().is_some(),
+        "console/i18n.js has no `{open}` block"
+    );
     let mut map = std::collections::BTreeMap::new();
     for line in lines {
         let line = line.trim();
@@ -1063,7 +1075,10 @@ fn attribute_keys(html: &str) -> Vec<String> {
         let Some(eq) = rest.find("=\"") else {
             continue;
         };
-        if !rest[..eq].chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+        if !rest[..eq]
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-')
+        {
             continue;
         }
         let value = &rest[eq + 2..];
@@ -1100,7 +1115,13 @@ async fn in_a_browser_the_console_switches_to_chinese_remembers_it_and_fits_a_ph
         .await;
     assert_eq!(
         seen,
-        json!(["zh-CN", ["创作台", "任务", "账户"], "退出登录", "模型", "zh"])
+        json!([
+            "zh-CN",
+            ["创作台", "任务", "账户"],
+            "退出登录",
+            "模型",
+            "zh"
+        ])
     );
     assert_no_unlabelled_controls(&browser, "playground in Chinese").await;
 
