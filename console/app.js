@@ -29,7 +29,7 @@ function h(tag, attrs, ...children) {
 const $ = (sel) => document.querySelector(sel);
 const token = () => store.getItem("reelay.token");
 const role = () => store.getItem("reelay.role");
-const fmtTime = (s) => (s ? new Date(s * 1000).toLocaleString() : "");
+const fmtTime = (s) => (s ? new Date(s * 1000).toLocaleString(locale()) : "");
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -85,7 +85,7 @@ async function signIn(event) {
       store.setItem("reelay.role", "admin");
     } catch (e) {
       store.removeItem("reelay.token");
-      $("#signin-error").textContent = "Sign in failed: neither a valid API key nor the admin token.";
+      $("#signin-error").textContent = t("signin.failed");
       $("#token").focus();
       return;
     }
@@ -117,7 +117,9 @@ function route() {
   // draws into its detached container, never beside the new page.
   const view = h("div", { class: "page" });
   $("#view").replaceChildren(view);
-  if (!signedIn) { $("#token").focus(); return; }
+  // A language switch redraws the page: the focus stays on the switch.
+  const switching = document.activeElement === $("#lang");
+  if (!signedIn) { if (!switching) $("#token").focus(); return; }
   // The current link is the longest one the hash starts with, at a "/" boundary.
   const hash = location.hash || "#/";
   let current = null;
@@ -136,13 +138,13 @@ function route() {
   const pages = role() === "admin"
     ? { operator: operatorPage }
     : { playground: showPlayground, tasks: parts[1] ? (v) => showTask(parts[1], v) : showTasks, account: showAccount };
-  const show = pages[page] || (() => view.append(h("p", {}, "No such page.")));
+  const show = pages[page] || (() => view.append(h("p", {}, t("page.none"))));
   Promise.resolve(show(view))
     .catch((e) => view.append(h("p", { class: "error", role: "alert" }, e.message)))
     .then(() => {
       // Move focus to the new page's heading, so keyboard and screen-reader users start there.
       const heading = view.isConnected && view.querySelector("h2");
-      if (heading && !view.contains(document.activeElement)) {
+      if (heading && !switching && !view.contains(document.activeElement)) {
         heading.tabIndex = -1;
         heading.focus({ preventScroll: true });
       }
@@ -152,18 +154,17 @@ function route() {
 // ---- shared pieces -------------------------------------------------------------------------
 
 // A secret shown once (a new API key): the warning, the secret in a read-only field that is
-// selected on focus, a copy button and a button to dismiss it. `onDone` runs after dismissal.
-function secretBox(secret, what, onDone) {
+// selected on focus, a copy button and a button to dismiss it. `title` is the box's heading
+// (already in the page's language); `onDone` runs after dismissal.
+function secretBox(secret, title, onDone) {
   const field = h("input", { type: "text", id: "new-secret", readonly: true, value: secret, spellcheck: "false",
     autocomplete: "off", "aria-describedby": "new-secret-warning", onfocus: (e) => e.target.select() });
   const box = h("div", { class: "secret", id: "secret-box", tabindex: "-1" },
-    h("h3", {}, `Secret of ${what}`),
-    h("p", { id: "new-secret-warning", class: "warning" },
-      "Copy it now: it is shown only this once. reelay keeps only a hash and cannot show it again. ",
-      "Anyone holding it can spend this account's credits."),
-    h("label", { for: "new-secret" }, "Secret"), field,
-    h("button", { type: "button", id: "copy-secret", class: "secondary", onclick: (e) => copy(secret, e.target, field) }, "Copy secret"),
-    h("button", { type: "button", id: "secret-done", onclick: () => { box.remove(); if (onDone) onDone(); } }, "I have stored it"));
+    h("h3", {}, title),
+    h("p", { id: "new-secret-warning", class: "warning" }, t("secret.warning")),
+    h("label", { for: "new-secret" }, t("secret.label")), field,
+    h("button", { type: "button", id: "copy-secret", class: "secondary", onclick: (e) => copy(secret, e.target, field) }, t("secret.copy")),
+    h("button", { type: "button", id: "secret-done", onclick: () => { box.remove(); if (onDone) onDone(); } }, t("secret.done")));
   return box;
 }
 
@@ -173,12 +174,12 @@ function confirmButton(label, question, action, attrs, confirmAttrs) {
   const slot = h("span", { class: "confirm" });
   const ask = () => {
     const status = h("span", { class: "error", role: "alert" });
-    const yes = h("button", Object.assign({ type: "button", class: "danger" }, confirmAttrs), `Yes, ${label.toLowerCase()}`);
+    const yes = h("button", Object.assign({ type: "button", class: "danger" }, confirmAttrs), t("confirm.yes", { action: label.toLowerCase() }));
     yes.addEventListener("click", async () => {
       yes.disabled = true;
       try { await action(); } catch (e) { status.textContent = e.message; yes.disabled = false; }
     });
-    const no = h("button", { type: "button", class: "secondary", onclick: () => { reset(); slot.querySelector("button").focus(); } }, "Cancel");
+    const no = h("button", { type: "button", class: "secondary", onclick: () => { reset(); slot.querySelector("button").focus(); } }, t("confirm.cancel"));
     slot.replaceChildren(h("span", { class: "question" }, question), " ", yes, no, status);
     yes.focus();
   };
@@ -226,11 +227,11 @@ async function showPlayground(view) {
   const form = h("form", { class: "card", id: "playground", novalidate: true });
   const modelSelect = h("select", { id: "f-model", name: "model" },
     options(models.map((m) => m.model), models[0] && models[0].model));
-  form.append(h("h2", {}, "Playground"), fieldBox("model", "Model", modelSelect),
+  form.append(h("h2", {}, t("playground.title")), fieldBox("model", t("field.model"), modelSelect),
     h("div", { id: "model-fields" }),
     h("p", { class: "quote", id: "quote", "aria-live": "polite" }),
     h("p", { class: "error", id: "form-error", role: "alert" }),
-    h("button", { type: "submit", id: "create" }, "Create video"));
+    h("button", { type: "submit", id: "create" }, t("playground.create")));
   view.append(form);
   modelSelect.addEventListener("change", () => { renderModelFields(); requote(); });
   form.addEventListener("input", requote);
@@ -249,15 +250,16 @@ function currentModel() {
 function mediaField(m, name, label, kind, max) {
   const forms = m.media_forms || ["https", "asset"];
   const takesAssets = forms.includes("asset");
-  const what = forms.includes("https") ? (takesAssets ? "https URLs or asset://ids" : "https URLs") : "asset://ids";
-  const hint = max > 1 ? `Up to ${max}, separated by spaces: ${what}.` : `One of: ${what}.`;
+  const what = forms.includes("https") ? (takesAssets ? t("media.both") : t("media.https")) : t("media.asset");
+  const hint = max > 1 ? t("media.many", { max, what }) : t("media.one", { what });
+  const kindName = { image: t("kind.image"), video: t("kind.video"), audio: t("kind.audio") }[kind] || kind;
   const input = h("input", { type: "text", id: `f-${name}`, name, "aria-describedby": `hint-${name}` });
   const box = fieldBox(name, label, input, hint);
   if (!takesAssets) return box;
   const file = h("input", { type: "file", id: `file-${name}`, accept: `${kind}/*`, multiple: max > 1 });
   const drop = h("div", { class: "drop" },
     h("label", { for: `file-${name}`, class: "inline" },
-      `Upload ${kind} as ${m.assets_audited ? "an audited asset" : "an asset"} (or drop files here)`), " ", file,
+      m.assets_audited ? t("upload.label_audited", { kind: kindName }) : t("upload.label", { kind: kindName })), " ", file,
     h("ul", { class: "uploads", id: `up-${name}`, "aria-live": "polite" }));
   // One status line per file, each with its own outcome; a new choice starts a new list.
   const upload = (files) => {
@@ -283,33 +285,33 @@ function mediaField(m, name, label, kind, max) {
 // the field as it was.
 async function uploadAsset(file, kind, input, status, single, audited) {
   const say = (text, failed) => { status.textContent = text; status.className = failed ? "error" : ""; };
-  say(`Uploading ${file.name}…`);
+  say(t("upload.uploading", { file: file.name }));
   const form = new FormData();
   form.append("name", file.name);
   form.append("type", kind);
   form.append("file", file);
   try {
     const data = await api("POST", audited ? "/seedance/assets/audit" : "/seedance/sp/assets/upload", form);
-    say(`${file.name}: ${data.asset_id}, checking…`);
+    say(t("upload.checking", { file: file.name, id: data.asset_id }));
     let d = data;
     for (let i = 0; i < 120 && d.status === "Processing"; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 1000));
       d = audited
         ? (await api("GET", `/seedance/assets/status?asset_ids=${encodeURIComponent(data.asset_id)}`)).items[0]
         : await api("POST", "/seedance/sp/assets/detail", { asset_id: data.asset_id });
-      if (d.status === "Processing" && d.review === "pending") say(`${file.name}: ${data.asset_id} waits for an operator's review`);
+      if (d.status === "Processing" && d.review === "pending") say(t("upload.review", { file: file.name, id: data.asset_id }));
     }
     const id = d.asset_id || data.asset_id;
     if (d.status === "Active") {
       const ref = `asset://${id}`;
       input.value = single ? ref : (input.value.trim() + " " + ref).trim();
-      say(`${file.name}: ${id} Active`);
+      say(t("upload.active", { file: file.name, id }));
       requote();
     } else {
-      say(`${file.name}: ${id} ${d.status}${d.reason ? " — " + d.reason : ""} (not added)`, d.status === "Failed");
+      say(t("upload.not_added", { file: file.name, id, status: d.status, reason: d.reason ? " — " + d.reason : "" }), d.status === "Failed");
     }
   } catch (e) {
-    say(`${file.name}: upload failed — ${e.message} (not added)`, true);
+    say(t("upload.failed", { file: file.name, error: e.message }), true);
   }
 }
 
@@ -323,18 +325,18 @@ function checkField(name, label, checked, hint) {
 
 // The request fields beyond the seed's (API.md §2 ext): each shown only when the model takes it.
 function optionFields(m) {
-  return h("fieldset", { id: "options" }, h("legend", {}, "Options"),
+  return h("fieldset", { id: "options" }, h("legend", {}, t("options.legend")),
     h("div", { class: "row" },
-      fieldBox("seed", "Seed", h("input", { type: "number", id: "f-seed", name: "seed", min: -1, max: 4294967295, step: 1,
-        inputmode: "numeric", placeholder: "random", "aria-describedby": "hint-seed" }),
-      "-1 to 4294967295; empty or -1 picks one at random. The same seed and request give the same video."),
-      fieldBox("callback_url", "Webhook URL", h("input", { type: "url", id: "f-callback_url", name: "callback_url",
+      fieldBox("seed", t("options.seed"), h("input", { type: "number", id: "f-seed", name: "seed", min: -1, max: 4294967295, step: 1,
+        inputmode: "numeric", placeholder: t("options.seed_placeholder"), "aria-describedby": "hint-seed" }),
+      t("options.seed_hint")),
+      fieldBox("callback_url", t("options.callback_url"), h("input", { type: "url", id: "f-callback_url", name: "callback_url",
         placeholder: "https://", "aria-describedby": "hint-callback_url" }),
-      "Optional: reelay POSTs the finished task there, signed.")),
-    m.audio_output ? checkField("generate_audio", "Generate audio", true, "A soundtrack made with the video.") : null,
-    checkField("watermark", "Watermark", false, null),
-    checkField("camera_fixed", "Fixed camera", false, "Keep the camera still."),
-    checkField("return_last_frame", "Return the last frame", false, "Also keep the last frame as an image, e.g. to start the next clip."));
+      t("options.callback_hint"))),
+    m.audio_output ? checkField("generate_audio", t("options.generate_audio"), true, t("options.generate_audio_hint")) : null,
+    checkField("watermark", t("options.watermark"), false, null),
+    checkField("camera_fixed", t("options.camera_fixed"), false, t("options.camera_fixed_hint")),
+    checkField("return_last_frame", t("options.return_last_frame"), false, t("options.return_last_frame_hint")));
 }
 
 function renderModelFields() {
@@ -348,27 +350,27 @@ function renderModelFields() {
   const durations = [];
   for (let d = m.duration.min; d <= m.duration.max; d++) durations.push(d);
   box.append(
-    fieldBox("prompt", "Prompt", h("textarea", { id: "f-prompt", name: "prompt", maxlength: m.prompt_max_chars, required: true,
-      "aria-describedby": "hint-prompt" }), `Up to ${m.prompt_max_chars} characters.`),
+    fieldBox("prompt", t("field.prompt"), h("textarea", { id: "f-prompt", name: "prompt", maxlength: m.prompt_max_chars, required: true,
+      "aria-describedby": "hint-prompt" }), t("field.prompt_hint", { max: num(m.prompt_max_chars) })),
     h("div", { class: "row" },
-      fieldBox("duration", "Duration (seconds)", h("select", { id: "f-duration", name: "duration" }, options(durations, m.duration.default))),
-      fieldBox("resolution", "Resolution", h("select", { id: "f-resolution", name: "resolution", disabled: m.resolution.fixed,
+      fieldBox("duration", t("field.duration"), h("select", { id: "f-duration", name: "duration" }, options(durations, m.duration.default))),
+      fieldBox("resolution", t("field.resolution"), h("select", { id: "f-resolution", name: "resolution", disabled: m.resolution.fixed,
         "aria-describedby": m.resolution.fixed ? "hint-resolution" : null },
-        options(m.resolution.allowed, m.resolution.default)), m.resolution.fixed ? "Fixed for this model." : null),
-      m.ratios.length ? fieldBox("ratio", "Aspect ratio", h("select", { id: "f-ratio", name: "ratio" }, options(m.ratios, m.ratios.includes("16:9") ? "16:9" : m.ratios[0]))) : null),
-    h("p", { class: "muted" }, `Billing ${m.billing}; prices (credits): `,
-      Object.entries(m.prices).map(([r, c]) => `${r} ${c}`).join(", ")));
-  if (m.images && m.images.max > 0) box.append(mediaField(m, "images", "Images", "image", m.images.max));
+        options(m.resolution.allowed, m.resolution.default)), m.resolution.fixed ? t("field.resolution_fixed") : null),
+      m.ratios.length ? fieldBox("ratio", t("field.ratio"), h("select", { id: "f-ratio", name: "ratio" }, options(m.ratios, m.ratios.includes("16:9") ? "16:9" : m.ratios[0]))) : null),
+    h("p", { class: "muted" }, t("field.billing", { billing: m.billing,
+      prices: Object.entries(m.prices).map(([r, c]) => `${r} ${num(c)}`).join(", ") })));
+  if (m.images && m.images.max > 0) box.append(mediaField(m, "images", t("field.images"), "image", m.images.max));
   if (m.frames && m.frames !== "none") {
-    box.append(h("fieldset", { id: "frames" }, h("legend", {}, "First and last frame"),
+    box.append(h("fieldset", { id: "frames" }, h("legend", {}, t("frames.legend")),
       h("p", { class: "hint" }, m.frames === "both_required"
-        ? "Frame mode: this model needs both frames. Not combined with Images."
-        : "Frame mode: a first frame alone, or both. Not combined with Images."),
-      mediaField(m, "first_image", "First frame", "image", 1),
-      mediaField(m, "last_image", "Last frame", "image", 1)));
+        ? t("frames.both")
+        : t("frames.either")),
+      mediaField(m, "first_image", t("field.first_image"), "image", 1),
+      mediaField(m, "last_image", t("field.last_image"), "image", 1)));
   }
-  if (m.reference_videos) box.append(mediaField(m, "reference_videos", "Reference videos", "video", m.reference_videos.max));
-  if (m.reference_audios) box.append(mediaField(m, "reference_audios", "Reference audios", "audio", m.reference_audios.max));
+  if (m.reference_videos) box.append(mediaField(m, "reference_videos", t("field.reference_videos"), "video", m.reference_videos.max));
+  if (m.reference_audios) box.append(mediaField(m, "reference_audios", t("field.reference_audios"), "audio", m.reference_audios.max));
   box.append(optionFields(m));
   for (const [id, value] of kept) {
     const el = id && document.getElementById(id);
@@ -435,11 +437,12 @@ function requote() {
       const q = await api("POST", "/seedance/videos/quote", body);
       if (seq !== quoteSeq) return;
       clearErrors();
-      $("#quote").textContent = `Price: ${q.credits} credits (${q.unit === "per_second" ? `${q.seconds} s, per second` : "per task"})`;
+      $("#quote").textContent = t("quote.price", { credits: num(q.credits),
+        unit: q.unit === "per_second" ? t("quote.per_second", { seconds: q.seconds }) : t("quote.per_task") });
     } catch (e) {
       if (seq !== quoteSeq) return;
       clearErrors();
-      $("#quote").textContent = "Price: —";
+      $("#quote").textContent = t("quote.none");
       showError(e);
     }
   }, 250);
@@ -463,7 +466,14 @@ async function createTask(event) {
 
 // ---- tasks ---------------------------------------------------------------------------------
 
-const terminal = (t) => t.status === "completed" || t.status === "failed";
+const terminal = (task) => task.status === "completed" || task.status === "failed";
+
+// A task's status as shown (the value itself stays in `status-<value>` classes and filters).
+function statusLabel(status) {
+  const labels = { queued: t("status.queued"), processing: t("status.processing"),
+    completed: t("status.completed"), failed: t("status.failed") };
+  return labels[status] || status;
+}
 
 // The tasks page: filters by status and model, a lookup by id, pages of 50 through all tasks
 // (`next_cursor`), the current page refreshed every 2 s.
@@ -471,29 +481,29 @@ async function showTasks(view) {
   const models = await api("GET", "/models").catch(() => ({ items: [] }));
   const status = h("select", { id: "filter-status", name: "status" },
     options(["", "queued", "processing", "completed", "failed"], ""));
-  status.options[0].textContent = "All statuses";
+  for (const o of status.options) o.textContent = o.value ? statusLabel(o.value) : t("tasks.all_statuses");
   const model = h("select", { id: "filter-model", name: "model" },
     options(["", ...models.items.map((m) => m.model)], ""));
-  model.options[0].textContent = "All models";
+  model.options[0].textContent = t("tasks.all_models");
   const lookup = h("input", { type: "search", id: "find-task", name: "find", placeholder: "vid_…", autocomplete: "off" });
   const found = h("p", { class: "error", id: "find-error", role: "alert" });
   const tbody = h("tbody", { id: "task-rows" });
   const pageInfo = h("span", { id: "task-page", class: "muted" });
-  const newer = h("button", { type: "button", id: "newer", class: "secondary" }, "Newer");
-  const older = h("button", { type: "button", id: "older", class: "secondary" }, "Older");
-  view.append(h("section", { class: "card" }, h("h2", {}, "Tasks"),
+  const newer = h("button", { type: "button", id: "newer", class: "secondary" }, t("tasks.newer"));
+  const older = h("button", { type: "button", id: "older", class: "secondary" }, t("tasks.older"));
+  view.append(h("section", { class: "card" }, h("h2", {}, t("tasks.title")),
     h("form", { class: "filters", id: "task-filters", onsubmit: (e) => e.preventDefault() },
-      h("div", {}, h("label", { for: "filter-status" }, "Status"), status),
-      h("div", {}, h("label", { for: "filter-model" }, "Model"), model),
-      h("div", {}, h("label", { for: "find-task" }, "Open a task by id"), lookup,
-        h("button", { type: "submit", id: "find", class: "secondary" }, "Open"))),
+      h("div", {}, h("label", { for: "filter-status" }, t("col.status")), status),
+      h("div", {}, h("label", { for: "filter-model" }, t("col.model")), model),
+      h("div", {}, h("label", { for: "find-task" }, t("tasks.find")), lookup,
+        h("button", { type: "submit", id: "find", class: "secondary" }, t("tasks.open")))),
     found,
     h("div", { class: "table-wrap" }, h("table", {},
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Task"), h("th", { scope: "col" }, "Status"),
-        h("th", { scope: "col", class: "hide-phone" }, "Prompt"),
-        h("th", { scope: "col", class: "hide-phone" }, "Progress"), h("th", { scope: "col" }, "Model"),
-        h("th", { scope: "col", class: "hide-phone" }, "Cost"),
-        h("th", { scope: "col", class: "hide-phone" }, "Created"))),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("col.task")), h("th", { scope: "col" }, t("col.status")),
+        h("th", { scope: "col", class: "hide-phone" }, t("col.prompt")),
+        h("th", { scope: "col", class: "hide-phone" }, t("col.progress")), h("th", { scope: "col" }, t("col.model")),
+        h("th", { scope: "col", class: "hide-phone" }, t("col.cost")),
+        h("th", { scope: "col", class: "hide-phone" }, t("col.created")))),
       tbody)),
     h("p", {}, newer, older, " ", pageInfo)));
   // The cursors of the pages seen so far: cursors[i] opens page i (null: the newest).
@@ -510,21 +520,21 @@ async function showTasks(view) {
   const refresh = async () => {
     const data = await api("GET", `/videos?${query()}`);
     next = data.next_cursor;
-    tbody.replaceChildren(...data.items.map((t) => h("tr", { "data-task": t.task_id },
-      h("td", {}, h("a", { href: `#/tasks/${t.task_id}` }, t.task_id)),
-      h("td", { class: `status-${t.status}` }, t.status),
-      h("td", { class: "hide-phone prompt" }, promptText(t)),
-      h("td", { class: "hide-phone" }, h("progress", { max: 100, value: t.progress, "aria-label": `progress of ${t.task_id}` }), ` ${t.progress}%`),
-      h("td", {}, t.model),
-      h("td", { class: "hide-phone" }, `${t.cost.credits.toLocaleString()}${t.cost.refunded ? " (refunded)" : ""}`),
-      h("td", { class: "hide-phone" }, fmtTime(t.created_at)))));
+    tbody.replaceChildren(...data.items.map((task) => h("tr", { "data-task": task.task_id },
+      h("td", {}, h("a", { href: `#/tasks/${task.task_id}` }, task.task_id)),
+      h("td", { class: `status-${task.status}` }, statusLabel(task.status)),
+      h("td", { class: "hide-phone prompt" }, promptText(task)),
+      h("td", { class: "hide-phone" }, h("progress", { max: 100, value: task.progress, "aria-label": t("tasks.progress_of", { id: task.task_id }) }), ` ${task.progress}%`),
+      h("td", {}, task.model),
+      h("td", { class: "hide-phone" }, `${num(task.cost.credits)}${task.cost.refunded ? t("tasks.refunded") : ""}`),
+      h("td", { class: "hide-phone" }, fmtTime(task.created_at)))));
     if (!data.items.length) {
       const filtered = status.value || model.value;
-      tbody.append(h("tr", {}, h("td", { colspan: 7 }, filtered ? "No tasks match these filters." : "No tasks yet: try the playground.")));
+      tbody.append(h("tr", {}, h("td", { colspan: 7 }, filtered ? t("tasks.none_match") : t("tasks.none"))));
     }
     newer.disabled = page === 0;
     older.disabled = !next;
-    pageInfo.textContent = `Page ${page + 1}`;
+    pageInfo.textContent = t("tasks.page", { n: page + 1 });
   };
   const restart = () => { cursors = [null]; page = 0; refresh().catch(showLoadError(view)); };
   status.addEventListener("change", restart);
@@ -543,12 +553,12 @@ async function showTasks(view) {
   $("#task-filters").addEventListener("submit", async () => {
     const id = lookup.value.trim();
     found.textContent = "";
-    if (!/^vid_[a-z0-9]+$/.test(id)) { found.textContent = "A task id looks like vid_ followed by letters and digits."; lookup.focus(); return; }
+    if (!/^vid_[a-z0-9]+$/.test(id)) { found.textContent = t("tasks.bad_id"); lookup.focus(); return; }
     try {
       await api("GET", `/videos/${encodeURIComponent(id)}`);
       go(`#/tasks/${id}`);
     } catch (e) {
-      found.textContent = e.status === 404 ? `No task ${id} in this account.` : e.message;
+      found.textContent = e.status === 404 ? t("tasks.not_found", { id }) : e.message;
       lookup.focus();
     }
   });
@@ -557,8 +567,8 @@ async function showTasks(view) {
 }
 
 // A task's prompt on one line, cut at 80 characters (the whole of it on the task page).
-function promptText(t) {
-  const prompt = ((t.request && t.request.prompt) || "").replace(/\s+/g, " ").trim();
+function promptText(task) {
+  const prompt = ((task.request && task.request.prompt) || "").replace(/\s+/g, " ").trim();
   return prompt.length > 80 ? prompt.slice(0, 79) + "…" : prompt;
 }
 
@@ -603,48 +613,49 @@ function curlFor(task) {
 
 async function showTask(id, view) {
   const box = h("section", { class: "card", id: "task" });
-  view.append(h("p", {}, h("a", { href: "#/tasks" }, "← All tasks")), box);
+  view.append(h("p", {}, h("a", { href: "#/tasks" }, t("task.back"))), box);
   let shownVideo = null;
   let shownStatus = null;
-  const render = (t) => {
-    const r = t.result;
+  const render = (task) => {
+    const r = task.result;
     // Progress alone changes the numbers in place: rebuilding the page on every event would
     // take the keyboard focus away every two seconds.
-    if (t.status === shownStatus && !r && box.querySelector("#task-progress")) {
-      box.querySelector("#task-progress").value = t.progress;
-      box.querySelector("#task-percent").textContent = ` ${t.progress}% · `;
+    if (task.status === shownStatus && !r && box.querySelector("#task-progress")) {
+      box.querySelector("#task-progress").value = task.progress;
+      box.querySelector("#task-percent").textContent = ` ${task.progress}% · `;
       return;
     }
-    shownStatus = t.status;
+    shownStatus = task.status;
     const parts = [
-      h("h2", {}, `Task ${t.task_id}`),
-      h("p", {}, "Status: ", h("strong", { id: "task-status", class: `status-${t.status}` }, t.status), " · ",
-        h("progress", { id: "task-progress", max: 100, value: t.progress, "aria-label": "progress" }),
-        h("span", { id: "task-percent" }, ` ${t.progress}% · `),
-        `model ${t.model} · cost ${t.cost.credits} credits${t.cost.refunded ? " (refunded)" : ""}`),
-      t.error_message ? h("p", { class: "error", id: "task-error", role: "alert" }, `Error: ${t.error_message}`) : null,
+      h("h2", {}, t("task.title", { id: task.task_id })),
+      h("p", {}, t("task.status"), h("strong", { id: "task-status", class: `status-${task.status}` }, statusLabel(task.status)), " · ",
+        h("progress", { id: "task-progress", max: 100, value: task.progress, "aria-label": t("task.progress") }),
+        h("span", { id: "task-percent" }, ` ${task.progress}% · `),
+        t("task.summary", { model: task.model, credits: num(task.cost.credits) }) + (task.cost.refunded ? t("tasks.refunded") : "")),
+      task.error_message ? h("p", { class: "error", id: "task-error", role: "alert" }, t("task.error", { message: task.error_message })) : null,
     ];
     if (r && r.video_url) {
       parts.push(h("video", { id: "player", controls: true, preload: "metadata", src: r.video_url, playsinline: true,
-        "aria-label": `result video of ${t.task_id}` }));
-      parts.push(h("p", {}, h("a", { href: r.video_url, download: `${t.task_id}.mp4`, id: "download" }, "Download MP4"),
-        ` · ${r.width}×${r.height}, ${r.duration} s, ${r.fps} fps, ${r.size_bytes} bytes, expires ${r.expires_at ? fmtTime(r.expires_at) : "never"}`));
-      if (r.last_frame_url) parts.push(h("p", {}, "Last frame:"), h("img", { class: "preview", src: r.last_frame_url, alt: "last frame of the video" }));
+        "aria-label": t("task.video_of", { id: task.task_id }) }));
+      parts.push(h("p", {}, h("a", { href: r.video_url, download: `${task.task_id}.mp4`, id: "download" }, t("task.download")),
+        t("task.meta", { width: r.width, height: r.height, duration: r.duration, fps: r.fps, size: num(r.size_bytes),
+          expires: r.expires_at ? fmtTime(r.expires_at) : t("task.never") })));
+      if (r.last_frame_url) parts.push(h("p", {}, t("task.last_frame")), h("img", { class: "preview", src: r.last_frame_url, alt: t("task.last_frame_alt") }));
     } else if (r && r.expired) {
-      parts.push(h("p", {}, "The result expired and was deleted."));
+      parts.push(h("p", {}, t("task.expired")));
     }
-    const curl = curlFor(t);
-    parts.push(h("h3", {}, "Request"), h("pre", { id: "task-request" }, JSON.stringify(t.request, null, 2)),
-      h("h3", {}, "Copy as curl"), h("pre", { id: "curl" }, curl),
-      h("button", { type: "button", class: "secondary", id: "copy-curl", onclick: (e) => copy(curl, e.target, box.querySelector("#curl")) }, "Copy curl"));
+    const curl = curlFor(task);
+    parts.push(h("h3", {}, t("task.request")), h("pre", { id: "task-request" }, JSON.stringify(task.request, null, 2)),
+      h("h3", {}, t("task.curl")), h("pre", { id: "curl" }, curl),
+      h("button", { type: "button", class: "secondary", id: "copy-curl", onclick: (e) => copy(curl, e.target, box.querySelector("#curl")) }, t("task.copy_curl")));
     // Only a queued task can be cancelled (a render that has started runs to the end); asked in
     // place, and the answer (the cancelled, refunded task) is shown at once.
-    if (t.status === "queued") {
-      parts.push(confirmButton("Cancel task", "Cancel this task? It has not started; its credits are refunded.",
-        async () => render(await api("POST", `/videos/${t.task_id}/cancel`)),
+    if (task.status === "queued") {
+      parts.push(confirmButton(t("task.cancel"), t("task.cancel_question"),
+        async () => render(await api("POST", `/videos/${task.task_id}/cancel`)),
         { id: "cancel-task" }, { id: "confirm-cancel" }));
-    } else if (t.status === "processing") {
-      parts.push(h("p", { class: "hint" }, "This task is running and runs to the end; it can no longer be cancelled."));
+    } else if (task.status === "processing") {
+      parts.push(h("p", { class: "hint" }, t("task.running")));
     }
     // Keep the player (and its playback position) when a later event repeats the same result.
     const old = shownVideo && box.querySelector("#player");
@@ -652,9 +663,9 @@ async function showTask(id, view) {
     if (old && r && r.video_url === shownVideo) box.querySelector("#player").replaceWith(old);
     shownVideo = r && r.video_url;
   };
-  const t = await api("GET", `/videos/${id}`);
-  render(t);
-  if (!terminal(t) && view.isConnected) {
+  const task = await api("GET", `/videos/${id}`);
+  render(task);
+  if (!terminal(task) && view.isConnected) {
     followTask(id, render).catch(() => {
       // Fall back to polling when the stream cannot be read.
       let done = false;
@@ -672,7 +683,7 @@ async function showTask(id, view) {
 async function copy(text, button, node) {
   try {
     await navigator.clipboard.writeText(text);
-    button.textContent = "Copied";
+    button.textContent = t("copy.done");
   } catch (_) {
     if (node instanceof HTMLInputElement) {
       node.focus();
@@ -684,7 +695,7 @@ async function copy(text, button, node) {
       sel.removeAllRanges();
       sel.addRange(range);
     }
-    button.textContent = "Selected: press Ctrl+C";
+    button.textContent = t("copy.selected");
   }
 }
 

@@ -4,20 +4,21 @@
 "use strict";
 
 function preview(item) {
-  if (!item.preview_url) return h("p", { class: "muted" }, "No preview.");
-  if (item.type === "video") return h("video", { src: item.preview_url, controls: true, preload: "metadata", "aria-label": `preview of ${item.name}` });
-  if (item.type === "audio") return h("audio", { src: item.preview_url, controls: true, "aria-label": `preview of ${item.name}` });
-  return h("img", { class: "preview", src: item.preview_url, alt: `preview of ${item.name}` });
+  if (!item.preview_url) return h("p", { class: "muted" }, t("op.no_preview"));
+  if (item.type === "video") return h("video", { src: item.preview_url, controls: true, preload: "metadata", "aria-label": t("op.preview_of", { name: item.name }) });
+  if (item.type === "audio") return h("audio", { src: item.preview_url, controls: true, "aria-label": t("op.preview_of", { name: item.name }) });
+  return h("img", { class: "preview", src: item.preview_url, alt: t("op.preview_of", { name: item.name }) });
 }
 
 async function showOperator(view) {
   const reviews = h("div", { class: "reviews", id: "reviews" });
   const channels = h("tbody", { id: "channels" });
-  view.append(h("section", { class: "card" }, h("h2", {}, "Pending reviews"),
-    h("p", { class: "hint" }, "Asset audits and real-person submissions waiting for a person."), reviews),
-  h("section", { class: "card" }, h("h2", {}, "Channels"), h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, ["Channel", "Provider", "Health", "In flight", "Error rate"].map((c) => h("th", { scope: "col" }, c)),
-      h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")))),
+  view.append(h("section", { class: "card" }, h("h2", {}, t("op.reviews")),
+    h("p", { class: "hint" }, t("op.reviews_hint")), reviews),
+  h("section", { class: "card" }, h("h2", {}, t("op.channels")), h("div", { class: "table-wrap" }, h("table", {},
+    h("thead", {}, h("tr", {}, [t("col.channel"), t("col.provider"), t("col.health"), t("col.in_flight"), t("col.error_rate")]
+      .map((c) => h("th", { scope: "col" }, c)),
+      h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("col.action"))))),
     channels))));
   // Refreshed in place: a card being read (or a reason being typed) is never rebuilt; new
   // submissions are added, decided ones removed.
@@ -34,10 +35,10 @@ async function showOperator(view) {
     return h("article", { class: "card", "data-review": id },
       h("h3", {}, `${item.name} `, h("span", { class: "muted" }, `(${item.purpose}, ${item.type})`)),
       preview(item),
-      h("p", { class: "muted" }, `${id} · account ${item.account_id} · ${fmtTime(item.created_at)}`),
-      h("label", { for: `reason-${id}` }, "Reason (needed to reject)"), reason, status,
-      h("button", { type: "button", "data-approve": id, onclick: () => decide("approve") }, "Approve"),
-      h("button", { type: "button", class: "danger", "data-reject": id, onclick: () => decide("reject") }, "Reject"));
+      h("p", { class: "muted" }, t("op.review_meta", { id, account: item.account_id, created: fmtTime(item.created_at) })),
+      h("label", { for: `reason-${id}` }, t("op.reason")), reason, status,
+      h("button", { type: "button", "data-approve": id, onclick: () => decide("approve") }, t("op.approve")),
+      h("button", { type: "button", class: "danger", "data-reject": id, onclick: () => decide("reject") }, t("op.reject")));
   };
   const loadReviews = async () => {
     const data = await admin("GET", "/reviews");
@@ -51,7 +52,7 @@ async function showOperator(view) {
     }
     const empty = reviews.querySelector("#no-reviews");
     if (data.items.length && empty) empty.remove();
-    if (!data.items.length && !empty) reviews.append(h("p", { id: "no-reviews" }, "Nothing waits for review."));
+    if (!data.items.length && !empty) reviews.append(h("p", { id: "no-reviews" }, t("op.no_reviews")));
   };
   const loadChannels = async () => {
     const data = await admin("GET", "/channels");
@@ -60,13 +61,13 @@ async function showOperator(view) {
       const paused = !!health.paused;
       return h("tr", { "data-channel": c.name },
         h("td", {}, c.name), h("td", {}, c.provider),
-        h("td", {}, paused ? "paused" : `breaker ${health.breaker}`),
+        h("td", {}, paused ? t("op.paused") : t("op.breaker", { state: health.breaker })),
         h("td", {}, `${c.in_flight}${c.max_concurrency ? ` / ${c.max_concurrency}` : ""}`),
-        h("td", {}, `${Math.round((health.recent_error_rate || 0) * 100)}% of ${health.recent_calls || 0}`),
+        h("td", {}, t("op.error_rate", { rate: Math.round((health.recent_error_rate || 0) * 100), calls: num(health.recent_calls || 0) })),
         h("td", {}, h("button", { type: "button", class: "secondary", onclick: async () => {
           await admin("POST", `/channels/${encodeURIComponent(c.name)}/${paused ? "resume" : "pause"}`).catch((e) => alert(e.message));
           await loadChannels();
-        } }, paused ? `Resume ${c.name}` : `Pause ${c.name}`)));
+        } }, paused ? t("op.resume", { name: c.name }) : t("op.pause", { name: c.name }))));
     }));
   };
   await Promise.all([loadReviews(), loadChannels()]);
@@ -78,13 +79,13 @@ async function showOperator(view) {
 
 async function showAccounts(view) {
   const tbody = h("tbody", { id: "accounts" });
-  const more = h("button", { type: "button", class: "secondary", id: "more-accounts", hidden: true }, "Show more accounts");
+  const more = h("button", { type: "button", class: "secondary", id: "more-accounts", hidden: true }, t("accounts.more"));
   let cursor = null;
   const row = (a) => h("tr", { "data-account": a.account_id },
     h("td", {}, h("a", { href: `#/operator/accounts/${encodeURIComponent(a.account_id)}` }, a.name)),
     h("td", { class: "hide-phone" }, h("code", {}, a.account_id)),
-    h("td", { class: "balance" }, a.balance),
-    h("td", { class: "hide-phone" }, a.spent_total),
+    h("td", { class: "balance" }, num(a.balance)),
+    h("td", { class: "hide-phone" }, num(a.spent_total)),
     h("td", { class: "hide-phone" }, fmtTime(a.created_at)));
   const load = async (append) => {
     const data = await admin("GET", `/accounts?limit=100${append && cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
@@ -94,12 +95,12 @@ async function showAccounts(view) {
     more.hidden = !cursor;
   };
   more.addEventListener("click", () => load(true).catch((e) => alert(e.message)));
-  view.append(h("section", { class: "card" }, h("h2", {}, "Accounts"),
-    h("p", { class: "hint" }, "Open an account to see its keys and to add or remove credits."),
+  view.append(h("section", { class: "card" }, h("h2", {}, t("accounts.title")),
+    h("p", { class: "hint" }, t("accounts.hint")),
     h("div", { class: "table-wrap" }, h("table", {},
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col", class: "hide-phone" }, "Account"),
-        h("th", { scope: "col" }, "Balance"), h("th", { scope: "col", class: "hide-phone" }, "Spent"),
-        h("th", { scope: "col", class: "hide-phone" }, "Created"))),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("col.name")), h("th", { scope: "col", class: "hide-phone" }, t("col.account")),
+        h("th", { scope: "col" }, t("col.balance")), h("th", { scope: "col", class: "hide-phone" }, t("col.spent")),
+        h("th", { scope: "col", class: "hide-phone" }, t("col.created")))),
       tbody)), more),
   newAccountForm(() => load(false)));
   await load(false);
@@ -108,16 +109,16 @@ async function showAccounts(view) {
 function newAccountForm(reload) {
   const slot = h("div", { id: "secret-slot" });
   const formError = h("p", { class: "error", role: "alert" });
-  const form = h("form", { class: "card", id: "account-form", novalidate: true }, h("h2", {}, "New account"),
+  const form = h("form", { class: "card", id: "account-form", novalidate: true }, h("h2", {}, t("accounts.new")),
     h("div", { class: "row" },
-      h("div", {}, h("label", { for: "new-account-name" }, "Name"),
+      h("div", {}, h("label", { for: "new-account-name" }, t("accounts.name")),
         h("input", { type: "text", id: "new-account-name", maxlength: 100, required: true, autocomplete: "off" }),
         h("p", { class: "error", id: "err-new-account-name", role: "alert" })),
-      h("div", {}, h("label", { for: "new-account-credits" }, "Starting credits"),
+      h("div", {}, h("label", { for: "new-account-credits" }, t("accounts.starting_credits")),
         h("input", { type: "number", id: "new-account-credits", min: 0, step: 1, value: 0, inputmode: "numeric" }),
         h("p", { class: "error", id: "err-new-account-credits", role: "alert" }))),
-    h("p", { class: "hint" }, "The account gets a first API key; its secret is shown once, here."),
-    slot, formError, h("button", { type: "submit", id: "create-account" }, "Create account"));
+    h("p", { class: "hint" }, t("accounts.new_hint")),
+    slot, formError, h("button", { type: "submit", id: "create-account" }, t("accounts.create")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearFieldErrors(form);
@@ -126,7 +127,7 @@ function newAccountForm(reload) {
     try {
       const made = await admin("POST", "/accounts", { name: name.value, credits: credits === "" ? 0 : Number(credits) });
       name.value = "";
-      const box = secretBox(made.secret, `the first key of ${made.account_id}`, () => name.focus());
+      const box = secretBox(made.secret, t("secret.of_first_key", { id: made.account_id }), () => name.focus());
       slot.replaceChildren(box);
       box.querySelector("#new-secret").focus();
       await reload();
@@ -139,39 +140,40 @@ function newAccountForm(reload) {
 
 async function showAdminAccount(view, id) {
   const a = await admin("GET", `/accounts/${encodeURIComponent(id)}`);
-  const balance = h("span", { id: "acct-balance" }, a.balance);
+  const balance = h("span", { id: "acct-balance" }, num(a.balance));
   const done = h("p", { id: "credits-done", role: "status" });
   const formError = h("p", { class: "error", role: "alert" });
   const amount = h("input", { type: "number", id: "acct-credits", step: 1, inputmode: "numeric", required: true,
     "aria-describedby": "hint-acct-credits" });
   const reason = h("input", { type: "text", id: "acct-note", maxlength: 200, required: true, autocomplete: "off",
     "aria-describedby": "hint-acct-note" });
-  const credits = h("form", { class: "card", id: "credits-form", novalidate: true }, h("h2", {}, "Credits"),
+  const credits = h("form", { class: "card", id: "credits-form", novalidate: true }, h("h2", {}, t("acct.credits")),
     h("div", { class: "row" },
-      h("div", {}, h("label", { for: "acct-credits" }, "Credits to add"), amount,
-        h("p", { class: "hint", id: "hint-acct-credits" }, "A whole number; negative to remove credits."),
+      h("div", {}, h("label", { for: "acct-credits" }, t("acct.credits_add")), amount,
+        h("p", { class: "hint", id: "hint-acct-credits" }, t("acct.credits_hint")),
         h("p", { class: "error", id: "err-acct-credits", role: "alert" })),
-      h("div", {}, h("label", { for: "acct-note" }, "Reason"), reason,
-        h("p", { class: "hint", id: "hint-acct-note" }, "Kept with the ledger entry, e.g. an invoice number."),
+      h("div", {}, h("label", { for: "acct-note" }, t("acct.reason")), reason,
+        h("p", { class: "hint", id: "hint-acct-note" }, t("acct.reason_hint")),
         h("p", { class: "error", id: "err-acct-note", role: "alert" }))),
-    formError, done, h("button", { type: "submit", id: "credits-submit" }, "Apply"));
+    formError, done, h("button", { type: "submit", id: "credits-submit" }, t("acct.apply")));
   credits.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearFieldErrors(credits);
     done.textContent = "";
     const n = Number(amount.value.trim());
     if (!amount.value.trim() || !Number.isInteger(n) || n === 0) {
-      fieldError({ param: "credits", message: "credits: a whole number other than 0 (negative to remove)" }, "acct-", formError);
+      fieldError({ param: "credits", message: t("acct.credits_error") }, "acct-", formError);
       return;
     }
     if (!reason.value.trim()) {
-      fieldError({ param: "note", message: "Reason: required, so the ledger says why" }, "acct-", formError);
+      fieldError({ param: "note", message: t("acct.reason_error") }, "acct-", formError);
       return;
     }
     try {
       const r = await admin("POST", `/accounts/${encodeURIComponent(id)}/credits`, { credits: n, note: reason.value.trim() });
-      balance.textContent = r.balance;
-      done.textContent = `${n > 0 ? "Added" : "Removed"} ${Math.abs(n)} credits; the balance is now ${r.balance}.`;
+      balance.textContent = num(r.balance);
+      const change = { n: num(Math.abs(n)), balance: num(r.balance) };
+      done.textContent = n > 0 ? t("acct.added", change) : t("acct.removed", change);
       amount.value = "";
       reason.value = "";
     } catch (e) {
@@ -189,7 +191,7 @@ async function showAdminAccount(view, id) {
   };
   const loadKeys = async () => {
     const fresh = await admin("GET", `/accounts/${encodeURIComponent(id)}`);
-    balance.textContent = fresh.balance;
+    balance.textContent = num(fresh.balance);
     showKeys(fresh.keys);
   };
   const slot = h("div", { id: "secret-slot" });
@@ -199,26 +201,26 @@ async function showAdminAccount(view, id) {
     "aria-describedby": "hint-key-quota" });
   const keyForm = h("form", { id: "key-form", novalidate: true },
     h("div", { class: "row" },
-      h("div", {}, h("label", { for: "key-name" }, "Name of a new key"), keyName,
+      h("div", {}, h("label", { for: "key-name" }, t("keys.new_name")), keyName,
         h("p", { class: "error", id: "err-key-name", role: "alert" })),
-      h("div", {}, h("label", { for: "key-quota" }, "Quota (credits)"), keyQuota,
-        h("p", { class: "hint", id: "hint-key-quota" }, "The most this key may spend; 0 = no quota."),
+      h("div", {}, h("label", { for: "key-quota" }, t("keys.quota")), keyQuota,
+        h("p", { class: "hint", id: "hint-key-quota" }, t("keys.quota_hint")),
         h("p", { class: "error", id: "err-key-quota", role: "alert" }))),
     keyError,
-    h("button", { type: "submit", id: "create-key" }, "Create key"));
+    h("button", { type: "submit", id: "create-key" }, t("keys.create")));
   keyForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearFieldErrors(keyForm);
     const quota = Number(keyQuota.value.trim() || "0");
     if (!Number.isInteger(quota) || quota < 0) {
-      fieldError({ param: "quota", message: "Quota: a whole number of credits, 0 for no quota" }, "key-", keyError);
+      fieldError({ param: "quota", message: t("keys.quota_error") }, "key-", keyError);
       return;
     }
     try {
       const made = await admin("POST", `/accounts/${encodeURIComponent(id)}/keys`, { name: keyName.value, quota });
       keyName.value = "";
       keyQuota.value = 0;
-      const box = secretBox(made.secret, `key ${made.key_id}`, () => keyName.focus());
+      const box = secretBox(made.secret, t("secret.of_key_id", { id: made.key_id }), () => keyName.focus());
       slot.replaceChildren(box);
       box.querySelector("#new-secret").focus();
       await loadKeys();
@@ -235,23 +237,23 @@ async function showAdminAccount(view, id) {
     .map((k) => h("option", { value: k.key_id }, `${k.name} (${k.key_id})`)));
   const quotaValue = h("input", { type: "number", id: "keyq-quota", min: 0, step: 1, inputmode: "numeric", required: true,
     "aria-describedby": "hint-keyq-quota" });
-  const quotaForm = h("form", { class: "card", id: "quota-form", novalidate: true }, h("h2", {}, "Key quota"),
+  const quotaForm = h("form", { class: "card", id: "quota-form", novalidate: true }, h("h2", {}, t("quota.title")),
     h("div", { class: "row" },
-      h("div", {}, h("label", { for: "quota-key" }, "Key"), quotaKey),
-      h("div", {}, h("label", { for: "keyq-quota" }, "Quota (credits)"), quotaValue,
-        h("p", { class: "hint", id: "hint-keyq-quota" }, "0 = no quota. Below what the key already spent, its next create is refused."),
+      h("div", {}, h("label", { for: "quota-key" }, t("quota.key")), quotaKey),
+      h("div", {}, h("label", { for: "keyq-quota" }, t("keys.quota")), quotaValue,
+        h("p", { class: "hint", id: "hint-keyq-quota" }, t("quota.hint")),
         h("p", { class: "error", id: "err-keyq-quota", role: "alert" }))),
-    quotaError, quotaDone, h("button", { type: "submit", id: "quota-submit" }, "Set quota"));
+    quotaError, quotaDone, h("button", { type: "submit", id: "quota-submit" }, t("quota.submit")));
   quotaForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearFieldErrors(quotaForm);
     quotaDone.textContent = "";
     const n = Number(quotaValue.value.trim());
     if (!quotaValue.value.trim() || !Number.isInteger(n) || n < 0) {
-      fieldError({ param: "quota", message: "Quota: a whole number of credits, 0 for no quota" }, "keyq-", quotaError);
+      fieldError({ param: "quota", message: t("keys.quota_error") }, "keyq-", quotaError);
       return;
     }
-    if (!window.confirm(`Set the quota of ${quotaKey.value} to ${n > 0 ? `${n} credits` : "no quota"}?`)) return;
+    if (!window.confirm(t("quota.confirm", { key: quotaKey.value, value: n > 0 ? t("quota.credits", { n: num(n) }) : t("quota.none") }))) return;
     try {
       const key = await admin("POST", `/keys/${encodeURIComponent(quotaKey.value)}/limits`, { quota: n });
       quotaDone.textContent = `${key.name}: ${quotaText(key)}.`;
@@ -262,13 +264,13 @@ async function showAdminAccount(view, id) {
     }
   });
 
-  view.append(h("p", {}, h("a", { href: "#/operator/accounts" }, "← All accounts")),
-    h("section", { class: "card", id: "account" }, h("h2", {}, `Account ${a.name}`),
-      h("p", {}, h("code", {}, a.account_id), ` · created ${fmtTime(a.created_at)}`),
-      h("p", { class: "quote" }, "Balance: ", balance, " credits"),
-      h("p", {}, `Spent in all: ${a.spent_total} credits`)),
+  view.append(h("p", {}, h("a", { href: "#/operator/accounts" }, t("acct.back"))),
+    h("section", { class: "card", id: "account" }, h("h2", {}, t("acct.title", { name: a.name })),
+      h("p", {}, h("code", {}, a.account_id), t("acct.created", { created: fmtTime(a.created_at) })),
+      h("p", { class: "quote" }, t("account.balance"), balance, t("account.credits")),
+      h("p", {}, t("account.spent", { credits: num(a.spent_total) }))),
     credits,
-    h("section", { class: "card" }, h("h2", {}, "API keys"), slot, keysTable(tbody), keyForm),
+    h("section", { class: "card" }, h("h2", {}, t("keys.title")), slot, keysTable(tbody), keyForm),
     quotaForm);
   showKeys(a.keys);
 }

@@ -1,4 +1,4 @@
-//! The web console (issue 8): a plain HTML page, three scripts and one stylesheet under `console/`
+//! The web console (issue 8): a plain HTML page, four scripts and one stylesheet under `console/`
 //! at the repository root, embedded in the binary with `include_str!` so `reelay serve` alone
 //! serves it, with no build step. The console is just another API client: it signs in with an
 //! API key or the admin token (kept in the tab's `sessionStorage`) and calls the public and admin
@@ -16,6 +16,8 @@ use super::AppState;
 
 /// The page at `GET /`.
 pub(crate) const INDEX_HTML: &str = include_str!("../../console/index.html");
+/// `GET /console/i18n.js`: the console's strings in English and Chinese, and `t()`.
+pub(crate) const I18N_JS: &str = include_str!("../../console/i18n.js");
 /// `GET /console/app.js`.
 pub(crate) const APP_JS: &str = include_str!("../../console/app.js");
 /// `GET /console/account.js`: the Account page.
@@ -36,6 +38,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/",
             get(|| async { file("text/html; charset=utf-8", INDEX_HTML) }),
+        )
+        .route(
+            "/console/i18n.js",
+            get(|| async { file("text/javascript; charset=utf-8", I18N_JS) }),
         )
         .route(
             "/console/app.js",

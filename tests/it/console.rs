@@ -26,6 +26,11 @@ async fn the_console_page_and_its_files_are_served_without_auth() {
             "<title>reelay console</title>",
         ),
         (
+            "/console/i18n.js",
+            "text/javascript; charset=utf-8",
+            "function t(key, vars)",
+        ),
+        (
             "/console/app.js",
             "text/javascript; charset=utf-8",
             "function showPlayground",
@@ -295,7 +300,7 @@ async fn in_a_browser_a_user_creates_and_plays_a_video_and_an_operator_approves_
     browser.screenshot(&shots.join("4-tasks.png")).await;
     browser.goto(&format!("{}/#/account", app.base)).await;
     let balance = browser
-        .wait_for("const b = document.querySelector('#balance'); return b ? b.textContent : null")
+        .wait_for("const b = document.querySelector('#balance'); return b ? b.textContent.replace(/,/g, '') : null")
         .await;
     assert_eq!(balance, json!(app.balance().await.to_string()));
     browser
@@ -501,7 +506,7 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
     assert_no_unlabelled_controls(&browser, "operator").await;
     browser.click("a[href=\"#/operator/accounts\"]").await;
     let listed = browser
-        .wait_for(&format!("const b = document.querySelector('tr[data-account=\"{}\"] .balance'); return b ? b.textContent : null", app.account_id))
+        .wait_for(&format!("const b = document.querySelector('tr[data-account=\"{}\"] .balance'); return b ? b.textContent.replace(/,/g, '') : null", app.account_id))
         .await;
     assert_eq!(listed, json!(before.to_string()));
     assert_eq!(
@@ -516,7 +521,7 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
         .click(&format!("tr[data-account=\"{}\"] a", app.account_id))
         .await;
     browser
-        .wait_for(&format!("const b = document.querySelector('#acct-balance'); return b && b.textContent === '{before}' && document.querySelector('#keys tr[data-key=\"{key_id}\"]') !== null"))
+        .wait_for(&format!("const b = document.querySelector('#acct-balance'); return b && b.textContent.replace(/,/g, '') === '{before}' && document.querySelector('#keys tr[data-key=\"{key_id}\"]') !== null"))
         .await;
     assert_no_unlabelled_controls(&browser, "account detail").await;
     // Amount and reason are both needed.
@@ -529,7 +534,7 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
     browser.click("#credits-submit").await;
     let after = before + 5000;
     browser
-        .wait_for(&format!("return document.querySelector('#acct-balance').textContent === '{after}' && document.querySelector('#credits-done').textContent.includes('{after}')"))
+        .wait_for(&format!("return document.querySelector('#acct-balance').textContent.replace(/,/g, '') === '{after}' && document.querySelector('#credits-done').textContent.replace(/,/g, '').includes('{after}')"))
         .await;
     assert_eq!(app.balance().await, after);
     let ledger = app.get("/account/ledger?limit=1").await;
@@ -564,7 +569,7 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
     browser.type_into("#keyq-quota", "70000").await;
     browser.click("#quota-submit").await;
     browser
-        .wait_for(&format!("const q = document.querySelector('[data-quota=\"{session_key}\"]'); return q && q.textContent.includes('of 70000 credits')"))
+        .wait_for(&format!("const q = document.querySelector('[data-quota=\"{session_key}\"]'); return q && q.textContent.replace(/,/g, '').includes('of 70000 credits')"))
         .await;
     let key = app.get("/key/balance").await;
     assert_eq!(key.data()["total_quota"], 70000, "{:?}", key.body);
@@ -573,7 +578,7 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
         .goto(&format!("{}/#/operator/accounts", app.base))
         .await;
     browser
-        .wait_for(&format!("const b = document.querySelector('tr[data-account=\"{}\"] .balance'); return b && b.textContent === '{after}'", app.account_id))
+        .wait_for(&format!("const b = document.querySelector('tr[data-account=\"{}\"] .balance'); return b && b.textContent.replace(/,/g, '') === '{after}'", app.account_id))
         .await;
 
     browser.quit().await;
@@ -934,6 +939,220 @@ async fn in_a_browser_a_user_creates_and_rotates_the_webhook_secret_and_dark_mod
     browser
         .screenshot(&screenshot_dir().join("dark-account.png"))
         .await;
+    browser.quit().await;
+    app.finish().await;
+}
+
+/// Strings the two languages may share (none today: a name like "reelay" stays out of the
+/// dictionaries).
+const SAME_IN_BOTH: &[&str] = &[];
+
+/// Issue 21: every key the console uses (`t("...")` in its scripts, `data-i18n*="..."` in the
+/// page) is in both the English and the Chinese block of `console/i18n.js`, every key there is
+/// used, and no Chinese string is the English one left untranslated.
+#[test]
+fn every_console_string_is_in_english_and_in_chinese() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("console");
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("console/{name}: {e}"))
+    };
+    let i18n = read("i18n.js");
+    let en = dictionary(&i18n, "en");
+    let zh = dictionary(&i18n, "zh");
+    assert!(
+        en.len() > 100,
+        "the English block looks unread: {} keys",
+        en.len()
+    );
+    let mut scripts: Vec<String> = std::fs::read_dir(&dir)
+        .expect("console dir")
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".js"))
+        .collect();
+    scripts.sort();
+    for needed in ["app.js", "account.js", "operator.js", "i18n.js"] {
+        assert!(scripts.iter().any(|s| s == needed), "console/{needed}");
+    }
+    let mut used: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for name in &scripts {
+        used.extend(t_keys(&read(name.as_str())));
+    }
+    used.extend(attribute_keys(&read("index.html")));
+    assert!(
+        used.contains("nav.playground") && used.contains("playground.title"),
+        "{used:?}"
+    );
+
+    let mut problems = Vec::new();
+    for key in &used {
+        if !en.contains_key(key) {
+            problems.push(format!("{key}: used but missing from the English block"));
+        }
+        if !zh.contains_key(key) {
+            problems.push(format!("{key}: used but missing from the Chinese block"));
+        }
+    }
+    let defined: std::collections::BTreeSet<&String> = en.keys().chain(zh.keys()).collect();
+    for key in defined {
+        if !used.contains(key) {
+            problems.push(format!("{key}: defined but never used"));
+        }
+    }
+    for (key, english) in &en {
+        if zh.get(key) == Some(english) && !SAME_IN_BOTH.contains(&key.as_str()) {
+            problems.push(format!("{key}: the Chinese is the English {english:?}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "console strings (console/i18n.js):\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The `"key": "value",` lines of the `lang` block of console/i18n.js (`  en: {` to `  },`).
+fn dictionary(source: &str, lang: &str) -> std::collections::BTreeMap<String, String> {
+    let open = format!("  {lang}: {{");
+    let mut lines = source
+        .lines()
+        .skip_while(|line| line.trim_end() != open.as_str());
+    assert!(
+        lines.next().is_some(),
+        "console/i18n.js has no `{open}` block"
+    );
+    let mut map = std::collections::BTreeMap::new();
+    for line in lines {
+        let line = line.trim();
+        if line.starts_with('}') {
+            break;
+        }
+        let Some(rest) = line.strip_prefix('"') else {
+            continue;
+        };
+        let (key, value) = rest
+            .split_once("\": ")
+            .unwrap_or_else(|| panic!("console/i18n.js: cannot read {line:?}"));
+        let value = value.strip_suffix(',').unwrap_or(value).trim_matches('"');
+        assert!(
+            map.insert(key.to_string(), value.to_string()).is_none(),
+            "console/i18n.js: {key} twice in {lang}"
+        );
+    }
+    map
+}
+
+/// The keys of the `t("key"...)` and `t('key'...)` calls in a script.
+fn t_keys(source: &str) -> Vec<String> {
+    let bytes = source.as_bytes();
+    let mut keys = Vec::new();
+    let mut from = 0;
+    while let Some(at) = source[from..].find("t(") {
+        let start = from + at;
+        from = start + 2;
+        if start > 0 {
+            let before = bytes[start - 1];
+            if before.is_ascii_alphanumeric() || matches!(before, b'_' | b'$' | b'.') {
+                continue;
+            }
+        }
+        let rest = source[from..].trim_start();
+        let Some(quote) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            continue;
+        };
+        if let Some(end) = rest[1..].find(quote) {
+            keys.push(rest[1..1 + end].to_string());
+        }
+    }
+    keys
+}
+
+/// The keys of `data-i18n="key"` (and `data-i18n-aria-label="key"`, ...) in the page.
+fn attribute_keys(html: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    for (at, _) in html.match_indices("data-i18n") {
+        let rest = &html[at + "data-i18n".len()..];
+        let Some(eq) = rest.find("=\"") else {
+            continue;
+        };
+        if !rest[..eq]
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-')
+        {
+            continue;
+        }
+        let value = &rest[eq + 2..];
+        if let Some(end) = value.find('"') {
+            keys.push(value[..end].to_string());
+        }
+    }
+    keys
+}
+
+#[tokio::test]
+async fn in_a_browser_the_console_switches_to_chinese_remembers_it_and_fits_a_phone() {
+    let (Some(chromium), Some(chromedriver)) = (program("chromium"), program("chromedriver"))
+    else {
+        println!("skipped: install chromium chromium-driver (scripts/test does)");
+        return;
+    };
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    let shots = screenshot_dir();
+    sign_in(&browser, &app, &app.key).await;
+    // English by default (the test browser asks for en-US), and nothing saved until chosen.
+    assert_eq!(
+        browser
+            .eval("return [document.documentElement.lang, document.querySelector('#lang').value, localStorage.getItem('reelay.lang'), document.querySelector('#playground h2').textContent]")
+            .await,
+        json!(["en", "en", null, "Playground"])
+    );
+
+    // 中文: the header, the page and <html lang> follow at once, and the choice is kept.
+    browser.select("#lang", "zh").await;
+    let seen = browser
+        .wait_for("const h = document.querySelector('#playground h2'); return h && h.textContent === '创作台' && document.querySelector('#quote').textContent.startsWith('价格：') ? [document.documentElement.lang, [...document.querySelectorAll('#nav a')].filter((a) => !a.hidden).map((a) => a.textContent), document.querySelector('#signout').textContent, document.querySelector('label[for=f-model]').textContent, localStorage.getItem('reelay.lang')] : null")
+        .await;
+    assert_eq!(
+        seen,
+        json!([
+            "zh-CN",
+            ["创作台", "任务", "账户"],
+            "退出登录",
+            "模型",
+            "zh"
+        ])
+    );
+    assert_no_unlabelled_controls(&browser, "playground in Chinese").await;
+
+    // Remembered: a fresh load of the page (same tab, still signed in) is in Chinese.
+    browser.goto(&format!("{}/", app.base)).await;
+    let again = browser
+        .wait_for("const h = document.querySelector('#playground h2'); return h && h.textContent === '创作台' ? [document.documentElement.lang, document.querySelector('#lang').value, document.title] : null")
+        .await;
+    assert_eq!(again, json!(["zh-CN", "zh", "reelay 控制台"]));
+    check_phone_width(&browser, &shots.join("zh1-phone-playground.png")).await;
+    browser.goto(&format!("{}/#/tasks", app.base)).await;
+    browser
+        .wait_for("const h = document.querySelector('.page h2'); return h && h.textContent === '任务' && document.querySelector('#task-page').textContent === '第 1 页'")
+        .await;
+    check_phone_width(&browser, &shots.join("zh2-phone-tasks.png")).await;
+    browser.goto(&format!("{}/#/account", app.base)).await;
+    browser
+        .wait_for("const h = document.querySelector('.page h2'); return h && h.textContent === '账户' && document.querySelector('#keys tr[data-key]') !== null")
+        .await;
+    check_phone_width(&browser, &shots.join("zh3-phone-account.png")).await;
+
+    // Signed out, the sign-in form is in Chinese too; back to English from there.
+    browser.click("#signout").await;
+    browser
+        .wait_for("const h = document.querySelector('#signin-view h2'); return h && !document.querySelector('#signin-view').hidden && h.textContent === '登录'")
+        .await;
+    browser.select("#lang", "en").await;
+    let back = browser
+        .wait_for("const h = document.querySelector('#signin-view h2'); return h && h.textContent === 'Sign in' ? [document.documentElement.lang, document.querySelector('#signin').textContent, localStorage.getItem('reelay.lang')] : null")
+        .await;
+    assert_eq!(back, json!(["en", "Sign in", "en"]));
     browser.quit().await;
     app.finish().await;
 }
