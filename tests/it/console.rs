@@ -156,12 +156,13 @@ async fn in_a_browser_a_user_creates_and_plays_a_video_and_an_operator_approves_
     browser
         .type_into("#f-prompt", "a lighthouse at dusk, waves")
         .await;
-    // The quote follows the fields (480p, 4 s on this per-second model: 4 × 1000 credits).
+    // The quote follows the fields (480p, 4 s on this per-second model: 4 × 1000 credits),
+    // with a thousands separator in the browser's (English) locale.
     let quote = browser
         .wait_for("const q = document.querySelector('#quote').textContent; return q.includes('4 s') ? q : null")
         .await;
     assert!(
-        quote.as_str().unwrap_or("").contains("4000 credits"),
+        quote.as_str().unwrap_or("").contains("4,000 credits"),
         "{quote}"
     );
     browser.type_into("#f-images", "not-a-url").await;
