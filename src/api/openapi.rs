@@ -52,6 +52,7 @@ pub const ADMIN_TOKEN: &str = "admin_token";
         (path = "/admin/v1", api = super::admin::accounts::ApiDoc),
         (path = "/admin/v1", api = super::admin::assets::ApiDoc),
         (path = "/admin/v1", api = super::admin::channels::ApiDoc),
+        (path = "/admin/v1", api = super::admin::tasks::ApiDoc),
     ),
     paths(
         super::ops::healthz,

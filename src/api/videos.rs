@@ -345,11 +345,11 @@ pub(crate) fn parse_limit(limit: Option<&str>) -> Result<i64, ApiError> {
     }
 }
 
-fn encode_cursor(created_at: i64, id: &str) -> String {
+pub(crate) fn encode_cursor(created_at: i64, id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
 }
 
-fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
     let bad = || {
         ApiError::field(
             "cursor",

@@ -67,6 +67,33 @@ impl Tasks {
         tasks::page(&self.db, filter).await
     }
 
+    /// A page of every account's tasks, newest first (the operator's task log).
+    pub(crate) async fn page_all(
+        &self,
+        filter: &crate::store::tasks::AllFilter<'_>,
+    ) -> Result<Vec<TaskRow>, sqlx::Error> {
+        tasks::page_all(&self.db, filter).await
+    }
+
+    /// Any account's task (the operator's view).
+    pub(crate) async fn get_any(&self, task_id: &str) -> Result<Option<TaskRow>, sqlx::Error> {
+        tasks::get(&self.db, task_id).await
+    }
+
+    /// An operator fails a live task (queued or processing, whoever holds it) with `reason`,
+    /// refunded in the same transaction; false when it had already ended.
+    pub(crate) async fn fail_by_operator(
+        &self,
+        task_id: &str,
+        reason: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let failure = crate::providers::TaskFailure::new(
+            "operator_failed",
+            format!("failed by an operator: {reason}"),
+        );
+        state::fail(&self.db, task_id, state::Holder::AnyLive, &failure).await
+    }
+
     /// A page of an account's tasks by number, and how many match (Ark's list).
     pub(crate) async fn numbered_page(
         &self,

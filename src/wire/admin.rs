@@ -351,3 +351,32 @@ pub struct ChannelHealth {
     /// Share of those calls that failed (0 to 1).
     pub recent_error_rate: f64,
 }
+
+// ---- tasks -------------------------------------------------------------------------------
+
+/// A task as the operator sees it: whose it is, whether its owner hid it (Ark's and OpenAI's
+/// DELETE of an ended task), and the task object.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AdminTask {
+    /// The owning account.
+    pub account_id: String,
+    /// Hidden from its owner by a delete (the operator still sees it and its ledger).
+    pub hidden: bool,
+    /// The task object, as its owner's `GET /videos/{task_id}` shows it.
+    pub task: super::seed::Task,
+}
+
+/// `GET /admin/v1/tasks`: every account's tasks, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AdminTaskPage {
+    pub items: Vec<AdminTask>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /admin/v1/tasks/{task_id}/fail`: `{reason}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FailTaskRequest {
+    /// Why; it becomes the task's error message (`failed by an operator: …`) and the audit note.
+    pub reason: String,
+}

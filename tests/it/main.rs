@@ -4,6 +4,7 @@
 //! run on a fresh PostgreSQL database (and S3 prefix) each.
 
 mod account_keys;
+mod admin_tasks;
 mod ark_door;
 mod assets;
 mod at_rest;

@@ -82,7 +82,7 @@ async fn the_served_openapi_document_matches_the_committed_snapshot() {
 /// Route files of `src/api` and where their router is mounted; files serving things that are not
 /// part of the API (the console, signed result files, upstream callbacks) are listed as `None`.
 /// A new route file must be added here, so that its routes are checked.
-const ROUTE_FILES: [(&str, Option<&str>); 20] = [
+const ROUTE_FILES: [(&str, Option<&str>); 21] = [
     ("videos.rs", Some("/api/open-api/v1")),
     ("companion.rs", Some("/api/open-api/v1")),
     // The Ark and OpenAI doors write their full paths.
@@ -98,6 +98,7 @@ const ROUTE_FILES: [(&str, Option<&str>); 20] = [
     ("admin/accounts.rs", Some("/admin/v1")),
     ("admin/assets.rs", Some("/admin/v1")),
     ("admin/channels.rs", Some("/admin/v1")),
+    ("admin/tasks.rs", Some("/admin/v1")),
     ("ops.rs", Some("")),
     ("metrics.rs", Some("")),
     ("openapi.rs", Some("")),
@@ -110,8 +111,9 @@ const ROUTE_FILES: [(&str, Option<&str>); 20] = [
 ];
 
 /// Files of `src/api` with no routes (helpers); anything else must be in [`ROUTE_FILES`].
-const HELPER_FILES: [&str; 14] = [
+const HELPER_FILES: [&str; 15] = [
     "mod.rs",
+    "lang.rs",
     "error.rs",
     "envelope.rs",
     "extract.rs",

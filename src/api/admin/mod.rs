@@ -22,6 +22,7 @@ use crate::wire::admin::{AuditEntry, AuditList};
 use crate::wire::envelope::{Envelope, Error401, Error403, Error404, Error500};
 
 pub mod channels;
+pub mod tasks;
 
 /// An authenticated operator. `actor` names who acted in the audit trail.
 #[derive(Debug, Clone)]
@@ -90,6 +91,7 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(assets::router())
         .merge(channels::router())
+        .merge(tasks::router())
 }
 
 /// `GET /admin/v1/audit`: the newest admin actions.

@@ -274,6 +274,39 @@ pub async fn page(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<TaskRow>, sqlx
     .await
 }
 
+/// Filters of the operator's listing of every account's tasks (hidden ones included).
+pub struct AllFilter<'a> {
+    pub account_id: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub model: Option<&'a str>,
+    /// Only tasks strictly older than this `(created_at, id)` position.
+    pub before: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// A page of every account's tasks, newest first (the operator's task log).
+pub async fn page_all(db: &Db, filter: &AllFilter<'_>) -> Result<Vec<TaskRow>, sqlx::Error> {
+    let (before_at, before_id) = filter.before.clone().unwrap_or((i64::MAX, String::new()));
+    sqlx::query_as::<_, TaskRow>(
+        "SELECT * FROM tasks WHERE ($1 IS NULL OR account_id = $2) \
+         AND ($3 IS NULL OR status = $4) AND ($5 IS NULL OR model = $6) \
+         AND (created_at < $7 OR (created_at = $8 AND id < $9)) \
+         ORDER BY created_at DESC, id DESC LIMIT $10",
+    )
+    .bind(filter.account_id)
+    .bind(filter.account_id)
+    .bind(filter.status)
+    .bind(filter.status)
+    .bind(filter.model)
+    .bind(filter.model)
+    .bind(before_at)
+    .bind(before_at)
+    .bind(&before_id)
+    .bind(filter.limit)
+    .fetch_all(&db.read)
+    .await
+}
+
 /// A page of an account's tasks, oldest first, strictly after the `(created_at, id)` position.
 pub async fn page_ascending(
     db: &Db,

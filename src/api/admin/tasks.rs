@@ -1,0 +1,237 @@
+//! The operator's task log (API.md §5 "tasks: list all, get any, fail-and-refund a stuck one"):
+//! - `GET /admin/v1/tasks?account_id=&status=&model=&limit=&cursor=`: every account's tasks,
+//!   newest first, hidden ones included;
+//! - `GET /admin/v1/tasks/{task_id}`: any task, with its account;
+//! - `POST /admin/v1/tasks/{task_id}/fail` `{reason}`: a queued or processing task → `failed`
+//!   (`error.code` `operator_failed`) and refunded in the same transaction, audited as
+//!   `task.fail`. What an upstream already runs for it is not cancelled there.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use super::Admin;
+use crate::api::error::{ApiError, ErrorCode};
+use crate::api::extract::{JsonObject, Path, Query};
+use crate::api::upload::string_field;
+use crate::api::videos::{decode_cursor, encode_cursor, parse_limit};
+use crate::api::AppState;
+use crate::tasks::view::{task_view, TaskView};
+use crate::tasks::{AllFilter, TaskRow};
+use crate::wire::admin::{AdminTask, AdminTaskPage, FailTaskRequest};
+use crate::wire::envelope::{
+    Envelope, Error400, Error401, Error403, Error404, Error409, Error413, Error500,
+};
+
+/// Longest reason.
+const MAX_REASON_CHARS: usize = 500;
+
+/// The admin task routes' part of `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, get_one, fail))]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tasks", get(list))
+        .route("/tasks/{task_id}", get(get_one))
+        .route("/tasks/{task_id}/fail", post(fail))
+}
+
+/// An [`AdminTask`] as written: the task by its borrowed writer.
+#[derive(serde::Serialize)]
+struct AdminTaskView<'a> {
+    account_id: &'a str,
+    hidden: bool,
+    task: TaskView<'a>,
+}
+
+fn admin_view<'a>(state: &AppState, row: &'a TaskRow) -> AdminTaskView<'a> {
+    AdminTaskView {
+        account_id: &row.account_id,
+        hidden: row.hidden_at.is_some(),
+        task: task_view(row, &state.view()),
+    }
+}
+
+#[derive(serde::Serialize)]
+struct AdminTaskViewPage<'a> {
+    items: Vec<AdminTaskView<'a>>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    account_id: Option<String>,
+    status: Option<String>,
+    model: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Every account's tasks, newest first.
+#[utoipa::path(
+    get,
+    path = "/tasks",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(
+        ("account_id" = Option<String>, Query, description = "Only this account's tasks"),
+        ("status" = Option<String>, Query, description = "`queued`, `processing`, `completed` or `failed`"),
+        ("model" = Option<String>, Query, description = "Only this model"),
+        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of tasks", body = Envelope<AdminTaskPage>),
+        (status = 400, description = "40001 invalid parameter (data.param)", body = Error400),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 admin API off", body = Error404),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
+async fn list(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(params): Query<ListParams>,
+) -> Result<axum::response::Response, ApiError> {
+    let limit = parse_limit(params.limit.as_deref())?;
+    if let Some(status) = &params.status {
+        if !["queued", "processing", "completed", "failed"].contains(&status.as_str()) {
+            return Err(ApiError::field(
+                "status",
+                format!(
+                    "status: must be one of queued, processing, completed, failed (got {status:?})"
+                ),
+            ));
+        }
+    }
+    let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(cursor) => Some(decode_cursor(cursor)?),
+        None => None,
+    };
+    let rows = state
+        .tasks
+        .page_all(&AllFilter {
+            account_id: params.account_id.as_deref().filter(|a| !a.is_empty()),
+            status: params.status.as_deref(),
+            model: params.model.as_deref().filter(|m| !m.is_empty()),
+            before,
+            limit: limit + 1,
+        })
+        .await?;
+    let has_more = rows.len() as i64 > limit;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    let next_cursor = match (has_more, rows.last()) {
+        (true, Some(last)) => Some(encode_cursor(last.created_at, &last.id)),
+        _ => None,
+    };
+    let page = AdminTaskViewPage {
+        items: rows.iter().map(|row| admin_view(&state, row)).collect(),
+        next_cursor,
+    };
+    Ok(crate::api::envelope::written(state.success, |body| {
+        serde_json::to_writer(body, &page)
+    }))
+}
+
+/// Any account's task.
+#[utoipa::path(
+    get,
+    path = "/tasks/{task_id}",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("task_id" = String, Path, description = "`vid_…`")),
+    responses(
+        (status = 200, description = "The task and its account", body = Envelope<AdminTask>),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 no such task, or admin API off", body = Error404),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
+async fn get_one(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(task_id): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let row = state
+        .tasks
+        .get_any(&task_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no task {task_id}")))?;
+    let view = admin_view(&state, &row);
+    Ok(crate::api::envelope::written(state.success, |body| {
+        serde_json::to_writer(body, &view)
+    }))
+}
+
+/// Fail a queued or processing task and refund it.
+#[utoipa::path(
+    post,
+    path = "/tasks/{task_id}/fail",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("task_id" = String, Path, description = "`vid_…`")),
+    request_body(content = FailTaskRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The task, now failed and refunded", body = Envelope<AdminTask>),
+        (status = 400, description = "40000 bad JSON body; 40001 invalid field (data.param)", body = Error400),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 no such task, or admin API off", body = Error404),
+        (status = 409, description = "40900 the task has already ended", body = Error409),
+        (status = 413, description = "41300 body larger than the JSON limit", body = Error413),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
+async fn fail(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(task_id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<axum::response::Response, ApiError> {
+    let reason = string_field(&body, "reason")?
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            ApiError::field("reason", "reason: required; say why, the user will see it")
+        })?;
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(ApiError::field(
+            "reason",
+            format!("reason: at most {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    let Some(before) = state.tasks.get_any(&task_id).await? else {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no task {task_id}"),
+        ));
+    };
+    if !state.tasks.fail_by_operator(&task_id, &reason).await? {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "task {task_id} has already ended ({}); only a queued or processing task can be failed",
+                before.status.as_str()
+            ),
+        ));
+    }
+    state
+        .audit
+        .record(&admin.actor, "task.fail", Some(&task_id), Some(&reason))
+        .await?;
+    tracing::warn!(task_id = %task_id, actor = %admin.actor, "task failed by an operator");
+    let row = state
+        .tasks
+        .get_any(&task_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no task {task_id}")))?;
+    let view = admin_view(&state, &row);
+    Ok(crate::api::envelope::written(state.success, |body| {
+        serde_json::to_writer(body, &view)
+    }))
+}
