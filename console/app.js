@@ -133,7 +133,8 @@ function route() {
   if (current) current.setAttribute("aria-current", "page");
   const parts = hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   const page = parts[0] || (role() === "admin" ? "operator" : "playground");
-  const operatorPage = parts[1] !== "accounts" ? showOperator
+  const operatorPage = parts[1] === "tasks" ? showTaskLog
+    : parts[1] !== "accounts" ? showOperator
     : parts[2] ? (v) => showAdminAccount(v, parts[2]) : showAccounts;
   const pages = role() === "admin"
     ? { operator: operatorPage }

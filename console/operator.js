@@ -274,3 +274,87 @@ async function showAdminAccount(view, id) {
     quotaForm);
   showKeys(a.keys);
 }
+
+// The operator's task log (`GET /admin/v1/tasks`): every account's tasks with status and
+// account filters, pages of 50, and fail-and-refund of a live task with a reason
+// (`POST /admin/v1/tasks/{id}/fail`), asked in place.
+async function showTaskLog(view) {
+  const status = h("select", { id: "log-status", name: "status" },
+    options(["", "queued", "processing", "completed", "failed"], ""));
+  [...status.options].forEach((o) => { o.textContent = o.value ? statusLabel(o.value) : t("tasks.all_statuses"); });
+  const account = h("input", { type: "text", id: "log-account", name: "account_id", autocomplete: "off", placeholder: "acct_…" });
+  const tbody = h("tbody", { id: "log-rows" });
+  const done = h("p", { id: "log-done", role: "status" });
+  const slot = h("div", { id: "log-fail-slot" });
+  const newer = h("button", { type: "button", id: "log-newer", class: "secondary" }, t("tasks.newer"));
+  const older = h("button", { type: "button", id: "log-older", class: "secondary" }, t("tasks.older"));
+  view.append(h("section", { class: "card" }, h("h2", {}, t("log.title")),
+    h("p", { class: "hint" }, t("log.hint")),
+    h("form", { class: "filters", onsubmit: (e) => { e.preventDefault(); restart(); } },
+      h("div", {}, h("label", { for: "log-status" }, t("col.status")), status),
+      h("div", {}, h("label", { for: "log-account" }, t("log.account")), account,
+        h("button", { type: "submit", id: "log-filter", class: "secondary" }, t("tasks.open")))),
+    done, slot,
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("col.task")), h("th", { scope: "col" }, t("col.status")),
+        h("th", { scope: "col", class: "hide-phone" }, t("col.account")), h("th", { scope: "col" }, t("col.model")),
+        h("th", { scope: "col", class: "hide-phone" }, t("col.created")), h("th", { scope: "col" }, t("col.action")))),
+      tbody)),
+    h("p", {}, newer, older)));
+  let cursors = [null];
+  let page = 0;
+  let next = null;
+  const failForm = (item) => {
+    const id = item.task.task_id;
+    const reason = h("input", { type: "text", id: "log-reason", maxlength: 500, autocomplete: "off", required: true });
+    const error = h("p", { class: "error", id: "err-log-reason", role: "alert" });
+    const form = h("form", { class: "card", id: "log-fail-form", novalidate: true },
+      h("h3", {}, t("log.fail_title", { id })),
+      h("label", { for: "log-reason" }, t("log.reason")), reason, error,
+      h("button", { type: "submit", id: "log-fail-confirm", class: "danger" }, t("log.confirm")),
+      h("button", { type: "button", class: "secondary", onclick: () => slot.replaceChildren() }, t("confirm.cancel")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      error.textContent = "";
+      if (!reason.value.trim()) { error.textContent = t("log.reason_error"); reason.focus(); return; }
+      try {
+        const failed = await admin("POST", `/tasks/${encodeURIComponent(id)}/fail`, { reason: reason.value.trim() });
+        slot.replaceChildren();
+        done.textContent = t("log.done", { id, account: failed.account_id });
+        await refresh();
+      } catch (e) {
+        error.textContent = e.message;
+      }
+    });
+    slot.replaceChildren(form);
+    reason.focus();
+  };
+  const refresh = async () => {
+    const q = new URLSearchParams({ limit: "50" });
+    if (status.value) q.set("status", status.value);
+    if (account.value.trim()) q.set("account_id", account.value.trim());
+    if (cursors[page]) q.set("cursor", cursors[page]);
+    const data = await admin("GET", `/tasks?${q}`);
+    next = data.next_cursor;
+    tbody.replaceChildren(...data.items.map((item) => {
+      const task = item.task;
+      const live = task.status === "queued" || task.status === "processing";
+      return h("tr", { "data-task": task.task_id },
+        h("td", {}, h("code", {}, task.task_id), item.hidden ? h("span", { class: "muted" }, t("log.hidden")) : null),
+        h("td", { class: `status-${task.status}` }, statusLabel(task.status)),
+        h("td", { class: "hide-phone" }, h("a", { href: `#/operator/accounts/${item.account_id}` }, item.account_id)),
+        h("td", {}, task.model),
+        h("td", { class: "hide-phone" }, fmtTime(task.created_at)),
+        h("td", {}, live ? h("button", { type: "button", class: "danger", "data-fail": task.task_id,
+          onclick: () => failForm(item) }, t("log.fail")) : ""));
+    }));
+    if (!data.items.length) tbody.append(h("tr", {}, h("td", { colspan: 6 }, t("tasks.none_match"))));
+    newer.disabled = page === 0;
+    older.disabled = !next;
+  };
+  const restart = () => { cursors = [null]; page = 0; refresh().catch((e) => { done.textContent = e.message; }); };
+  status.addEventListener("change", restart);
+  older.addEventListener("click", () => { if (next) { cursors[page + 1] = next; page += 1; refresh(); } });
+  newer.addEventListener("click", () => { if (page > 0) { page -= 1; refresh(); } });
+  await refresh();
+}

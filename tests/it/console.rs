@@ -1157,3 +1157,81 @@ async fn in_a_browser_the_console_switches_to_chinese_remembers_it_and_fits_a_ph
     browser.quit().await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn in_a_browser_an_operator_fails_a_stuck_task_from_the_task_log_and_it_is_refunded() {
+    let (Some(chromium), Some(chromedriver)) = (program("chromium"), program("chromedriver"))
+    else {
+        println!("skipped: install chromium chromium-driver (scripts/test does)");
+        return;
+    };
+    let mut options = with_admin(|_| {});
+    options.workers = false;
+    let app = spawn_app_with(options).await;
+    let (other_account, other_key) = app.new_account(100_000).await;
+    let stuck = app
+        .create_task_with_key(&other_key, &text_request("seedance2.0-sp"))
+        .await;
+    let stuck = stuck.data()["task_id"].as_str().expect("id").to_string();
+    let balance = || async {
+        app.get_as(&other_key, "/account").await.data()["balance"]
+            .as_i64()
+            .expect("balance")
+    };
+    let before = balance().await;
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    browser.goto(&format!("{}/", app.base)).await;
+    browser.type_into("#token", ADMIN_TOKEN).await;
+    browser.click("#signin").await;
+    browser
+        .wait_for("return location.hash === '#/operator'")
+        .await;
+    browser.click("a[href='#/operator/tasks']").await;
+    browser
+        .wait_for(&format!(
+            "return document.querySelector('[data-fail=\"{stuck}\"]') !== null"
+        ))
+        .await;
+    assert_no_unlabelled_controls(&browser, "task log").await;
+    browser.click(&format!("[data-fail=\"{stuck}\"]")).await;
+    // No reason: refused in place, nothing failed.
+    browser.click("#log-fail-confirm").await;
+    browser
+        .wait_for("return document.querySelector('#err-log-reason').textContent !== ''")
+        .await;
+    let task_of = |id: String| {
+        let request = app
+            .client
+            .get(app.url(&format!("/videos/{id}")))
+            .bearer_auth(&other_key);
+        async move {
+            answer(request.send().await.expect("send"))
+                .await
+                .data()
+                .clone()
+        }
+    };
+    assert_eq!(task_of(stuck.clone()).await["status"], "queued");
+    browser
+        .type_into("#log-reason", "stuck upstream for an hour")
+        .await;
+    browser.click("#log-fail-confirm").await;
+    let done = browser
+        .wait_for("return document.querySelector('#log-done').textContent || null")
+        .await;
+    assert!(
+        done.as_str().unwrap_or("").contains(&other_account),
+        "{done}"
+    );
+    browser
+        .wait_for(&format!("const r = document.querySelector('tr[data-task=\"{stuck}\"] td.status-failed'); return r !== null"))
+        .await;
+    let task = task_of(stuck.clone()).await;
+    assert_eq!(task["error"]["code"], "operator_failed");
+    assert_eq!(
+        balance().await,
+        before + task["cost"]["credits"].as_i64().expect("price")
+    );
+    browser.quit().await;
+    app.finish().await;
+}
