@@ -138,7 +138,8 @@ function route() {
     : parts[2] ? (v) => showAdminAccount(v, parts[2]) : showAccounts;
   const pages = role() === "admin"
     ? { operator: operatorPage }
-    : { playground: showPlayground, tasks: parts[1] ? (v) => showTask(parts[1], v) : showTasks, account: showAccount };
+    : { playground: showPlayground, tasks: parts[1] ? (v) => showTask(parts[1], v) : showTasks,
+      models: showModels, account: showAccount };
   const show = pages[page] || (() => view.append(h("p", {}, t("page.none"))));
   Promise.resolve(show(view))
     .catch((e) => view.append(h("p", { class: "error", role: "alert" }, e.message)))
@@ -223,7 +224,7 @@ function options(values, selected) {
 }
 
 async function showPlayground(view) {
-  const data = await api("GET", "/models");
+  const [data, account] = await Promise.all([api("GET", "/models"), api("GET", "/account")]);
   models = data.items;
   const form = h("form", { class: "card", id: "playground", novalidate: true });
   const modelSelect = h("select", { id: "f-model", name: "model" },
@@ -231,6 +232,7 @@ async function showPlayground(view) {
   form.append(h("h2", {}, t("playground.title")), fieldBox("model", t("field.model"), modelSelect),
     h("div", { id: "model-fields" }),
     h("p", { class: "quote", id: "quote", "aria-live": "polite" }),
+    h("p", { class: "muted", id: "pg-balance" }, t("playground.balance", { n: num(account.balance) })),
     h("p", { class: "error", id: "form-error", role: "alert" }),
     h("button", { type: "submit", id: "create" }, t("playground.create")));
   view.append(form);

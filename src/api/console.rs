@@ -22,6 +22,8 @@ pub(crate) const I18N_JS: &str = include_str!("../../console/i18n.js");
 pub(crate) const APP_JS: &str = include_str!("../../console/app.js");
 /// `GET /console/account.js`: the Account page.
 pub(crate) const ACCOUNT_JS: &str = include_str!("../../console/account.js");
+/// `GET /console/models.js`: the Models page.
+pub(crate) const MODELS_JS: &str = include_str!("../../console/models.js");
 /// `GET /console/operator.js`: the operator's pages.
 pub(crate) const OPERATOR_JS: &str = include_str!("../../console/operator.js");
 /// `GET /console/style.css`.
@@ -50,6 +52,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/console/account.js",
             get(|| async { file("text/javascript; charset=utf-8", ACCOUNT_JS) }),
+        )
+        .route(
+            "/console/models.js",
+            get(|| async { file("text/javascript; charset=utf-8", MODELS_JS) }),
         )
         .route(
             "/console/operator.js",

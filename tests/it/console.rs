@@ -46,6 +46,11 @@ async fn the_console_page_and_its_files_are_served_without_auth() {
             "function showAdminAccount",
         ),
         (
+            "/console/models.js",
+            "text/javascript; charset=utf-8",
+            "function showModels",
+        ),
+        (
             "/console/style.css",
             "text/css; charset=utf-8",
             "@media (max-width: 600px)",
@@ -1118,7 +1123,7 @@ async fn in_a_browser_the_console_switches_to_chinese_remembers_it_and_fits_a_ph
         seen,
         json!([
             "zh-CN",
-            ["创作台", "任务", "账户"],
+            ["创作台", "任务", "模型", "账户"],
             "退出登录",
             "模型",
             "zh"
@@ -1232,6 +1237,87 @@ async fn in_a_browser_an_operator_fails_a_stuck_task_from_the_task_log_and_it_is
         balance().await,
         before + task["cost"]["credits"].as_i64().expect("price")
     );
+    browser.quit().await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn in_a_browser_the_models_page_groups_families_and_prices_from_480p_up() {
+    let (Some(chromium), Some(chromedriver)) = (program("chromium"), program("chromedriver"))
+    else {
+        println!("skipped: install chromium chromium-driver (scripts/test does)");
+        return;
+    };
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    let catalog = app.get("/models").await;
+    let items = catalog.data()["items"].as_array().expect("models").clone();
+    let families: std::collections::BTreeSet<String> = items
+        .iter()
+        .map(|m| m["family"].as_str().unwrap_or("").to_string())
+        .collect();
+    let sp = items
+        .iter()
+        .find(|m| m["model"] == "seedance2.0-sp")
+        .expect("seedance2.0-sp");
+    let price_720 = sp["prices"]["720p"].as_i64().expect("720p price");
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    sign_in(&browser, &app, &app.key).await;
+    // The balance is in view while creating.
+    let shown = browser
+        .wait_for(
+            "const b = document.querySelector('#pg-balance'); return b && b.textContent || null",
+        )
+        .await;
+    let balance = app.balance().await;
+    assert!(
+        shown
+            .as_str()
+            .unwrap_or("")
+            .replace(',', "")
+            .contains(&balance.to_string()),
+        "{shown}"
+    );
+    browser.click("a[href='#/models']").await;
+    let seen = browser
+        .wait_for("const s = [...document.querySelectorAll('section[data-family]')]; return s.length ? s.map((x) => x.dataset.family) : null")
+        .await;
+    let seen: std::collections::BTreeSet<String> = seen
+        .as_array()
+        .expect("families")
+        .iter()
+        .map(|f| f.as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(seen, families, "one section per family");
+    let headers = browser
+        .eval("return [...document.querySelector('tr[data-model=\"seedance2.0-sp\"]').closest('table').querySelectorAll('thead th.num')].map((th) => th.textContent)")
+        .await;
+    let headers: Vec<String> = headers
+        .as_array()
+        .expect("headers")
+        .iter()
+        .map(|h| h.as_str().unwrap_or("").to_string())
+        .collect();
+    let rank = |r: &str| match r {
+        "480p" => 0,
+        "720p" => 1,
+        "1080p" => 2,
+        "2k" => 3,
+        "4k" => 4,
+        _ => 5,
+    };
+    assert!(
+        headers.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])),
+        "480p → 4k: {headers:?}"
+    );
+    let cell = browser
+        .eval("return document.querySelector('tr[data-model=\"seedance2.0-sp\"] td[data-resolution=\"720p\"]').textContent")
+        .await;
+    assert_eq!(
+        cell.as_str().unwrap_or("").replace(',', ""),
+        price_720.to_string()
+    );
+    assert_no_unlabelled_controls(&browser, "models").await;
+    check_phone_width(&browser, &screenshot_dir().join("m1-phone-models.png")).await;
     browser.quit().await;
     app.finish().await;
 }
