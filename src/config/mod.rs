@@ -131,7 +131,7 @@ pub struct WorkerSettings {
     pub metrics_listen: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitSettings {
     /// Requests per minute per API key (unset = unlimited); a key's own `rpm` overrides it.
@@ -139,6 +139,19 @@ pub struct LimitSettings {
     /// Tasks queued or processing per API key (unset = unlimited); a key's own `max_in_flight`
     /// overrides it.
     pub default_max_in_flight: Option<u32>,
+    /// Uploads (multipart bodies being read, stored and probed) one API key may have in
+    /// progress at once; one more is 429. 0 = no cap. Counted per process.
+    pub uploads_per_key: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            default_rpm: None,
+            default_max_in_flight: None,
+            uploads_per_key: 4,
+        }
+    }
 }
 
 /// How a review decision is made for audited assets and real-person records.
