@@ -172,6 +172,8 @@ impl Application {
             limits: MediaLimits::default(),
             settings: Arc::new(settings.assets.clone()),
             public_url: public_url.as_str().into(),
+            spool: crate::assets::spool::Spool::new(settings.data_dir.join("tmp")),
+            upload_slots: crate::assets::spool::UploadSlots::new(settings.limits.uploads_per_key),
         };
         let sweep_assets = assets.clone();
         let catalog = Arc::new(catalog);

@@ -16,7 +16,9 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
 use object_store::signer::Signer;
-use object_store::{ClientConfigKey, GetOptions, GetRange, ObjectStore, PutPayload};
+use object_store::{
+    ClientConfigKey, GetOptions, GetRange, ObjectStore, PutPayload, WriteMultipart,
+};
 use secrecy::ExposeSecret;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -73,6 +75,9 @@ pub struct RangeStream {
     pub range: Range<u64>,
     pub total: u64,
 }
+
+/// The part size of [`Storage::put_file`]: S3's smallest part (all but the last).
+pub const PUT_PART_BYTES: usize = 5 * 1024 * 1024;
 
 /// Object store plus the key that signs its URLs.
 #[derive(Clone)]
@@ -197,6 +202,34 @@ impl Storage {
         self.store
             .put(&ObjectPath::from(key), PutPayload::from(bytes))
             .await?;
+        Ok(())
+    }
+
+    /// Stores the file at `path` under `key`, read and sent in parts ([`PUT_PART_BYTES`], one
+    /// part in flight at a time), so the file is never held in memory whole.
+    pub async fn put_file(&self, key: &str, path: &std::path::Path) -> Result<(), StorageError> {
+        use tokio::io::AsyncReadExt;
+        let io_error = |e: std::io::Error| StorageError::Other(format!("{}: {e}", path.display()));
+        let mut file = tokio::fs::File::open(path).await.map_err(io_error)?;
+        let upload = self.store.put_multipart(&ObjectPath::from(key)).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PUT_PART_BYTES);
+        let mut buffer = vec![0u8; 256 * 1024];
+        loop {
+            let read = match file.read(&mut buffer).await {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(error) => {
+                    let _ = writer.abort().await;
+                    return Err(io_error(error));
+                }
+            };
+            if let Err(error) = writer.wait_for_capacity(1).await {
+                let _ = writer.abort().await;
+                return Err(error.into());
+            }
+            writer.write(&buffer[..read]);
+        }
+        writer.finish().await?;
         Ok(())
     }
 

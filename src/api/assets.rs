@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject, Query};
-use super::upload::{read_form, to_upload, upload_body_limit};
+use super::upload::{read_form, take_upload_slot, to_upload, upload_body_limit};
 use super::AppState;
 use crate::assets::intake::{IntakeError, Source};
 use crate::assets::{AssetRow, Purpose};
@@ -59,11 +59,12 @@ pub async fn submit(
     request: Request,
     purpose: Purpose,
 ) -> Result<AssetRow, ApiError> {
+    let _slot = take_upload_slot(state, &caller.key_id)?;
     let form = read_form(state, request).await?;
     let upload = to_upload(form, purpose)?;
     let param = match upload.source {
         Source::Url(_) => "url",
-        Source::Bytes(_) => "file",
+        Source::File(_) => "file",
     };
     state
         .assets
@@ -143,7 +144,7 @@ fn status_view(row: &AssetRow) -> AssetStatus {
         (status = 400, description = "40000 body neither JSON nor multipart; 40001 bad name, type or url, or over the account's quota", body = Error400),
         (status = 401, description = "40100 missing or invalid API key", body = Error401),
         (status = 413, description = "41300 upload larger than assets.max_upload_bytes", body = Error413),
-        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 429, description = "42900 key's request rate limit, or `limits.uploads_per_key` uploads of this key in progress", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
@@ -171,7 +172,7 @@ async fn upload(
         (status = 400, description = "40000 body neither JSON nor multipart; 40001 bad name, type or url, or over the account's quota", body = Error400),
         (status = 401, description = "40100 missing or invalid API key", body = Error401),
         (status = 413, description = "41300 upload larger than assets.max_upload_bytes", body = Error413),
-        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 429, description = "42900 key's request rate limit, or `limits.uploads_per_key` uploads of this key in progress", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]

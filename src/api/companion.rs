@@ -4,13 +4,13 @@
 use axum::extract::{Multipart, State};
 use axum::routing::{get, post};
 use axum::Router;
-use bytes::Bytes;
 
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::Caller;
-use super::upload::{too_large, upload_body_limit, upload_error};
+use super::upload::{spool_field, take_upload_slot, too_large, upload_body_limit, upload_error};
 use super::AppState;
+use crate::assets::spool::{Spool, Spooled};
 use crate::wire::envelope::{Envelope, Error400, Error401, Error413, Error429, Error500};
 use crate::wire::seed::{KeyBalance, UploadedFile, UserBalance};
 
@@ -39,7 +39,7 @@ pub fn router(max_upload_bytes: u64) -> Router<AppState> {
         (status = 400, description = "40000 not multipart/form-data; 40001 no `file` part, an empty file or an unsupported type", body = Error400),
         (status = 401, description = "40100 missing or invalid API key", body = Error401),
         (status = 413, description = "41300 larger than the upload limit", body = Error413),
-        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 429, description = "42900 key's request rate limit, or `limits.uploads_per_key` uploads of this key in progress", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
@@ -49,19 +49,20 @@ async fn upload(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Data<UploadedFile>, ApiError> {
     let limit = state.assets.settings.max_upload_bytes;
+    let _slot = take_upload_slot(&state, &caller.key_id)?;
     let multipart = multipart.map_err(|e| {
         ApiError::new(
             ErrorCode::BadJson,
             format!("body must be multipart/form-data with a `file` part: {e}"),
         )
     })?;
-    let (bytes, filename) = read_file_part(multipart, limit).await?;
+    let (file, filename) = read_file_part(&state.assets.spool, multipart, limit).await?;
     let uploaded = state
         .assets
         .upload_file(
             &caller.account_id,
             filename.as_deref(),
-            bytes,
+            &file,
             state.retention_secs,
         )
         .await
@@ -77,22 +78,20 @@ async fn upload(
     ))
 }
 
-/// The `file` part's bytes and file name; other parts are ignored.
+/// The `file` part (spooled as it arrives) and its file name; other parts are ignored.
 async fn read_file_part(
+    spool: &Spool,
     mut multipart: Multipart,
     limit: u64,
-) -> Result<(Bytes, Option<String>), ApiError> {
+) -> Result<(Spooled, Option<String>), ApiError> {
     let part_error = |e: axum::extract::multipart::MultipartError| {
         crate::api::extract::multipart_error(&e, || too_large(limit))
     };
     while let Some(field) = multipart.next_field().await.map_err(part_error)? {
         if field.name() == Some("file") {
             let filename = field.file_name().map(str::to_string);
-            let bytes = field.bytes().await.map_err(part_error)?;
-            if bytes.len() as u64 > limit {
-                return Err(too_large(limit));
-            }
-            return Ok((bytes, filename));
+            let file = spool_field(spool, field, limit, part_error).await?;
+            return Ok((file, filename));
         }
     }
     Err(ApiError::field(

@@ -71,7 +71,7 @@ pub(crate) fn record_view(row: &AssetRow) -> RealPersonRecord {
         (status = 400, description = "40000 body neither JSON nor multipart; 40001 bad name, type or url, or over the account's quota", body = Error400),
         (status = 401, description = "40100 missing or invalid API key", body = Error401),
         (status = 413, description = "41300 upload larger than assets.max_upload_bytes", body = Error413),
-        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 429, description = "42900 key's request rate limit, or `limits.uploads_per_key` uploads of this key in progress", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]

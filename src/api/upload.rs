@@ -2,15 +2,16 @@
 //! `name`, `type` and `file` (or `url`), and turning it into an [`Upload`] with the documented
 //! errors (40000 malformed body, 40001 field problems, 41300 too large).
 
+use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use bytes::Bytes;
 use serde_json::Value;
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::JsonObject;
 use super::AppState;
 use crate::assets::intake::{Source, Upload};
+use crate::assets::spool::{Spool, SpoolError, Spooled, UploadSlot};
 use crate::assets::uploads::UploadError;
 use crate::assets::{parse_kind, Purpose};
 
@@ -23,7 +24,68 @@ pub(crate) struct UploadForm {
     pub name: Option<String>,
     pub kind: Option<String>,
     pub url: Option<String>,
-    pub file: Option<(Bytes, Option<String>)>,
+    /// The `file` part, written to the spool as it arrived.
+    pub file: Option<(Spooled, Option<String>)>,
+}
+
+/// Takes one of the calling key's upload slots (`limits.uploads_per_key`) for as long as the
+/// answer is held; 429 with `Retry-After` when the key already has that many uploads running.
+pub(crate) fn take_upload_slot(state: &AppState, key_id: &str) -> Result<UploadSlot, ApiError> {
+    state.assets.upload_slots.try_take(key_id).ok_or_else(|| {
+        let max = state.assets.upload_slots.max();
+        let mut error = ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "this API key already has {max} uploads in progress (limits.uploads_per_key); retry when one has finished"
+            ),
+        );
+        error.retry_after = Some(1);
+        error
+    })
+}
+
+/// Writes a multipart file part to a new spool file as its chunks arrive, refusing it with
+/// 41300 (`too_large(limit)`) as soon as it passes `limit`; `part_error` maps the body's errors.
+pub(crate) async fn spool_field(
+    spool: &Spool,
+    mut field: Field<'_>,
+    limit: u64,
+    part_error: impl Fn(MultipartError) -> ApiError,
+) -> Result<Spooled, ApiError> {
+    let mut file = spool.create(limit).await.map_err(spool_error(limit))?;
+    while let Some(chunk) = field.chunk().await.map_err(&part_error)? {
+        file.write(&chunk).await.map_err(spool_error(limit))?;
+    }
+    file.finish().await.map_err(spool_error(limit))?;
+    Ok(file)
+}
+
+/// A text part's bytes, at most [`MULTIPART_SLACK`] (the room a body has besides its file): a
+/// form field is never a way to make reelay hold a large body. Past it: 41300 naming the part.
+pub(crate) async fn text_part(
+    mut field: Field<'_>,
+    part_error: impl Fn(MultipartError) -> ApiError,
+) -> Result<Vec<u8>, ApiError> {
+    let name = field.name().unwrap_or("").to_string();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(&part_error)? {
+        if bytes.len() + chunk.len() > MULTIPART_SLACK {
+            return Err(ApiError::new(
+                ErrorCode::TooLarge,
+                format!("{name}: a form field is limited to {MULTIPART_SLACK} bytes"),
+            )
+            .with_param(name));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+fn spool_error(limit: u64) -> impl Fn(SpoolError) -> ApiError {
+    move |error| match error {
+        SpoolError::TooLarge { .. } => too_large(limit),
+        SpoolError::Io(error) => ApiError::internal(error),
+    }
 }
 
 /// Reads a JSON or multipart upload body.
@@ -47,7 +109,7 @@ pub(crate) async fn read_form(state: &AppState, request: Request) -> Result<Uplo
         let multipart = Multipart::from_request(request, state)
             .await
             .map_err(|e| ApiError::new(ErrorCode::BadJson, format!("body: {e}")))?;
-        read_multipart(multipart, limit).await
+        read_multipart(&state.assets.spool, multipart, limit).await
     } else {
         let JsonObject(body) = JsonObject::from_request(request, state)
             .await
@@ -96,12 +158,22 @@ pub(crate) fn upload_error(error: UploadError, param: &str) -> ApiError {
     match error {
         UploadError::Storage(error) => ApiError::internal(error),
         UploadError::Db(error) => ApiError::internal(error),
-        UploadError::TooLarge { limit, .. } if param == "file" => too_large(limit),
+        UploadError::Spool(SpoolError::Io(error)) => ApiError::internal(error),
+        UploadError::TooLarge { limit, .. }
+        | UploadError::Spool(SpoolError::TooLarge { limit })
+            if param == "file" =>
+        {
+            too_large(limit)
+        }
         refused => ApiError::field(param, format!("{param}: {refused}")),
     }
 }
 
-async fn read_multipart(mut multipart: Multipart, limit: u64) -> Result<UploadForm, ApiError> {
+async fn read_multipart(
+    spool: &Spool,
+    mut multipart: Multipart,
+    limit: u64,
+) -> Result<UploadForm, ApiError> {
     let mut form = UploadForm::default();
     let part_error = |e: axum::extract::multipart::MultipartError| {
         crate::api::extract::multipart_error(&e, || too_large(limit))
@@ -111,14 +183,12 @@ async fn read_multipart(mut multipart: Multipart, limit: u64) -> Result<UploadFo
         match part.as_str() {
             "file" => {
                 let file_name = field.file_name().map(str::to_string);
-                let bytes = field.bytes().await.map_err(part_error)?;
-                if bytes.len() as u64 > limit {
-                    return Err(too_large(limit));
-                }
-                form.file = Some((bytes, file_name));
+                let file = spool_field(spool, field, limit, part_error).await?;
+                form.file = Some((file, file_name));
             }
             "name" | "type" | "url" => {
-                let text = field.text().await.map_err(part_error)?;
+                let text =
+                    String::from_utf8_lossy(&text_part(field, part_error).await?).into_owned();
                 match part.as_str() {
                     "name" => form.name = Some(text),
                     "type" => form.kind = Some(text),
@@ -189,7 +259,7 @@ pub(crate) fn to_upload(form: UploadForm, purpose: Purpose) -> Result<Upload, Ap
                 .to_string();
             (Source::Url(url), last)
         }
-        (None, Some((bytes, file_name))) => (Source::Bytes(bytes), file_name.unwrap_or_default()),
+        (None, Some((file, file_name))) => (Source::File(file), file_name.unwrap_or_default()),
     };
     let name = form.name.unwrap_or(default_name).trim().to_string();
     if name.chars().count() > MAX_NAME_CHARS {

@@ -1,14 +1,18 @@
 //! Intake: from a URL or uploaded bytes to a stored, probed asset.
 //!
 //! A URL is fetched in the background with the safe fetcher (API.md §7): the caller gets the id
-//! at once with `Processing` and polls. Uploaded bytes are probed before the answer, so a
+//! at once with `Processing` and polls. An uploaded file is probed before the answer, so a
 //! multipart upload answers with its final status (`Active`, `Failed`, or `Processing` while a
 //! review is pending). Quotas are checked up front (count, bytes already held) and again once the
 //! size is known.
+//!
+//! Both kinds arrive in a temporary file ([`super::spool`]), with the cap checked as the bytes
+//! come; the probe reads only the file's headers and storage gets it in parts.
 
-use bytes::Bytes;
-use reelay_media::{probe_and_check, MediaKind};
+use futures::StreamExt;
+use reelay_media::{probe_and_check_reader, MediaKind};
 
+use super::spool::{SpoolError, Spooled};
 use super::{object_key, Assets, Purpose, ACTIVE, PROCESSING};
 use crate::config::ReviewPolicy;
 use crate::store::assets::{self as rows, AssetRow, NewAsset, Probed};
@@ -17,8 +21,15 @@ use crate::store::assets::{self as rows, AssetRow, NewAsset, Probed};
 pub enum Source {
     /// A user's URL, fetched in the background.
     Url(String),
-    /// Bytes uploaded with the request (multipart).
-    Bytes(Bytes),
+    /// A file uploaded with the request (multipart), already in the spool.
+    File(Spooled),
+}
+
+/// Why reading one of reelay's own URLs into the spool stopped.
+enum OwnRead {
+    TooLarge,
+    Storage(crate::storage::StorageError),
+    Spool(SpoolError),
 }
 
 /// One upload request, already parsed.
@@ -56,10 +67,10 @@ impl Assets {
                     .map_err(|e| IntakeError::BadUrl(e.to_string()))?;
                 Some(url.trim().to_string())
             }
-            Source::Bytes(bytes) => {
-                if bytes.len() as u64 > limit {
+            Source::File(file) => {
+                if file.len() > limit {
                     return Err(IntakeError::TooLarge {
-                        size: bytes.len() as u64,
+                        size: file.len(),
                         limit,
                     });
                 }
@@ -67,7 +78,7 @@ impl Assets {
             }
         };
         let incoming = match &upload.source {
-            Source::Bytes(bytes) => bytes.len() as i64,
+            Source::File(file) => file.len() as i64,
             Source::Url(_) => 0,
         };
         self.check_quota(account_id, incoming).await?;
@@ -86,8 +97,8 @@ impl Assets {
         .await?;
         tracing::info!(asset_id = %id, purpose = upload.purpose.as_str(), kind = upload.kind.as_str(), "asset accepted");
         match upload.source {
-            Source::Bytes(bytes) => {
-                self.finish(&row, upload.purpose, upload.kind, bytes).await;
+            Source::File(file) => {
+                self.finish(&row, upload.purpose, upload.kind, file).await;
                 Ok(rows::get(&self.db, &id).await?.unwrap_or(row))
             }
             Source::Url(url) => {
@@ -125,32 +136,71 @@ impl Assets {
             .limits
             .max_bytes(kind)
             .min(self.settings.max_upload_bytes);
-        if let Some(read) = self.read_own_url(url).await {
+        let mut file = match self.spool.create(cap).await {
+            Ok(file) => file,
+            Err(error) => {
+                tracing::error!(asset_id = %row.id, %error, "creating a temporary file failed");
+                return self
+                    .fail(&row.id, "internal error while storing; upload again")
+                    .await;
+            }
+        };
+        if let Some(read) = self.read_own_url_into(url, &mut file).await {
             return match read {
-                Ok(bytes) if bytes.len() as u64 <= cap => {
-                    self.finish(row, purpose, kind, bytes).await
-                }
-                Ok(bytes) => {
-                    let message =
-                        format!("url: {} bytes is more than the {cap} allowed", bytes.len());
+                Ok(()) => self.finish(row, purpose, kind, file).await,
+                Err(OwnRead::TooLarge) => {
+                    let message = format!("url: more than the {cap} bytes allowed");
                     self.fail(&row.id, &message).await
                 }
-                Err(error) => self.fail(&row.id, &format!("url: {error}")).await,
+                Err(OwnRead::Storage(error)) => self.fail(&row.id, &format!("url: {error}")).await,
+                Err(OwnRead::Spool(error)) => {
+                    tracing::error!(asset_id = %row.id, %error, "writing a temporary file failed");
+                    self.fail(&row.id, "internal error while storing; upload again")
+                        .await
+                }
             };
         }
-        match self.fetcher.get(url, cap).await {
-            Ok(fetched) => self.finish(row, purpose, kind, fetched.bytes).await,
+        match self.fetcher.get_into(url, cap, &mut file).await {
+            Ok(_) => self.finish(row, purpose, kind, file).await,
             Err(error) => self.fail(&row.id, &format!("url: {error}")).await,
         }
     }
 
-    /// Probes, stores and records the outcome of an asset's bytes.
-    async fn finish(&self, row: &AssetRow, purpose: Purpose, kind: MediaKind, bytes: Bytes) {
-        let probed = match probe_and_check(kind, &bytes, &self.limits) {
+    /// Copies the object behind `url` into `file` when `url` is one of reelay's own live signed
+    /// file URLs (read from storage, never over the network); `None` for any other URL.
+    async fn read_own_url_into(
+        &self,
+        url: &str,
+        file: &mut Spooled,
+    ) -> Option<Result<(), OwnRead>> {
+        let key = self
+            .storage
+            .own_key(&self.public_url, url, crate::store::now())?;
+        let copy = async {
+            let mut opened = self
+                .storage
+                .open(&key, None)
+                .await
+                .map_err(OwnRead::Storage)?;
+            while let Some(chunk) = opened.stream.next().await {
+                let chunk = chunk.map_err(|e| OwnRead::Storage(e.into()))?;
+                file.write(&chunk).await.map_err(|error| match error {
+                    SpoolError::TooLarge { .. } => OwnRead::TooLarge,
+                    error => OwnRead::Spool(error),
+                })?;
+            }
+            file.finish().await.map_err(OwnRead::Spool)
+        };
+        Some(copy.await)
+    }
+
+    /// Probes, stores and records the outcome of an asset's file.
+    async fn finish(&self, row: &AssetRow, purpose: Purpose, kind: MediaKind, mut file: Spooled) {
+        let size = file.len() as i64;
+        let probed = match self.probe_file(&mut file, kind).await {
             Ok(probed) => probed,
             Err(reason) => return self.fail(&row.id, &reason).await,
         };
-        let size = bytes.len() as i64;
         match rows::usage(&self.db, &row.account_id).await {
             Ok((_, used)) if (used + size) as u64 > self.settings.max_bytes_per_account => {
                 let reason = format!(
@@ -168,7 +218,7 @@ impl Assets {
             }
         }
         let key = object_key(&row.account_id, &row.id);
-        if let Err(error) = self.storage.put(&key, bytes.to_vec()).await {
+        if let Err(error) = self.storage.put_file(&key, file.path()).await {
             tracing::error!(asset_id = %row.id, %error, "storing an asset failed");
             return self
                 .fail(&row.id, "internal error while storing; upload again")
@@ -194,6 +244,38 @@ impl Assets {
                 let _ = self.storage.delete(&key).await;
             }
             Err(error) => tracing::error!(asset_id = %row.id, %error, "recording an asset failed"),
+        }
+    }
+
+    /// Probes and checks `file` against the media limits, reading only its headers.
+    async fn probe_file(
+        &self,
+        file: &mut Spooled,
+        kind: MediaKind,
+    ) -> Result<reelay_media::Probe, String> {
+        let internal = "internal error while storing; upload again".to_string();
+        if let Err(error) = file.finish().await {
+            tracing::error!(%error, "flushing a temporary file failed");
+            return Err(internal);
+        }
+        let path = file.path().to_path_buf();
+        let len = file.len();
+        let limits = self.limits.clone();
+        let probed = tokio::task::spawn_blocking(move || {
+            let mut reader = std::fs::File::open(path)?;
+            Ok::<_, std::io::Error>(probe_and_check_reader(kind, &mut reader, len, &limits))
+        })
+        .await;
+        match probed {
+            Ok(Ok(result)) => result,
+            Ok(Err(error)) => {
+                tracing::error!(%error, "reading a temporary file failed");
+                Err(internal)
+            }
+            Err(error) => {
+                tracing::error!(%error, "probing a file panicked");
+                Err(internal)
+            }
         }
     }
 

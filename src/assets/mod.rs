@@ -15,6 +15,7 @@
 pub mod intake;
 pub mod refs;
 pub mod review;
+pub mod spool;
 pub mod uploads;
 
 use std::sync::Arc;
@@ -116,6 +117,10 @@ pub struct Assets {
     pub settings: Arc<AssetSettings>,
     /// Origin of reelay's own URLs (`server.public_url`), to recognise them as inputs.
     pub public_url: Arc<str>,
+    /// Where uploads and downloads are written while they arrive.
+    pub spool: spool::Spool,
+    /// Uploads in progress per API key (`limits.uploads_per_key`).
+    pub upload_slots: spool::UploadSlots,
 }
 
 /// Why a stored asset's bytes cannot be used by a task.

@@ -7,6 +7,7 @@
 use bytes::Bytes;
 use reelay_media::{sniff, MediaFormat};
 
+use super::spool::{SpoolError, Spooled};
 use super::Assets;
 use crate::ids;
 use crate::storage::StorageError;
@@ -34,9 +35,14 @@ pub(crate) enum UploadError {
     Unsupported,
     #[error("storing the file failed: {0}")]
     Storage(#[from] StorageError),
+    #[error("{0}")]
+    Spool(#[from] SpoolError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
+
+/// How much of a file's start is read to tell its type.
+const SNIFF_BYTES: usize = 64 * 1024;
 
 /// A sniffed upload type: its MIME type and the extension it is stored under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,30 +100,31 @@ fn clean_filename(name: Option<&str>, extension: &str) -> String {
 }
 
 impl Assets {
-    /// Stores an uploaded file for `account_id`; its URL works until `retention_secs` from
-    /// now (0: for as long as the file is kept).
+    /// Stores an uploaded file (in the spool, finished) for `account_id`; its URL works until
+    /// `retention_secs` from now (0: for as long as the file is kept).
     pub(crate) async fn upload_file(
         &self,
         account_id: &str,
         filename: Option<&str>,
-        bytes: Bytes,
+        file: &Spooled,
         retention_secs: i64,
     ) -> Result<Uploaded, UploadError> {
-        if bytes.is_empty() {
+        if file.is_empty() {
             return Err(UploadError::Empty);
         }
         let limit = self.settings.max_upload_bytes;
-        if bytes.len() as u64 > limit {
+        if file.len() > limit {
             return Err(UploadError::TooLarge {
-                size: bytes.len() as u64,
+                size: file.len(),
                 limit,
             });
         }
-        let file_type = sniff_file(&bytes).ok_or(UploadError::Unsupported)?;
+        let head = file.head(SNIFF_BYTES).await?;
+        let file_type = sniff_file(&head).ok_or(UploadError::Unsupported)?;
         let id = ids::new_id("upl");
         let object_key = format!("uploads/{account_id}/{id}.{}", file_type.extension);
-        let size = bytes.len() as i64;
-        self.storage.put(&object_key, bytes.to_vec()).await?;
+        let size = file.len() as i64;
+        self.storage.put_file(&object_key, file.path()).await?;
         let now = crate::store::now();
         let expires_at = (retention_secs > 0).then(|| now + retention_secs);
         let row = UploadRow {
@@ -147,6 +154,32 @@ impl Assets {
             size,
             mime_type: row.mime_type,
         })
+    }
+
+    /// [`Assets::upload_file`] for bytes already in memory (a decoded `data:` URL of a JSON
+    /// body): written to the spool, then stored the same way.
+    pub(crate) async fn upload_bytes(
+        &self,
+        account_id: &str,
+        filename: Option<&str>,
+        bytes: &[u8],
+        retention_secs: i64,
+    ) -> Result<Uploaded, UploadError> {
+        if bytes.is_empty() {
+            return Err(UploadError::Empty);
+        }
+        let limit = self.settings.max_upload_bytes;
+        if bytes.len() as u64 > limit {
+            return Err(UploadError::TooLarge {
+                size: bytes.len() as u64,
+                limit,
+            });
+        }
+        let mut file = self.spool.create(limit).await?;
+        file.write(bytes).await?;
+        file.finish().await?;
+        self.upload_file(account_id, filename, &file, retention_secs)
+            .await
     }
 
     /// The bytes behind `url` when it is one of reelay's own live signed file URLs, read from

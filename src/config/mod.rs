@@ -175,6 +175,9 @@ pub struct LimitSettings {
     /// Event streams (`GET /videos/{id}/events`, SSE) one API key may hold open at once; past
     /// it, 429.
     pub streams_per_key: u32,
+    /// Uploads (multipart bodies being read, stored and probed) one API key may have in
+    /// progress at once; one more is 429. 0 = no cap. Counted per process.
+    pub uploads_per_key: u32,
 }
 
 impl Default for LimitSettings {
@@ -183,6 +186,7 @@ impl Default for LimitSettings {
             default_rpm: None,
             default_max_in_flight: None,
             streams_per_key: 8,
+            uploads_per_key: 4,
         }
     }
 }

@@ -31,6 +31,7 @@ mod s3;
 mod secrets;
 mod security;
 mod tidy;
+mod uploads;
 mod upstream;
 mod validation;
 mod webhooks;

@@ -9,7 +9,8 @@
 //!   [`mp4box::find_path`]), shared by the probe and reelay-render's video demuxer.
 //! - [`mod@sniff`]: the format from magic bytes ([`sniff()`], [`MediaFormat`]), never from an
 //!   extension or a Content-Type.
-//! - [`mod@probe`]: dimensions and duration read from headers ([`probe()`], [`Probe`]).
+//! - [`mod@probe`]: dimensions and duration read from headers ([`probe()`], [`Probe`]; from a
+//!   file through `Read + Seek` without holding it: [`probe_reader`]).
 //! - [`limits`]: Seedance's published media rules ([`MediaLimits`], [`check_limits`]).
 //!
 //! Architecture Invariant: nothing here decodes pixels or samples, and no parser indexes
@@ -25,10 +26,10 @@ pub mod sniff;
 
 #[cfg(feature = "fetch")]
 pub use fetch::{
-    FetchError, FetchPolicy, Fetched, Fetcher, HostResolver, LookupFuture, PostOutcome,
-    SystemResolver, POST_BODY_LIMIT,
+    FetchError, FetchPolicy, Fetched, FetchedInto, Fetcher, HostResolver, LookupFuture,
+    PostOutcome, SystemResolver, POST_BODY_LIMIT,
 };
 pub use ip::{classify_ip, is_public_ip, AddressClass};
-pub use limits::{check_limits, probe_and_check, MediaLimits};
-pub use probe::{probe, Probe, ProbeError};
+pub use limits::{check_limits, probe_and_check, probe_and_check_reader, MediaLimits};
+pub use probe::{probe, probe_reader, Probe, ProbeError, WHOLE_FILE_BYTES};
 pub use sniff::{describe_unrecognized, sniff, MediaFormat, MediaKind};

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::probe::{probe, Probe};
+use crate::probe::{probe, probe_reader, Probe};
 use crate::sniff::{MediaFormat, MediaKind};
 
 const MIB: u64 = 1024 * 1024;
@@ -189,6 +189,19 @@ pub fn probe_and_check(
     limits: &MediaLimits,
 ) -> Result<Probe, String> {
     let probed = probe(bytes).map_err(|error| error.explain_for(expected))?;
+    check_limits(expected, &probed, limits)?;
+    Ok(probed)
+}
+
+/// [`probe_and_check`] for a file of `len` bytes read through `reader`: only its headers are
+/// read (see [`probe_reader`]), so a large file is never held in memory.
+pub fn probe_and_check_reader<R: std::io::Read + std::io::Seek>(
+    expected: MediaKind,
+    reader: &mut R,
+    len: u64,
+    limits: &MediaLimits,
+) -> Result<Probe, String> {
+    let probed = probe_reader(reader, len).map_err(|error| error.explain_for(expected))?;
     check_limits(expected, &probed, limits)?;
     Ok(probed)
 }

@@ -142,7 +142,7 @@ async fn store_inline_media(
         })?;
         let stored = state
             .assets
-            .upload_file(&who.account_id, None, bytes.into(), state.retention_secs)
+            .upload_bytes(&who.account_id, None, &bytes, state.retention_secs)
             .await
             .map_err(|e| super::upload::upload_error(e, &param))?;
         translated.replace_media(field, index, stored.url);

@@ -8,6 +8,8 @@
 pub mod error;
 pub mod request;
 
+use std::sync::Arc;
+
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue};
@@ -24,6 +26,7 @@ use self::request::Part;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, Door, Path, Query, Rejection};
 use super::AppState;
+use crate::assets::spool::SpoolError;
 use crate::tasks::accept::{Creator, Idempotency};
 use crate::tasks::state::DeleteOutcome;
 use crate::tasks::view::openai::{new_video, openai_video};
@@ -93,20 +96,43 @@ async fn read_parts(
                 )
             })
         };
-        while let Some(field) = multipart.next_field().await.map_err(part_error)? {
+        while let Some(mut field) = multipart.next_field().await.map_err(part_error)? {
             let name = field.name().unwrap_or("").to_string();
             let filename = field.file_name().map(str::to_string);
             let is_file = filename.is_some()
                 || field
                     .content_type()
                     .is_some_and(|t| !t.starts_with("text/"));
-            let bytes = field.bytes().await.map_err(part_error)?;
             hashed.extend_from_slice(name.as_bytes());
             hashed.push(0);
-            hashed.extend_from_slice(&Sha256::digest(&bytes));
             let part = if is_file {
-                Part::File { bytes, filename }
+                // Spooled as it arrives; hashed chunk by chunk on the way.
+                let mut file = state
+                    .assets
+                    .spool
+                    .create(limit)
+                    .await
+                    .map_err(ApiError::internal)?;
+                let mut digest = Sha256::new();
+                while let Some(chunk) = field.chunk().await.map_err(part_error)? {
+                    digest.update(&chunk);
+                    file.write(&chunk).await.map_err(|e| match e {
+                        SpoolError::TooLarge { .. } => ApiError::new(
+                            ErrorCode::TooLarge,
+                            format!("body: larger than {limit} bytes"),
+                        ),
+                        SpoolError::Io(e) => ApiError::internal(e),
+                    })?;
+                }
+                file.finish().await.map_err(ApiError::internal)?;
+                hashed.extend_from_slice(&digest.finalize());
+                Part::File {
+                    file: Arc::new(file),
+                    filename,
+                }
             } else {
+                let bytes = super::upload::text_part(field, part_error).await?;
+                hashed.extend_from_slice(&Sha256::digest(&bytes));
                 Part::Text(String::from_utf8_lossy(&bytes).into_owned())
             };
             parts.push((name, part));
@@ -144,13 +170,13 @@ async fn submit(
     remixed_from: Option<String>,
     idempotency: Option<Idempotency<'_>>,
 ) -> Result<Response, OpenAiApiError> {
-    if let Some((bytes, filename)) = translated.upload.take() {
+    if let Some((file, filename)) = translated.upload.take() {
         let uploaded = state
             .assets
             .upload_file(
                 &who.account_id,
                 filename.as_deref(),
-                bytes,
+                &file,
                 state.retention_secs,
             )
             .await
@@ -265,6 +291,7 @@ async fn create(
     request: Request,
 ) -> Result<Response, OpenAiApiError> {
     let who = caller(who)?;
+    let _slot = super::upload::take_upload_slot(&state, &who.key_id)?;
     let (parts, hashed) = read_parts(&state, request).await?;
     let translated = request::translate(&parts, &state.catalog)?;
     let idem_key = super::videos::idempotency_key(&headers)?;

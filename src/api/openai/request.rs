@@ -4,11 +4,13 @@
 //! `first_image`; any seed-route field, top-level or in `metadata`, wins over that mapping.
 //! Form values are text: `"true"`, `"8"` and JSON arrays are read by the seed field's type.
 
-use bytes::Bytes;
+use std::sync::Arc;
+
 use reelay_catalog::{nearest_ratio, output_size, Catalog, KNOWN_RESOLUTIONS};
 use serde_json::{Map, Value};
 
 use crate::api::error::{ApiError, ErrorCode};
+use crate::assets::spool::Spooled;
 use crate::tasks::ClientMeta;
 
 /// One member of the create, as sent.
@@ -18,7 +20,8 @@ pub enum Part {
     Text(String),
     /// A form file part.
     File {
-        bytes: Bytes,
+        /// The part's bytes, in the spool.
+        file: Arc<Spooled>,
         filename: Option<String>,
     },
     /// A JSON body's member.
@@ -48,7 +51,7 @@ const TEXTS: [&str; 5] = [
 pub struct Translated {
     pub body: Map<String, Value>,
     /// `input_reference` sent as a file: stored (as `/files/upload` does), its URL the first frame.
-    pub upload: Option<(Bytes, Option<String>)>,
+    pub upload: Option<(Arc<Spooled>, Option<String>)>,
     /// The model as the client sent it.
     pub model: String,
     renames: Vec<(&'static str, &'static str)>,
@@ -198,8 +201,8 @@ pub fn translate(parts: &[(String, Part)], catalog: &Catalog) -> Result<Translat
     let mut upload = None;
     for (name, part) in parts {
         let first_image = match (name.as_str(), part) {
-            ("input_reference", Part::File { bytes, filename }) => {
-                upload = Some((bytes.clone(), filename.clone()));
+            ("input_reference", Part::File { file, filename }) => {
+                upload = Some((file.clone(), filename.clone()));
                 continue;
             }
             ("input_reference", Part::Text(url)) => Value::String(url.clone()),

@@ -125,6 +125,12 @@ pub enum FetchError {
         /// The header's name.
         name: String,
     },
+    /// Writing the body where the caller wanted it (a temporary file) failed.
+    #[error("storing the download failed: {reason}")]
+    Write {
+        /// The I/O error.
+        reason: String,
+    },
     /// The HTTP client could not be built (a bug or a broken TLS setup).
     #[error("could not build the HTTP client: {reason}")]
     ClientBuild {
@@ -139,7 +145,9 @@ impl FetchError {
     pub fn is_client_fault(&self) -> bool {
         !matches!(
             self,
-            FetchError::InvalidHeader { .. } | FetchError::ClientBuild { .. }
+            FetchError::InvalidHeader { .. }
+                | FetchError::ClientBuild { .. }
+                | FetchError::Write { .. }
         )
     }
 }

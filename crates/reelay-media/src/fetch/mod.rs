@@ -76,6 +76,25 @@ pub struct Fetched {
     pub final_url: Url,
 }
 
+/// A body written by [`Fetcher::get_into`].
+#[derive(Clone, Debug)]
+pub struct FetchedInto {
+    /// Bytes written, at most the cap given.
+    pub size: u64,
+    /// The `Content-Type` header of the final response, if any (not trusted for format).
+    pub content_type: Option<String>,
+    /// The URL of the final response, after redirects.
+    pub final_url: Url,
+}
+
+/// A successful response whose body is still to read.
+struct Found {
+    response: reqwest::Response,
+    host: String,
+    content_type: Option<String>,
+    url: Url,
+}
+
 /// The result of a POST (webhook delivery).
 #[derive(Clone, Debug)]
 pub struct PostOutcome {
@@ -243,7 +262,44 @@ impl Fetcher {
     pub async fn get(&self, url: &str, max_bytes: u64) -> Result<Fetched, FetchError> {
         let url = self.check_url_shape(url)?;
         let timeout = self.inner.policy.timeout;
-        tokio::time::timeout(timeout, self.get_following_redirects(url, max_bytes))
+        let exchange = async {
+            let found = self.get_following_redirects(url, max_bytes).await?;
+            let bytes = read_capped(found.response, &found.host, max_bytes).await?;
+            Ok(Fetched {
+                bytes,
+                content_type: found.content_type,
+                final_url: found.url,
+            })
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or(Err(FetchError::Timeout { after: timeout }))
+    }
+
+    /// [`Fetcher::get`] writing the body into `sink` as it arrives instead of holding it: the
+    /// cap is enforced chunk by chunk, so at most `max_bytes` are ever written. Answers the
+    /// number of bytes written; on an error `sink` holds a partial body the caller discards.
+    pub async fn get_into<W>(
+        &self,
+        url: &str,
+        max_bytes: u64,
+        sink: &mut W,
+    ) -> Result<FetchedInto, FetchError>
+    where
+        W: tokio::io::AsyncWrite + Unpin,
+    {
+        let url = self.check_url_shape(url)?;
+        let timeout = self.inner.policy.timeout;
+        let exchange = async {
+            let found = self.get_following_redirects(url, max_bytes).await?;
+            let size = write_capped(found.response, &found.host, max_bytes, sink).await?;
+            Ok(FetchedInto {
+                size,
+                content_type: found.content_type,
+                final_url: found.url,
+            })
+        };
+        tokio::time::timeout(timeout, exchange)
             .await
             .unwrap_or(Err(FetchError::Timeout { after: timeout }))
     }
@@ -252,7 +308,7 @@ impl Fetcher {
         &self,
         mut url: Url,
         max_bytes: u64,
-    ) -> Result<Fetched, FetchError> {
+    ) -> Result<Found, FetchError> {
         let mut redirects = 0;
         loop {
             self.check_literal_host(&url)?;
@@ -302,11 +358,11 @@ impl Fetcher {
                 .get(CONTENT_TYPE)
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned);
-            let bytes = read_capped(response, &host, max_bytes).await?;
-            return Ok(Fetched {
-                bytes,
+            return Ok(Found {
+                response,
+                host,
                 content_type,
-                final_url: url,
+                url,
             });
         }
     }
@@ -418,6 +474,38 @@ async fn read_capped(
             return Err(FetchError::TooLarge { limit: max_bytes });
         }
         buffer.extend_from_slice(&chunk);
+    }
+}
+
+/// Streams the body into `sink`, failing as soon as it passes `max_bytes`; the bytes written.
+async fn write_capped<W: tokio::io::AsyncWrite + Unpin>(
+    mut response: reqwest::Response,
+    host: &str,
+    max_bytes: u64,
+    sink: &mut W,
+) -> Result<u64, FetchError> {
+    use tokio::io::AsyncWriteExt;
+    let write_error = |error: std::io::Error| FetchError::Write {
+        reason: error.to_string(),
+    };
+    let mut written = 0u64;
+    loop {
+        let chunk = response
+            .chunk()
+            .await
+            .map_err(|error| FetchError::BodyRead {
+                host: host.to_owned(),
+                reason: innermost_message(&error),
+            })?;
+        let Some(chunk) = chunk else {
+            sink.flush().await.map_err(write_error)?;
+            return Ok(written);
+        };
+        if written + chunk.len() as u64 > max_bytes {
+            return Err(FetchError::TooLarge { limit: max_bytes });
+        }
+        sink.write_all(&chunk).await.map_err(write_error)?;
+        written += chunk.len() as u64;
     }
 }
 

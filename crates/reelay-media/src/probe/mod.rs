@@ -6,12 +6,15 @@
 //! return [`ProbeError::Malformed`] on anything odd; they never panic on garbage (tests
 //! feed them truncated and corrupted files).
 
+mod file;
 pub(crate) mod mp3;
 mod mp4;
 mod mp4_fragments;
 mod wav;
 
 use crate::sniff::{describe_unrecognized, sniff, MediaFormat, MediaKind};
+
+pub use file::{probe_reader, WHOLE_FILE_BYTES};
 
 /// What probing found.
 #[derive(Clone, Debug, PartialEq)]
@@ -101,8 +104,12 @@ pub fn probe(bytes: &[u8]) -> Result<Probe, ProbeError> {
 
 fn image_dimensions(bytes: &[u8]) -> Result<(u32, u32), String> {
     let size = imagesize::blob_size(bytes).map_err(|error| error.to_string())?;
-    let width = u32::try_from(size.width).map_err(|_| "width out of range".to_owned())?;
-    let height = u32::try_from(size.height).map_err(|_| "height out of range".to_owned())?;
+    checked_dimensions(size.width, size.height)
+}
+
+fn checked_dimensions(width: usize, height: usize) -> Result<(u32, u32), String> {
+    let width = u32::try_from(width).map_err(|_| "width out of range".to_owned())?;
+    let height = u32::try_from(height).map_err(|_| "height out of range".to_owned())?;
     if width == 0 || height == 0 {
         return Err(format!("header says {width}×{height} px"));
     }

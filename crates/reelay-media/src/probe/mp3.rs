@@ -2,6 +2,9 @@
 //! frame, then read the frame count from a Xing/Info or VBRI header when the encoder wrote
 //! one, else walk the frames and add up their samples.
 
+use std::io::{Read, Seek, SeekFrom};
+
+use super::file::{read_at, Failure};
 use super::{u16_be, u32_be};
 
 /// Kilobits per second by bitrate index, for MPEG-1 and for MPEG-2/2.5 layer III.
@@ -107,6 +110,56 @@ pub(super) fn duration_secs(bytes: &[u8]) -> Result<f64, String> {
         }
         seconds += f64::from(header.samples) / f64::from(header.sample_rate);
         position += header.frame_len;
+    }
+    Ok(seconds)
+}
+
+/// The same count over a file of `len` bytes: the tags are skipped with seeks, the first
+/// frame is looked for in a window after them, and the frames are walked header by header.
+pub(super) fn duration_secs_from<R: Read + Seek>(reader: &mut R, len: u64) -> Result<f64, Failure> {
+    // The ID3v2 tags, header by header.
+    let mut tags_end = 0u64;
+    loop {
+        let header = read_at(reader, tags_end, 10)?;
+        if header.get(..3) != Some(b"ID3") {
+            break;
+        }
+        if header.len() < 10 {
+            tags_end = len;
+            break;
+        }
+        let size = header[6..10]
+            .iter()
+            .fold(0u64, |size, byte| (size << 7) | u64::from(byte & 0x7F));
+        let footer = if header[5] & 0x10 != 0 { 10 } else { 0 };
+        tags_end = tags_end.saturating_add(10 + size + footer);
+    }
+    let tags_end = tags_end.min(len);
+    // The search window, with room for two whole frames after its last start.
+    let window = read_at(reader, tags_end, SYNC_SEARCH_BYTES as u64 + 2 * 2881 + 4)?;
+    let end = window.len().min(SYNC_SEARCH_BYTES);
+    let offset = (0..end)
+        .find(|at| starts_with_frame(&window[*at..]))
+        .ok_or("no MPEG audio frames found")?;
+    let frame = parse_header(&window[offset..]).ok_or("no MPEG audio frames found")?;
+    if let Some(frames) = vbr_frame_count(&window[offset..], &frame) {
+        return Ok(f64::from(frames) * f64::from(frame.samples) / f64::from(frame.sample_rate));
+    }
+    let mut position = tags_end + offset as u64;
+    let mut seconds = 0.0;
+    let mut header = [0u8; 4];
+    reader.seek(SeekFrom::Start(position))?;
+    while position + 4 <= len {
+        reader.read_exact(&mut header)?;
+        let Some(frame) = parse_header(&header) else {
+            break;
+        };
+        if position + frame.frame_len as u64 > len {
+            break;
+        }
+        seconds += f64::from(frame.samples) / f64::from(frame.sample_rate);
+        position += frame.frame_len as u64;
+        reader.seek_relative(frame.frame_len as i64 - 4)?;
     }
     Ok(seconds)
 }

@@ -2,6 +2,9 @@
 //! chunk's length. A `data` size larger than the file (streamed or truncated writers
 //! leave 0xFFFFFFFF) counts only the bytes present.
 
+use std::io::{Read, Seek};
+
+use super::file::{read_at, Failure};
 use super::{u16_le, u32_le};
 
 pub(super) fn duration_secs(bytes: &[u8]) -> Result<f64, String> {
@@ -25,6 +28,41 @@ pub(super) fn duration_secs(bytes: &[u8]) -> Result<f64, String> {
         let padded = size.saturating_add(size & 1);
         position = match body_start.checked_add(padded) {
             Some(next) if next <= bytes.len() => next,
+            _ => break,
+        };
+    }
+    let byte_rate = byte_rate.ok_or("no fmt chunk")?;
+    let data_len = data_len.ok_or("no data chunk")?;
+    Ok(data_len as f64 / f64::from(byte_rate))
+}
+
+/// The same walk over a file of `len` bytes, reading each chunk header with a seek.
+pub(super) fn duration_secs_from<R: Read + Seek>(reader: &mut R, len: u64) -> Result<f64, Failure> {
+    let mut byte_rate = None;
+    let mut data_len = None;
+    let mut position = 12u64;
+    loop {
+        let header = read_at(reader, position, 8)?;
+        let Some(size) = u32_le(&header, 4) else {
+            break;
+        };
+        let body_start = position + 8;
+        let available = len - body_start;
+        let size = u64::from(size);
+        match &header[..4] {
+            b"fmt " => {
+                let body = read_at(reader, body_start, size.min(64))?;
+                byte_rate = Some(read_byte_rate(&body).map_err(Failure::Malformed)?);
+            }
+            b"data" => data_len = Some(size.min(available)),
+            _ => {}
+        }
+        if byte_rate.is_some() && data_len.is_some() {
+            break;
+        }
+        let padded = size.saturating_add(size & 1);
+        position = match body_start.checked_add(padded) {
+            Some(next) if next <= len => next,
             _ => break,
         };
     }
