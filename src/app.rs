@@ -173,7 +173,6 @@ impl Application {
             settings: Arc::new(settings.assets.clone()),
             public_url: public_url.as_str().into(),
             spool: crate::assets::spool::Spool::new(settings.data_dir.join("tmp")),
-            upload_slots: crate::assets::spool::UploadSlots::new(settings.limits.uploads_per_key),
         };
         let sweep_assets = assets.clone();
         let catalog = Arc::new(catalog);
@@ -217,9 +216,14 @@ impl Application {
             shutdown: CancellationToken::new(),
             assets: assets.clone(),
             streams: crate::api::per_key::PerKeyCap::new(
-                "event streams",
+                "event streams open",
                 "limits.streams_per_key",
                 settings.limits.streams_per_key,
+            ),
+            uploads: crate::api::per_key::PerKeyCap::new(
+                "uploads in progress",
+                "limits.uploads_per_key",
+                settings.limits.uploads_per_key,
             ),
             submitter: crate::tasks::submit::Submitter {
                 db: db.clone(),

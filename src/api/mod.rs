@@ -99,6 +99,8 @@ pub struct Shared {
     pub submitter: crate::tasks::submit::Submitter,
     /// Event streams open per key (`limits.streams_per_key`).
     pub streams: Arc<per_key::PerKeyCap>,
+    /// Uploads in progress per key (`limits.uploads_per_key`).
+    pub uploads: Arc<per_key::PerKeyCap>,
 }
 
 impl Shared {

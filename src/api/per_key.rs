@@ -1,6 +1,6 @@
-//! Per-key caps on long-lived or heavy requests (open event streams): a count per API key,
-//! held by a [`Pass`] for as long as the request lasts. Counted in this process: with several
-//! replicas, each holds its own count (a key may hold the cap on each).
+//! Per-key caps on long-lived or heavy requests (open event streams, uploads in progress): a
+//! count per API key, held by a [`Pass`] for as long as the request lasts. Counted in this
+//! process: with several replicas, each holds its own count (a key may hold the cap on each).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,10 +9,11 @@ use super::error::{ApiError, ErrorCode};
 
 /// How many of one kind of request each key may have open at once.
 pub struct PerKeyCap {
-    /// What is counted, for the error message (`event streams`).
+    /// What is counted, for the error message (`event streams open`).
     what: &'static str,
     /// The setting that sets the cap, for the error message (`limits.streams_per_key`).
     setting: &'static str,
+    /// At most this many per key; 0 = no cap.
     cap: u32,
     open: Mutex<HashMap<String, u32>>,
 }
@@ -40,11 +41,11 @@ impl PerKeyCap {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let count = open.entry(key_id.to_string()).or_insert(0);
-        if *count >= self.cap {
+        if self.cap > 0 && *count >= self.cap {
             let mut error = ApiError::new(
                 ErrorCode::RateLimited,
                 format!(
-                    "this key has {} {} open, the most allowed ({}); close one first",
+                    "this API key already has {} {} ({}); retry when one has finished",
                     count, self.what, self.setting
                 ),
             );
@@ -90,7 +91,7 @@ mod tests {
 
     #[test]
     fn a_key_holds_at_most_its_cap_and_gets_it_back_on_drop() {
-        let cap = PerKeyCap::new("event streams", "limits.streams_per_key", 2);
+        let cap = PerKeyCap::new("event streams open", "limits.streams_per_key", 2);
         let first = cap.enter("key_a").expect("first");
         let _second = cap.enter("key_a").expect("second");
         let refused = cap.enter("key_a").err().expect("third refused");
@@ -105,5 +106,10 @@ mod tests {
         drop(first);
         assert_eq!(cap.open("key_a"), 1);
         let _again = cap.enter("key_a").expect("room again");
+        let none = PerKeyCap::new("uploads in progress", "limits.uploads_per_key", 0);
+        let held: Vec<_> = (0..50).map(|_| none.enter("key_a").expect("no cap")).collect();
+        assert_eq!(none.open("key_a"), 50);
+        drop(held);
+        assert_eq!(none.open("key_a"), 0);
     }
 }

@@ -11,7 +11,8 @@ use super::error::{ApiError, ErrorCode};
 use super::extract::JsonObject;
 use super::AppState;
 use crate::assets::intake::{Source, Upload};
-use crate::assets::spool::{Spool, SpoolError, Spooled, UploadSlot};
+use super::per_key::Pass;
+use crate::assets::spool::{Spool, SpoolError, Spooled};
 use crate::assets::uploads::UploadError;
 use crate::assets::{parse_kind, Purpose};
 
@@ -30,18 +31,8 @@ pub(crate) struct UploadForm {
 
 /// Takes one of the calling key's upload slots (`limits.uploads_per_key`) for as long as the
 /// answer is held; 429 with `Retry-After` when the key already has that many uploads running.
-pub(crate) fn take_upload_slot(state: &AppState, key_id: &str) -> Result<UploadSlot, ApiError> {
-    state.assets.upload_slots.try_take(key_id).ok_or_else(|| {
-        let max = state.assets.upload_slots.max();
-        let mut error = ApiError::new(
-            ErrorCode::RateLimited,
-            format!(
-                "this API key already has {max} uploads in progress (limits.uploads_per_key); retry when one has finished"
-            ),
-        );
-        error.retry_after = Some(1);
-        error
-    })
+pub(crate) fn take_upload_slot(state: &AppState, key_id: &str) -> Result<Pass, ApiError> {
+    state.uploads.enter(key_id)
 }
 
 /// Writes a multipart file part to a new spool file as its chunks arrive, refusing it with

@@ -119,8 +119,6 @@ pub struct Assets {
     pub public_url: Arc<str>,
     /// Where uploads and downloads are written while they arrive.
     pub spool: spool::Spool,
-    /// Uploads in progress per API key (`limits.uploads_per_key`).
-    pub upload_slots: spool::UploadSlots,
 }
 
 /// Why a stored asset's bytes cannot be used by a task.

@@ -5,15 +5,13 @@
 //! The temporary files live in `{data_dir}/tmp`; each is deleted when its [`Spooled`] is dropped,
 //! whatever the path (stored, refused, too large, the client gone mid-body).
 //!
-//! [`UploadSlots`] caps how many uploads one API key may have in progress at once
-//! (`limits.uploads_per_key`). The count is held in this process: with several replicas, each
-//! allows that many.
+//! How many uploads one API key may have in progress at once (`limits.uploads_per_key`) is
+//! counted at the edge (`api::per_key`).
 
-use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tempfile::TempPath;
@@ -143,60 +141,6 @@ impl AsyncWrite for Spooled {
     }
 }
 
-/// Uploads in progress per API key, at most `max` each (0: no cap).
-#[derive(Debug, Clone, Default)]
-pub struct UploadSlots {
-    max: u32,
-    taken: Arc<Mutex<HashMap<String, u32>>>,
-}
-
-/// One key's upload in progress; the slot is given back when this is dropped.
-#[derive(Debug)]
-pub struct UploadSlot {
-    key_id: String,
-    taken: Arc<Mutex<HashMap<String, u32>>>,
-}
-
-impl UploadSlots {
-    /// At most `max` uploads at once per key (0: no cap).
-    pub fn new(max: u32) -> UploadSlots {
-        UploadSlots {
-            max,
-            taken: Arc::default(),
-        }
-    }
-
-    /// The cap (0: none).
-    pub fn max(&self) -> u32 {
-        self.max
-    }
-
-    /// A slot for `key_id`, or `None` when the key already has `max` uploads in progress.
-    pub fn try_take(&self, key_id: &str) -> Option<UploadSlot> {
-        let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
-        let count = taken.get(key_id).copied().unwrap_or(0);
-        if self.max > 0 && count >= self.max {
-            return None;
-        }
-        taken.insert(key_id.to_string(), count + 1);
-        Some(UploadSlot {
-            key_id: key_id.to_string(),
-            taken: self.taken.clone(),
-        })
-    }
-}
-
-impl Drop for UploadSlot {
-    fn drop(&mut self) {
-        let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = taken.get_mut(&self.key_id) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                taken.remove(&self.key_id);
-            }
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -220,19 +164,5 @@ mod tests {
         assert!(path.exists());
         drop(file);
         assert!(!path.exists());
-    }
-
-    #[test]
-    fn a_key_gets_at_most_its_slots_and_they_come_back() {
-        let slots = UploadSlots::new(2);
-        let first = slots.try_take("key_a").expect("first");
-        let _second = slots.try_take("key_a").expect("second");
-        assert!(slots.try_take("key_a").is_none());
-        assert!(slots.try_take("key_b").is_some());
-        drop(first);
-        assert!(slots.try_take("key_a").is_some());
-        let unlimited = UploadSlots::new(0);
-        let held: Vec<_> = (0..10).filter_map(|_| unlimited.try_take("k")).collect();
-        assert_eq!(held.len(), 10);
     }
 }

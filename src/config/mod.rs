@@ -173,7 +173,7 @@ pub struct LimitSettings {
     /// overrides it.
     pub default_max_in_flight: Option<u32>,
     /// Event streams (`GET /videos/{id}/events`, SSE) one API key may hold open at once; past
-    /// it, 429.
+    /// it, 429. 0 = no cap. Counted per process.
     pub streams_per_key: u32,
     /// Uploads (multipart bodies being read, stored and probed) one API key may have in
     /// progress at once; one more is 429. 0 = no cap. Counted per process.
@@ -490,12 +490,6 @@ impl Settings {
                     message: "must be at least 1 second".into(),
                 });
             }
-        }
-        if self.limits.streams_per_key == 0 {
-            return Err(ConfigError::Invalid {
-                key: "limits.streams_per_key",
-                message: "must be at least 1".into(),
-            });
         }
         if self.worker.local_concurrency == 0 {
             return Err(ConfigError::Invalid {
