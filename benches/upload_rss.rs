@@ -73,18 +73,21 @@ fn start_server(dir: &Path, port: u16) -> Server {
         // Six uploads from one key: lift the per-key cap (4 by default).
         .env("REELAY_LIMITS__UPLOADS_PER_KEY", "0")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("stderr.txt")).expect("stderr file"))
         .spawn()
         .expect("reelay starts");
     let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
     let mut key = String::new();
-    for line in BufReader::new(stdout).lines() {
+    for line in lines.by_ref() {
         let line = line.expect("line");
         if line.starts_with("sk_") {
             key = line.trim().to_string();
             break;
         }
     }
+    // Keep reading, so that the server never writes to a closed pipe.
+    std::thread::spawn(move || for _ in lines {});
     assert!(!key.is_empty(), "no bootstrap key printed");
     Server {
         child,

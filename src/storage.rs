@@ -206,11 +206,19 @@ impl Storage {
     }
 
     /// Stores the file at `path` under `key`, read and sent in parts ([`PUT_PART_BYTES`], one
-    /// part in flight at a time), so the file is never held in memory whole.
+    /// part in flight at a time), so the file is never held in memory whole; a file of at most
+    /// one part goes in one PUT.
     pub async fn put_file(&self, key: &str, path: &std::path::Path) -> Result<(), StorageError> {
         use tokio::io::AsyncReadExt;
         let io_error = |e: std::io::Error| StorageError::Other(format!("{}: {e}", path.display()));
         let mut file = tokio::fs::File::open(path).await.map_err(io_error)?;
+        let len = file.metadata().await.map_err(io_error)?.len();
+        if len <= PUT_PART_BYTES as u64 {
+            // One part's worth: a single PUT (one request instead of three on S3).
+            let mut bytes = Vec::with_capacity(len as usize);
+            file.read_to_end(&mut bytes).await.map_err(io_error)?;
+            return self.put(key, bytes).await;
+        }
         let upload = self.store.put_multipart(&ObjectPath::from(key)).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PUT_PART_BYTES);
         let mut buffer = vec![0u8; 256 * 1024];
