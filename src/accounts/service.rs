@@ -28,14 +28,25 @@ impl Accounts {
         Ok(keys::authenticate(&self.db, secret).await?)
     }
 
-    /// Counts one request of key `key_id` toward its limit of `rpm` requests per minute, in the
-    /// database so that the limit holds across replicas. [`AccountError::RateLimited`] when the
-    /// key's current minute is already full (the refused request counts too).
+    /// Lets one request of key `key_id` through its limit of `rpm` requests per minute, paced
+    /// evenly (one every `60 s / rpm`, no burst) and kept in the database so that the limit holds
+    /// across replicas. [`AccountError::RateLimited`] with the wait until the key's next slot, in
+    /// whole seconds rounded up, when the request comes early (a refused request takes nothing).
     pub(crate) async fn count_request(&self, key_id: &str, rpm: i64) -> Result<(), AccountError> {
         let scope = format!("key:{key_id}");
-        rate::take(&self.db, &scope, rpm, crate::clock::now())
-            .await?
-            .map_err(|retry_after| AccountError::RateLimited { rpm, retry_after })
+        rate::take(
+            &self.db,
+            &scope,
+            rpm,
+            crate::clock::now_us(),
+            std::time::Duration::ZERO,
+        )
+        .await?
+        .map(|_slot| ())
+        .map_err(|wait| AccountError::RateLimited {
+            rpm,
+            retry_after: (wait.as_micros() as u64).div_ceil(1_000_000).max(1) as i64,
+        })
     }
 
     /// One account, with its balance.

@@ -122,8 +122,8 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-/// The accounts service's refusals: an unknown account is 404, too many keys 409, a full
-/// minute 429 with `Retry-After`. A handler that answers one of them otherwise maps it itself.
+/// The accounts service's refusals: an unknown account is 404, too many keys 409, a request
+/// before the key's next slot 429 with `Retry-After`. A handler that answers one of them otherwise maps it itself.
 impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> ApiError {
         match error {
