@@ -101,7 +101,7 @@ impl Upstream {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
-        // Let the calls in flight record what they saw.
+        // Let the calls in flight upstream end.
         let _ = permits
             .acquire_many(channel.settings.poll_concurrency)
             .await;
@@ -202,7 +202,7 @@ impl Upstream {
             if !shutdown.is_cancelled() {
                 let provider = channel.provider.clone();
                 if let Err(error) = upstream
-                    .poll_batch(&channel, provider.as_ref(), picked)
+                    .poll_batch(&channel, provider.as_ref(), picked, permit)
                     .await
                 {
                     tracing::error!(%error, channel = %channel.name(), "recording polled statuses failed");
@@ -212,7 +212,6 @@ impl Upstream {
             for id in &ids {
                 polling.remove(id);
             }
-            drop(permit);
         });
         // The next slot can be booked once this one is less than two slots ahead.
         let next_booking = slot - interval_us - crate::clock::now_us();
@@ -234,9 +233,12 @@ impl Upstream {
         channel: &Arc<Channel>,
         provider: &dyn Provider,
         rows: Vec<DueRow>,
+        permit: OwnedSemaphorePermit,
     ) -> Result<(), sqlx::Error> {
         let ids: Vec<String> = rows.iter().map(|r| r.upstream_id.clone()).collect();
         let answer = provider.statuses(&ids).await;
+        // `poll_concurrency` bounds the calls in flight upstream, not the recording.
+        drop(permit);
         let tasks = match answer {
             Ok(tasks) => {
                 channel.record_success();
