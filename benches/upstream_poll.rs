@@ -12,6 +12,12 @@
 //! that sets the task `completed`) minus the fake's `succeeded` moment. Nothing is asserted: the
 //! bench prints a table.
 //!
+//! Every poll setting defaults to the product's own channel defaults (`ChannelSettings::default()`:
+//! `poll_min_ms` 2000, `poll_max_ms` 30000, `poll_rpm` 600, `poll_batch` 100, `poll_concurrency`
+//! 4); only the create `rpm` is raised (60,000) so that all tasks are in flight at once. The bench
+//! prints the bound the poll budget allows, `in flight ÷ (poll_rpm / 60 × poll_batch)` seconds,
+//! beside the measured delays, and how evenly the list calls were spread.
+//!
 //! Run: `cargo bench --bench upstream_poll` (env knobs: see `Knobs::from_env`).
 
 use std::collections::HashMap;
@@ -56,21 +62,28 @@ struct Knobs {
     poll_batch: u32,
     poll_concurrency: u32,
     create_concurrency: usize,
+    /// The fake POSTs each task's `callback_url` when it succeeds (reelay re-fetches it).
+    callbacks: bool,
 }
 
 impl Knobs {
     fn from_env() -> Knobs {
+        let product = ChannelSettings::default();
         Knobs {
             tasks: env_u64("BENCH_TASKS", 10_000),
             min_s: env_u64("BENCH_MIN_S", 5),
             max_s: env_u64("BENCH_MAX_S", 60),
             latency_ms: env_u64("BENCH_LATENCY_MS", 50),
-            rpm: env_u64("BENCH_RPM", 6_000) as u32,
-            poll_min_ms: env_u64("BENCH_POLL_MIN_MS", 1_000),
-            poll_max_ms: env_u64("BENCH_POLL_MAX_MS", 2_000),
-            poll_rpm: env_u64("BENCH_POLL_RPM", 6_000) as u32,
-            poll_batch: env_u64("BENCH_POLL_BATCH", 100) as u32,
-            poll_concurrency: env_u64("BENCH_POLL_CONCURRENCY", 4) as u32,
+            rpm: env_u64("BENCH_RPM", 60_000) as u32,
+            poll_min_ms: env_u64("BENCH_POLL_MIN_MS", product.poll_min_ms),
+            poll_max_ms: env_u64("BENCH_POLL_MAX_MS", product.poll_max_ms),
+            poll_rpm: env_u64("BENCH_POLL_RPM", u64::from(product.poll_rpm)) as u32,
+            poll_batch: env_u64("BENCH_POLL_BATCH", u64::from(product.poll_batch)) as u32,
+            poll_concurrency: env_u64(
+                "BENCH_POLL_CONCURRENCY",
+                u64::from(product.poll_concurrency),
+            ) as u32,
+            callbacks: env_u64("BENCH_CALLBACKS", 0) == 1,
             create_concurrency: env_u64("BENCH_CREATE_CONCURRENCY", 64) as usize,
         }
     }
@@ -91,6 +104,9 @@ struct Counters {
     create: AtomicU64,
     list: AtomicU64,
     listed_ids: AtomicU64,
+    /// When each list call came (ms since the epoch).
+    list_at: Mutex<Vec<i64>>,
+    callbacks: AtomicU64,
     get: AtomicU64,
     delete: AtomicU64,
     files: AtomicU64,
@@ -105,6 +121,8 @@ struct Fake {
     next: AtomicU64,
     calls: Counters,
     mp4: bytes::Bytes,
+    /// Sends callbacks.
+    client: reqwest::Client,
 }
 
 fn now_ms() -> i64 {
@@ -169,7 +187,28 @@ async fn create(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: bytes::
         running_ms: now + (after / 10).min(1_000),
         succeeded_ms: now + after,
     };
+    let succeeded_ms = task.succeeded_ms;
+    let callback_url = body["callback_url"].as_str().map(str::to_string);
     fake.tasks.lock().expect("fake").insert(id.clone(), task);
+    if let Some(url) = callback_url {
+        // Ark POSTs the task object when it changes; this fake only when it succeeds.
+        let fake = fake.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(
+                (succeeded_ms - now_ms()).max(0) as u64
+            ))
+            .await;
+            let object = {
+                let tasks = fake.tasks.lock().expect("fake");
+                tasks.get(&id).map(|t| fake.task_json(&id, t, now_ms()))
+            };
+            if let Some(object) = object {
+                fake.calls.callbacks.fetch_add(1, Ordering::Relaxed);
+                let _ = fake.client.post(&url).json(&object).send().await;
+            }
+        });
+    }
     Json(json!({ "id": id })).into_response()
 }
 
@@ -179,6 +218,7 @@ async fn list(
     RawQuery(query): RawQuery,
 ) -> Response {
     fake.calls.list.fetch_add(1, Ordering::Relaxed);
+    fake.calls.list_at.lock().expect("fake").push(now_ms());
     tokio::time::sleep(fake.latency).await;
     if !authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
@@ -266,6 +306,7 @@ async fn start_fake(knobs: &Knobs) -> Arc<Fake> {
         next: AtomicU64::new(0),
         calls: Counters::default(),
         mp4: tiny_mp4().into(),
+        client: reqwest::Client::new(),
     });
     let router = Router::new()
         .route("/api/v3/contents/generations/tasks", post(create).get(list))
@@ -374,6 +415,8 @@ fn reelay_settings(knobs: &Knobs, fake: &Fake, dir: &std::path::Path) -> Setting
         poll_concurrency: knobs.poll_concurrency,
         poll_min_ms: knobs.poll_min_ms,
         poll_max_ms: knobs.poll_max_ms,
+        // Off by default for this http loopback origin; BENCH_CALLBACKS=1 turns them on.
+        callbacks: knobs.callbacks.then_some(true),
         ..ChannelSettings::default()
     }];
     settings
@@ -497,14 +540,22 @@ fn main() {
         knobs.max_s + 120 + (knobs.tasks * 60).div_ceil(u64::from(knobs.rpm.max(1))),
     );
     let db = reelay.db.clone();
+    let mut peak_in_flight: i64 = 0;
     let counts = harness.block_on(async {
         loop {
             let counts = count_status(&db).await;
+            let in_flight: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM upstream_tasks WHERE submit_state = 'submitted'",
+            )
+            .fetch_one(&db.read)
+            .await
+            .unwrap_or(0);
+            peak_in_flight = peak_in_flight.max(in_flight);
             let ended = counts.get("completed").copied().unwrap_or(0)
                 + counts.get("failed").copied().unwrap_or(0);
             let elapsed = started.elapsed();
             eprintln!(
-                "t={:>5.1}s {:?} fake: create={} list={} files={}",
+                "t={:>5.1}s {:?} upstream in flight={in_flight} fake: create={} list={} files={}",
                 elapsed.as_secs_f64(),
                 counts,
                 fake.calls.create.load(Ordering::Relaxed),
@@ -546,6 +597,20 @@ fn main() {
     let calls = &fake.calls;
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
 
+    let bound_s = |in_flight: f64| {
+        in_flight / (f64::from(knobs.poll_rpm) / 60.0 * f64::from(knobs.poll_batch))
+    };
+    let (most_per_second, longest_gap_ms) = {
+        let mut at = calls.list_at.lock().expect("fake").clone();
+        at.sort_unstable();
+        let most = (0..at.len())
+            .map(|i| at[i..].iter().take_while(|t| **t < at[i] + 1_000).count())
+            .max()
+            .unwrap_or(0);
+        let gap = at.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+        (most, gap)
+    };
+
     let _ = reelay.stop.send(());
     std::thread::sleep(Duration::from_millis(500));
 
@@ -572,6 +637,20 @@ fn main() {
         );
     }
     println!("| delay mean | {mean:.0} ms |");
+    println!(
+        "| bound: in flight ÷ (poll_rpm/60 × poll_batch) | {:.1} s for {} tasks; {:.1} s for the peak {peak_in_flight} seen in flight upstream |",
+        bound_s(knobs.tasks as f64),
+        knobs.tasks,
+        bound_s(peak_in_flight as f64),
+    );
+    println!(
+        "| list calls: most in any 1 s window / longest gap between two | {most_per_second} (⌈poll_rpm/60⌉ = {}) / {longest_gap_ms} ms |",
+        u64::from(knobs.poll_rpm).div_ceil(60)
+    );
+    println!(
+        "| callbacks sent by the fake | {} |",
+        load(&calls.callbacks)
+    );
     println!(
         "| delay min / max | {} / {} ms |",
         delays.first().copied().unwrap_or(0),

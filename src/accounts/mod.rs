@@ -21,8 +21,9 @@ pub(crate) enum AccountError {
     NoAccount(String),
     #[error("this account already has {active} active keys, the most allowed; revoke one first")]
     TooManyKeys { active: usize },
-    /// The key's current minute is full; `retry_after` seconds until the next one.
-    #[error("this API key is limited to {rpm} requests per minute; retry after {retry_after} s")]
+    /// The key's next slot (its limit paces requests one every `60 s / rpm`) is `retry_after`
+    /// seconds away (rounded up).
+    #[error("this API key is limited to {rpm} requests per minute, paced evenly; retry after {retry_after} s")]
     RateLimited { rpm: i64, retry_after: i64 },
     #[error(transparent)]
     Db(#[from] sqlx::Error),

@@ -15,6 +15,10 @@ pub struct Accounts {
     db: Db,
 }
 
+/// How far ahead of its even pace a key may run: 10 s of its budget (`rpm / 6` requests) at
+/// once, on top of the request due now.
+pub(crate) const KEY_BURST: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Accounts {
     pub fn new(db: Db) -> Accounts {
         Accounts { db }
@@ -28,14 +32,22 @@ impl Accounts {
         Ok(keys::authenticate(&self.db, secret).await?)
     }
 
-    /// Counts one request of key `key_id` toward its limit of `rpm` requests per minute, in the
-    /// database so that the limit holds across replicas. [`AccountError::RateLimited`] when the
-    /// key's current minute is already full (the refused request counts too).
+    /// Lets one request of key `key_id` through its limit of `rpm` requests per minute, paced
+    /// evenly (one every `60 s / rpm`) with a burst of up to [`KEY_BURST`] worth of the budget
+    /// (GCRA's tolerance: a client that sends a few requests at once, such as a page loading, is
+    /// not refused, and a minute's budget is still never spent in its first seconds). Kept in
+    /// the database so that the limit holds across replicas. [`AccountError::RateLimited`] with
+    /// the wait until the key's next slot, in whole seconds rounded up, when the request comes
+    /// early (a refused request takes nothing).
     pub(crate) async fn count_request(&self, key_id: &str, rpm: i64) -> Result<(), AccountError> {
         let scope = format!("key:{key_id}");
-        rate::take(&self.db, &scope, rpm, crate::clock::now())
+        rate::take(&self.db, &scope, rpm, crate::clock::now_us(), KEY_BURST)
             .await?
-            .map_err(|retry_after| AccountError::RateLimited { rpm, retry_after })
+            .map(|_slot| ())
+            .map_err(|wait| AccountError::RateLimited {
+                rpm,
+                retry_after: (wait.as_micros() as u64).div_ceil(1_000_000).max(1) as i64,
+            })
     }
 
     /// One account, with its balance.

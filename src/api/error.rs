@@ -129,14 +129,16 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-/// The accounts service's refusals: an unknown account is 404, too many keys 409, a full
-/// minute 429 with `Retry-After`. A handler that answers one of them otherwise maps it itself.
+/// A secret that cannot be sealed or opened is the server's problem: 500, details in the log.
 impl From<crate::keyring::KeyringError> for ApiError {
     fn from(error: crate::keyring::KeyringError) -> ApiError {
         ApiError::internal(error)
     }
 }
 
+/// The accounts service's refusals: an unknown account is 404, too many keys 409, a request
+/// before the key's next slot 429 with `Retry-After`. A handler that answers one of them
+/// otherwise maps it itself.
 impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> ApiError {
         match error {

@@ -92,8 +92,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         "Authorization 必须是 `Bearer sk_...` 的形式",
     ),
     (
-        r"^this API key is limited to (?P<r>\d+) requests per minute; retry after (?P<s>\d+) s$",
-        "此 API Key 每分钟最多 $r 次请求；请在 $s 秒后重试",
+        r"^this API key is limited to (?P<r>\d+) requests per minute, paced evenly; retry after (?P<s>\d+) s$",
+        "此 API Key 每分钟最多 $r 次请求（均匀分布）；请在 $s 秒后重试",
     ),
     (
         r"^this API key already has (?P<l>\d+) tasks queued or processing \(its limit\); retry when one finishes$",

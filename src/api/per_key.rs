@@ -107,7 +107,9 @@ mod tests {
         assert_eq!(cap.open("key_a"), 1);
         let _again = cap.enter("key_a").expect("room again");
         let none = PerKeyCap::new("uploads in progress", "limits.uploads_per_key", 0);
-        let held: Vec<_> = (0..50).map(|_| none.enter("key_a").expect("no cap")).collect();
+        let held: Vec<_> = (0..50)
+            .map(|_| none.enter("key_a").expect("no cap"))
+            .collect();
         assert_eq!(none.open("key_a"), 50);
         drop(held);
         assert_eq!(none.open("key_a"), 0);

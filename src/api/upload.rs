@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::JsonObject;
+use super::per_key::Pass;
 use super::AppState;
 use crate::assets::intake::{Source, Upload};
-use super::per_key::Pass;
 use crate::assets::spool::{Spool, SpoolError, Spooled};
 use crate::assets::uploads::UploadError;
 use crate::assets::{parse_kind, Purpose};

@@ -141,7 +141,6 @@ impl AsyncWrite for Spooled {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,20 +32,22 @@ pub struct ChannelSettings {
     pub models: BTreeMap<String, String>,
     /// Tasks in flight on this channel (submitting, queued or running upstream).
     pub max_concurrency: u32,
-    /// Create calls per minute.
+    /// Create calls per minute, paced evenly (one every `60 s / rpm`, shared by replicas).
     pub rpm: u32,
     /// Higher first.
     pub priority: i64,
     /// Share among channels of equal priority.
     pub weight: u32,
-    /// Status calls (list/get) per minute.
+    /// Status calls (list/get) per minute, paced evenly (one every `60 s / poll_rpm`).
     pub poll_rpm: u32,
     /// Status calls in flight at once.
     pub poll_concurrency: u32,
     /// Task ids per status call (Ark's list with `filter.task_ids`).
     pub poll_batch: u32,
-    /// First poll this long after acceptance; the interval grows with the task's age up to `poll_max_ms`.
+    /// The shortest time between two looks at a task (and the first look after acceptance);
+    /// looks are planned from the run times learned for the task's class (docs/UPSTREAM.md).
     pub poll_min_ms: u64,
+    /// The longest a task waits between two looks (when the `poll_rpm` budget allows).
     pub poll_max_ms: u64,
     /// Timeout of one upstream API call.
     pub request_timeout_ms: u64,
@@ -58,8 +60,10 @@ pub struct ChannelSettings {
     pub breaker_threshold: u32,
     /// How long an open breaker stays open before one trial call.
     pub breaker_cooldown_secs: u64,
-    /// Ask the upstream to POST status changes to reelay (`callback_url`); needs a public `server.public_url`.
-    pub callbacks: bool,
+    /// Ask the upstream to POST status changes to reelay (`callback_url`, re-fetched, never
+    /// trusted); unset: on when `server.public_url` is an `https` URL (an upstream can reach
+    /// it), off otherwise.
+    pub callbacks: Option<bool>,
 }
 
 impl Default for ChannelSettings {
@@ -84,12 +88,19 @@ impl Default for ChannelSettings {
             reconcile_grace_ms: 120_000,
             breaker_threshold: 5,
             breaker_cooldown_secs: 60,
-            callbacks: false,
+            callbacks: None,
         }
     }
 }
 
 impl ChannelSettings {
+    /// Whether creates carry a `callback_url`: as set, or by default when reelay's public origin
+    /// is `https` (an upstream cannot be expected to reach a plain-http or loopback origin).
+    pub fn sends_callbacks(&self, public_url: &str) -> bool {
+        self.callbacks
+            .unwrap_or_else(|| public_url.starts_with("https://"))
+    }
+
     /// The upstream model for a catalog model, when this channel serves it.
     pub(crate) fn upstream_model<'a>(&'a self, model: &'a str) -> Option<&'a str> {
         if self.models.is_empty() {
@@ -309,6 +320,17 @@ mod tests {
         channel.rpm = 0;
         assert!(error_of(&[channel]).contains("channels[0].rpm"));
         assert!(error_of(&[ark(), ark()]).contains("channels[1].name"));
+    }
+
+    #[test]
+    fn callbacks_are_on_by_default_only_for_an_https_origin() {
+        let mut channel = ark();
+        assert!(channel.sends_callbacks("https://reelay.example.com"));
+        assert!(!channel.sends_callbacks("http://127.0.0.1:8080"));
+        channel.callbacks = Some(false);
+        assert!(!channel.sends_callbacks("https://reelay.example.com"));
+        channel.callbacks = Some(true);
+        assert!(channel.sends_callbacks("http://10.0.0.5:8080"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Each configured channel at run time: its provider, the operator's pause switch, a circuit
-//! breaker, and the sliding windows that keep it under its `rpm` and `poll_rpm`.
+//! breaker, and what this process knows of its `rpm` pacing (the limit itself is paced in the
+//! database, `store::rate`, shared by every replica; a refusal's wait is remembered here so that
+//! routing does not ask again before the next slot).
 //!
-//! The windows and the breaker live in this process's memory (one reelay node per upstream
-//! account); the pause switch is also stored (`channel_state`) so that it survives restarts.
+//! The breaker lives in this process's memory; the pause switch is also stored
+//! (`channel_state`) so that it survives restarts.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,8 +44,10 @@ struct Health {
     consecutive_failures: u32,
     open_until: Option<Instant>,
     open_reason: Option<String>,
+    /// Creates of the last minute (shown to operators; the limit is paced in the database).
     creates: VecDeque<Instant>,
-    polls: VecDeque<Instant>,
+    /// The database refused a create slot: none frees before this.
+    creates_paused_until: Option<Instant>,
     recent: VecDeque<(Instant, bool)>,
     last_error: Option<String>,
 }
@@ -109,42 +113,41 @@ impl Channel {
         self.paused.store(paused, Ordering::SeqCst);
     }
 
-    /// Not paused, breaker closed (or cooled down for a trial) and a create fits the `rpm` window.
+    /// Not paused, breaker closed (or cooled down for a trial), and no refused `rpm` slot
+    /// known to be still ahead.
     pub(crate) fn can_submit(&self) -> bool {
         if self.is_paused() {
             return false;
         }
         let now = Instant::now();
-        let mut health = self.health();
+        let health = self.health();
         if health.open_until.is_some_and(|until| now < until) {
             return false;
         }
-        prune(&mut health.creates, now, MINUTE);
-        !self.limited || health.creates.len() < self.settings.rpm as usize
+        !(self.limited && health.creates_paused_until.is_some_and(|until| now < until))
     }
 
-    /// Takes one create from the `rpm` window (after `can_submit`); a cooled-down breaker lets
-    /// this one call through as a trial and stays shut to others until it reports.
+    /// The database refused a create slot: routing skips this channel until `until`.
+    pub(crate) fn pause_creates_until(&self, until: Instant) {
+        self.health().creates_paused_until = Some(until);
+    }
+
+    /// When routing may try this channel's create slots again, if that is still ahead.
+    pub(crate) fn creates_resume_at(&self) -> Option<Instant> {
+        let until = self.health().creates_paused_until?;
+        (until > Instant::now()).then_some(until)
+    }
+
+    /// Counts one create (after `can_submit` and a slot); a cooled-down breaker lets this one
+    /// call through as a trial and stays shut to others until it reports.
     pub(crate) fn reserve_submit(&self) {
         let now = Instant::now();
         let mut health = self.health();
+        prune(&mut health.creates, now, MINUTE);
         health.creates.push_back(now);
         if health.open_until.is_some() {
             health.open_until = Some(now + self.cooldown());
         }
-    }
-
-    /// Takes one status call from the `poll_rpm` window, or says how long to wait for one.
-    pub(crate) fn take_poll(&self) -> Result<(), Duration> {
-        let now = Instant::now();
-        let mut health = self.health();
-        prune(&mut health.polls, now, MINUTE);
-        if health.polls.len() < self.settings.poll_rpm as usize {
-            health.polls.push_back(now);
-            return Ok(());
-        }
-        let oldest = health.polls.front().copied().unwrap_or(now);
-        Err((oldest + MINUTE).saturating_duration_since(now) + Duration::from_millis(5))
     }
 
     /// A call answered as expected: the breaker closes.

@@ -1,42 +1,149 @@
-//! Fixed-window counters in the database (`rate_windows`), so that a per-minute limit holds
-//! across every replica: per-key request RPM and per-channel create RPM.
+//! Rate limits paced evenly and shared by every replica (`rate_limits`): per-key request RPM,
+//! per-channel create RPM and per-channel status-call RPM.
+//!
+//! The algorithm is GCRA (the "generic cell rate algorithm" of the `governor` crate, a token
+//! bucket without a timer): a limit of `rpm` per minute has one slot every `60 s / rpm`; a scope
+//! stores its theoretical arrival time (TAT), the moment its next slot frees. A request is let
+//! through when the TAT is not later than now, and moves the TAT one slot past
+//! `max(TAT, now)`. There is no burst: requests are spaced one slot apart, so no one-second
+//! window ever holds more than `⌈rpm / 60⌉ + 1` of them, and a minute's budget is never spent in
+//! its first seconds and followed by a stall.
+//!
+//! A caller that will wait anyway (the poller, the dispatcher) may book a slot up to `ahead`
+//! in the future and sleep until it ([`take`] returns the slot's moment): the requests are still
+//! one slot apart.
+//!
+//! The decision is one conditional upsert, so it is exact under concurrency on both backends:
+//! SQLite has one writer; PostgreSQL locks the conflicting row and evaluates the `WHERE` on its
+//! latest version.
+
+use std::time::Duration;
 
 use super::Db;
 
-/// Length of a window.
-pub(crate) const WINDOW_SECS: i64 = 60;
+/// A granted slot: the moment (µs since the epoch) the caller may act; never before now and at
+/// most `ahead` after it.
+pub type Slot = i64;
 
-/// Counts one event in `scope`'s current window and says whether it is within `limit`;
-/// `Err(retry_after_secs)` when the window is already full (the refused event still counts,
-/// which only makes a client that ignores `Retry-After` wait longer).
+/// Microseconds between two slots of a limit of `rpm` per minute (at least 1).
+pub fn slot_us(rpm: i64) -> i64 {
+    (60_000_000 / rpm.max(1)).max(1)
+}
+
+/// Takes the next slot of `scope`'s limit of `rpm` per minute if it falls within `ahead` of
+/// `now_us`: `Ok(slot)` (the moment the caller may act), or `Err(wait)` until the earliest time
+/// a call with the same `ahead` would succeed (a refused call takes nothing).
 pub async fn take(
     db: &Db,
     scope: &str,
-    limit: i64,
-    now: i64,
-) -> Result<Result<(), i64>, sqlx::Error> {
-    let window_start = now - now.rem_euclid(WINDOW_SECS);
-    let count: i64 = sqlx::query_scalar(
-        "INSERT INTO rate_windows (scope, window_start, count) VALUES ($1, $2, 1) \
-         ON CONFLICT (scope, window_start) DO UPDATE SET count = rate_windows.count + 1 \
-         RETURNING count",
+    rpm: i64,
+    now_us: i64,
+    ahead: Duration,
+) -> Result<Result<Slot, Duration>, sqlx::Error> {
+    let slot = slot_us(rpm);
+    let ahead_us = ahead.as_micros() as i64;
+    let granted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO rate_limits (scope, tat_us) VALUES ($1, $2) \
+         ON CONFLICT (scope) DO UPDATE SET tat_us = \
+           (CASE WHEN rate_limits.tat_us > $3 THEN rate_limits.tat_us ELSE $3 END) + $4 \
+         WHERE rate_limits.tat_us <= $5 \
+         RETURNING tat_us",
     )
     .bind(scope)
-    .bind(window_start)
-    .fetch_one(&db.write)
+    .bind(now_us + slot)
+    .bind(now_us)
+    .bind(slot)
+    .bind(now_us + ahead_us)
+    .fetch_optional(&db.write)
     .await?;
-    if count <= limit {
-        Ok(Ok(()))
-    } else {
-        Ok(Err((window_start + WINDOW_SECS - now).max(1)))
+    if let Some(tat) = granted {
+        return Ok(Ok((tat - slot).max(now_us)));
     }
+    // Refused: read when the next slot frees (only for the answer; the decision was above).
+    let tat: Option<i64> = sqlx::query_scalar("SELECT tat_us FROM rate_limits WHERE scope = $1")
+        .bind(scope)
+        .fetch_optional(&db.write)
+        .await?;
+    let wait = tat.map_or(0, |tat| tat - ahead_us - now_us).max(1);
+    Ok(Err(Duration::from_micros(wait as u64)))
 }
 
-/// Deletes windows that ended before `now` minus one window.
-pub(crate) async fn prune(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM rate_windows WHERE window_start < $1")
-        .bind(now - 2 * WINDOW_SECS)
+/// Deletes the scopes whose next slot freed more than a minute before `now_us` (an absent row
+/// means the same as a TAT in the past).
+pub(crate) async fn prune(db: &Db, now_us: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM rate_limits WHERE tat_us < $1")
+        .bind(now_us - 60_000_000)
         .execute(&db.write)
         .await?;
     Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn two_handles() -> (Db, Db, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("rate.db").display());
+        let a = Db::connect(&url).await.expect("first handle");
+        let b = Db::connect(&url).await.expect("second handle");
+        (a, b, dir)
+    }
+
+    #[tokio::test]
+    async fn slots_are_one_interval_apart_and_a_refusal_names_the_exact_wait() {
+        let (db, _, _dir) = two_handles().await;
+        let now = 1_000_000_000_000;
+        // 600 per minute: one slot every 100 ms, no burst.
+        assert_eq!(
+            take(&db, "s", 600, now, Duration::ZERO).await.unwrap(),
+            Ok(now)
+        );
+        assert_eq!(
+            take(&db, "s", 600, now + 30_000, Duration::ZERO)
+                .await
+                .unwrap(),
+            Err(Duration::from_micros(70_000))
+        );
+        assert_eq!(
+            take(&db, "s", 600, now + 100_000, Duration::ZERO)
+                .await
+                .unwrap(),
+            Ok(now + 100_000)
+        );
+        // Booking ahead: the slot is in the future, one interval after the last.
+        assert_eq!(
+            take(&db, "s", 600, now + 100_000, Duration::from_millis(250))
+                .await
+                .unwrap(),
+            Ok(now + 200_000)
+        );
+        assert_eq!(
+            take(&db, "s", 600, now + 100_000, Duration::from_millis(250))
+                .await
+                .unwrap(),
+            Ok(now + 300_000)
+        );
+        assert_eq!(
+            take(&db, "s", 600, now + 100_000, Duration::from_millis(250))
+                .await
+                .unwrap(),
+            Err(Duration::from_micros(50_000))
+        );
+        // Another scope is independent; an idle scope starts afresh (no saved-up burst).
+        assert_eq!(
+            take(&db, "t", 600, now, Duration::ZERO).await.unwrap(),
+            Ok(now)
+        );
+        let later = now + 3_600_000_000;
+        assert_eq!(
+            take(&db, "s", 600, later, Duration::ZERO).await.unwrap(),
+            Ok(later)
+        );
+        assert!(take(&db, "s", 600, later + 1, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_err());
+        assert_eq!(prune(&db, later + 120_000_000).await.unwrap(), 2);
+    }
 }

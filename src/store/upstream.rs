@@ -28,7 +28,7 @@ pub struct UpstreamRow {
     pub updated_ms: i64,
 }
 
-/// A submitted row with its task's status.
+/// A submitted row with its task's status and what the poller plans by.
 #[derive(Debug, Clone, FromRow)]
 pub struct DueRow {
     pub task_id: String,
@@ -37,6 +37,14 @@ pub struct DueRow {
     pub misses: i64,
     pub downloads: i64,
     pub task_status: String,
+    /// When the poller planned to look at it next.
+    pub next_poll_ms: i64,
+    /// When the row last changed (after acceptance: the last status call that saw the task).
+    pub last_look_ms: i64,
+    /// The task's class: catalog model, billed seconds, price.
+    pub model: String,
+    pub cost_seconds: i64,
+    pub cost_credits: i64,
 }
 
 /// Unix milliseconds.
@@ -57,22 +65,29 @@ pub async fn in_flight(db: &Db) -> Result<HashMap<String, i64>, sqlx::Error> {
     Ok(rows.into_iter().collect())
 }
 
-/// Accepted rows due for a status call, oldest due first.
+/// Accepted rows worth a status call, in the order they were planned (`next_poll_ms`): those
+/// due by `now_ms`, and those not looked at since `looked_before_ms` (a call that has room
+/// takes them early; never a task whose result is being copied, `succeeded`).
 pub async fn due(
     db: &Db,
     channel: &str,
     now_ms: i64,
+    looked_before_ms: i64,
     limit: i64,
 ) -> Result<Vec<DueRow>, sqlx::Error> {
     sqlx::query_as::<_, DueRow>(
         "SELECT u.task_id, u.upstream_id, COALESCE(u.submitted_ms, u.submit_started_ms) AS submitted_ms, \
-         u.misses, u.downloads, t.status AS task_status \
+         u.misses, u.downloads, t.status AS task_status, u.updated_ms AS last_look_ms, u.next_poll_ms, \
+         t.model, t.cost_seconds, t.cost_credits \
          FROM upstream_tasks u JOIN tasks t ON t.id = u.task_id \
-         WHERE u.channel = $1 AND u.submit_state = 'submitted' AND u.next_poll_ms <= $2 AND u.upstream_id IS NOT NULL \
-         ORDER BY u.next_poll_ms LIMIT $3",
+         WHERE u.channel = $1 AND u.submit_state = 'submitted' AND u.upstream_id IS NOT NULL \
+         AND (u.next_poll_ms <= $2 OR (u.updated_ms <= $3 \
+              AND (u.last_status IS NULL OR u.last_status <> 'succeeded'))) \
+         ORDER BY u.next_poll_ms LIMIT $4",
     )
     .bind(channel)
     .bind(now_ms)
+    .bind(looked_before_ms)
     .bind(limit)
     .fetch_all(&db.read)
     .await

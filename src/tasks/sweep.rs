@@ -53,7 +53,7 @@ impl Sweeper {
             if let Err(error) = self.assets.sweep_expired_uploads().await {
                 tracing::error!(%error, "expired upload sweep failed");
             }
-            if let Err(error) = crate::store::rate::prune(&self.db, now()).await {
+            if let Err(error) = crate::store::rate::prune(&self.db, crate::clock::now_us()).await {
                 tracing::error!(%error, "pruning rate windows failed");
             }
             if let Err(error) = self.sweep_idempotency().await {

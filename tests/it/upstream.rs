@@ -348,6 +348,7 @@ async fn a_429_with_retry_after_is_retried_after_the_wait() {
 async fn rpm_and_concurrency_limits_are_respected() {
     let fake = fake_ark::start(Duration::from_millis(100), Duration::from_millis(400)).await;
     let mut channel = ark_channel(&fake, "ark-a");
+    // Paced (issue #23): one create every 15 s, no burst of four.
     channel.rpm = 4;
     channel.max_concurrency = 2;
     let app = spawn_with(vec![channel], 1800).await;
@@ -356,9 +357,13 @@ async fn rpm_and_concurrency_limits_are_respected() {
         ids.push(create(&app, &request(&format!("limited {i}"))).await);
     }
     let probe = fake.clone();
-    eventually("four creates", move || probe.accepted() >= 4).await;
+    eventually("the first create", move || probe.accepted() >= 1).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(fake.accepted(), 4, "rpm = 4 allows four creates a minute");
+    assert_eq!(
+        fake.accepted(),
+        1,
+        "rpm = 4 lets one create through every 15 s"
+    );
     assert!(
         fake.max_live() <= 2,
         "max_concurrency = 2 (saw {})",
@@ -373,7 +378,7 @@ async fn rpm_and_concurrency_limits_are_respected() {
             waiting += 1;
         }
     }
-    assert_eq!(waiting, 2, "the rest wait queued, not failed");
+    assert_eq!(waiting, 5, "the rest wait queued, not failed");
     for id in &ids {
         app.wait_terminal(id).await;
     }
@@ -711,5 +716,56 @@ async fn a_task_completed_by_ark_sends_its_webhook() {
     let sent: Value = serde_json::from_slice(&sent).expect("json");
     assert_eq!(sent["task_id"], task_id.as_str(), "{sent}");
     assert_eq!(sent["status"], "completed", "{sent}");
+    app.finish().await;
+}
+
+/// Issue #23: a channel with callbacks sends `callback_url`; the upstream's POST (re-fetched,
+/// never trusted) makes the poller look at the task in its next slot, so it completes without
+/// waiting for its planned look (10 minutes away here).
+#[tokio::test]
+async fn a_callback_completes_the_task_without_waiting_for_its_next_look() {
+    let fake = fake_ark::start(Duration::from_millis(50), Duration::from_millis(200)).await;
+    let mut channel = ark_channel(&fake, "ark-a");
+    channel.callbacks = Some(true);
+    channel.poll_min_ms = 600_000;
+    channel.poll_max_ms = 600_000;
+    let app = spawn_with(vec![channel], 1800).await;
+    let id = create(&app, &request("called back")).await;
+    let mut upstream_id = None;
+    for _ in 0..200 {
+        let row = reelay::store::upstream::get(&app.db, &id)
+            .await
+            .expect("row");
+        upstream_id = row.and_then(|row| row.upstream_id);
+        if upstream_id.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let upstream_id = upstream_id.expect("accepted upstream");
+    let callback_url = fake
+        .bodies()
+        .iter()
+        .find_map(|body| body["callback_url"].as_str().map(str::to_string))
+        .expect("the create carried a callback_url");
+    assert_eq!(
+        callback_url,
+        format!("{}/upstream/v1/callbacks/ark-a", app.base)
+    );
+    // The fake ends the task 200 ms after its create; then it calls back (the body says
+    // nothing reelay trusts but the id).
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(fake.list_calls(), 0, "no look planned before 10 minutes");
+    let called = app
+        .client
+        .post(&callback_url)
+        .json(&json!({ "id": upstream_id, "status": "succeeded" }))
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(called.status(), 200);
+    let task = app.wait_terminal(&id).await;
+    assert_eq!(task["status"], "completed", "{task}");
+    assert_eq!(fake.list_calls(), 1, "one re-fetch, after the callback");
     app.finish().await;
 }

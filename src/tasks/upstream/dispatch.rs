@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use reelay_catalog::ValidatedRequest;
@@ -30,6 +30,9 @@ use crate::tasks::state::{self, Holder, NewSubmission};
 const PASS: i64 = 500;
 /// How long an upstream may fetch a task's assets from reelay (it may queue the task for hours).
 const ASSET_URL_TTL_SECS: i64 = 24 * 3600;
+/// How far ahead a remote channel's create may book its `rpm` slot (the submission sleeps until
+/// it): one routing pass spreads its creates over this instead of one per pass.
+const CREATE_BOOKING: Duration = Duration::from_secs(1);
 /// How long a task skips a channel that refused it without a `Retry-After`.
 const DEFAULT_AVOID: Duration = Duration::from_secs(30);
 
@@ -42,10 +45,20 @@ impl Upstream {
             if let Err(error) = self.dispatch_once(&mut submits).await {
                 tracing::error!(%error, "dispatching queued tasks failed");
             }
+            // Tasks held back only by a channel's `rpm` are routed when its next slots free,
+            // not a whole interval later.
+            let now = Instant::now();
+            let wait = self
+                .channels
+                .list
+                .iter()
+                .filter_map(|channel| channel.creates_resume_at())
+                .map(|at| at.saturating_duration_since(now))
+                .fold(every, Duration::min);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(every) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
         // Submissions cut short stay `submitting` and are reconciled at the next start.
@@ -126,20 +139,33 @@ impl Upstream {
                 continue;
             };
             let (channel, upstream_model) = &serving[index];
-            // The channel's create RPM, counted in the database so it holds across replicas
-            // (the in-process window above only spares the database the obviously refused).
+            // The channel's create RPM, paced in the database so that it holds across replicas:
+            // a remote channel's create may book a slot up to `CREATE_BOOKING` ahead (its
+            // submission waits for it), an in-process routing takes only a slot that is due.
+            let mut not_before_us = None;
             if channel.limited {
-                let rpm_scope = format!("channel:{}", channel.name());
-                if crate::store::rate::take(
+                let booking = if channel.execution() == Execution::Remote {
+                    CREATE_BOOKING
+                } else {
+                    Duration::ZERO
+                };
+                let now_us = crate::clock::now_us();
+                match crate::store::rate::take(
                     &self.db,
-                    &rpm_scope,
+                    &format!("channel:{}", channel.name()),
                     i64::from(channel.settings.rpm),
-                    now(),
+                    now_us,
+                    booking,
                 )
                 .await?
-                .is_err()
                 {
-                    continue;
+                    Ok(slot) => not_before_us = (slot > now_us).then_some(slot),
+                    Err(wait) => {
+                        // Look again when half a booking's worth of slots has freed (at least
+                        // the next slot), so that one pass books several.
+                        channel.pause_creates_until(Instant::now() + wait.max(booking / 2));
+                        continue;
+                    }
                 }
             }
             let max_in_flight = channel
@@ -183,6 +209,12 @@ impl Upstream {
             let channel = (*channel).clone();
             let upstream_model = upstream_model.clone();
             submits.spawn(async move {
+                if let Some(slot) = not_before_us {
+                    let wait = slot - crate::clock::now_us();
+                    if wait > 0 {
+                        tokio::time::sleep(Duration::from_micros(wait as u64)).await;
+                    }
+                }
                 upstream
                     .submit(&channel, &task, &upstream_model, &marker)
                     .await;
@@ -237,7 +269,7 @@ impl Upstream {
                 return;
             }
         };
-        let callback_url = channel.settings.callbacks.then(|| {
+        let callback_url = channel.settings.sends_callbacks(&self.public_url).then(|| {
             format!(
                 "{}/upstream/v1/callbacks/{}",
                 self.public_url,

@@ -13,6 +13,7 @@
 mod dispatch;
 mod poll;
 mod rehost;
+mod runtime;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -49,6 +50,10 @@ pub struct Upstream {
     avoid: Mutex<HashMap<String, Vec<(String, Instant)>>>,
     /// Tasks whose result is being copied now.
     rehosting: Mutex<HashSet<String>>,
+    /// Tasks in a status call now (picked, waiting for its slot or its answer).
+    polling: Mutex<HashSet<String>>,
+    /// Run times learned from the tasks seen to end, by class (plans the poller's looks).
+    run_times: runtime::RunTimes,
     rehost_permits: Arc<Semaphore>,
 }
 
@@ -80,6 +85,8 @@ impl Upstream {
             instance: crate::ids::new_id("poller"),
             avoid: Mutex::new(HashMap::new()),
             rehosting: Mutex::new(HashSet::new()),
+            polling: Mutex::new(HashSet::new()),
+            run_times: runtime::RunTimes::default(),
             rehost_permits: Arc::new(Semaphore::new(REHOST_CONCURRENCY)),
         })
     }
@@ -101,6 +108,10 @@ impl Upstream {
 
     fn rehosting_set(&self) -> MutexGuard<'_, HashSet<String>> {
         self.rehosting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn polling_set(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.polling.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Makes `task_id` skip `channel` for `span`.

@@ -1,8 +1,14 @@
 //! One poller per remote channel: status calls for many tasks at once (Ark's list with
-//! `filter.task_ids`), run concurrently up to `poll_concurrency` and within `poll_rpm`; each task
-//! is polled again after an interval that grows with its age (`poll_min_ms` → `poll_max_ms`).
-//! No per-task sleeps: the loop sleeps only until the earliest due task, or until a callback or a
-//! new submission wakes it.
+//! `filter.task_ids`), paced evenly within `poll_rpm` (a slot every `60 s / poll_rpm`, booked in
+//! the database, `store::rate`) and up to `poll_concurrency` at once.
+//!
+//! Every slot is spent where it matters most: a call takes the tasks whose planned look is due,
+//! earliest planned first, and fills the rest of its batch with tasks not looked at for
+//! `poll_min_ms`, again by plan; when no task is due, a call is still made if it can be full
+//! (the budget is there to be used). A task's next look is planned from the run times learned
+//! for its class (`runtime`): closer together as it nears the usual end, never later than
+//! `poll_max_ms` after the last one. So with N tasks in flight, each is looked at least every
+//! `N / (poll_rpm / 60 × poll_batch)` seconds, sooner near its end.
 //!
 //! Status mapping: `queued` stays queued; `running` → processing; `succeeded` → result copied,
 //! then completed; `failed` → failed with the upstream's code; `expired` / `cancelled` → failed
@@ -10,11 +16,12 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use super::runtime::Class;
 use super::Upstream;
 use crate::providers::channels::Channel;
 use crate::providers::{CallError, Provider, TaskFailure, UpstreamStatus, UpstreamTask};
@@ -24,8 +31,12 @@ use crate::tasks::state::{self, Holder};
 /// Polls without the task in the answer before reelay gives up on it.
 const MAX_MISSES: i64 = 10;
 /// How long a channel's poller lease lasts without renewal: one replica polls a channel at a
-/// time (so `poll_rpm` holds across replicas); after a crash another takes over within this.
+/// time; after a crash another takes over within this.
 const POLLER_LEASE_MS: i64 = 15_000;
+/// How often the lease is renewed, and the longest the loop sleeps.
+const RENEW_EVERY: Duration = Duration::from_millis((POLLER_LEASE_MS / 5) as u64);
+/// How often orphans are cancelled and unknown submissions reconciled.
+const CHORES_EVERY: Duration = Duration::from_secs(1);
 /// How long a task being copied is left alone by the poller.
 const REHOST_HOLD_MS: i64 = 60_000;
 
@@ -35,52 +46,72 @@ impl Upstream {
         channel: Arc<Channel>,
         shutdown: CancellationToken,
     ) {
+        let permits = Arc::new(Semaphore::new(channel.settings.poll_concurrency as usize));
+        let mut holds = false;
+        let mut renewed: Option<Instant> = None;
+        let mut chores: Option<Instant> = None;
         loop {
-            let now = now_ms();
-            let holds = match rows::hold_poller(
-                &self.db,
-                channel.name(),
-                &self.instance,
-                now,
-                now + POLLER_LEASE_MS,
-            )
-            .await
-            {
-                Ok(holds) => holds,
-                Err(error) => {
-                    tracing::error!(%error, channel = %channel.name(), "taking the poller lease failed");
-                    false
-                }
-            };
-            let wait = if holds {
-                if let Err(error) = self.poll_channel_once(&channel).await {
-                    tracing::error!(%error, channel = %channel.name(), "polling failed");
-                }
-                match rows::next_due(&self.db, channel.name()).await {
-                    Ok(Some(at)) => (at - now_ms()).clamp(5, channel.settings.poll_min_ms as i64),
-                    _ => channel.settings.poll_min_ms as i64,
-                }
-            } else {
+            if renewed.is_none_or(|at| at.elapsed() >= RENEW_EVERY) {
+                let now = now_ms();
+                holds = match rows::hold_poller(
+                    &self.db,
+                    channel.name(),
+                    &self.instance,
+                    now,
+                    now + POLLER_LEASE_MS,
+                )
+                .await
+                {
+                    Ok(holds) => holds,
+                    Err(error) => {
+                        tracing::error!(%error, channel = %channel.name(), "taking the poller lease failed");
+                        false
+                    }
+                };
+                renewed = Some(Instant::now());
+            }
+            let wait = if !holds {
                 // Another replica polls this channel; look again well before its lease ends.
-                POLLER_LEASE_MS / 5
+                RENEW_EVERY
+            } else {
+                if chores.is_none_or(|at| at.elapsed() >= CHORES_EVERY) {
+                    chores = Some(Instant::now());
+                    if let Err(error) = self.poll_chores(&channel).await {
+                        tracing::error!(%error, channel = %channel.name(), "reconciling submissions failed");
+                    }
+                }
+                let permit = tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    permit = permits.clone().acquire_owned() => permit,
+                };
+                let Ok(permit) = permit else { break };
+                match self.poll_next(&channel, permit, &shutdown).await {
+                    Ok(wait) if wait.is_zero() => continue,
+                    Ok(wait) => wait,
+                    Err(error) => {
+                        tracing::error!(%error, channel = %channel.name(), "polling failed");
+                        Duration::from_millis(channel.settings.poll_min_ms)
+                    }
+                }
             };
+            let wait = wait.min(RENEW_EVERY).min(CHORES_EVERY);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = channel.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
+        // Let the calls in flight upstream end.
+        let _ = permits
+            .acquire_many(channel.settings.poll_concurrency)
+            .await;
         if let Err(error) = rows::release_poller(&self.db, channel.name(), &self.instance).await {
             tracing::warn!(%error, channel = %channel.name(), "releasing the poller lease failed");
         }
     }
 
-    /// One round: cancel upstream what reelay already ended, reconcile unknown submissions, poll
-    /// what is due. Returns how many tasks were looked at.
-    pub(super) async fn poll_channel_once(
-        self: &Arc<Self>,
-        channel: &Arc<Channel>,
-    ) -> Result<usize, sqlx::Error> {
+    /// Cancels upstream what reelay already ended and reconciles unknown submissions.
+    async fn poll_chores(self: &Arc<Self>, channel: &Arc<Channel>) -> Result<(), sqlx::Error> {
         let provider = channel.provider.clone();
         let name = channel.name();
         for (task_id, upstream_id) in rows::orphaned(&self.db, name, 50).await? {
@@ -95,40 +126,106 @@ impl Upstream {
             }
             rows::mark_done(&self.db, &task_id).await?;
         }
-        let now = now_ms();
-        let unresolved = rows::unresolved(&self.db, name, now, 20).await?;
-        for row in &unresolved {
+        for row in &rows::unresolved(&self.db, name, now_ms(), 20).await? {
             self.reconcile(channel, provider.as_ref(), row).await?;
         }
-        let batch = provider.max_batch();
-        let limit = (batch * channel.settings.poll_concurrency as usize * 2) as i64;
-        let due = rows::due(&self.db, name, now, limit).await?;
-        let due: Vec<DueRow> = {
-            let rehosting = self.rehosting_set();
-            due.into_iter()
-                .filter(|row| !rehosting.contains(&row.task_id))
-                .collect()
-        };
-        let looked = due.len() + unresolved.len();
-        let chunks: Vec<Vec<DueRow>> = due.chunks(batch).map(<[DueRow]>::to_vec).collect();
-        let results: Vec<Result<(), sqlx::Error>> = futures::stream::iter(chunks)
-            .map(|chunk| self.poll_batch(channel, provider.as_ref(), chunk))
-            .buffer_unordered(channel.settings.poll_concurrency as usize)
-            .collect()
-            .await;
-        for result in results {
-            result?;
-        }
-        Ok(looked)
+        Ok(())
     }
 
-    /// The next poll time of a task accepted at `submitted_ms`.
-    fn next_poll(&self, channel: &Channel, submitted_ms: i64) -> i64 {
+    /// Picks the next batch, books its `poll_rpm` slot and starts its status call, which waits
+    /// for the slot and keeps `permit` until it has recorded what it saw. Returns how long to
+    /// wait before picking again: until the slot after this one can be booked, or, when nothing
+    /// is worth a call, until something may be.
+    async fn poll_next(
+        self: &Arc<Self>,
+        channel: &Arc<Channel>,
+        permit: OwnedSemaphorePermit,
+        shutdown: &CancellationToken,
+    ) -> Result<Duration, sqlx::Error> {
+        let name = channel.name();
+        let batch = channel.provider.max_batch().max(1);
         let now = now_ms();
-        let age = (now - submitted_ms).max(0);
+        let min_ms = channel.settings.poll_min_ms as i64;
+        let busy: Vec<String> = {
+            let polling = self.polling_set();
+            let rehosting = self.rehosting_set();
+            polling.iter().chain(rehosting.iter()).cloned().collect()
+        };
+        let limit = (batch + busy.len()) as i64;
+        let rows = rows::due(&self.db, name, now, now - min_ms, limit).await?;
+        let picked: Vec<DueRow> = rows
+            .into_iter()
+            .filter(|row| !busy.contains(&row.task_id))
+            .take(batch)
+            .collect();
+        let any_due = picked.iter().any(|row| row.next_poll_ms <= now);
+        let rpm = i64::from(channel.settings.poll_rpm);
+        let interval_us = crate::store::rate::slot_us(rpm);
+        if picked.is_empty() || (!any_due && picked.len() < batch) {
+            // Not sooner than a slot: rows due but in a call now are rescheduled by its answer.
+            let soonest = (interval_us / 1000).max(5).min(min_ms);
+            let next = match rows::next_due(&self.db, name).await? {
+                Some(at) => (at - now).clamp(soonest, min_ms),
+                None => min_ms,
+            };
+            return Ok(Duration::from_millis(next as u64));
+        }
+        // The slot: booked up to two slots ahead, so that the next batch is picked while this
+        // one waits for its slot; the calls stay one slot apart.
+        let ahead = Duration::from_micros(2 * interval_us as u64);
+        let now_us = crate::clock::now_us();
+        let slot =
+            match crate::store::rate::take(&self.db, &format!("poll:{name}"), rpm, now_us, ahead)
+                .await?
+            {
+                Ok(slot) => slot,
+                Err(wait) => return Ok(wait),
+            };
+        {
+            let mut polling = self.polling_set();
+            for row in &picked {
+                polling.insert(row.task_id.clone());
+            }
+        }
+        let upstream = self.clone();
+        let channel = channel.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let wait = slot - crate::clock::now_us();
+            if wait > 0 {
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(Duration::from_micros(wait as u64)) => {}
+                }
+            }
+            let ids: Vec<String> = picked.iter().map(|row| row.task_id.clone()).collect();
+            if !shutdown.is_cancelled() {
+                let provider = channel.provider.clone();
+                if let Err(error) = upstream
+                    .poll_batch(&channel, provider.as_ref(), picked, permit)
+                    .await
+                {
+                    tracing::error!(%error, channel = %channel.name(), "recording polled statuses failed");
+                }
+            }
+            let mut polling = upstream.polling_set();
+            for id in &ids {
+                polling.remove(id);
+            }
+        });
+        // The next slot can be booked once this one is less than two slots ahead.
+        let next_booking = slot - interval_us - crate::clock::now_us();
+        Ok(Duration::from_micros(next_booking.max(0) as u64))
+    }
+
+    /// The next poll time of a task seen still running (or queued) now: planned by its class's
+    /// learned run times, at least `poll_min_ms` and at most `poll_max_ms` from now.
+    fn next_poll(&self, channel: &Channel, row: &DueRow) -> i64 {
+        let now = now_ms();
+        let age = (now - row.submitted_ms).max(0);
         let min = channel.settings.poll_min_ms as i64;
         let max = channel.settings.poll_max_ms as i64;
-        now + (age / 20).clamp(min, max)
+        now + self.run_times.next_look_in(&class_of(row), age, min, max)
     }
 
     async fn poll_batch(
@@ -136,12 +233,12 @@ impl Upstream {
         channel: &Arc<Channel>,
         provider: &dyn Provider,
         rows: Vec<DueRow>,
+        permit: OwnedSemaphorePermit,
     ) -> Result<(), sqlx::Error> {
-        while let Err(wait) = channel.take_poll() {
-            tokio::time::sleep(wait.min(Duration::from_secs(1))).await;
-        }
         let ids: Vec<String> = rows.iter().map(|r| r.upstream_id.clone()).collect();
         let answer = provider.statuses(&ids).await;
+        // `poll_concurrency` bounds the calls in flight upstream, not the recording.
+        drop(permit);
         let tasks = match answer {
             Ok(tasks) => {
                 channel.record_success();
@@ -172,8 +269,8 @@ impl Upstream {
             let Some(task) = by_id.remove(&row.upstream_id) else {
                 let misses = rows::record_miss(
                     &self.db,
-                    &row.task_id,
-                    self.next_poll(channel, row.submitted_ms),
+                    &row.task_id.clone(),
+                    self.next_poll(channel, &row),
                 )
                 .await?;
                 tracing::warn!(task_id = %row.task_id, upstream_id = %row.upstream_id, misses, "upstream did not list the task");
@@ -195,8 +292,8 @@ impl Upstream {
             };
             match task.status {
                 UpstreamStatus::Queued => later.push((
-                    row.task_id,
-                    self.next_poll(channel, row.submitted_ms),
+                    row.task_id.clone(),
+                    self.next_poll(channel, &row),
                     status_word,
                 )),
                 UpstreamStatus::Running => {
@@ -208,12 +305,17 @@ impl Upstream {
                     )
                     .await?;
                     later.push((
-                        row.task_id,
-                        self.next_poll(channel, row.submitted_ms),
+                        row.task_id.clone(),
+                        self.next_poll(channel, &row),
                         status_word,
                     ));
                 }
                 UpstreamStatus::Succeeded => {
+                    // It ended between the last look and this one: learn the middle.
+                    let now = now_ms();
+                    let ended = row.last_look_ms.clamp(row.submitted_ms, now) / 2 + now / 2;
+                    self.run_times
+                        .record(class_of(&row), ended - row.submitted_ms);
                     rows::reschedule(
                         &self.db,
                         &row.task_id,
@@ -268,8 +370,8 @@ impl Upstream {
                 UpstreamStatus::Unknown(word) => {
                     tracing::warn!(task_id = %row.task_id, status = %word, "unknown upstream status; polling again");
                     later.push((
-                        row.task_id,
-                        self.next_poll(channel, row.submitted_ms),
+                        row.task_id.clone(),
+                        self.next_poll(channel, &row),
                         status_word,
                     ));
                 }
@@ -333,5 +435,14 @@ impl Upstream {
             }
         }
         Ok(())
+    }
+}
+
+/// The class a task's run time is learned under.
+fn class_of(row: &DueRow) -> Class {
+    Class {
+        model: row.model.clone(),
+        seconds: row.cost_seconds,
+        credits: row.cost_credits,
     }
 }
