@@ -241,7 +241,62 @@ async function showPlayground(view) {
   form.addEventListener("change", requote);
   form.addEventListener("submit", createTask);
   renderModelFields();
+  prefill();
   requote();
+}
+
+// Fills the playground from a request a task page handed over ("Open in Playground", "Use the
+// last frame as first frame"), once; fields the model does not have are left out.
+function prefill() {
+  const saved = store.getItem("reelay.prefill");
+  if (!saved) return;
+  store.removeItem("reelay.prefill");
+  let request;
+  try { request = JSON.parse(saved); } catch (_) { return; }
+  if (request.model && models.some((m) => m.model === request.model)) {
+    $("#f-model").value = request.model;
+    renderModelFields();
+  }
+  for (const [name, value] of Object.entries(request)) {
+    const el = $(`#f-${name}`);
+    if (!el || name === "model" || value === null || value === undefined) continue;
+    if (el.type === "checkbox") el.checked = !!value;
+    else el.value = Array.isArray(value) ? value.join(" ") : String(value);
+  }
+}
+
+// Goes to the playground with `request` filled in.
+function openInPlayground(request) {
+  store.setItem("reelay.prefill", JSON.stringify(request));
+  go("#/playground");
+}
+
+// The request as a person reads it: no internal fields, no nulls.
+function readableRequest(request) {
+  const out = {};
+  for (const [k, v] of Object.entries(request || {})) {
+    if (k === "family" || v === null || v === undefined) continue;
+    if (Array.isArray(v) && !v.length) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+// Previews of a request's media inputs: images as pictures when they are web URLs, everything
+// else (asset:// ids, videos, audio) as its reference.
+function inputPreviews(request) {
+  const items = [];
+  const add = (field, value, kind) => {
+    const web = /^https?:\/\//.test(value);
+    items.push(h("li", {}, h("span", { class: "muted" }, `${field}: `),
+      web && kind === "image" ? h("img", { class: "preview input", src: value, alt: t("task.input_alt", { field }) })
+        : web ? h("a", { href: value, rel: "noreferrer" }, value) : h("code", {}, value)));
+  };
+  for (const field of ["first_image", "last_image"]) if (request[field]) add(field, request[field], "image");
+  for (const value of request.images || []) add("images", value, "image");
+  for (const value of request.reference_videos || []) add("reference_videos", value, "video");
+  for (const value of request.reference_audios || []) add("reference_audios", value, "audio");
+  return items.length ? h("ul", { class: "inputs", id: "task-inputs" }, items) : null;
 }
 
 function currentModel() {
@@ -609,7 +664,7 @@ async function followTask(id, onTask) {
 }
 
 function curlFor(task) {
-  const body = Object.assign({ model: task.model }, task.request || {});
+  const body = Object.assign({ model: task.model }, readableRequest(task.request));
   const quoted = JSON.stringify(body).replace(/'/g, "'\\''");
   return `curl -sS -X POST '${location.origin}${API}/seedance/videos' \\\n  -H "Authorization: Bearer $REELAY_API_KEY" \\\n  -H 'Content-Type: application/json' \\\n  -d '${quoted}'`;
 }
@@ -647,8 +702,18 @@ async function showTask(id, view) {
     } else if (r && r.expired) {
       parts.push(h("p", {}, t("task.expired")));
     }
+    const request = readableRequest(task.request);
+    if (request.prompt) parts.push(h("h3", {}, t("task.prompt")), h("blockquote", { id: "task-prompt" }, request.prompt));
+    const inputs = inputPreviews(request);
+    if (inputs) parts.push(h("h3", {}, t("task.inputs")), inputs);
+    const again = Object.assign({ model: task.model }, request);
+    parts.push(h("p", {}, h("button", { type: "button", class: "secondary", id: "open-playground",
+      onclick: () => openInPlayground(again) }, t("task.open_playground")),
+    r && r.last_frame_url ? h("button", { type: "button", class: "secondary", id: "use-last-frame",
+      onclick: () => openInPlayground({ model: task.model, prompt: request.prompt, first_image: r.last_frame_url }) },
+    t("task.use_last_frame")) : null));
     const curl = curlFor(task);
-    parts.push(h("h3", {}, t("task.request")), h("pre", { id: "task-request" }, JSON.stringify(task.request, null, 2)),
+    parts.push(h("h3", {}, t("task.request")), h("pre", { id: "task-request" }, JSON.stringify(request, null, 2)),
       h("h3", {}, t("task.curl")), h("pre", { id: "curl" }, curl),
       h("button", { type: "button", class: "secondary", id: "copy-curl", onclick: (e) => copy(curl, e.target, box.querySelector("#curl")) }, t("task.copy_curl")));
     // Only a queued task can be cancelled (a render that has started runs to the end); asked in

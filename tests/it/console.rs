@@ -1321,3 +1321,79 @@ async fn in_a_browser_the_models_page_groups_families_and_prices_from_480p_up() 
     browser.quit().await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn in_a_browser_a_task_page_shows_its_inputs_and_reopens_in_the_playground() {
+    let (Some(chromium), Some(chromedriver)) = (program("chromium"), program("chromedriver"))
+    else {
+        println!("skipped: install chromium chromium-driver (scripts/test does)");
+        return;
+    };
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    let media = media_server(vec![("start.png", png(640, 360, [200, 80, 20]))]).await;
+    let first_image = format!("{}/start.png", media.base);
+    let created = app
+        .create_task(&json!({"model": "seedance2.0-sp", "prompt": "a red kite\nover the dunes", "duration": 5, "first_image": first_image, "return_last_frame": true}))
+        .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let task_id = created.data()["task_id"].as_str().expect("id").to_string();
+    let done = app.wait_terminal(&task_id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let last_frame = done["result"]["last_frame_url"]
+        .as_str()
+        .expect("last frame")
+        .to_string();
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    sign_in(&browser, &app, &app.key).await;
+    browser
+        .goto(&format!("{}/#/tasks/{task_id}", app.base))
+        .await;
+    let shown = browser
+        .wait_for("const p = document.querySelector('#task-prompt'); const r = document.querySelector('#task-request'); return p && r ? [p.textContent, r.textContent, document.querySelectorAll('#task-inputs img').length] : null")
+        .await;
+    assert_eq!(shown[0], "a red kite\nover the dunes", "the prompt as text");
+    let request: serde_json::Value =
+        serde_json::from_str(shown[1].as_str().unwrap_or("")).expect("request JSON");
+    let object = request.as_object().expect("object");
+    assert!(
+        !object.contains_key("family"),
+        "no internal fields: {request}"
+    );
+    assert!(object.values().all(|v| !v.is_null()), "no nulls: {request}");
+    assert_eq!(shown[2], 1, "the first frame is previewed");
+    // Copy as curl: its body is a create the API takes as it is.
+    let curl = browser
+        .eval("return document.querySelector('#curl').textContent")
+        .await;
+    let body = curl
+        .as_str()
+        .and_then(|c| c.split("-d '").nth(1))
+        .and_then(|b| b.strip_suffix('\''))
+        .expect("curl body")
+        .replace("'\\''", "'");
+    let again: serde_json::Value = serde_json::from_str(&body).expect("curl body JSON");
+    let copied = app.create_task(&again).await;
+    assert_eq!(copied.status, 200, "{again}: {:?}", copied.body);
+    let copied = copied.data()["task_id"].as_str().expect("id").to_string();
+    // The last frame becomes the next task's first frame.
+    browser.click("#use-last-frame").await;
+    let filled = browser
+        .wait_for("const f = document.querySelector('#f-first_image'); return location.hash === '#/playground' && f && f.value ? [document.querySelector('#f-model').value, f.value, document.querySelector('#f-prompt').value] : null")
+        .await;
+    assert_eq!(
+        filled,
+        json!(["seedance2.0-sp", last_frame, "a red kite\nover the dunes"])
+    );
+    // "Open in Playground" brings every field back.
+    browser
+        .goto(&format!("{}/#/tasks/{task_id}", app.base))
+        .await;
+    browser.click("#open-playground").await;
+    let filled = browser
+        .wait_for("const d = document.querySelector('#f-duration'); return location.hash === '#/playground' && d ? [d.value, document.querySelector('#f-first_image').value, document.querySelector('#f-return_last_frame').checked] : null")
+        .await;
+    assert_eq!(filled, json!(["5", first_image, true]));
+    browser.quit().await;
+    assert_eq!(app.wait_terminal(&copied).await["status"], "completed");
+    app.finish().await;
+}
