@@ -37,7 +37,9 @@ async function showOperator(view) {
       preview(item),
       h("p", { class: "muted" }, t("op.review_meta", { id, account: item.account_id, created: fmtTime(item.created_at) })),
       h("label", { for: `reason-${id}` }, t("op.reason")), reason, status,
-      h("button", { type: "button", "data-approve": id, onclick: () => decide("approve") }, t("op.approve")),
+      // Approving lets the account use the item at once: asked in place first.
+      confirmButton(t("op.approve"), t("op.approve_question", { name: item.name }), () => decide("approve"),
+        { "data-approve": id, class: null }, { "data-approve-confirm": id, class: null }),
       h("button", { type: "button", class: "danger", "data-reject": id, onclick: () => decide("reject") }, t("op.reject")));
   };
   const loadReviews = async () => {
@@ -64,10 +66,13 @@ async function showOperator(view) {
         h("td", {}, paused ? t("op.paused") : t("op.breaker", { state: health.breaker })),
         h("td", {}, `${c.in_flight}${c.max_concurrency ? ` / ${c.max_concurrency}` : ""}`),
         h("td", {}, t("op.error_rate", { rate: Math.round((health.recent_error_rate || 0) * 100), calls: num(health.recent_calls || 0) })),
-        h("td", {}, h("button", { type: "button", class: "secondary", onclick: async () => {
-          await admin("POST", `/channels/${encodeURIComponent(c.name)}/${paused ? "resume" : "pause"}`).catch((e) => alert(e.message));
-          await loadChannels();
-        } }, paused ? t("op.resume", { name: c.name }) : t("op.pause", { name: c.name }))));
+        // Pausing or resuming changes where new tasks go: asked in place first.
+        h("td", {}, confirmButton(paused ? t("op.resume", { name: c.name }) : t("op.pause", { name: c.name }),
+          paused ? t("op.resume_question", { name: c.name }) : t("op.pause_question", { name: c.name }),
+          async () => {
+            await admin("POST", `/channels/${encodeURIComponent(c.name)}/${paused ? "resume" : "pause"}`);
+            await loadChannels();
+          }, { "data-switch": c.name, class: "secondary" }, { "data-switch-confirm": c.name })));
     }));
   };
   await Promise.all([loadReviews(), loadChannels()]);
@@ -142,6 +147,7 @@ async function showAdminAccount(view, id) {
   const a = await admin("GET", `/accounts/${encodeURIComponent(id)}`);
   const balance = h("span", { id: "acct-balance" }, num(a.balance));
   const done = h("p", { id: "credits-done", role: "status" });
+  const ask = h("span", { class: "confirm", id: "credits-ask" });
   const formError = h("p", { class: "error", role: "alert" });
   const amount = h("input", { type: "number", id: "acct-credits", step: 1, inputmode: "numeric", required: true,
     "aria-describedby": "hint-acct-credits" });
@@ -155,7 +161,7 @@ async function showAdminAccount(view, id) {
       h("div", {}, h("label", { for: "acct-note" }, t("acct.reason")), reason,
         h("p", { class: "hint", id: "hint-acct-note" }, t("acct.reason_hint")),
         h("p", { class: "error", id: "err-acct-note", role: "alert" }))),
-    formError, done, h("button", { type: "submit", id: "credits-submit" }, t("acct.apply")));
+    formError, done, h("button", { type: "submit", id: "credits-submit" }, t("acct.apply")), ask);
   credits.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearFieldErrors(credits);
@@ -169,16 +175,31 @@ async function showAdminAccount(view, id) {
       fieldError({ param: "note", message: t("acct.reason_error") }, "acct-", formError);
       return;
     }
-    try {
-      const r = await admin("POST", `/accounts/${encodeURIComponent(id)}/credits`, { credits: n, note: reason.value.trim() });
+    // A change of credits is asked once more, in place, with the amount in words.
+    const note = reason.value.trim();
+    const apply = async () => {
+      const r = await admin("POST", `/accounts/${encodeURIComponent(id)}/credits`, { credits: n, note });
       balance.textContent = num(r.balance);
       const change = { n: num(Math.abs(n)), balance: num(r.balance) };
       done.textContent = n > 0 ? t("acct.added", change) : t("acct.removed", change);
       amount.value = "";
       reason.value = "";
-    } catch (e) {
-      fieldError(e, "acct-", formError);
-    }
+    };
+    const question = n > 0 ? t("acct.add_question", { n: num(n), id }) : t("acct.remove_question", { n: num(-n), id });
+    const yes = h("button", { type: "button", id: "credits-confirm", class: "danger" }, t("acct.apply_confirm"));
+    const no = h("button", { type: "button", class: "secondary", onclick: () => { ask.replaceChildren(); amount.focus(); } }, t("confirm.cancel"));
+    yes.addEventListener("click", async () => {
+      yes.disabled = true;
+      try {
+        await apply();
+        ask.replaceChildren();
+      } catch (e) {
+        ask.replaceChildren();
+        fieldError(e, "acct-", formError);
+      }
+    });
+    ask.replaceChildren(h("span", { class: "question" }, question), " ", yes, no);
+    yes.focus();
   });
 
   const tbody = h("tbody", { id: "keys" });

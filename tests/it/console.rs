@@ -327,6 +327,19 @@ async fn in_a_browser_a_user_creates_and_plays_a_video_and_an_operator_approves_
         .await;
     browser.screenshot(&shots.join("5-operator.png")).await;
     browser.click(&format!("[data-approve=\"{person}\"]")).await;
+    // Approving is asked once more, in place: nothing is decided by the first click.
+    browser
+        .wait_for(&format!(
+            "return document.querySelector('[data-approve-confirm=\"{person}\"]') !== null"
+        ))
+        .await;
+    assert_eq!(
+        app.realperson_status_as(&app.key, &person).await.data()["status"],
+        "Processing"
+    );
+    browser
+        .click(&format!("[data-approve-confirm=\"{person}\"]"))
+        .await;
     browser
         .wait_for(&format!(
             "return document.querySelector('[data-review=\"{person}\"]') === null"
@@ -538,6 +551,20 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
         .await;
     browser.type_into("#acct-note", "invoice 2024-117").await;
     browser.click("#credits-submit").await;
+    // The change is asked once more, in place, with the amount; nothing moves before.
+    let question = browser
+        .wait_for("const q = document.querySelector('#credits-ask .question'); return q && q.textContent || null")
+        .await;
+    assert!(
+        question
+            .as_str()
+            .unwrap_or("")
+            .replace(',', "")
+            .contains("5000"),
+        "{question}"
+    );
+    assert_eq!(app.balance().await, before);
+    browser.click("#credits-confirm").await;
     let after = before + 5000;
     browser
         .wait_for(&format!("return document.querySelector('#acct-balance').textContent.replace(/,/g, '') === '{after}' && document.querySelector('#credits-done').textContent.replace(/,/g, '').includes('{after}')"))
@@ -1190,6 +1217,26 @@ async fn in_a_browser_an_operator_fails_a_stuck_task_from_the_task_log_and_it_is
     browser.click("#signin").await;
     browser
         .wait_for("return location.hash === '#/operator'")
+        .await;
+    // Pausing a channel is asked once more, in place; the first click changes nothing.
+    browser.click("[data-switch=\"local\"]").await;
+    browser
+        .wait_for("return document.querySelector('[data-switch-confirm=\"local\"]') !== null")
+        .await;
+    let channels = app.admin_get("/channels").await;
+    assert!(
+        !channels.text.contains("\"paused\":true"),
+        "{}",
+        channels.text
+    );
+    browser.click("[data-switch-confirm=\"local\"]").await;
+    browser
+        .wait_for("const b = document.querySelector('[data-switch=\"local\"]'); return b && b.textContent.startsWith('Resume')")
+        .await;
+    browser.click("[data-switch=\"local\"]").await;
+    browser.click("[data-switch-confirm=\"local\"]").await;
+    browser
+        .wait_for("const b = document.querySelector('[data-switch=\"local\"]'); return b && b.textContent.startsWith('Pause')")
         .await;
     browser.click("a[href='#/operator/tasks']").await;
     browser
