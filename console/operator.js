@@ -327,7 +327,7 @@ async function showTaskLog(view) {
   let next = null;
   const failForm = (item) => {
     const id = item.task.task_id;
-    const reason = h("input", { type: "text", id: "log-reason", maxlength: 500, autocomplete: "off", required: true });
+    const reason = h("input", { type: "text", id: "log-reason", maxlength: 1000, autocomplete: "off", required: true });
     const error = h("p", { class: "error", id: "err-log-reason", role: "alert" });
     const form = h("form", { class: "card", id: "log-fail-form", novalidate: true },
       h("h3", {}, t("log.fail_title", { id })),

@@ -289,21 +289,11 @@ async fn list(
     caller: Caller,
     Query(params): Query<ListParams>,
 ) -> Result<axum::response::Response, ApiError> {
-    let limit = parse_limit(params.limit.as_deref())?;
-    if let Some(status) = &params.status {
-        if !STATUSES.contains(&status.as_str()) {
-            return Err(ApiError::field(
-                "status",
-                format!(
-                    "status: must be one of queued, processing, completed, failed (got {status:?})"
-                ),
-            ));
-        }
-    }
-    let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(cursor) => Some(decode_cursor(cursor)?),
-        None => None,
-    };
+    let PageRequest { limit, before } = page_request(
+        params.status.as_deref(),
+        params.limit.as_deref(),
+        params.cursor.as_deref(),
+    )?;
     let rows = state
         .tasks
         .page(&ListFilter {
@@ -314,12 +304,7 @@ async fn list(
             limit: limit + 1,
         })
         .await?;
-    let has_more = rows.len() as i64 > limit;
-    let rows = &rows[..rows.len().min(limit as usize)];
-    let next_cursor = match (has_more, rows.last()) {
-        (true, Some(last)) => Some(encode_cursor(last.created_at, &last.id)),
-        _ => None,
-    };
+    let (rows, next_cursor) = split_page(&rows, limit);
     let view = state.view();
     let page = TaskViewPage {
         items: rows.iter().map(|row| task_view(row, &view)).collect(),
@@ -329,6 +314,52 @@ async fn list(
     Ok(super::envelope::written(state.success, |body| {
         serde_json::to_writer(body, &page)
     }))
+}
+
+/// A page of a task listing as asked: how many, and after which `(created_at, id)` position.
+pub(crate) struct PageRequest {
+    pub limit: i64,
+    pub before: Option<(i64, String)>,
+}
+
+/// Checks a task listing's `status` (one of [`STATUSES`]), `limit` and `cursor`: the user's list
+/// and the operator's task log share them.
+pub(crate) fn page_request(
+    status: Option<&str>,
+    limit: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<PageRequest, ApiError> {
+    let limit = parse_limit(limit)?;
+    if let Some(status) = status {
+        if !STATUSES.contains(&status) {
+            return Err(ApiError::field(
+                "status",
+                format!(
+                    "status: must be one of queued, processing, completed, failed (got {status:?})"
+                ),
+            ));
+        }
+    }
+    let before = match cursor.filter(|c| !c.is_empty()) {
+        Some(cursor) => Some(decode_cursor(cursor)?),
+        None => None,
+    };
+    Ok(PageRequest { limit, before })
+}
+
+/// The first `limit` of `rows` (read with `limit + 1`) and the cursor of the next page, `None`
+/// on the last.
+pub(crate) fn split_page(
+    rows: &[crate::tasks::TaskRow],
+    limit: i64,
+) -> (&[crate::tasks::TaskRow], Option<String>) {
+    let has_more = rows.len() as i64 > limit;
+    let rows = &rows[..rows.len().min(usize::try_from(limit).unwrap_or(0))];
+    let next_cursor = match (has_more, rows.last()) {
+        (true, Some(last)) => Some(encode_cursor(last.created_at, &last.id)),
+        _ => None,
+    };
+    (rows, next_cursor)
 }
 
 /// `limit` of a listing: 1–100, default 20.
@@ -345,11 +376,11 @@ pub(crate) fn parse_limit(limit: Option<&str>) -> Result<i64, ApiError> {
     }
 }
 
-pub(crate) fn encode_cursor(created_at: i64, id: &str) -> String {
+fn encode_cursor(created_at: i64, id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
 }
 
-pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
+fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
     let bad = || {
         ApiError::field(
             "cursor",

@@ -19,7 +19,6 @@ use crate::api::assets::asset_detail;
 use crate::api::envelope::Data;
 use crate::api::error::{ApiError, ErrorCode};
 use crate::api::extract::{JsonObject, Path, Query};
-use crate::api::upload::string_field;
 use crate::api::AppState;
 use crate::assets::review::{Decision, ReviewError};
 use crate::assets::{asset_ref, AssetRow, Purpose};
@@ -30,9 +29,6 @@ use crate::wire::envelope::{
 
 /// How long a reviewer's preview link works.
 const PREVIEW_TTL_SECS: i64 = 3600;
-/// Longest rejection reason.
-const MAX_REASON_CHARS: usize = 1000;
-
 /// The admin review routes' part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(pending, approve, reject))]
@@ -166,18 +162,7 @@ async fn reject(
     Path(id): Path<String>,
     JsonObject(body): JsonObject,
 ) -> Result<Data<ReviewItem>, ApiError> {
-    let reason = string_field(&body, "reason")?
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| {
-            ApiError::field("reason", "reason: required; say why, the user will see it")
-        })?;
-    if reason.chars().count() > MAX_REASON_CHARS {
-        return Err(ApiError::field(
-            "reason",
-            format!("reason: at most {MAX_REASON_CHARS} characters"),
-        ));
-    }
+    let reason = super::reason_field(&body)?;
     decide(&state, &admin, &id, Decision::Reject { reason }).await
 }
 

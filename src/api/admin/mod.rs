@@ -24,6 +24,27 @@ use crate::wire::envelope::{Envelope, Error401, Error403, Error404, Error500};
 pub mod channels;
 pub mod tasks;
 
+/// Longest reason an operator gives (a rejection, a failed task).
+const MAX_REASON_CHARS: usize = 1000;
+
+/// The required `reason` of an operator's decision that the user will see: trimmed, 1–1000
+/// characters, else 40001 naming `reason`.
+fn reason_field(body: &serde_json::Value) -> Result<String, ApiError> {
+    let reason = crate::api::upload::string_field(body, "reason")?
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            ApiError::field("reason", "reason: required; say why, the user will see it")
+        })?;
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(ApiError::field(
+            "reason",
+            format!("reason: at most {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    Ok(reason)
+}
+
 /// An authenticated operator. `actor` names who acted in the audit trail.
 #[derive(Debug, Clone)]
 pub struct Admin {

@@ -14,8 +14,7 @@ use serde::Deserialize;
 use super::Admin;
 use crate::api::error::{ApiError, ErrorCode};
 use crate::api::extract::{JsonObject, Path, Query};
-use crate::api::upload::string_field;
-use crate::api::videos::{decode_cursor, encode_cursor, parse_limit};
+use crate::api::videos::{page_request, split_page, PageRequest};
 use crate::api::AppState;
 use crate::tasks::view::{task_view, TaskView};
 use crate::tasks::{AllFilter, TaskRow};
@@ -23,9 +22,6 @@ use crate::wire::admin::{AdminTask, AdminTaskPage, FailTaskRequest};
 use crate::wire::envelope::{
     Envelope, Error400, Error401, Error403, Error404, Error409, Error413, Error500,
 };
-
-/// Longest reason.
-const MAX_REASON_CHARS: usize = 500;
 
 /// The admin task routes' part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
@@ -97,21 +93,11 @@ async fn list(
     _admin: Admin,
     Query(params): Query<ListParams>,
 ) -> Result<axum::response::Response, ApiError> {
-    let limit = parse_limit(params.limit.as_deref())?;
-    if let Some(status) = &params.status {
-        if !["queued", "processing", "completed", "failed"].contains(&status.as_str()) {
-            return Err(ApiError::field(
-                "status",
-                format!(
-                    "status: must be one of queued, processing, completed, failed (got {status:?})"
-                ),
-            ));
-        }
-    }
-    let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(cursor) => Some(decode_cursor(cursor)?),
-        None => None,
-    };
+    let PageRequest { limit, before } = page_request(
+        params.status.as_deref(),
+        params.limit.as_deref(),
+        params.cursor.as_deref(),
+    )?;
     let rows = state
         .tasks
         .page_all(&AllFilter {
@@ -122,12 +108,7 @@ async fn list(
             limit: limit + 1,
         })
         .await?;
-    let has_more = rows.len() as i64 > limit;
-    let rows = &rows[..rows.len().min(limit as usize)];
-    let next_cursor = match (has_more, rows.last()) {
-        (true, Some(last)) => Some(encode_cursor(last.created_at, &last.id)),
-        _ => None,
-    };
+    let (rows, next_cursor) = split_page(&rows, limit);
     let page = AdminTaskViewPage {
         items: rows.iter().map(|row| admin_view(&state, row)).collect(),
         next_cursor,
@@ -193,18 +174,7 @@ async fn fail(
     Path(task_id): Path<String>,
     JsonObject(body): JsonObject,
 ) -> Result<axum::response::Response, ApiError> {
-    let reason = string_field(&body, "reason")?
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| {
-            ApiError::field("reason", "reason: required; say why, the user will see it")
-        })?;
-    if reason.chars().count() > MAX_REASON_CHARS {
-        return Err(ApiError::field(
-            "reason",
-            format!("reason: at most {MAX_REASON_CHARS} characters"),
-        ));
-    }
+    let reason = super::reason_field(&body)?;
     let Some(before) = state.tasks.get_any(&task_id).await? else {
         return Err(ApiError::new(
             ErrorCode::NotFound,

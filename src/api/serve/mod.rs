@@ -180,7 +180,10 @@ async fn serve_connection(
         limits.body.clone(),
     ));
     let mut builder = http1::Builder::new();
-    builder.keep_alive(keep == Keep::Alive);
+    // The watchdog below times heads and idle connections; hyper's own head timer stays off.
+    builder
+        .keep_alive(keep == Keep::Alive)
+        .header_read_timeout(None);
     // An overflow connection is there for one quick request: it may not linger.
     let header_timeout = match keep {
         Keep::Alive => limits.header_timeout,

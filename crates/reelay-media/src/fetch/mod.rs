@@ -260,20 +260,13 @@ impl Fetcher {
     /// Downloads `url`, following up to `max_redirects` redirects (each re-checked), and
     /// returns at most `max_bytes` of body or [`FetchError::TooLarge`].
     pub async fn get(&self, url: &str, max_bytes: u64) -> Result<Fetched, FetchError> {
-        let url = self.check_url_shape(url)?;
-        let timeout = self.inner.policy.timeout;
-        let exchange = async {
-            let found = self.get_following_redirects(url, max_bytes).await?;
-            let bytes = read_capped(found.response, &found.host, max_bytes).await?;
-            Ok(Fetched {
-                bytes,
-                content_type: found.content_type,
-                final_url: found.url,
-            })
-        };
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .unwrap_or(Err(FetchError::Timeout { after: timeout }))
+        let mut body = Vec::new();
+        let fetched = self.get_into(url, max_bytes, &mut body).await?;
+        Ok(Fetched {
+            bytes: Bytes::from(body),
+            content_type: fetched.content_type,
+            final_url: fetched.final_url,
+        })
     }
 
     /// [`Fetcher::get`] writing the body into `sink` as it arrives instead of holding it: the
@@ -450,31 +443,6 @@ fn content_length(response: &reqwest::Response) -> Option<u64> {
         .trim()
         .parse()
         .ok()
-}
-
-/// Streams the body, failing as soon as it passes `max_bytes`.
-async fn read_capped(
-    mut response: reqwest::Response,
-    host: &str,
-    max_bytes: u64,
-) -> Result<Bytes, FetchError> {
-    let mut buffer = BytesMut::new();
-    loop {
-        let chunk = response
-            .chunk()
-            .await
-            .map_err(|error| FetchError::BodyRead {
-                host: host.to_owned(),
-                reason: innermost_message(&error),
-            })?;
-        let Some(chunk) = chunk else {
-            return Ok(buffer.freeze());
-        };
-        if buffer.len() as u64 + chunk.len() as u64 > max_bytes {
-            return Err(FetchError::TooLarge { limit: max_bytes });
-        }
-        buffer.extend_from_slice(&chunk);
-    }
 }
 
 /// Streams the body into `sink`, failing as soon as it passes `max_bytes`; the bytes written.
