@@ -29,7 +29,11 @@ impl AuditTrail {
     }
 
     /// The newest `limit` actions, newest first.
-    pub(crate) async fn recent(&self, limit: i64) -> Result<Vec<AdminAction>, sqlx::Error> {
-        audit::recent(&self.db, limit).await
+    pub(crate) async fn recent(
+        &self,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AdminAction>, sqlx::Error> {
+        audit::recent(&self.db, before, limit).await
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject, Path, Query};
-use super::videos::parse_limit;
+use super::listing::parse_limit;
 use super::AppState;
 use crate::accounts::{AccountError, ApiKey};
 use crate::wire::envelope::{
@@ -106,7 +106,7 @@ async fn account(
 }
 
 #[derive(Deserialize)]
-struct LedgerParams {
+pub(crate) struct LedgerParams {
     limit: Option<String>,
     cursor: Option<String>,
 }
@@ -134,6 +134,17 @@ async fn ledger_page(
     caller: Caller,
     Query(params): Query<LedgerParams>,
 ) -> Result<Data<LedgerPage>, ApiError> {
+    let page = ledger_of(&state, &caller.account_id, &params).await?;
+    Ok(Data(state.success, page))
+}
+
+/// A page of an account's ledger, newest first (the user's own, and the operator's view of any
+/// account's).
+pub(crate) async fn ledger_of(
+    state: &AppState,
+    account_id: &str,
+    params: &LedgerParams,
+) -> Result<LedgerPage, ApiError> {
     let limit = parse_limit(params.limit.as_deref())?;
     let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
@@ -146,7 +157,7 @@ async fn ledger_page(
     };
     let entries = state
         .accounts
-        .ledger_page(&caller.account_id, before, limit + 1)
+        .ledger_page(account_id, before, limit + 1)
         .await?;
     let has_more = entries.len() as i64 > limit;
     let entries = &entries[..entries.len().min(limit as usize)];
@@ -165,7 +176,7 @@ async fn ledger_page(
             task_id: e.task_id.clone(),
         })
         .collect();
-    Ok(Data(state.success, LedgerPage { items, next_cursor }))
+    Ok(LedgerPage { items, next_cursor })
 }
 
 /// One key as its account sees it: never the secret or its hash. `current` marks the key

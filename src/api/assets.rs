@@ -16,14 +16,15 @@ use serde_json::Value;
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject, Query};
+use super::listing::{decode_cursor, parse_limit, split_by};
 use super::upload::{read_form, take_upload_slot, to_upload, upload_body_limit};
 use super::AppState;
 use crate::assets::intake::{IntakeError, Source};
-use crate::assets::{AssetRow, Purpose};
+use crate::assets::{AssetFilter, AssetRow, Purpose};
 use crate::wire::envelope::{Envelope, Error400, Error401, Error404, Error413, Error429, Error500};
 use crate::wire::seed::{
-    AssetAccepted, AssetDeleted, AssetDetail, AssetIdRequest, AssetIdsRequest, AssetStatus,
-    AssetStatusList, AssetUploadForm, AssetUploadRequest,
+    AssetAccepted, AssetDeleted, AssetDetail, AssetIdRequest, AssetIdsRequest, AssetItem,
+    AssetPage, AssetStatus, AssetStatusList, AssetUploadForm, AssetUploadRequest,
 };
 
 /// Most ids in one status request.
@@ -31,7 +32,7 @@ pub(crate) const MAX_IDS: usize = 100;
 
 /// The asset routes' part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(upload, detail, status, delete, audit, audit_status))]
+#[openapi(paths(upload, detail, status, delete, audit, audit_status, list))]
 pub struct ApiDoc;
 
 /// Asset routes; upload routes accept bodies up to `max_upload_bytes` (plus multipart overhead).
@@ -50,6 +51,7 @@ pub fn router(max_upload_bytes: u64) -> Router<AppState> {
             post(audit).layer(body_limit),
         )
         .route(&super::v1("/seedance/assets/status"), get(audit_status))
+        .route(&super::v1("/assets"), get(list))
 }
 
 /// Parses, checks and submits an upload for `purpose` (shared with the real-person routes).
@@ -108,6 +110,40 @@ pub(crate) fn asset_detail(row: &AssetRow) -> AssetDetail {
         review: row.review.clone(),
         reviewed_at: reviewed.then_some(row.reviewed_at),
         reviewed_by: reviewed.then(|| row.reviewed_by.clone()),
+        size_bytes: row.size_bytes,
+        status: row.status.clone(),
+        kind: row.kind.clone(),
+        updated_at: row.updated_at,
+        url: row.source_url.clone(),
+        width: row.width,
+    }
+}
+
+/// How long a listing's `content_url` works: until the top of the hour after next, so the URL
+/// of an asset stays the same for an hour (a page that refreshes does not reload its previews).
+fn content_url_expiry(now: i64) -> i64 {
+    (now / 3600 + 2) * 3600
+}
+
+/// One asset of the caller's listing, with a signed URL of its stored bytes.
+fn asset_item(state: &AppState, row: &AssetRow, now: i64) -> AssetItem {
+    let view = state.view();
+    let content_url = row.object_key.as_deref().map(|key| {
+        view.storage
+            .result_url(view.public_url, key, Some(content_url_expiry(now)), now)
+    });
+    AssetItem {
+        asset_id: row.id.clone(),
+        asset_ref: crate::assets::asset_ref(row),
+        content_url,
+        created_at: row.created_at,
+        duration: row.duration_ms.map(|ms| ms as f64 / 1000.0),
+        format: row.format.clone(),
+        height: row.height,
+        name: row.name.clone(),
+        purpose: row.purpose.clone(),
+        reason: row.reason.clone(),
+        review: row.review.clone(),
         size_bytes: row.size_bytes,
         status: row.status.clone(),
         kind: row.kind.clone(),
@@ -507,4 +543,96 @@ mod tests {
             assert_eq!(written(&status_view(&row)), status_before(&row).to_string());
         }
     }
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    purpose: Option<String>,
+    status: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// `value` when it is one of `allowed`; else an error naming the parameter and what it takes.
+fn one_of<'a>(
+    name: &str,
+    value: &'a Option<String>,
+    allowed: &[&str],
+) -> Result<Option<&'a str>, ApiError> {
+    match value.as_deref().filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) if allowed.contains(&v) => Ok(Some(v)),
+        Some(v) => Err(ApiError::field(
+            name,
+            format!("{name}: must be one of {} (got {v:?})", allowed.join(", ")),
+        )),
+    }
+}
+
+/// (ext) The caller's assets of every purpose, newest first.
+#[utoipa::path(
+    get,
+    path = "/assets",
+    tag = "assets",
+    security(("api_key" = [])),
+    params(
+        ("purpose" = Option<String>, Query, description = "`library` (SP library), `audit` (Full-route audit) or `realperson`; all when absent"),
+        ("status" = Option<String>, Query, description = "`Processing`, `Active` or `Failed`"),
+        ("type" = Option<String>, Query, description = "`image`, `video` or `audio`"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 20"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of assets", body = Envelope<AssetPage>),
+        (status = 400, description = "40001 bad purpose, status, type, limit or cursor", body = Error400),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<ListParams>,
+) -> Result<Data<AssetPage>, ApiError> {
+    let purpose = one_of(
+        "purpose",
+        &params.purpose,
+        &[
+            Purpose::Library.as_str(),
+            Purpose::Audit.as_str(),
+            Purpose::RealPerson.as_str(),
+        ],
+    )?;
+    let status = one_of(
+        "status",
+        &params.status,
+        &["Processing", "Active", "Failed"],
+    )?;
+    let kind = one_of("type", &params.kind, &["image", "video", "audio"])?;
+    let limit = parse_limit(params.limit.as_deref())?;
+    let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(cursor) => Some(decode_cursor(cursor)?),
+        None => None,
+    };
+    let rows = state
+        .assets
+        .page(&AssetFilter {
+            account_id: &caller.account_id,
+            purpose,
+            status,
+            kind,
+            before,
+            limit: limit + 1,
+        })
+        .await?;
+    let (rows, next_cursor) = split_by(&rows, limit, |row| (row.created_at, row.id.as_str()));
+    let now = crate::clock::now();
+    let items = rows
+        .iter()
+        .map(|row| asset_item(&state, row, now))
+        .collect();
+    Ok(Data(state.success, AssetPage { items, next_cursor }))
 }

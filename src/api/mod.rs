@@ -13,6 +13,7 @@ pub mod events;
 pub mod extract;
 pub mod files;
 pub mod lang;
+pub(crate) mod listing;
 pub mod metrics;
 pub mod openai;
 pub mod openapi;

@@ -4,20 +4,18 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::Router;
-use base64::Engine;
 use reelay_catalog::{ErrorKind, ValidatedRequest};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{self, Caller, JsonObject, Path, Query};
+use super::listing::{split_page, TaskListParams};
 use super::AppState;
 use crate::tasks::accept::{self, CreateError, Idempotency};
 use crate::tasks::state::CancelOutcome;
 use crate::tasks::submit::SubmitError;
 use crate::tasks::view::{task_view, TaskView};
-use crate::tasks::ListFilter;
 use crate::wire::envelope::{
     Envelope, Error400, Error401, Error402, Error404, Error409, Error413, Error429, Error500,
     Error503,
@@ -254,16 +252,6 @@ struct TaskViewPage<'a> {
     next_cursor: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct ListParams {
-    status: Option<String>,
-    model: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
-}
-
-const STATUSES: [&str; 4] = ["queued", "processing", "completed", "failed"];
-
 /// The caller's tasks, newest first.
 #[utoipa::path(
     get,
@@ -273,12 +261,15 @@ const STATUSES: [&str; 4] = ["queued", "processing", "completed", "failed"];
     params(
         ("status" = Option<String>, Query, description = "`queued`, `processing`, `completed` or `failed`"),
         ("model" = Option<String>, Query, description = "Only this model"),
+        ("q" = Option<String>, Query, description = "A piece of the prompt or of the task id, any case (1-200 characters)"),
+        ("since" = Option<i64>, Query, description = "Only tasks created at or after this unix second"),
+        ("until" = Option<i64>, Query, description = "Only tasks created before this unix second"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 20"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
     responses(
         (status = 200, description = "A page of tasks", body = Envelope<TaskPage>),
-        (status = 400, description = "40001 bad status, limit or cursor", body = Error400),
+        (status = 400, description = "40001 bad status, q, since, until, limit or cursor", body = Error400),
         (status = 401, description = "40100 missing or invalid API key", body = Error401),
         (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 500, description = "50000 internal error", body = Error500),
@@ -287,24 +278,14 @@ const STATUSES: [&str; 4] = ["queued", "processing", "completed", "failed"];
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Query<ListParams>,
+    Query(params): Query<TaskListParams>,
 ) -> Result<axum::response::Response, ApiError> {
-    let PageRequest { limit, before } = page_request(
-        params.status.as_deref(),
-        params.limit.as_deref(),
-        params.cursor.as_deref(),
-    )?;
+    let request = params.check()?;
     let rows = state
         .tasks
-        .page(&ListFilter {
-            account_id: &caller.account_id,
-            status: params.status.as_deref(),
-            model: params.model.as_deref(),
-            before,
-            limit: limit + 1,
-        })
+        .page(&request.filter(Some(&caller.account_id)))
         .await?;
-    let (rows, next_cursor) = split_page(&rows, limit);
+    let (rows, next_cursor) = split_page(&rows, request.limit);
     let view = state.view();
     let page = TaskViewPage {
         items: rows.iter().map(|row| task_view(row, &view)).collect(),
@@ -314,85 +295,6 @@ async fn list(
     Ok(super::envelope::written(state.success, |body| {
         serde_json::to_writer(body, &page)
     }))
-}
-
-/// A page of a task listing as asked: how many, and after which `(created_at, id)` position.
-pub(crate) struct PageRequest {
-    pub limit: i64,
-    pub before: Option<(i64, String)>,
-}
-
-/// Checks a task listing's `status` (one of [`STATUSES`]), `limit` and `cursor`: the user's list
-/// and the operator's task log share them.
-pub(crate) fn page_request(
-    status: Option<&str>,
-    limit: Option<&str>,
-    cursor: Option<&str>,
-) -> Result<PageRequest, ApiError> {
-    let limit = parse_limit(limit)?;
-    if let Some(status) = status {
-        if !STATUSES.contains(&status) {
-            return Err(ApiError::field(
-                "status",
-                format!(
-                    "status: must be one of queued, processing, completed, failed (got {status:?})"
-                ),
-            ));
-        }
-    }
-    let before = match cursor.filter(|c| !c.is_empty()) {
-        Some(cursor) => Some(decode_cursor(cursor)?),
-        None => None,
-    };
-    Ok(PageRequest { limit, before })
-}
-
-/// The first `limit` of `rows` (read with `limit + 1`) and the cursor of the next page, `None`
-/// on the last.
-pub(crate) fn split_page(
-    rows: &[crate::tasks::TaskRow],
-    limit: i64,
-) -> (&[crate::tasks::TaskRow], Option<String>) {
-    let has_more = rows.len() as i64 > limit;
-    let rows = &rows[..rows.len().min(usize::try_from(limit).unwrap_or(0))];
-    let next_cursor = match (has_more, rows.last()) {
-        (true, Some(last)) => Some(encode_cursor(last.created_at, &last.id)),
-        _ => None,
-    };
-    (rows, next_cursor)
-}
-
-/// `limit` of a listing: 1–100, default 20.
-pub(crate) fn parse_limit(limit: Option<&str>) -> Result<i64, ApiError> {
-    match limit {
-        None => Ok(20),
-        Some(text) => match text.parse::<i64>() {
-            Ok(n) if (1..=100).contains(&n) => Ok(n),
-            _ => Err(ApiError::field(
-                "limit",
-                format!("limit: must be an integer from 1 to 100 (got {text:?})"),
-            )),
-        },
-    }
-}
-
-fn encode_cursor(created_at: i64, id: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
-    let bad = || {
-        ApiError::field(
-            "cursor",
-            "cursor: not a cursor this server issued; pass next_cursor unchanged",
-        )
-    };
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (at, id) = text.split_once(':').ok_or_else(bad)?;
-    Ok((at.parse().map_err(|_| bad())?, id.to_string()))
 }
 
 /// Cancel a queued task: it becomes `failed` (`error.code: cancelled`) and is refunded.

@@ -82,7 +82,7 @@ impl Assets {
             Source::Url(_) => 0,
         };
         self.check_quota(account_id, incoming).await?;
-        let id = crate::ids::new_id(upload.purpose.id_prefix());
+        let id = crate::ids::new_ordered_id(upload.purpose.id_prefix());
         let row = rows::insert(
             &self.db,
             &NewAsset {

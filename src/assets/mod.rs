@@ -27,7 +27,7 @@ use crate::config::{AssetSettings, ReviewPolicy};
 use crate::storage::{Storage, StorageError};
 use crate::store::Db;
 
-pub use crate::store::assets::AssetRow;
+pub use crate::store::assets::{AssetFilter, AssetRow};
 
 /// Status of an asset still being fetched, probed or reviewed.
 pub(crate) const PROCESSING: &str = "Processing";
@@ -142,6 +142,14 @@ impl Assets {
         id: &str,
     ) -> Result<Option<AssetRow>, sqlx::Error> {
         crate::store::assets::get_for_account(&self.db, account_id, id).await
+    }
+
+    /// A page of an account's assets, newest first.
+    pub(crate) async fn page(
+        &self,
+        filter: &crate::store::assets::AssetFilter<'_>,
+    ) -> Result<Vec<AssetRow>, sqlx::Error> {
+        crate::store::assets::page(&self.db, filter).await
     }
 
     /// The bytes of an Active asset, read from object storage (the local renderer's input).

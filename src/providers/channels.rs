@@ -50,6 +50,22 @@ struct Health {
     creates_paused_until: Option<Instant>,
     recent: VecDeque<(Instant, bool)>,
     last_error: Option<String>,
+    /// The newest errors last, at most [`RECENT_ERRORS`], with their unix second.
+    errors: VecDeque<(i64, String)>,
+}
+
+/// How many of a channel's latest errors operators see.
+const RECENT_ERRORS: usize = 10;
+
+impl Health {
+    fn note_error(&mut self, message: String) {
+        if self.errors.len() == RECENT_ERRORS {
+            self.errors.pop_front();
+        }
+        self.errors
+            .push_back((crate::clock::now(), message.clone()));
+        self.last_error = Some(message);
+    }
 }
 
 /// What operators see about a channel (`GET /admin/v1/channels`).
@@ -64,6 +80,8 @@ pub(crate) struct HealthView {
     pub recent_error_rate: f64,
     pub creates_last_minute: usize,
     pub last_error: Option<String>,
+    /// This replica's latest errors, newest first: `(unix second, message)`.
+    pub recent_errors: Vec<(i64, String)>,
 }
 
 impl Channel {
@@ -168,7 +186,7 @@ impl Channel {
         let now = Instant::now();
         let mut health = self.health();
         health.consecutive_failures += 1;
-        health.last_error = Some(reason.to_string());
+        health.note_error(reason.to_string());
         push_recent(&mut health.recent, now, false);
         if health.consecutive_failures >= self.settings.breaker_threshold {
             if health.open_until.is_none() {
@@ -187,7 +205,7 @@ impl Channel {
         let now = Instant::now();
         let mut health = self.health();
         health.consecutive_failures += 1;
-        health.last_error = Some(format!("{code}: {reason}"));
+        health.note_error(format!("{code}: {reason}"));
         push_recent(&mut health.recent, now, false);
         health.open_until = Some(now + self.cooldown());
         health.open_reason = Some(format!("{code}: {reason}"));
@@ -229,6 +247,7 @@ impl Channel {
             },
             creates_last_minute: health.creates.len(),
             last_error: health.last_error.clone(),
+            recent_errors: health.errors.iter().rev().cloned().collect(),
         }
     }
 }

@@ -216,6 +216,43 @@ pub(crate) async fn pending_reviews(
     .await
 }
 
+/// Filters of an account's asset listing.
+pub struct AssetFilter<'a> {
+    pub account_id: &'a str,
+    /// `library`, `audit` or `realperson`; `None`: all three.
+    pub purpose: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    /// Only assets strictly older than this `(created_at, id)` position.
+    pub before: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// A page of an account's assets, newest first.
+pub(crate) async fn page(db: &Db, filter: &AssetFilter<'_>) -> Result<Vec<AssetRow>, sqlx::Error> {
+    let (before_at, before_id) = filter.before.clone().unwrap_or((i64::MAX, String::new()));
+    sqlx::query_as::<_, AssetRow>(
+        "SELECT * FROM assets WHERE account_id = $1 \
+         AND ($2 IS NULL OR purpose = $3) AND ($4 IS NULL OR status = $5) \
+         AND ($6 IS NULL OR kind = $7) \
+         AND (created_at < $8 OR (created_at = $9 AND id < $10)) \
+         ORDER BY created_at DESC, id DESC LIMIT $11",
+    )
+    .bind(filter.account_id)
+    .bind(filter.purpose)
+    .bind(filter.purpose)
+    .bind(filter.status)
+    .bind(filter.status)
+    .bind(filter.kind)
+    .bind(filter.kind)
+    .bind(before_at)
+    .bind(before_at)
+    .bind(before_id)
+    .bind(filter.limit)
+    .fetch_all(&db.read)
+    .await
+}
+
 /// Removes an account's asset row; true when it existed.
 pub async fn delete(db: &Db, account_id: &str, id: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM assets WHERE id = $1 AND account_id = $2")

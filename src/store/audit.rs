@@ -37,10 +37,17 @@ pub async fn record(
     Ok(())
 }
 
-/// The newest actions first.
-pub async fn recent(db: &Db, limit: i64) -> Result<Vec<AdminAction>, sqlx::Error> {
-    sqlx::query_as::<_, AdminAction>("SELECT * FROM admin_actions ORDER BY seq DESC LIMIT $1")
-        .bind(limit)
-        .fetch_all(&db.read)
-        .await
+/// The newest actions first, older than `before` (a `seq`) when given.
+pub async fn recent(
+    db: &Db,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AdminAction>, sqlx::Error> {
+    sqlx::query_as::<_, AdminAction>(
+        "SELECT * FROM admin_actions WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
+    )
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await
 }

@@ -19,7 +19,7 @@ use crate::providers::{Outcome, TaskFailure};
 use crate::storage::Storage;
 
 pub use crate::store::tasks::{
-    AllFilter, ClientMeta, ListFilter, NumberedFilter, StatusFilter, TaskRow, TaskStatus,
+    ClientMeta, ListFilter, NumberedFilter, StatusFilter, TaskRow, TaskStatus,
 };
 pub use service::Tasks;
 

@@ -62,17 +62,10 @@ impl Tasks {
         tasks::get_with_key(&self.db, secret, task_id).await
     }
 
-    /// A page of an account's tasks, newest first.
+    /// A page of tasks, newest first: one account's (the user's list) or every account's (the
+    /// operator's log).
     pub(crate) async fn page(&self, filter: &ListFilter<'_>) -> Result<Vec<TaskRow>, sqlx::Error> {
         tasks::page(&self.db, filter).await
-    }
-
-    /// A page of every account's tasks, newest first (the operator's task log).
-    pub(crate) async fn page_all(
-        &self,
-        filter: &crate::store::tasks::AllFilter<'_>,
-    ) -> Result<Vec<TaskRow>, sqlx::Error> {
-        tasks::page_all(&self.db, filter).await
     }
 
     /// Any account's task (the operator's view).

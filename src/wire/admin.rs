@@ -99,8 +99,10 @@ pub struct AuditEntry {
 /// The newest admin actions first.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AuditList {
-    /// At most 100.
+    /// Newest first, at most `limit`.
     pub items: Vec<AuditEntry>,
+    /// Pass as `cursor` for older actions; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 // ---- accounts and keys -------------------------------------------------------------------
@@ -350,6 +352,16 @@ pub struct ChannelHealth {
     pub recent_calls: usize,
     /// Share of those calls that failed (0 to 1).
     pub recent_error_rate: f64,
+    /// The latest errors this replica saw, newest first (at most 10).
+    pub recent_errors: Vec<ChannelError>,
+}
+
+/// One error a channel answered.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChannelError {
+    /// Unix seconds.
+    pub at: i64,
+    pub message: String,
 }
 
 // ---- tasks -------------------------------------------------------------------------------

@@ -727,6 +727,58 @@ pub struct AssetDetail {
     pub width: Option<i64>,
 }
 
+/// (ext) One asset in the caller's listing (`GET /assets`): any purpose, with a URL of its bytes.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AssetItem {
+    /// `asset_…` or `rp_…`.
+    pub asset_id: String,
+    /// What a task names the asset by, `asset://{asset_id}`, once it is Active (`null` before).
+    pub asset_ref: Option<String>,
+    /// A signed, expiring URL of the stored bytes (`null` until they are stored).
+    pub content_url: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Seconds (video and audio; absent until probed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// The probed format (e.g. `png`, `mp4`).
+    pub format: Option<String>,
+    /// Pixels (images and videos; absent until probed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// The asset's name.
+    pub name: String,
+    /// `library` (SP library), `audit` (Full-route audit) or `realperson`.
+    pub purpose: String,
+    /// Why the asset is `Failed`.
+    pub reason: Option<String>,
+    /// Review state (`pending`, `approved`, `rejected`); absent for unreviewed purposes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
+    /// Bytes stored.
+    pub size_bytes: i64,
+    /// `Processing`, `Active` or `Failed`.
+    pub status: String,
+    /// `image`, `video` or `audio`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Unix seconds of the last change.
+    pub updated_at: i64,
+    /// The source URL (`null` for uploaded bytes).
+    pub url: Option<String>,
+    /// Pixels (images and videos; absent until probed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+}
+
+/// (ext) A page of the caller's assets, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AssetPage {
+    pub items: Vec<AssetItem>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
 /// One item of a status listing.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AssetStatus {

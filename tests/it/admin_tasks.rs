@@ -89,3 +89,55 @@ async fn an_operator_lists_every_accounts_tasks_and_fails_a_stuck_one_with_a_ref
     app.run_queued_tasks().await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn an_operator_reads_an_accounts_ledger_and_pages_through_the_audit_trail() {
+    let app = spawn_app_with(no_workers_admin()).await;
+    let (account, key) = app.new_account(1_000).await;
+    for credits in [10, 20, 30] {
+        let topped = app
+            .admin_post(
+                &format!("/accounts/{account}/credits"),
+                &json!({"credits": credits, "note": "test"}),
+            )
+            .await;
+        assert_eq!(topped.status, 200, "{:?}", topped.body);
+    }
+    // The account's ledger, as its owner sees it, newest first and paged.
+    let ledger = app
+        .admin_get(&format!("/accounts/{account}/ledger?limit=2"))
+        .await;
+    assert_eq!(ledger.status, 200, "{:?}", ledger.body);
+    assert_eq!(ledger.data()["items"][0]["credits"], 30);
+    assert_eq!(ledger.data()["items"][1]["credits"], 20);
+    let own = app.get_as(&key, "/account/ledger?limit=2").await;
+    assert_eq!(ledger.data(), own.data());
+    let cursor = ledger.data()["next_cursor"].as_str().expect("cursor");
+    let older = app
+        .admin_get(&format!(
+            "/accounts/{account}/ledger?limit=2&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(older.data()["items"][0]["credits"], 10);
+    assert_eq!(
+        app.admin_get("/accounts/acct_nosuch/ledger").await.status,
+        404
+    );
+
+    // The audit trail, newest first, a page at a time.
+    let page1 = app.admin_get("/audit?limit=2").await;
+    assert_eq!(page1.status, 200, "{:?}", page1.body);
+    let items = page1.data()["items"].as_array().expect("items").clone();
+    assert_eq!(items.len(), 2);
+    assert!(items[0]["seq"].as_i64() > items[1]["seq"].as_i64());
+    let cursor = page1.data()["next_cursor"].as_str().expect("cursor");
+    let page2 = app
+        .admin_get(&format!("/audit?limit=2&cursor={cursor}"))
+        .await;
+    let next = page2.data()["items"].as_array().expect("items");
+    assert!(!next.is_empty());
+    assert!(next[0]["seq"].as_i64() < items[1]["seq"].as_i64());
+    let bad = app.admin_get("/audit?limit=500").await;
+    assert_eq!((bad.status, bad.code()), (400, 40001));
+    app.finish().await;
+}

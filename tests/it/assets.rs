@@ -553,3 +553,108 @@ async fn a_url_intake_interrupted_by_a_restart_is_failed_by_the_sweep() {
     );
     app.finish().await;
 }
+
+#[tokio::test]
+async fn the_asset_list_shows_every_purpose_newest_first_with_working_content_urls() {
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    let (_, other_key) = app.new_account(0).await;
+    let image = || png(640, 480, [10, 20, 30]);
+    let part = |name: &'static str| FilePart {
+        name,
+        kind: "image",
+        file_name: "a.png",
+        bytes: image(),
+    };
+    let library = id_of(&app.upload_asset_file(part("library one")).await);
+    let audited = id_of(
+        &app.upload_multipart(&app.key, "/seedance/assets/audit", part("audited"))
+            .await,
+    );
+    let person = id_of(
+        &app.upload_multipart(&app.key, "/seedance/sp/realperson/submit", part("Ada"))
+            .await,
+    );
+    let theirs = id_of(
+        &app.upload_multipart(&other_key, "/seedance/sp/assets/upload", part("not mine"))
+            .await,
+    );
+
+    // Every purpose of the caller's, newest first; another account's never.
+    let all = app.get("/assets").await;
+    assert_eq!(all.status, 200, "{:?}", all.body);
+    let ids: Vec<&str> = all.data()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|a| a["asset_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, [person.as_str(), audited.as_str(), library.as_str()]);
+    assert!(!ids.contains(&theirs.as_str()));
+    assert_eq!(all.data()["next_cursor"], json!(null));
+    let first = &all.data()["items"][2];
+    assert_eq!(first["purpose"], "library");
+    assert_eq!(first["type"], "image");
+    assert_eq!(first["status"], "Active");
+    assert_eq!(
+        (first["width"].as_i64(), first["height"].as_i64()),
+        (Some(640), Some(480))
+    );
+    assert_eq!(first["asset_ref"], format!("asset://{library}"));
+    // The signed content URL serves the stored bytes without a key.
+    let content_url = first["content_url"].as_str().expect("content_url");
+    let bytes = reqwest::get(content_url)
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert_eq!(bytes.as_ref(), image().as_slice());
+    // The real-person record waits for an operator (manual policy), with its review shown.
+    assert_eq!(all.data()["items"][0]["purpose"], "realperson");
+    assert_eq!(all.data()["items"][0]["review"], "pending");
+
+    // Filters and pages.
+    let people = app.get("/assets?purpose=realperson").await;
+    assert_eq!(people.data()["items"].as_array().map(Vec::len), Some(1));
+    let page1 = app.get("/assets?limit=2").await;
+    assert_eq!(page1.data()["items"].as_array().map(Vec::len), Some(2));
+    let cursor = page1.data()["next_cursor"].as_str().expect("cursor");
+    let page2 = app.get(&format!("/assets?limit=2&cursor={cursor}")).await;
+    assert_eq!(page2.data()["items"][0]["asset_id"], json!(library));
+    assert_eq!(page2.data()["next_cursor"], json!(null));
+    let active = app.get("/assets?status=Active&type=image").await;
+    assert!(active.data()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .all(|a| a["status"] == "Active"));
+    for (query, param) in [
+        ("purpose=people", "purpose"),
+        ("status=active", "status"),
+        ("type=picture", "type"),
+        ("limit=0", "limit"),
+        ("cursor=nope", "cursor"),
+    ] {
+        let bad = app.get(&format!("/assets?{query}")).await;
+        assert_eq!(
+            (bad.status, bad.code()),
+            (400, 40001),
+            "{query}: {:?}",
+            bad.body
+        );
+        assert_eq!(bad.data()["param"], param, "{query}");
+    }
+
+    // A deleted asset leaves the list.
+    let deleted = app
+        .post_json_as(
+            &app.key,
+            "/seedance/sp/assets/delete",
+            &json!({"asset_id": library}),
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    let after = app.get("/assets").await;
+    assert_eq!(after.data()["items"].as_array().map(Vec::len), Some(2));
+    app.finish().await;
+}

@@ -839,3 +839,100 @@ async fn connections_the_database_dropped_are_replaced() {
     assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn list_finds_tasks_by_a_piece_of_prompt_or_id_and_by_creation_time() {
+    let mut options = with_admin(|_| {});
+    options.workers = false;
+    let app = spawn_app_with(options).await;
+    let with_prompt = |prompt: &str| json!({ "model": "seedance2.0-mini", "prompt": prompt, "duration": 4, "resolution": "480p" });
+    let mut ids = Vec::new();
+    for prompt in [
+        "A Lighthouse at dusk",
+        "一座灯塔，海浪",
+        "a cat, 100% fluffy",
+        "a dog_in_snow",
+    ] {
+        let created = app.create_task(&with_prompt(prompt)).await;
+        assert_eq!(created.status, 200, "{:?}", created.body);
+        ids.push(created.data()["task_id"].as_str().expect("id").to_string());
+    }
+    let found = |answer: &Answer| -> Vec<String> {
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        answer.data()["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|t| {
+                t["task_id"]
+                    .as_str()
+                    .or_else(|| t["task"]["task_id"].as_str())
+                    .expect("id")
+                    .to_string()
+            })
+            .collect()
+    };
+    // Every byte percent-encoded: the query reaches the server exactly as written.
+    let search = |q: &str| {
+        let encoded: String = q.bytes().map(|b| format!("%{b:02X}")).collect();
+        format!("/videos?q={encoded}")
+    };
+    // Any case; Chinese; `%` and `_` are plain characters, not wildcards.
+    assert_eq!(
+        found(&app.get(&search("lighthouse")).await),
+        [ids[0].clone()]
+    );
+    assert_eq!(found(&app.get(&search("灯塔")).await), [ids[1].clone()]);
+    assert_eq!(found(&app.get(&search("100%")).await), [ids[2].clone()]);
+    assert_eq!(found(&app.get(&search("%")).await), [ids[2].clone()]);
+    assert_eq!(found(&app.get(&search("g_i")).await), [ids[3].clone()]);
+    assert!(found(&app.get(&search("unicorn")).await).is_empty());
+    // A piece of a task id finds that task.
+    let piece = &ids[3][ids[3].len() - 8..];
+    assert_eq!(found(&app.get(&search(piece)).await), [ids[3].clone()]);
+    // With other filters and paging.
+    assert_eq!(
+        found(&app.get("/videos?q=a&model=seedance2.0-mini&limit=1").await).len(),
+        1
+    );
+
+    // Creation time: `since` inclusive, `until` exclusive, unix seconds.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    assert_eq!(
+        found(&app.get(&format!("/videos?since={}", now - 3600)).await).len(),
+        4
+    );
+    assert!(found(&app.get(&format!("/videos?since={}", now + 3600)).await).is_empty());
+    assert!(found(&app.get(&format!("/videos?until={}", now - 3600)).await).is_empty());
+    assert_eq!(
+        found(&app.get(&format!("/videos?until={}", now + 3600)).await).len(),
+        4
+    );
+
+    // The operator's log takes the same filters.
+    assert_eq!(
+        found(&app.admin_get("/tasks?q=LIGHTHOUSE").await),
+        [ids[0].clone()]
+    );
+    assert!(found(&app.admin_get(&format!("/tasks?since={}", now + 3600)).await).is_empty());
+
+    for (query, param) in [
+        (format!("q={}", "x".repeat(201)), "q"),
+        ("since=yesterday".to_string(), "since"),
+        ("until=-5".to_string(), "until"),
+    ] {
+        let bad = app.get(&format!("/videos?{query}")).await;
+        assert_eq!(
+            (bad.status, bad.code()),
+            (400, 40001),
+            "{query}: {:?}",
+            bad.body
+        );
+        assert_eq!(bad.data()["param"], param, "{query}");
+    }
+    app.run_queued_tasks().await;
+    app.finish().await;
+}

@@ -111,9 +111,10 @@ const ROUTE_FILES: [(&str, Option<&str>); 21] = [
 ];
 
 /// Files of `src/api` with no routes (helpers); anything else must be in [`ROUTE_FILES`].
-const HELPER_FILES: [&str; 15] = [
+const HELPER_FILES: [&str; 16] = [
     "mod.rs",
     "lang.rs",
+    "listing.rs",
     "error.rs",
     "envelope.rs",
     "extract.rs",

@@ -430,11 +430,24 @@ async fn an_auth_error_opens_the_breaker_and_tasks_move_to_the_other_channel() {
     assert!(overdue["health"]["recent_error_rate"]
         .as_f64()
         .is_some_and(|r| r > 0.0));
+    // Its latest errors, newest first, each with its time.
+    let errors = overdue["health"]["recent_errors"]
+        .as_array()
+        .expect("recent_errors")
+        .clone();
+    assert_eq!(errors.len(), refused, "{errors:?}");
+    assert!(errors
+        .iter()
+        .all(|e| e["at"].as_i64().is_some_and(|at| at > 0)
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("AccountOverdueError"))));
     let ok = items
         .iter()
         .find(|c| c["name"] == "ark-ok")
         .expect("listed");
     assert_eq!(ok["health"]["breaker"], "closed");
+    assert_eq!(ok["health"]["recent_errors"], json!([]));
     assert_eq!(ok["in_flight"], 0);
     app.finish().await;
 }

@@ -10,10 +10,11 @@ use serde_json::Value;
 
 use super::Admin;
 use crate::accounts::{Account, AccountError, ApiKey, PostError};
+use crate::api::account::{ledger_of, LedgerParams};
 use crate::api::envelope::Data;
 use crate::api::error::{ApiError, ErrorCode};
 use crate::api::extract::{JsonObject, Path, Query};
-use crate::api::videos::parse_limit;
+use crate::api::listing::parse_limit;
 use crate::api::AppState;
 use crate::wire::admin::{
     AccountCreateRequest, AdminAccount, AdminAccountCreated, AdminAccountDetail, AdminAccountPage,
@@ -21,16 +22,27 @@ use crate::wire::admin::{
     CreditsRequest, KeyLimitsRequest,
 };
 use crate::wire::envelope::{Envelope, Error400, Error401, Error403, Error404, Error413, Error500};
+use crate::wire::seed::LedgerPage;
 
 /// The admin account and key routes' part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, create, show, credits, create_key, revoke_key, set_key_limits))]
+#[openapi(paths(
+    list,
+    create,
+    show,
+    ledger,
+    credits,
+    create_key,
+    revoke_key,
+    set_key_limits
+))]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/accounts", get(list).post(create))
         .route("/accounts/{id}", get(show))
+        .route("/accounts/{id}/ledger", get(ledger))
         .route("/accounts/{id}/credits", post(credits))
         .route("/accounts/{id}/keys", post(create_key))
         .route("/keys/{key_id}/revoke", post(revoke_key))
@@ -215,6 +227,42 @@ async fn create(
             secret,
         },
     ))
+}
+
+/// An account's ledger, newest first (the same page as the user's `GET /account/ledger`).
+#[utoipa::path(
+    get,
+    path = "/accounts/{id}/ledger",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(
+        ("id" = String, Path, description = "`acct_…`"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 20"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of ledger entries", body = Envelope<LedgerPage>),
+        (status = 400, description = "40001 bad limit or cursor", body = Error400),
+        (status = 401, description = "40100 missing or invalid admin token", body = Error401),
+        (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
+        (status = 404, description = "40400 no such account, or admin API off", body = Error404),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
+async fn ledger(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+    Query(params): Query<LedgerParams>,
+) -> Result<Data<LedgerPage>, ApiError> {
+    if state.accounts.account(&id).await?.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("account {id} not found"),
+        ));
+    }
+    let page = ledger_of(&state, &id, &params).await?;
+    Ok(Data(state.success, page))
 }
 
 /// One account with its keys.

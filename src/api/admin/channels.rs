@@ -12,7 +12,7 @@ use crate::api::error::ApiError;
 use crate::api::extract::Path;
 use crate::api::AppState;
 use crate::providers::channels::HealthView;
-use crate::wire::admin::{ChannelHealth, ChannelList, ChannelSwitched, ChannelView};
+use crate::wire::admin::{ChannelError, ChannelHealth, ChannelList, ChannelSwitched, ChannelView};
 use crate::wire::envelope::{Envelope, Error401, Error403, Error404, Error500};
 
 /// The admin channel routes' part of `/openapi.json`.
@@ -80,6 +80,11 @@ fn health(view: HealthView) -> ChannelHealth {
         paused: view.paused,
         recent_calls: view.recent_calls,
         recent_error_rate: view.recent_error_rate,
+        recent_errors: view
+            .recent_errors
+            .into_iter()
+            .map(|(at, message)| ChannelError { at, message })
+            .collect(),
     }
 }
 

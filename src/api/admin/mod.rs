@@ -19,7 +19,7 @@ use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::AppState;
 use crate::wire::admin::{AuditEntry, AuditList};
-use crate::wire::envelope::{Envelope, Error401, Error403, Error404, Error500};
+use crate::wire::envelope::{Envelope, Error400, Error401, Error403, Error404, Error500};
 
 pub mod channels;
 pub mod tasks;
@@ -115,26 +115,57 @@ pub fn router() -> Router<AppState> {
         .merge(tasks::router())
 }
 
-/// `GET /admin/v1/audit`: the newest admin actions.
-/// The newest 100 admin actions.
+#[derive(serde::Deserialize)]
+struct AuditParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// `GET /admin/v1/audit`: admin actions, newest first, a page at a time.
 #[utoipa::path(
     get,
     path = "/audit",
     tag = "admin",
     security(("admin_token" = [])),
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 50"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
     responses(
         (status = 200, description = "The audit trail, newest first", body = Envelope<AuditList>),
+        (status = 400, description = "40001 bad limit or cursor", body = Error400),
         (status = 401, description = "40100 missing or invalid admin token", body = Error401),
         (status = 403, description = "40300 an API key was sent instead of the admin token", body = Error403),
         (status = 404, description = "40400 admin API off (no admin.token)", body = Error404),
         (status = 500, description = "50000 internal error", body = Error500),
     ),
 )]
-async fn audit(State(state): State<AppState>, _admin: Admin) -> Result<Data<AuditList>, ApiError> {
-    let items = state
-        .audit
-        .recent(100)
-        .await?
+async fn audit(
+    State(state): State<AppState>,
+    _admin: Admin,
+    crate::api::extract::Query(params): crate::api::extract::Query<AuditParams>,
+) -> Result<Data<AuditList>, ApiError> {
+    let limit = match params.limit.as_deref() {
+        None => 50,
+        limit => crate::api::listing::parse_limit(limit)?,
+    };
+    let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
+            ApiError::field(
+                "cursor",
+                "cursor: not a cursor this server issued; pass next_cursor unchanged",
+            )
+        })?),
+        None => None,
+    };
+    let mut actions = state.audit.recent(before, limit + 1).await?;
+    let next_cursor = if actions.len() as i64 > limit {
+        actions.truncate(usize::try_from(limit).unwrap_or(0));
+        actions.last().map(|a| a.seq.to_string())
+    } else {
+        None
+    };
+    let items = actions
         .into_iter()
         .map(|action| AuditEntry {
             action: action.action,
@@ -145,5 +176,5 @@ async fn audit(State(state): State<AppState>, _admin: Admin) -> Result<Data<Audi
             target: action.target,
         })
         .collect();
-    Ok(Data(state.success, AuditList { items }))
+    Ok(Data(state.success, AuditList { items, next_cursor }))
 }

@@ -1,5 +1,5 @@
 //! The operator's task log (API.md §5 "tasks: list all, get any, fail-and-refund a stuck one"):
-//! - `GET /admin/v1/tasks?account_id=&status=&model=&limit=&cursor=`: every account's tasks,
+//! - `GET /admin/v1/tasks?account_id=&status=&model=&q=&since=&until=&limit=&cursor=`: every account's tasks,
 //!   newest first, hidden ones included;
 //! - `GET /admin/v1/tasks/{task_id}`: any task, with its account;
 //! - `POST /admin/v1/tasks/{task_id}/fail` `{reason}`: a queued or processing task → `failed`
@@ -14,10 +14,10 @@ use serde::Deserialize;
 use super::Admin;
 use crate::api::error::{ApiError, ErrorCode};
 use crate::api::extract::{JsonObject, Path, Query};
-use crate::api::videos::{page_request, split_page, PageRequest};
+use crate::api::listing::{split_page, TaskListParams};
 use crate::api::AppState;
 use crate::tasks::view::{task_view, TaskView};
-use crate::tasks::{AllFilter, TaskRow};
+use crate::tasks::TaskRow;
 use crate::wire::admin::{AdminTask, AdminTaskPage, FailTaskRequest};
 use crate::wire::envelope::{
     Envelope, Error400, Error401, Error403, Error404, Error409, Error413, Error500,
@@ -60,10 +60,8 @@ struct AdminTaskViewPage<'a> {
 #[derive(Deserialize)]
 struct ListParams {
     account_id: Option<String>,
-    status: Option<String>,
-    model: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
+    #[serde(flatten)]
+    list: TaskListParams,
 }
 
 /// Every account's tasks, newest first.
@@ -76,6 +74,9 @@ struct ListParams {
         ("account_id" = Option<String>, Query, description = "Only this account's tasks"),
         ("status" = Option<String>, Query, description = "`queued`, `processing`, `completed` or `failed`"),
         ("model" = Option<String>, Query, description = "Only this model"),
+        ("q" = Option<String>, Query, description = "A piece of the prompt or of the task id, any case (1–200 characters)"),
+        ("since" = Option<i64>, Query, description = "Only tasks created at or after this unix second"),
+        ("until" = Option<i64>, Query, description = "Only tasks created before this unix second"),
         ("limit" = Option<u32>, Query, description = "1–100, default 20"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
@@ -93,22 +94,12 @@ async fn list(
     _admin: Admin,
     Query(params): Query<ListParams>,
 ) -> Result<axum::response::Response, ApiError> {
-    let PageRequest { limit, before } = page_request(
-        params.status.as_deref(),
-        params.limit.as_deref(),
-        params.cursor.as_deref(),
-    )?;
-    let rows = state
-        .tasks
-        .page_all(&AllFilter {
-            account_id: params.account_id.as_deref().filter(|a| !a.is_empty()),
-            status: params.status.as_deref(),
-            model: params.model.as_deref().filter(|m| !m.is_empty()),
-            before,
-            limit: limit + 1,
-        })
-        .await?;
-    let (rows, next_cursor) = split_page(&rows, limit);
+    let request = params.list.check()?;
+    let account_id = params.account_id.as_deref().filter(|a| !a.is_empty());
+    let mut filter = request.filter(None);
+    filter.account_id = account_id;
+    let rows = state.tasks.page(&filter).await?;
+    let (rows, next_cursor) = split_page(&rows, request.limit);
     let page = AdminTaskViewPage {
         items: rows.iter().map(|row| admin_view(&state, row)).collect(),
         next_cursor,

@@ -367,7 +367,7 @@ async fn list(
     let who = caller(who)?;
     // The query is read after the caller, so that a bad key is 401 whatever the query says.
     let Query(params) = params.map_err(|rejection| rejection.error)?;
-    let limit = super::videos::parse_limit(params.limit.as_deref())?;
+    let limit = super::listing::parse_limit(params.limit.as_deref())?;
     let ascending = match params.order.as_deref() {
         None | Some("desc") => false,
         Some("asc") => true,
@@ -401,11 +401,10 @@ async fn list(
         state
             .tasks
             .page(&ListFilter {
-                account_id: &who.account_id,
-                status: None,
-                model: None,
+                account_id: Some(&who.account_id),
                 before: after,
                 limit: limit + 1,
+                ..ListFilter::default()
             })
             .await?
     };

@@ -242,69 +242,113 @@ pub(crate) async fn count_by_model_and_status(
         .await
 }
 
-/// Filters of a task listing.
+/// Filters of a task listing: one account's tasks (the user's list) or every account's (the
+/// operator's log).
+#[derive(Default)]
 pub struct ListFilter<'a> {
-    pub account_id: &'a str,
-    pub status: Option<&'a str>,
-    pub model: Option<&'a str>,
-    /// Only tasks strictly older than this `(created_at, id)` position.
-    pub before: Option<(i64, String)>,
-    pub limit: i64,
-}
-
-/// A page of an account's tasks, newest first.
-pub async fn page(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<TaskRow>, sqlx::Error> {
-    let (before_at, before_id) = filter.before.clone().unwrap_or((i64::MAX, String::new()));
-    sqlx::query_as::<_, TaskRow>(
-        "SELECT * FROM tasks WHERE account_id = $1 AND hidden_at IS NULL \
-         AND ($2 IS NULL OR status = $3) AND ($4 IS NULL OR model = $5) \
-         AND (created_at < $6 OR (created_at = $7 AND id < $8) ) \
-         ORDER BY created_at DESC, id DESC LIMIT $9",
-    )
-    .bind(filter.account_id)
-    .bind(filter.status)
-    .bind(filter.status)
-    .bind(filter.model)
-    .bind(filter.model)
-    .bind(before_at)
-    .bind(before_at)
-    .bind(&before_id)
-    .bind(filter.limit)
-    .fetch_all(&db.read)
-    .await
-}
-
-/// Filters of the operator's listing of every account's tasks (hidden ones included).
-pub struct AllFilter<'a> {
+    /// Only this account's tasks; `None`: every account's.
     pub account_id: Option<&'a str>,
+    /// Also tasks their account deleted (the operator's log).
+    pub include_hidden: bool,
     pub status: Option<&'a str>,
     pub model: Option<&'a str>,
+    /// A case-insensitive piece of the prompt or of the task id.
+    pub text: Option<&'a str>,
+    /// Only tasks created at or after this unix second.
+    pub since: Option<i64>,
+    /// Only tasks created before this unix second.
+    pub until: Option<i64>,
     /// Only tasks strictly older than this `(created_at, id)` position.
     pub before: Option<(i64, String)>,
     pub limit: i64,
 }
 
-/// A page of every account's tasks, newest first (the operator's task log).
-pub async fn page_all(db: &Db, filter: &AllFilter<'_>) -> Result<Vec<TaskRow>, sqlx::Error> {
-    let (before_at, before_id) = filter.before.clone().unwrap_or((i64::MAX, String::new()));
-    sqlx::query_as::<_, TaskRow>(
-        "SELECT * FROM tasks WHERE ($1 IS NULL OR account_id = $2) \
-         AND ($3 IS NULL OR status = $4) AND ($5 IS NULL OR model = $6) \
-         AND (created_at < $7 OR (created_at = $8 AND id < $9)) \
-         ORDER BY created_at DESC, id DESC LIMIT $10",
-    )
-    .bind(filter.account_id)
-    .bind(filter.account_id)
-    .bind(filter.status)
-    .bind(filter.status)
-    .bind(filter.model)
-    .bind(filter.model)
-    .bind(before_at)
-    .bind(before_at)
-    .bind(&before_id)
-    .bind(filter.limit)
-    .fetch_all(&db.read)
-    .await
+/// A value bound to a listing's statement.
+enum Bound<'a> {
+    Text(&'a str),
+    Owned(String),
+    Int(i64),
+}
+
+/// The `LIKE` pattern that finds `text` anywhere, with `\` escaping `%`, `_` and itself.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Binds `value` and answers its placeholder (`$n`).
+fn next<'a>(binds: &mut Vec<Bound<'a>>, value: Bound<'a>) -> String {
+    binds.push(value);
+    format!("${}", binds.len())
+}
+
+/// A page of tasks, newest first. The statement holds only the filters that are set; the
+/// prompt is read from the stored request (`$.prompt`) with each backend's JSON function.
+pub async fn page(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<TaskRow>, sqlx::Error> {
+    let mut sql = String::from("SELECT * FROM tasks WHERE 1 = 1");
+    let mut binds: Vec<Bound<'_>> = Vec::new();
+    if let Some(account) = filter.account_id {
+        let p = next(&mut binds, Bound::Text(account));
+        sql.push_str(&format!(" AND account_id = {p}"));
+    }
+    if !filter.include_hidden {
+        sql.push_str(" AND hidden_at IS NULL");
+    }
+    if let Some(status) = filter.status {
+        let p = next(&mut binds, Bound::Text(status));
+        sql.push_str(&format!(" AND status = {p}"));
+    }
+    if let Some(model) = filter.model {
+        let p = next(&mut binds, Bound::Text(model));
+        sql.push_str(&format!(" AND model = {p}"));
+    }
+    if let Some(text) = filter.text {
+        let pattern = contains_pattern(text);
+        let prompt = match db.backend() {
+            crate::config::Backend::Sqlite => "json_extract(request, '$.prompt')",
+            crate::config::Backend::Postgres => "(request::jsonb ->> 'prompt')",
+        };
+        let p = next(&mut binds, Bound::Owned(pattern.clone()));
+        let q = next(&mut binds, Bound::Owned(pattern));
+        sql.push_str(&format!(
+            " AND (LOWER(COALESCE({prompt}, '')) LIKE {p} ESCAPE '\\' OR LOWER(id) LIKE {q} ESCAPE '\\')"
+        ));
+    }
+    if let Some(since) = filter.since {
+        let p = next(&mut binds, Bound::Int(since));
+        sql.push_str(&format!(" AND created_at >= {p}"));
+    }
+    if let Some(until) = filter.until {
+        let p = next(&mut binds, Bound::Int(until));
+        sql.push_str(&format!(" AND created_at < {p}"));
+    }
+    if let Some((at, id)) = &filter.before {
+        let a = next(&mut binds, Bound::Int(*at));
+        let b = next(&mut binds, Bound::Int(*at));
+        let c = next(&mut binds, Bound::Text(id));
+        sql.push_str(&format!(
+            " AND (created_at < {a} OR (created_at = {b} AND id < {c}))"
+        ));
+    }
+    let p = next(&mut binds, Bound::Int(filter.limit));
+    sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT {p}"));
+    let mut query = sqlx::query_as::<_, TaskRow>(&sql);
+    for bound in binds {
+        query = match bound {
+            Bound::Text(text) => query.bind(text),
+            Bound::Owned(text) => query.bind(text),
+            Bound::Int(n) => query.bind(n),
+        };
+    }
+    query.fetch_all(&db.read).await
 }
 
 /// A page of an account's tasks, oldest first, strictly after the `(created_at, id)` position.
