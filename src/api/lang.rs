@@ -128,6 +128,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         "$f：取值须为 $c 之一（收到 $g）",
     ),
     (
+        r"^limit: must be an integer from 1 to 100 \(got (?P<g>.*)\)$",
+        "limit：须为 1 到 100 之间的整数（收到 $g）",
+    ),
+    (
+        r"^cursor: not a cursor this server issued; pass next_cursor unchanged$",
+        "cursor：不是本服务器给出的游标；请原样传入 next_cursor",
+    ),
+    (
+        r"^q: at most (?P<n>\d+) characters \(got (?P<g>\d+)\)$",
+        "q：最多 $n 个字符（收到 $g 个）",
+    ),
+    (
+        r"^(?P<f>since|until): must be a time in unix seconds, a whole number ≥ 0 \(got (?P<g>.*)\)$",
+        "$f：须为 Unix 时间（秒），不小于 0 的整数（收到 $g）",
+    ),
+    (
         r"^(?P<f>[\w\[\]\.]+): not allowed for model (?P<m>\S+) \(it takes no (?P<w>.*)\)$",
         "$f：模型 $m 不接受此字段（它不支持 $w）",
     ),
@@ -250,6 +266,17 @@ mod tests {
                 "balance too low: this task costs 50 credits and the balance is 1 credits"
             ),
             "余额不足：此任务需要 50 积分，当前余额为 1 积分"
+        );
+        assert_eq!(
+            to_chinese(
+                ErrorCode::InvalidField,
+                "since: must be a time in unix seconds, a whole number ≥ 0 (got \"x\")"
+            ),
+            "since：须为 Unix 时间（秒），不小于 0 的整数（收到 \"x\"）"
+        );
+        assert_eq!(
+            to_chinese(ErrorCode::InvalidField, "q: at most 200 characters (got 201)"),
+            "q：最多 200 个字符（收到 201 个）"
         );
         assert_eq!(
             to_chinese(ErrorCode::Conflict, "something new"),
