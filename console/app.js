@@ -2,8 +2,8 @@
 // /api/open-api/v1 with an API key, /admin/v1 with the admin token. The token lives in
 // sessionStorage only. Every node is built with h() (no innerHTML), so server text is never HTML.
 // This file holds the shared pieces, sign-in, the router, the playground and the tasks; the
-// account page is in account.js and the operator's pages in operator.js (plain scripts loaded
-// after this one; they share its globals).
+// account, assets and people pages are in account.js and the operator's pages in operator.js
+// (plain scripts loaded after this one; they share its globals).
 "use strict";
 
 const API = "/api/open-api/v1";
@@ -120,8 +120,12 @@ function route() {
   // A language switch redraws the page: the focus stays on the switch.
   const switching = document.activeElement === $("#lang");
   if (!signedIn) { if (!switching) $("#token").focus(); return; }
-  // The current link is the longest one the hash starts with, at a "/" boundary.
-  const hash = location.hash || "#/";
+  // The current link is the longest one the hash starts with, at a "/" boundary. A `?query`
+  // after the path carries a page's filters (`#/operator/tasks?account=acct_…`).
+  const full = location.hash || "#/";
+  const at = full.indexOf("?");
+  const hash = at < 0 ? full : full.slice(0, at);
+  const query = new URLSearchParams(at < 0 ? "" : full.slice(at + 1));
   let current = null;
   for (const a of document.querySelectorAll("#nav a")) {
     a.hidden = a.dataset.role !== role();
@@ -133,13 +137,15 @@ function route() {
   if (current) current.setAttribute("aria-current", "page");
   const parts = hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   const page = parts[0] || (role() === "admin" ? "operator" : "playground");
-  const operatorPage = parts[1] === "tasks" ? showTaskLog
+  const operatorPage = parts[1] === "tasks" ? (v) => showTaskLog(v, query.get("account"))
+    : parts[1] === "audit" ? showAudit
     : parts[1] !== "accounts" ? showOperator
     : parts[2] ? (v) => showAdminAccount(v, parts[2]) : showAccounts;
   const pages = role() === "admin"
     ? { operator: operatorPage }
     : { playground: showPlayground, tasks: parts[1] ? (v) => showTask(parts[1], v) : showTasks,
-      models: showModels, account: showAccount };
+      models: showModels, account: showAccount,
+      assets: parts[1] ? (v) => showAsset(parts[1], v) : showAssets, people: showPeople };
   const show = pages[page] || (() => view.append(h("p", {}, t("page.none"))));
   Promise.resolve(show(view))
     .catch((e) => view.append(h("p", { class: "error", role: "alert" }, e.message)))
@@ -206,6 +212,107 @@ function fieldError(e, prefix, fallback) {
 function clearFieldErrors(form) {
   form.querySelectorAll(".error").forEach((e) => { e.textContent = ""; });
   form.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
+}
+
+// Newer / Older buttons over a list paged with `next_cursor` (`#{prefix}-newer`, `-older`,
+// `-page`). `fetchPage(cursor)` asks for one page (`{items, next_cursor}`), `draw(items)` shows
+// it; an answer that arrives after a later request (a timer's refresh after a filter change) is
+// dropped. `restart()` goes back to the newest page; `refresh()` reloads the current one.
+function cursorPager(prefix, fetchPage, draw, onError) {
+  let cursors = [null];
+  let page = 0;
+  let next = null;
+  let seq = 0;
+  const newer = h("button", { type: "button", id: `${prefix}-newer`, class: "secondary" }, t("tasks.newer"));
+  const older = h("button", { type: "button", id: `${prefix}-older`, class: "secondary" }, t("tasks.older"));
+  const info = h("span", { id: `${prefix}-page`, class: "muted" });
+  const refresh = async () => {
+    const mine = ++seq;
+    const data = await fetchPage(cursors[page]);
+    if (mine !== seq) return;
+    next = data.next_cursor || null;
+    draw(data.items || []);
+    newer.disabled = page === 0;
+    older.disabled = !next;
+    info.textContent = t("tasks.page", { n: page + 1 });
+  };
+  const restart = () => { cursors = [null]; page = 0; return refresh(); };
+  older.addEventListener("click", () => {
+    if (!next) return;
+    cursors[page + 1] = next;
+    page += 1;
+    refresh().catch(onError);
+  });
+  newer.addEventListener("click", () => {
+    if (page === 0) return;
+    page -= 1;
+    refresh().catch(onError);
+  });
+  return { controls: h("p", {}, newer, older, " ", info), refresh, restart };
+}
+
+// `&cursor=…` for a page after the first, else nothing.
+const cursorParam = (cursor) => (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "");
+
+// Draws `items` into `tbody`, one row each, keeping the row of an item whose `version(item)` is
+// the one shown: a refresh then reloads no image or video and leaves the focus where it was.
+// `build(item, old)` makes a changed row (`old`: the row shown before, or null), which may take
+// over parts of `old`. Rows without a key (an "empty" line) are dropped first.
+function syncRows(tbody, items, key, version, build) {
+  const shown = new Map();
+  for (const row of [...tbody.children]) {
+    if (row.dataset.key) shown.set(row.dataset.key, row);
+    else row.remove();
+  }
+  items.forEach((item, i) => {
+    const k = key(item);
+    const v = version(item);
+    let row = shown.get(k);
+    shown.delete(k);
+    if (!row || row.dataset.version !== v) {
+      const fresh = build(item, row || null);
+      fresh.dataset.key = k;
+      fresh.dataset.version = v;
+      if (row) row.replaceWith(fresh);
+      row = fresh;
+    }
+    if (tbody.children[i] !== row) tbody.insertBefore(row, tbody.children[i] || null);
+  });
+  shown.forEach((row) => row.remove());
+}
+
+// A signed URL without its signature: the same file whatever the expiry in its query.
+const mediaKey = (url) => String(url).replace(/[?#].*$/, "");
+
+// A media kind as shown.
+function kindLabel(kind) {
+  const labels = { image: t("kind.image"), video: t("kind.video"), audio: t("kind.audio") };
+  return labels[kind] || kind;
+}
+
+// A list row's small preview: an image, or the first moment of a video (muted, only its
+// metadata loaded); an empty box without a URL (a word for audio). The element of `old` (the
+// row shown before) is kept when it shows the same file, so a refresh does not load it again.
+function thumb(kind, url, alt, old) {
+  const key = url && (kind === "image" || kind === "video") ? `${kind}:${mediaKey(url)}` : "";
+  const kept = old && key && old.querySelector(".thumb > [data-media]");
+  if (kept && kept.dataset.media === key) return kept;
+  if (!key) return h("span", { class: "thumb-empty" }, url && kind === "audio" ? kindLabel("audio") : null);
+  if (kind === "video") {
+    const video = h("video", { src: `${url}#t=0.1`, muted: true, preload: "metadata", playsinline: true,
+      "aria-label": alt, "data-media": key });
+    video.muted = true;
+    return video;
+  }
+  return h("img", { src: url, alt, loading: "lazy", "data-media": key });
+}
+
+// A byte count as people read it (1,234 bytes; 56.7 KB; 8.9 MB).
+function fmtBytes(n) {
+  if (n === null || n === undefined) return "";
+  if (n < 1024) return t("size.bytes", { n: num(n) });
+  const one = (x) => x.toLocaleString(locale(), { maximumFractionDigits: 1 });
+  return n < 1024 * 1024 ? `${one(n / 1024)} KB` : `${one(n / 1024 / 1024)} MB`;
 }
 
 // ---- playground ----------------------------------------------------------------------------
@@ -533,8 +640,10 @@ function statusLabel(status) {
   return labels[status] || status;
 }
 
-// The tasks page: filters by status and model, a lookup by id, pages of 50 through all tasks
-// (`next_cursor`), the current page refreshed every 2 s.
+// The tasks page: filters by status, model, words of the prompt or the id (`q`) and days of
+// creation, a lookup by id, pages of 50 through all tasks (`next_cursor`), the current page
+// refreshed every 2 s. Rows whose task did not change are kept as they are, so thumbnails do not
+// load again on every refresh.
 async function showTasks(view) {
   const models = await api("GET", "/models").catch(() => ({ items: [] }));
   const status = h("select", { id: "filter-status", name: "status" },
@@ -543,21 +652,31 @@ async function showTasks(view) {
   const model = h("select", { id: "filter-model", name: "model" },
     options(["", ...models.items.map((m) => m.model)], ""));
   model.options[0].textContent = t("tasks.all_models");
+  const search = h("input", { type: "search", id: "filter-q", name: "q", maxlength: 200, autocomplete: "off",
+    "aria-describedby": "hint-filter-q" });
+  const from = h("input", { type: "date", id: "filter-from", name: "from" });
+  const to = h("input", { type: "date", id: "filter-to", name: "to" });
   const lookup = h("input", { type: "search", id: "find-task", name: "find", placeholder: "vid_…", autocomplete: "off" });
   const found = h("p", { class: "error", id: "find-error", role: "alert" });
+  const findForm = h("form", { class: "filters", id: "task-find" },
+    h("div", {}, h("label", { for: "find-task" }, t("tasks.find")), lookup,
+      h("button", { type: "submit", id: "find", class: "secondary" }, t("tasks.open"))));
   const tbody = h("tbody", { id: "task-rows" });
   const pageInfo = h("span", { id: "task-page", class: "muted" });
   const newer = h("button", { type: "button", id: "newer", class: "secondary" }, t("tasks.newer"));
   const older = h("button", { type: "button", id: "older", class: "secondary" }, t("tasks.older"));
   view.append(h("section", { class: "card" }, h("h2", {}, t("tasks.title")),
-    h("form", { class: "filters", id: "task-filters", onsubmit: (e) => e.preventDefault() },
+    h("form", { class: "filters", id: "task-filters", onsubmit: (e) => { e.preventDefault(); restart(); } },
       h("div", {}, h("label", { for: "filter-status" }, t("col.status")), status),
       h("div", {}, h("label", { for: "filter-model" }, t("col.model")), model),
-      h("div", {}, h("label", { for: "find-task" }, t("tasks.find")), lookup,
-        h("button", { type: "submit", id: "find", class: "secondary" }, t("tasks.open")))),
-    found,
+      h("div", {}, h("label", { for: "filter-q" }, t("tasks.search")), search),
+      h("div", {}, h("label", { for: "filter-from" }, t("tasks.from")), from),
+      h("div", {}, h("label", { for: "filter-to" }, t("tasks.to")), to)),
+    h("p", { class: "hint", id: "hint-filter-q" }, t("tasks.search_hint")),
+    findForm, found,
     h("div", { class: "table-wrap" }, h("table", {},
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("col.task")), h("th", { scope: "col" }, t("col.status")),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col", class: "hide-phone thumb" }, h("span", { class: "visually-hidden" }, t("col.preview"))),
+        h("th", { scope: "col" }, t("col.task")), h("th", { scope: "col" }, t("col.status")),
         h("th", { scope: "col", class: "hide-phone" }, t("col.prompt")),
         h("th", { scope: "col", class: "hide-phone" }, t("col.progress")), h("th", { scope: "col" }, t("col.model")),
         h("th", { scope: "col", class: "hide-phone" }, t("col.cost")),
@@ -568,27 +687,45 @@ async function showTasks(view) {
   let cursors = [null];
   let page = 0;
   let next = null;
+  // Only the answer to the latest request is drawn (a timer's refresh may still be on its way
+  // when a filter changes).
+  let seq = 0;
+  const filtered = () => !!(status.value || model.value || search.value.trim() || from.value || to.value);
   const query = () => {
     const q = new URLSearchParams({ limit: "50" });
     if (status.value) q.set("status", status.value);
     if (model.value) q.set("model", model.value);
+    const words = search.value.trim();
+    if (words) q.set("q", words.slice(0, 200));
+    // Days in the browser's time zone: from the start of `from` to the end of `to`.
+    const since = localMidnight(from.value, 0);
+    const until = localMidnight(to.value, 1);
+    if (since !== null) q.set("since", String(since));
+    if (until !== null) q.set("until", String(until));
     if (cursors[page]) q.set("cursor", cursors[page]);
     return q.toString();
   };
+  const row = (task, old) => h("tr", { "data-task": task.task_id },
+    h("td", { class: "hide-phone thumb" }, taskThumb(task, old)),
+    h("td", {}, h("a", { href: `#/tasks/${task.task_id}` }, task.task_id)),
+    h("td", { class: `status-${task.status}` }, statusLabel(task.status)),
+    h("td", { class: "hide-phone prompt" }, promptText(task)),
+    h("td", { class: "hide-phone" }, h("progress", { max: 100, value: task.progress, "aria-label": t("tasks.progress_of", { id: task.task_id }) }), ` ${task.progress}%`),
+    h("td", {}, task.model),
+    h("td", { class: "hide-phone" }, `${num(task.cost.credits)}${task.cost.refunded ? t("tasks.refunded") : ""}`),
+    h("td", { class: "hide-phone" }, fmtTime(task.created_at)));
+  const version = (task) => {
+    const media = taskMedia(task);
+    return [task.status, task.progress, task.cost.credits, task.cost.refunded, media ? `${media.kind}:${mediaKey(media.url)}` : ""].join("|");
+  };
   const refresh = async () => {
+    const mine = ++seq;
     const data = await api("GET", `/videos?${query()}`);
+    if (mine !== seq) return;
     next = data.next_cursor;
-    tbody.replaceChildren(...data.items.map((task) => h("tr", { "data-task": task.task_id },
-      h("td", {}, h("a", { href: `#/tasks/${task.task_id}` }, task.task_id)),
-      h("td", { class: `status-${task.status}` }, statusLabel(task.status)),
-      h("td", { class: "hide-phone prompt" }, promptText(task)),
-      h("td", { class: "hide-phone" }, h("progress", { max: 100, value: task.progress, "aria-label": t("tasks.progress_of", { id: task.task_id }) }), ` ${task.progress}%`),
-      h("td", {}, task.model),
-      h("td", { class: "hide-phone" }, `${num(task.cost.credits)}${task.cost.refunded ? t("tasks.refunded") : ""}`),
-      h("td", { class: "hide-phone" }, fmtTime(task.created_at)))));
+    syncRows(tbody, data.items, (task) => task.task_id, version, row);
     if (!data.items.length) {
-      const filtered = status.value || model.value;
-      tbody.append(h("tr", {}, h("td", { colspan: 7 }, filtered ? t("tasks.none_match") : t("tasks.none"))));
+      tbody.append(h("tr", {}, h("td", { colspan: 8 }, filtered() ? t("tasks.none_match") : t("tasks.none"))));
     }
     newer.disabled = page === 0;
     older.disabled = !next;
@@ -597,6 +734,12 @@ async function showTasks(view) {
   const restart = () => { cursors = [null]; page = 0; refresh().catch(showLoadError(view)); };
   status.addEventListener("change", restart);
   model.addEventListener("change", restart);
+  from.addEventListener("change", restart);
+  to.addEventListener("change", restart);
+  // Typing searches after a pause; Enter, the clear button and leaving the field at once.
+  let typing = null;
+  search.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(restart, 300); });
+  search.addEventListener("change", () => { clearTimeout(typing); restart(); });
   older.addEventListener("click", () => {
     if (!next) return;
     cursors[page + 1] = next;
@@ -608,7 +751,8 @@ async function showTasks(view) {
     page -= 1;
     refresh().catch(showLoadError(view));
   });
-  $("#task-filters").addEventListener("submit", async () => {
+  findForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
     const id = lookup.value.trim();
     found.textContent = "";
     if (!/^vid_[a-z0-9]+$/.test(id)) { found.textContent = t("tasks.bad_id"); lookup.focus(); return; }
@@ -622,6 +766,41 @@ async function showTasks(view) {
   });
   await refresh();
   every(view, () => refresh().catch(() => {}), 2000);
+}
+
+// The unix seconds of local midnight at the start of the day `value` ("YYYY-MM-DD", what an
+// `<input type=date>` holds) plus `days` days; null for an empty or unreadable value.
+function localMidnight(value, days) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || "");
+  if (!m) return null;
+  return Math.floor(new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + days).getTime() / 1000);
+}
+
+// What a task's thumbnail shows: its last frame, else (completed) its video, else its first
+// image input when that is an https or data URL; null for none.
+function taskMedia(task) {
+  const r = task.result || {};
+  if (r.last_frame_url) return { kind: "image", url: r.last_frame_url };
+  if (task.status === "completed" && r.video_url) return { kind: "video", url: r.video_url };
+  const input = firstImageInput(task.request);
+  return input ? { kind: "image", url: input } : null;
+}
+
+// The first image a request gives (first frame, else the first reference image; Ark-style
+// `content` parts too), when it is an https or data URL (not an asset:// id).
+function firstImageInput(request) {
+  if (!request) return null;
+  const images = [request.first_image, ...(Array.isArray(request.images) ? request.images : [])];
+  for (const part of Array.isArray(request.content) ? request.content : []) {
+    if (part && part.type === "image_url" && part.image_url) images.push(part.image_url.url);
+  }
+  const first = images.find((u) => typeof u === "string" && u);
+  return first && /^(https:\/\/|data:image\/)/i.test(first) ? first : null;
+}
+
+function taskThumb(task, old) {
+  const media = taskMedia(task);
+  return media ? thumb(media.kind, media.url, t("tasks.thumb_of", { id: task.task_id }), old) : thumb(null, null, "", old);
 }
 
 // A task's prompt on one line, cut at 80 characters (the whole of it on the task page).

@@ -1,6 +1,8 @@
-// reelay console, the operator's pages (admin token): pending reviews and channels at
-// #/operator, accounts at #/operator/accounts (list, create), one account with its keys and a
-// credits form at #/operator/accounts/{id}. Everything goes through /admin/v1. Loaded after app.js.
+// reelay console, the operator's pages (admin token): pending reviews and channels (with their
+// recent errors) at #/operator, accounts at #/operator/accounts (list, create), one account with
+// its keys, a credits form and its ledger at #/operator/accounts/{id}, the task log at
+// #/operator/tasks (`?account=` filters it) and the audit log of admin actions at
+// #/operator/audit. Everything goes through /admin/v1. Loaded after app.js.
 "use strict";
 
 function preview(item) {
@@ -16,7 +18,7 @@ async function showOperator(view) {
   view.append(h("section", { class: "card" }, h("h2", {}, t("op.reviews")),
     h("p", { class: "hint" }, t("op.reviews_hint")), reviews),
   h("section", { class: "card" }, h("h2", {}, t("op.channels")), h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, [t("col.channel"), t("col.provider"), t("col.health"), t("col.in_flight"), t("col.error_rate")]
+    h("thead", {}, h("tr", {}, [t("col.channel"), t("col.provider"), t("col.health"), t("col.in_flight"), t("col.error_rate"), t("col.recent_errors")]
       .map((c) => h("th", { scope: "col" }, c)),
       h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("col.action"))))),
     channels))));
@@ -58,14 +60,22 @@ async function showOperator(view) {
   };
   const loadChannels = async () => {
     const data = await admin("GET", "/channels");
+    // A list of errors opened for reading stays open across the refresh.
+    const opened = new Set([...channels.querySelectorAll("details[data-errors-of][open]")].map((d) => d.dataset.errorsOf));
     channels.replaceChildren(...data.items.map((c) => {
       const health = c.health || {};
       const paused = !!health.paused;
+      const errors = Array.isArray(health.recent_errors) ? health.recent_errors : [];
       return h("tr", { "data-channel": c.name },
         h("td", {}, c.name), h("td", {}, c.provider),
         h("td", {}, paused ? t("op.paused") : t("op.breaker", { state: health.breaker })),
         h("td", {}, `${c.in_flight}${c.max_concurrency ? ` / ${c.max_concurrency}` : ""}`),
         h("td", {}, t("op.error_rate", { rate: Math.round((health.recent_error_rate || 0) * 100), calls: num(health.recent_calls || 0) })),
+        h("td", { "data-errors": c.name }, errors.length
+          ? h("details", { "data-errors-of": c.name, open: opened.has(c.name) },
+            h("summary", {}, t("op.errors_count", { n: errors.length })),
+            h("ul", { class: "errors" }, errors.map((e) => h("li", {}, h("span", { class: "muted" }, fmtTime(e.at)), " ", e.message))))
+          : h("span", { class: "muted" }, t("op.errors_none"))),
         // Pausing or resuming changes where new tasks go: asked in place first.
         h("td", {}, confirmButton(paused ? t("op.resume", { name: c.name }) : t("op.pause", { name: c.name }),
           paused ? t("op.resume_question", { name: c.name }) : t("op.pause_question", { name: c.name }),
@@ -145,6 +155,7 @@ function newAccountForm(reload) {
 
 async function showAdminAccount(view, id) {
   const a = await admin("GET", `/accounts/${encodeURIComponent(id)}`);
+  let ledger = null;
   const balance = h("span", { id: "acct-balance" }, num(a.balance));
   const done = h("p", { id: "credits-done", role: "status" });
   const ask = h("span", { class: "confirm", id: "credits-ask" });
@@ -184,6 +195,7 @@ async function showAdminAccount(view, id) {
       done.textContent = n > 0 ? t("acct.added", change) : t("acct.removed", change);
       amount.value = "";
       reason.value = "";
+      if (ledger) ledger.restart().catch(() => {});
     };
     const question = n > 0 ? t("acct.add_question", { n: num(n), id }) : t("acct.remove_question", { n: num(-n), id });
     const yes = h("button", { type: "button", id: "credits-confirm", class: "danger" }, t("acct.apply_confirm"));
@@ -285,25 +297,40 @@ async function showAdminAccount(view, id) {
     }
   });
 
+  // The account's ledger, newest first, in pages; reloaded after a change of credits.
+  const ledgerBody = h("tbody", { id: "acct-ledger" });
+  const ledgerCard = h("section", { class: "card", id: "acct-ledger-card" }, h("h2", {}, t("ledger.title")));
+  ledger = cursorPager("acct-ledger", (cursor) => admin("GET", `/accounts/${encodeURIComponent(id)}/ledger?limit=20${cursorParam(cursor)}`),
+    (items) => {
+      ledgerBody.replaceChildren(...items.map((e) => ledgerRow(e, false)));
+      if (!items.length) ledgerBody.append(h("tr", {}, h("td", { colspan: 5 }, t("ledger.none"))));
+    }, (e) => alertIn(ledgerCard, e));
+  ledgerCard.append(h("div", { class: "table-wrap" }, h("table", {}, ledgerHead(), ledgerBody)), ledger.controls);
+
   view.append(h("p", {}, h("a", { href: "#/operator/accounts" }, t("acct.back"))),
     h("section", { class: "card", id: "account" }, h("h2", {}, t("acct.title", { name: a.name })),
       h("p", {}, h("code", {}, a.account_id), t("acct.created", { created: fmtTime(a.created_at) })),
       h("p", { class: "quote" }, t("account.balance"), balance, t("account.credits")),
-      h("p", {}, t("account.spent", { credits: num(a.spent_total) }))),
+      h("p", {}, t("account.spent", { credits: num(a.spent_total) })),
+      h("p", {}, h("a", { id: "acct-tasks", href: `#/operator/tasks?account=${encodeURIComponent(a.account_id)}` }, t("acct.tasks")))),
     credits,
+    ledgerCard,
     h("section", { class: "card" }, h("h2", {}, t("keys.title")), slot, keysTable(tbody), keyForm),
     quotaForm);
   showKeys(a.keys);
+  await ledger.restart().catch((e) => alertIn(ledgerCard, e));
 }
 
 // The operator's task log (`GET /admin/v1/tasks`): every account's tasks with status and
-// account filters, pages of 50, and fail-and-refund of a live task with a reason
+// account filters (`accountId` comes from `#/operator/tasks?account=…`, an account page's
+// link), pages of 50, and fail-and-refund of a live task with a reason
 // (`POST /admin/v1/tasks/{id}/fail`), asked in place.
-async function showTaskLog(view) {
+async function showTaskLog(view, accountId) {
   const status = h("select", { id: "log-status", name: "status" },
     options(["", "queued", "processing", "completed", "failed"], ""));
   [...status.options].forEach((o) => { o.textContent = o.value ? statusLabel(o.value) : t("tasks.all_statuses"); });
-  const account = h("input", { type: "text", id: "log-account", name: "account_id", autocomplete: "off", placeholder: "acct_…" });
+  const account = h("input", { type: "text", id: "log-account", name: "account_id", autocomplete: "off", placeholder: "acct_…",
+    value: accountId || null });
   const tbody = h("tbody", { id: "log-rows" });
   const done = h("p", { id: "log-done", role: "status" });
   const slot = h("div", { id: "log-fail-slot" });
@@ -378,4 +405,29 @@ async function showTaskLog(view) {
   older.addEventListener("click", () => { if (next) { cursors[page + 1] = next; page += 1; refresh(); } });
   newer.addEventListener("click", () => { if (page > 0) { page -= 1; refresh(); } });
   await refresh();
+}
+
+// ---- audit log -----------------------------------------------------------------------------
+
+// The audit log (`GET /admin/v1/audit`): every admin action, newest first, in pages of 50: when,
+// who (`admin`, or `admin:<X-Reelay-Actor>`), what, on which id, and its details.
+async function showAudit(view) {
+  const tbody = h("tbody", { id: "audit-rows" });
+  const target = (id) => (!id ? ""
+    : /^acct_/.test(id) ? h("a", { href: `#/operator/accounts/${encodeURIComponent(id)}` }, id)
+    : h("code", {}, id));
+  const pager = cursorPager("audit", (cursor) => admin("GET", `/audit?limit=50${cursorParam(cursor)}`), (items) => {
+    tbody.replaceChildren(...items.map((e) => h("tr", { "data-seq": e.seq },
+      h("td", {}, fmtTime(e.at)), h("td", { class: "hide-phone" }, e.actor), h("td", {}, h("code", {}, e.action)),
+      h("td", {}, target(e.target)), h("td", {}, e.detail || ""))));
+    if (!items.length) tbody.append(h("tr", {}, h("td", { colspan: 5 }, t("audit.none"))));
+  }, showLoadError(view));
+  view.append(h("section", { class: "card" }, h("h2", {}, t("audit.title")),
+    h("p", { class: "hint" }, t("audit.hint")),
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("col.when")), h("th", { scope: "col", class: "hide-phone" }, t("col.actor")),
+        h("th", { scope: "col" }, t("col.action")), h("th", { scope: "col" }, t("col.target")), h("th", { scope: "col" }, t("col.detail")))),
+      tbody)),
+    pager.controls));
+  await pager.restart();
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Caller, JsonObject, Query};
+use super::extract::{Caller, JsonObject, Path, Query};
 use super::listing::{decode_cursor, parse_limit, split_by};
 use super::upload::{read_form, take_upload_slot, to_upload, upload_body_limit};
 use super::AppState;
@@ -32,7 +32,7 @@ pub(crate) const MAX_IDS: usize = 100;
 
 /// The asset routes' part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(upload, detail, status, delete, audit, audit_status, list))]
+#[openapi(paths(upload, detail, status, delete, audit, audit_status, list, show))]
 pub struct ApiDoc;
 
 /// Asset routes; upload routes accept bodies up to `max_upload_bytes` (plus multipart overhead).
@@ -52,6 +52,7 @@ pub fn router(max_upload_bytes: u64) -> Router<AppState> {
         )
         .route(&super::v1("/seedance/assets/status"), get(audit_status))
         .route(&super::v1("/assets"), get(list))
+        .route(&super::v1("/assets/{asset_id}"), get(show))
 }
 
 /// Parses, checks and submits an upload for `purpose` (shared with the real-person routes).
@@ -635,4 +636,35 @@ async fn list(
         .map(|row| asset_item(&state, row, now))
         .collect();
     Ok(Data(state.success, AssetPage { items, next_cursor }))
+}
+
+/// (ext) One of the caller's assets of any purpose, as `GET /assets` lists it.
+#[utoipa::path(
+    get,
+    path = "/assets/{asset_id}",
+    tag = "assets",
+    security(("api_key" = [])),
+    params(("asset_id" = String, Path, description = "`asset_…` or `rp_…`")),
+    responses(
+        (status = 200, description = "The asset", body = Envelope<AssetItem>),
+        (status = 401, description = "40100 missing or invalid API key", body = Error401),
+        (status = 404, description = "40400 no such asset for this key's account", body = Error404),
+        (status = 429, description = "42900 key's request rate limit", body = Error429, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "50000 internal error", body = Error500),
+    ),
+)]
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Data<AssetItem>, ApiError> {
+    let row = state
+        .assets
+        .get_for_account(&caller.account_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("asset {id}")))?;
+    Ok(Data(
+        state.success,
+        asset_item(&state, &row, crate::clock::now()),
+    ))
 }

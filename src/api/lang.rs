@@ -275,7 +275,10 @@ mod tests {
             "since：须为 Unix 时间（秒），不小于 0 的整数（收到 \"x\"）"
         );
         assert_eq!(
-            to_chinese(ErrorCode::InvalidField, "q: at most 200 characters (got 201)"),
+            to_chinese(
+                ErrorCode::InvalidField,
+                "q: at most 200 characters (got 201)"
+            ),
             "q：最多 200 个字符（收到 201 个）"
         );
         assert_eq!(

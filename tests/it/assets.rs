@@ -609,6 +609,24 @@ async fn the_asset_list_shows_every_purpose_newest_first_with_working_content_ur
         .await
         .expect("bytes");
     assert_eq!(bytes.as_ref(), image().as_slice());
+    // One asset by id, any purpose, as listed; another account's is 404.
+    // (`content_url` aside: it changes at the top of each hour.)
+    let without_url = |item: &serde_json::Value| {
+        let mut item = item.clone();
+        item.as_object_mut().map(|o| o.remove("content_url"));
+        item
+    };
+    for (i, id) in [&person, &audited, &library].into_iter().enumerate() {
+        let one = app.get(&format!("/assets/{id}")).await;
+        assert_eq!(one.status, 200, "{:?}", one.body);
+        assert!(one.data()["content_url"].is_string());
+        assert_eq!(
+            without_url(one.data()),
+            without_url(&all.data()["items"][i])
+        );
+    }
+    let other = app.get(&format!("/assets/{theirs}")).await;
+    assert_eq!((other.status, other.code()), (404, 40400));
     // The real-person record waits for an operator (manual policy), with its review shown.
     assert_eq!(all.data()["items"][0]["purpose"], "realperson");
     assert_eq!(all.data()["items"][0]["review"], "pending");

@@ -3,9 +3,12 @@
 //! client the tests already use): sign in with the key, upload an image from the playground's file
 //! input, create a task with the extension options, watch it complete, play and seek the video,
 //! approve a real-person submission as the operator; then, in a second browser, create a key
-//! (secret shown once) and revoke it, top up an account as the operator, and check the pages at
-//! phone width with every control labelled. Screenshots go to `target/console-screenshots/`. Without `chromium` and `chromedriver` on
-//! the PATH the browser test prints why and passes (`scripts/test` installs them).
+//! (secret shown once) and revoke it, top up an account as the operator (its ledger, its tasks,
+//! the audit log, the channels' recent errors), and check the pages at phone width with every
+//! control labelled; the assets and people pages (upload, preview, delete, a real person
+//! approved), the tasks list's search, days and thumbnails. Screenshots go to
+//! `target/console-screenshots/`. Without `chromium` and `chromedriver` on the PATH the browser
+//! tests print why and pass (`scripts/test` installs them).
 
 mod browser;
 
@@ -577,6 +580,10 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
         "{:?}",
         ledger.body
     );
+    // The account's ledger (newest first) has the top-up at once.
+    browser
+        .wait_for(&format!("const r = document.querySelector('#acct-ledger tr[data-entry]'); const c = r ? [...r.cells].map((x) => x.textContent.replace(/,/g, '')) : []; return r !== null && r.querySelector('[data-kind=\"topup\"]') !== null && c[2] === '+5000' && c[4] === '{after}'"))
+        .await;
     browser.screenshot(&shots.join("k6-topped-up.png")).await;
     check_phone_width(&browser, &shots.join("k7-phone-account.png")).await;
 
@@ -613,6 +620,40 @@ async fn in_a_browser_a_user_makes_and_revokes_a_key_and_an_operator_tops_up_an_
     browser
         .wait_for(&format!("const b = document.querySelector('tr[data-account=\"{}\"] .balance'); return b && b.textContent.replace(/,/g, '') === '{after}'", app.account_id))
         .await;
+
+    // From the account page to its tasks in the task log, filtered by the account.
+    browser
+        .click(&format!("tr[data-account=\"{}\"] a", app.account_id))
+        .await;
+    browser.click("#acct-tasks").await;
+    let filtered = browser
+        .wait_for("const a = document.querySelector('#log-account'); return location.hash.startsWith('#/operator/tasks?account=') && a && document.querySelector('#log-rows tr') ? [a.value, document.querySelector('a[aria-current=page]').textContent] : null")
+        .await;
+    assert_eq!(filtered, json!([app.account_id, "Task log"]));
+
+    // The audit log has the top-up: who, what, on which account.
+    browser.click("a[href='#/operator/audit']").await;
+    let audited = browser
+        .wait_for(&format!("const r = [...document.querySelectorAll('#audit-rows tr[data-seq]')].find((x) => x.cells[2].textContent === 'account.credits' && x.cells[3].textContent === '{}'); return r ? [...r.cells].map((c) => c.textContent) : null", app.account_id))
+        .await;
+    assert!(
+        audited[1].as_str().unwrap_or("").starts_with("admin"),
+        "{audited}"
+    );
+    assert!(
+        audited[4].as_str().unwrap_or("").contains("5000"),
+        "{audited}"
+    );
+    assert_no_unlabelled_controls(&browser, "audit log").await;
+    browser.screenshot(&shots.join("k8-audit.png")).await;
+    check_phone_width(&browser, &shots.join("k9-phone-audit.png")).await;
+
+    // Each channel's recent errors: none on a channel that has failed nothing.
+    browser.click("a[href='#/operator']").await;
+    let errors = browser
+        .wait_for("const e = document.querySelector('td[data-errors=\"local\"]'); return e ? e.textContent : null")
+        .await;
+    assert_eq!(errors, json!("none"));
 
     browser.quit().await;
     app.finish().await;
@@ -884,6 +925,64 @@ async fn in_a_browser_tasks_page_through_filters_and_fit_a_phone() {
         .await;
     assert_eq!(failed, json!(cancelled));
     browser.select("#filter-status", "").await;
+    browser
+        .wait_for("return document.querySelectorAll('#task-rows tr[data-task]').length === 50")
+        .await;
+    // Queued tasks have nothing to show yet: an empty thumbnail box each.
+    assert_eq!(
+        browser
+            .eval("return [...document.querySelectorAll('#task-rows tr[data-task] td.thumb')].filter((td) => td.querySelector('.thumb-empty')).length")
+            .await,
+        json!(50)
+    );
+    // Search: a piece of the prompt in any case finds just that task (not "number 50 of"…).
+    browser.type_into("#filter-q", "Number 5 OF").await;
+    let searched = browser
+        .wait_for("const r = [...document.querySelectorAll('#task-rows tr[data-task]')]; return r.length === 1 ? r[0].dataset.task : null")
+        .await;
+    assert_eq!(searched, json!(made[5]));
+    // A task id finds its task.
+    browser.select("#filter-q", &made[42]).await;
+    let searched = browser
+        .wait_for(&format!("const r = [...document.querySelectorAll('#task-rows tr[data-task]')]; return r.length === 1 && r[0].dataset.task === '{}' ? r[0].dataset.task : null", made[42]))
+        .await;
+    assert_eq!(searched, json!(made[42]));
+    // Nothing matches: said so.
+    browser.select("#filter-q", "no such words anywhere").await;
+    browser
+        .wait_for("const r = document.querySelector('#task-rows'); return r.querySelectorAll('tr[data-task]').length === 0 && r.textContent.includes('No tasks match')")
+        .await;
+    browser.select("#filter-q", "").await;
+    browser
+        .wait_for("return document.querySelectorAll('#task-rows tr[data-task]').length === 50")
+        .await;
+    // Days, in the browser's time zone: up to yesterday finds none; from today to today all.
+    let day = |offset: i32| {
+        format!("const d = new Date(); d.setDate(d.getDate() + ({offset})); return `${{d.getFullYear()}}-${{String(d.getMonth() + 1).padStart(2, '0')}}-${{String(d.getDate()).padStart(2, '0')}}`")
+    };
+    let yesterday = browser.eval(&day(-1)).await;
+    let today = browser.eval(&day(0)).await;
+    browser
+        .select("#filter-to", yesterday.as_str().expect("a day"))
+        .await;
+    browser
+        .wait_for("const r = document.querySelector('#task-rows'); return r.querySelectorAll('tr[data-task]').length === 0 && r.textContent.includes('No tasks match')")
+        .await;
+    browser
+        .select("#filter-from", today.as_str().expect("a day"))
+        .await;
+    browser
+        .select("#filter-to", today.as_str().expect("a day"))
+        .await;
+    let first_today = browser
+        .wait_for("const r = document.querySelectorAll('#task-rows tr[data-task]'); return r.length === 50 ? [r[0].dataset.task, document.querySelector('#older').disabled] : null")
+        .await;
+    assert_eq!(first_today, json!([made[55], false]));
+    browser.select("#filter-from", "").await;
+    browser.select("#filter-to", "").await;
+    browser
+        .wait_for("return document.querySelectorAll('#task-rows tr[data-task]').length === 50")
+        .await;
     // Open by id: an unknown one is said so; a known one opens its page.
     browser
         .type_into("#find-task", "vid_nosuchtask0000000000")
@@ -1150,7 +1249,7 @@ async fn in_a_browser_the_console_switches_to_chinese_remembers_it_and_fits_a_ph
         seen,
         json!([
             "zh-CN",
-            ["创作台", "任务", "模型", "账户"],
+            ["创作台", "任务", "素材", "真人", "模型", "账户"],
             "退出登录",
             "模型",
             "zh"
@@ -1390,8 +1489,49 @@ async fn in_a_browser_a_task_page_shows_its_inputs_and_reopens_in_the_playground
         .as_str()
         .expect("last frame")
         .to_string();
+    // A task without a last frame: its thumbnail is the video's first moment.
+    let plain = app.create_task(&text_request("seedance2.0-sp")).await;
+    let plain = plain.data()["task_id"].as_str().expect("id").to_string();
+    let plain_done = app.wait_terminal(&plain).await;
+    assert_eq!(plain_done["status"], "completed", "{plain_done}");
+    let video_url = plain_done["result"]["video_url"]
+        .as_str()
+        .expect("video url")
+        .to_string();
     let browser = Browser::start(&chromium, &chromedriver).await;
     sign_in(&browser, &app, &app.key).await;
+
+    // The tasks list: the last frame as a picture, else the video (muted, metadata only).
+    browser.goto(&format!("{}/#/tasks", app.base)).await;
+    let pictured = browser
+        .wait_for(&format!("const i = document.querySelector('tr[data-task=\"{task_id}\"] td.thumb img'); return i && i.complete && i.naturalWidth > 0 ? i.getAttribute('src') : null"))
+        .await;
+    let path = |url: &str| url.split(['?', '#']).next().unwrap_or("").to_string();
+    assert_eq!(
+        path(pictured.as_str().unwrap_or("")),
+        path(last_frame.as_str()),
+        "the last frame"
+    );
+    let moving = browser
+        .wait_for(&format!("const v = document.querySelector('tr[data-task=\"{plain}\"] td.thumb video'); return v && v.readyState >= 1 ? [v.getAttribute('src'), v.muted, v.getAttribute('preload')] : null"))
+        .await;
+    let src = moving[0].as_str().unwrap_or("");
+    assert!(src.ends_with("#t=0.1"), "{src}");
+    assert_eq!(path(src), path(video_url.as_str()));
+    assert_eq!(moving[1], json!(true), "muted");
+    assert_eq!(moving[2], json!("metadata"));
+    // The 2 s refresh keeps the thumbnails as they are (they would load again if rebuilt).
+    browser
+        .eval(&format!("document.querySelector('tr[data-task=\"{task_id}\"] td.thumb img').dataset.kept = 'yes'; document.querySelector('tr[data-task=\"{plain}\"] td.thumb video').dataset.kept = 'yes'; return true"))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(4500)).await;
+    assert_eq!(
+        browser
+            .eval(&format!("return [document.querySelector('tr[data-task=\"{task_id}\"] td.thumb img').dataset.kept, document.querySelector('tr[data-task=\"{plain}\"] td.thumb video').dataset.kept]"))
+            .await,
+        json!(["yes", "yes"]),
+        "the same elements after two refreshes"
+    );
     browser
         .goto(&format!("{}/#/tasks/{task_id}", app.base))
         .await;
@@ -1442,5 +1582,169 @@ async fn in_a_browser_a_task_page_shows_its_inputs_and_reopens_in_the_playground
     assert_eq!(filled, json!(["5", first_image, true]));
     browser.quit().await;
     assert_eq!(app.wait_terminal(&copied).await["status"], "completed");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn in_a_browser_a_user_uploads_previews_and_deletes_assets_and_whitelists_a_person() {
+    let (Some(chromium), Some(chromedriver)) = (program("chromium"), program("chromedriver"))
+    else {
+        println!("skipped: install chromium chromium-driver (scripts/test does)");
+        return;
+    };
+    let app = spawn_app_with(with_admin(|_| {})).await;
+    let media = media_server(vec![
+        ("harbour.png", png(640, 360, [40, 90, 160])),
+        ("face.png", png(600, 800, [180, 140, 120])),
+    ])
+    .await;
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    let shots = screenshot_dir();
+    sign_in(&browser, &app, &app.key).await;
+    browser.click("a[href='#/assets']").await;
+    browser
+        .wait_for("const p = document.querySelector('#assets-page'); return p !== null && p.textContent !== ''")
+        .await;
+    assert_no_unlabelled_controls(&browser, "assets").await;
+
+    // Neither a URL nor a file: said next to the URL field.
+    browser.click("#asset-upload").await;
+    browser
+        .wait_for("return document.querySelector('#err-asset-url').textContent !== ''")
+        .await;
+
+    // A file: probed before the answer, so listed Active at once, under its own name.
+    let dir = tempfile::tempdir().expect("dir");
+    let image = dir.path().join("lighthouse.png");
+    std::fs::write(&image, png(640, 360, [200, 80, 20])).expect("png written");
+    browser
+        .type_into("#asset-file", &image.display().to_string())
+        .await;
+    browser.click("#asset-upload").await;
+    let by_file = browser
+        .wait_for("const r = document.querySelectorAll('#asset-rows tr[data-asset]'); return r.length === 1 && r[0].querySelector('[data-status=\"Active\"]') && r[0].textContent.includes('lighthouse.png') ? r[0].dataset.asset : null")
+        .await
+        .as_str()
+        .expect("asset id")
+        .to_string();
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#err-asset-url').textContent")
+            .await,
+        json!(""),
+        "the earlier error is gone"
+    );
+
+    // A URL: fetched in the background; the list looks again until it is Active.
+    browser.type_into("#asset-name", "harbour").await;
+    browser
+        .type_into("#asset-url", &format!("{}/harbour.png", media.base))
+        .await;
+    browser.click("#asset-upload").await;
+    let by_url = browser
+        .wait_for(&format!("const r = [...document.querySelectorAll('#asset-rows tr[data-asset]')]; const n = r.find((x) => x.dataset.asset !== '{by_file}'); return r.length === 2 && n && n.querySelector('[data-status=\"Active\"]') && n.textContent.includes('harbour') ? n.dataset.asset : null"))
+        .await
+        .as_str()
+        .expect("asset id")
+        .to_string();
+    // Both thumbnails show the stored pictures.
+    browser
+        .wait_for("const i = [...document.querySelectorAll('#asset-rows td.thumb img')]; return i.length === 2 && i.every((x) => x.complete && x.naturalWidth === 640)")
+        .await;
+    browser.screenshot(&shots.join("a1-assets.png")).await;
+    check_phone_width(&browser, &shots.join("a2-phone-assets.png")).await;
+
+    // The detail: the picture, its facts, its reference to copy.
+    browser
+        .click(&format!("tr[data-asset=\"{by_url}\"] a"))
+        .await;
+    let shown = browser
+        .wait_for("const p = document.querySelector('#asset-preview'); const r = document.querySelector('#asset-ref'); return p && r && p.tagName === 'IMG' && p.getAttribute('src') && p.complete && p.naturalWidth > 0 ? [p.naturalWidth, r.value, document.querySelector('#asset-facts').textContent] : null")
+        .await;
+    assert_eq!(shown[0], 640);
+    assert_eq!(shown[1], json!(format!("asset://{by_url}")));
+    let facts = shown[2].as_str().unwrap_or("");
+    assert!(
+        facts.contains("640×360") && facts.contains("png") && facts.contains("Active"),
+        "{facts}"
+    );
+    assert_no_unlabelled_controls(&browser, "asset").await;
+    browser.click("#copy-ref").await;
+    browser
+        .wait_for("return document.querySelector('#copy-ref').textContent !== 'Copy'")
+        .await;
+    browser.screenshot(&shots.join("a3-asset.png")).await;
+    check_phone_width(&browser, &shots.join("a4-phone-asset.png")).await;
+
+    // Delete: asked once more in place; nothing is deleted by the first click.
+    browser.click("#delete-asset").await;
+    browser
+        .wait_for("return document.querySelector('#confirm-delete') !== null")
+        .await;
+    assert_eq!(
+        app.asset_detail_as(&app.key, &by_url).await.status,
+        200,
+        "not deleted before the confirmation"
+    );
+    browser.click("#confirm-delete").await;
+    browser
+        .wait_for(&format!("return location.hash === '#/assets' && document.querySelector('tr[data-asset=\"{by_file}\"]') !== null && document.querySelector('tr[data-asset=\"{by_url}\"]') === null"))
+        .await;
+    assert_eq!(app.asset_detail_as(&app.key, &by_url).await.status, 404);
+    assert_eq!(
+        app.asset_detail_as(&app.key, &by_file).await.data()["status"],
+        "Active"
+    );
+
+    // A real person: submitted by URL, waits for an operator, then Active with its reference.
+    browser.click("a[href='#/people']").await;
+    browser
+        .wait_for("const p = document.querySelector('#people-page'); return p !== null && p.textContent !== ''")
+        .await;
+    assert_no_unlabelled_controls(&browser, "people").await;
+    browser.type_into("#person-name", "Ada").await;
+    browser
+        .type_into("#person-url", &format!("{}/face.png", media.base))
+        .await;
+    browser.click("#person-submit").await;
+    let person = browser
+        .wait_for("const r = document.querySelectorAll('#people-rows tr[data-person]'); return r.length === 1 ? r[0].dataset.person : null")
+        .await
+        .as_str()
+        .expect("rp id")
+        .to_string();
+    assert!(person.starts_with("rp_"), "{person}");
+    app.wait_asset(&person).await;
+    let pending = browser
+        .wait_for(&format!("const s = document.querySelector('[data-state=\"{person}\"]'); return s && s.textContent.includes('review') ? s.textContent : null"))
+        .await;
+    assert!(
+        pending.as_str().unwrap_or("").contains("operator"),
+        "{pending}"
+    );
+    browser
+        .screenshot(&shots.join("a5-people-pending.png"))
+        .await;
+    let approved = app
+        .admin_post(&format!("/reviews/{person}/approve"), &json!({}))
+        .await;
+    assert_eq!(approved.status, 200, "{:?}", approved.body);
+    let reference = browser
+        .wait_for(&format!("const r = document.querySelector('[data-ref=\"{person}\"]'); const s = document.querySelector('tr[data-person=\"{person}\"] [data-status]'); return r && s && s.dataset.status === 'Active' ? r.textContent : null"))
+        .await;
+    assert_eq!(reference, json!(format!("asset://{person}")));
+    browser
+        .click(&format!("[data-copy-ref=\"{person}\"]"))
+        .await;
+    browser
+        .wait_for(&format!(
+            "return document.querySelector('[data-copy-ref=\"{person}\"]').textContent !== 'Copy'"
+        ))
+        .await;
+    browser
+        .screenshot(&shots.join("a6-people-active.png"))
+        .await;
+    check_phone_width(&browser, &shots.join("a7-phone-people.png")).await;
+    browser.quit().await;
     app.finish().await;
 }
