@@ -264,13 +264,15 @@ pub async fn orphaned(
     .await
 }
 
-/// A callback named this upstream task: look at it now. False when reelay does not know it.
+/// A callback named this upstream task: look at it now, before every planned look (its next
+/// look is planned at 0, so the next status call takes it first). False when reelay does not
+/// know it.
 pub(crate) async fn poke(db: &Db, channel: &str, upstream_id: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE upstream_tasks SET next_poll_ms = $1, updated_ms = $2 WHERE channel = $3 AND upstream_id = $4 \
          AND submit_state = 'submitted'",
     )
-    .bind(now_ms())
+    .bind(0_i64)
     .bind(now_ms())
     .bind(channel)
     .bind(upstream_id)

@@ -14,7 +14,7 @@
 //! then completed; `failed` → failed with the upstream's code; `expired` / `cancelled` → failed
 //! with that code at once; unknown → logged, polled again. Every failure is refunded once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -146,7 +146,7 @@ impl Upstream {
         let batch = channel.provider.max_batch().max(1);
         let now = now_ms();
         let min_ms = channel.settings.poll_min_ms as i64;
-        let busy: Vec<String> = {
+        let busy: HashSet<String> = {
             let polling = self.polling_set();
             let rehosting = self.rehosting_set();
             polling.iter().chain(rehosting.iter()).cloned().collect()
@@ -297,13 +297,17 @@ impl Upstream {
                     status_word,
                 )),
                 UpstreamStatus::Running => {
-                    state::running(
-                        &self.db,
-                        &row.task_id,
-                        channel.name(),
-                        task.progress.unwrap_or(1),
-                    )
-                    .await?;
+                    // A task already `processing` changes only when the upstream reports
+                    // progress (Ark does not): no write for the looks in between.
+                    if row.task_status != "processing" || task.progress.is_some() {
+                        state::running(
+                            &self.db,
+                            &row.task_id,
+                            channel.name(),
+                            task.progress.unwrap_or(1),
+                        )
+                        .await?;
+                    }
                     later.push((
                         row.task_id.clone(),
                         self.next_poll(channel, &row),
