@@ -102,6 +102,9 @@ struct FakeTask {
 #[derive(Default)]
 struct Counters {
     create: AtomicU64,
+    /// The first and the last create call (ms since the epoch).
+    first_create_ms: AtomicU64,
+    last_create_ms: AtomicU64,
     list: AtomicU64,
     listed_ids: AtomicU64,
     /// When each list call came (ms since the epoch).
@@ -168,6 +171,12 @@ fn authorized(headers: &HeaderMap) -> bool {
 
 async fn create(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: bytes::Bytes) -> Response {
     fake.calls.create.fetch_add(1, Ordering::Relaxed);
+    let at = now_ms() as u64;
+    let _ =
+        fake.calls
+            .first_create_ms
+            .compare_exchange(0, at, Ordering::Relaxed, Ordering::Relaxed);
+    fake.calls.last_create_ms.fetch_max(at, Ordering::Relaxed);
     tokio::time::sleep(fake.latency).await;
     if !authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
@@ -660,6 +669,12 @@ fn main() {
         "| create calls | {} ({:.2}/task) |",
         load(&calls.create),
         load(&calls.create) as f64 / n
+    );
+    let create_span_s =
+        load(&calls.last_create_ms).saturating_sub(load(&calls.first_create_ms)) as f64 / 1000.0;
+    println!(
+        "| creates reaching the fake: rate / span / peak in flight upstream | {:.0}/s / {create_span_s:.1} s / {peak_in_flight} |",
+        load(&calls.create) as f64 / create_span_s.max(0.001),
     );
     println!(
         "| list calls (filter.task_ids) | {} ({:.2}/task) |",
