@@ -165,10 +165,13 @@ pub(crate) async fn reschedule(
     Ok(())
 }
 
-/// Reschedules many rows in one transaction: `(task_id, next_poll_ms, last_status)`.
+/// Reschedules many rows in one transaction, after a status call asked at `asked_ms`:
+/// `(task_id, next_poll_ms, last_status)`. A row a callback poked after the call was asked
+/// stays due at once (the answer may predate what the callback announced).
 pub(crate) async fn reschedule_many(
     db: &Db,
     rows: &[(String, i64, String)],
+    asked_ms: i64,
 ) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
@@ -177,9 +180,11 @@ pub(crate) async fn reschedule_many(
     let mut tx = db.write.begin().await?;
     for (task_id, at, status) in rows {
         sqlx::query(
-            "UPDATE upstream_tasks SET next_poll_ms = $1, polls = polls + 1, last_status = $2, misses = 0, updated_ms = $3 \
-             WHERE task_id = $4 AND submit_state = 'submitted'",
+            "UPDATE upstream_tasks SET next_poll_ms = CASE WHEN next_poll_ms = 0 AND updated_ms >= $1 THEN 0 ELSE $2 END, \
+             polls = polls + 1, last_status = $3, misses = 0, updated_ms = $4 \
+             WHERE task_id = $5 AND submit_state = 'submitted'",
         )
+        .bind(asked_ms)
         .bind(at)
         .bind(status)
         .bind(now)

@@ -236,6 +236,7 @@ impl Upstream {
         permit: OwnedSemaphorePermit,
     ) -> Result<(), sqlx::Error> {
         let ids: Vec<String> = rows.iter().map(|r| r.upstream_id.clone()).collect();
+        let asked_ms = now_ms();
         let answer = provider.statuses(&ids).await;
         // `poll_concurrency` bounds the calls in flight upstream, not the recording.
         drop(permit);
@@ -259,7 +260,7 @@ impl Upstream {
                         )
                     })
                     .collect();
-                return rows::reschedule_many(&self.db, &later).await;
+                return rows::reschedule_many(&self.db, &later, asked_ms).await;
             }
         };
         let mut by_id: HashMap<String, UpstreamTask> =
@@ -381,7 +382,7 @@ impl Upstream {
                 }
             }
         }
-        rows::reschedule_many(&self.db, &later).await
+        rows::reschedule_many(&self.db, &later, asked_ms).await
     }
 
     /// Resolves a submission whose create never reported back (see the module doc of `upstream`).
