@@ -172,7 +172,7 @@ impl Upstream {
                             && !avoided.iter().any(|a| a == name)
                             && channel.can_submit()
                             // A cooled-down breaker lets one trial call through.
-                            && !(picked > 0 && channel.on_trial())
+                            && (picked == 0 || !channel.on_trial())
                             && (!channel.limited
                                 || in_flight.get(name).copied().unwrap_or(0) + picked
                                     < i64::from(channel.settings.max_concurrency));
