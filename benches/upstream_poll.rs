@@ -18,7 +18,17 @@
 //! prints the bound the poll budget allows, `in flight ÷ (poll_rpm / 60 × poll_batch)` seconds,
 //! beside the measured delays, and how evenly the list calls were spread.
 //!
-//! Run: `cargo bench --bench upstream_poll` (env knobs: see `Knobs::from_env`).
+//! It also prints the rate at which creates reached the fake and the peak in flight upstream
+//! (the bound assumes every task in flight at once), the delays of the tasks that succeeded
+//! after the last create (no API creates competing for the database), calls per task, reelay's
+//! CPU apart from the harness's, and the peak RSS; a progress line every 5 s.
+//!
+//! `BENCH_CALLBACKS=1`: the channel sends `callback_url` (`callbacks = true`: the bench's origin
+//! is plain http) and the fake POSTs the task object to it when the task succeeds, as Ark does;
+//! reelay re-fetches the status before acting.
+//!
+//! Run: `cargo bench --bench upstream_poll` (release), `cargo bench --profile dev --bench
+//! upstream_poll` (reuses a debug build); env knobs: see `Knobs::from_env`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
