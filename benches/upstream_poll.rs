@@ -107,6 +107,11 @@ struct FakeTask {
     /// Wall-clock ms at which the task turns `running` / `succeeded`.
     running_ms: i64,
     succeeded_ms: i64,
+    /// Where the delay went: reelay's answer to the callback, the first list answer that showed
+    /// the task `succeeded`, the download of its video (ms since the epoch).
+    callback_ms: Option<i64>,
+    seen_ms: Option<i64>,
+    downloaded_ms: Option<i64>,
 }
 
 #[derive(Default)]
@@ -207,6 +212,9 @@ async fn create(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: bytes::
         created_s: now / 1000,
         running_ms: now + (after / 10).min(1_000),
         succeeded_ms: now + after,
+        callback_ms: None,
+        seen_ms: None,
+        downloaded_ms: None,
     };
     let succeeded_ms = task.succeeded_ms;
     let callback_url = body["callback_url"].as_str().map(str::to_string);
@@ -229,6 +237,9 @@ async fn create(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: bytes::
                 let answer = fake.client.post(&url).json(&object).send().await;
                 if !answer.is_ok_and(|r| r.status().is_success()) {
                     fake.calls.callbacks_failed.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Some(task) = fake.tasks.lock().expect("fake").get_mut(&id) {
+                    task.callback_ms = Some(now_ms());
                 }
             }
         });
@@ -260,9 +271,16 @@ async fn list(
         .fetch_add(ids.len() as u64, Ordering::Relaxed);
     let now = now_ms();
     let items: Vec<Value> = {
-        let tasks = fake.tasks.lock().expect("fake");
+        let mut tasks = fake.tasks.lock().expect("fake");
         ids.iter()
-            .filter_map(|id| tasks.get(id).map(|t| fake.task_json(id, t, now)))
+            .filter_map(|id| {
+                tasks.get_mut(id).map(|t| {
+                    if now >= t.succeeded_ms && t.seen_ms.is_none() {
+                        t.seen_ms = Some(now);
+                    }
+                    fake.task_json(id, t, now)
+                })
+            })
             .collect()
     };
     let total = items.len();
@@ -292,9 +310,13 @@ async fn delete_task(State(fake): State<Arc<Fake>>) -> Response {
     StatusCode::OK.into_response()
 }
 
-async fn file(State(fake): State<Arc<Fake>>, Path(_name): Path<String>) -> Response {
+async fn file(State(fake): State<Arc<Fake>>, Path(name): Path<String>) -> Response {
     fake.calls.files.fetch_add(1, Ordering::Relaxed);
     tokio::time::sleep(fake.latency).await;
+    let id = name.trim_end_matches(".mp4");
+    if let Some(task) = fake.tasks.lock().expect("fake").get_mut(id) {
+        task.downloaded_ms.get_or_insert(now_ms());
+    }
     ([("content-type", "video/mp4")], fake.mp4.clone()).into_response()
 }
 
@@ -628,6 +650,37 @@ fn main() {
             .collect()
     };
     settled.sort_unstable();
+    // Where the delay went, per stage (ms), over the completed tasks that reached each stage.
+    let stages: Vec<(&str, Vec<i64>)> = {
+        let tasks = fake.tasks.lock().expect("fake");
+        let done: Vec<(&FakeTask, i64)> = done
+            .iter()
+            .filter_map(|(id, at)| tasks.get(id).map(|t| (t, *at)))
+            .collect();
+        let stage = |f: &dyn Fn(&FakeTask, i64) -> Option<i64>| {
+            let mut v: Vec<i64> = done.iter().filter_map(|(t, at)| f(t, *at)).collect();
+            v.sort_unstable();
+            v
+        };
+        vec![
+            (
+                "succeeded → reelay answered its callback",
+                stage(&|t, _| t.callback_ms.map(|c| c - t.succeeded_ms)),
+            ),
+            (
+                "succeeded → first list answer showing it",
+                stage(&|t, _| t.seen_ms.map(|s| s - t.succeeded_ms)),
+            ),
+            (
+                "that answer → video downloaded",
+                stage(&|t, _| Some(t.downloaded_ms? - t.seen_ms?)),
+            ),
+            (
+                "video downloaded → completed",
+                stage(&|t, at| t.downloaded_ms.map(|d| at - d)),
+            ),
+        ]
+    };
     let mean = delays.iter().sum::<i64>() as f64 / delays.len().max(1) as f64;
     let n = created.max(1) as f64;
     let calls = &fake.calls;
@@ -680,6 +733,17 @@ fn main() {
         percentile(&settled, 90.0),
         percentile(&settled, 99.0)
     );
+    for (label, values) in &stages {
+        if values.is_empty() {
+            continue;
+        }
+        println!(
+            "| stage: {label}, p50 / p90 / p99 | {} / {} / {} ms |",
+            percentile(values, 50.0),
+            percentile(values, 90.0),
+            percentile(values, 99.0)
+        );
+    }
     println!(
         "| bound: in flight ÷ (poll_rpm/60 × poll_batch) | {:.1} s for {} tasks; {:.1} s for the peak {peak_in_flight} seen in flight upstream |",
         bound_s(knobs.tasks as f64),
