@@ -43,6 +43,14 @@ const POLL_BOOKING: Duration = Duration::from_millis(100);
 /// How long a task being copied is left alone by the poller.
 const REHOST_HOLD_MS: i64 = 60_000;
 
+/// When the poll loop picks again.
+struct Next {
+    wait: Duration,
+    /// The wait is for the next `poll_rpm` slot (a wake-up changes nothing), not for something
+    /// to become worth a call.
+    for_slot: bool,
+}
+
 impl Upstream {
     pub(super) async fn poll_loop(
         self: Arc<Self>,
@@ -73,9 +81,9 @@ impl Upstream {
                 };
                 renewed = Some(Instant::now());
             }
-            let wait = if !holds {
+            let (wait, for_slot) = if !holds {
                 // Another replica polls this channel; look again well before its lease ends.
-                RENEW_EVERY
+                (RENEW_EVERY, false)
             } else {
                 if chores.is_none_or(|at| at.elapsed() >= CHORES_EVERY) {
                     chores = Some(Instant::now());
@@ -92,19 +100,28 @@ impl Upstream {
                 let Ok(room) = room else { break };
                 drop(room);
                 match self.poll_next(&channel, permits.clone(), &shutdown).await {
-                    Ok(wait) if wait.is_zero() => continue,
-                    Ok(wait) => wait,
+                    Ok(next) if next.wait.is_zero() => continue,
+                    Ok(next) => (next.wait, next.for_slot),
                     Err(error) => {
                         tracing::error!(%error, channel = %channel.name(), "polling failed");
-                        Duration::from_millis(channel.settings.poll_min_ms)
+                        (Duration::from_millis(channel.settings.poll_min_ms), false)
                     }
                 }
             };
             let wait = wait.min(RENEW_EVERY).min(CHORES_EVERY);
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = channel.wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
+            if for_slot {
+                // Waiting for the next slot: a wake-up (a callback, a submission) could not be
+                // served sooner; the next pick takes what became due meanwhile.
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            } else {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = channel.wake.notified() => {}
+                    _ = tokio::time::sleep(wait) => {}
+                }
             }
         }
         // Let the calls in flight upstream end.
@@ -148,7 +165,7 @@ impl Upstream {
         channel: &Arc<Channel>,
         permits: Arc<Semaphore>,
         shutdown: &CancellationToken,
-    ) -> Result<Duration, sqlx::Error> {
+    ) -> Result<Next, sqlx::Error> {
         let name = channel.name();
         let batch = channel.provider.max_batch().max(1);
         let now = now_ms();
@@ -188,7 +205,10 @@ impl Upstream {
                 Some(at) => (at - now).clamp(soonest, min_ms),
                 None => min_ms,
             };
-            return Ok(Duration::from_millis(next as u64));
+            return Ok(Next {
+                wait: Duration::from_millis(next as u64),
+                for_slot: false,
+            });
         }
         let now_us = crate::clock::now_us();
         let slots = match crate::store::rate::take_many(
@@ -202,7 +222,12 @@ impl Upstream {
         .await?
         {
             Ok(slots) => slots,
-            Err(wait) => return Ok(wait),
+            Err(wait) => {
+                return Ok(Next {
+                    wait,
+                    for_slot: true,
+                })
+            }
         };
         for (i, picked) in batches.into_iter().take(slots.count as usize).enumerate() {
             {
@@ -246,7 +271,10 @@ impl Upstream {
         }
         // The slot after the last one booked can be booked once it is within the window.
         let next_booking = slots.at(slots.count) - ahead_us - crate::clock::now_us();
-        Ok(Duration::from_micros(next_booking.max(0) as u64))
+        Ok(Next {
+            wait: Duration::from_micros(next_booking.max(0) as u64),
+            for_slot: true,
+        })
     }
 
     /// The next poll time of a task seen still running (or queued) now: planned by its class's
