@@ -342,7 +342,7 @@ pub async fn route(
     max_in_flight: Option<i64>,
     submission: Option<NewSubmission<'_>>,
 ) -> Result<bool, sqlx::Error> {
-    let routed = route_many(db, channel, max_in_flight, &[(task_id, submission)]).await?;
+    let (routed, _) = route_many(db, channel, max_in_flight, &[(task_id, submission)]).await?;
     Ok(!routed.is_empty())
 }
 
@@ -355,16 +355,17 @@ const ROUTE_CHUNK: usize = 100;
 /// database in the same transaction so the limit holds across replicas: an in-process channel's
 /// routed, unfinished tasks; a remote channel's open submissions. For a remote channel, each
 /// task's `submission` (all `Some`) is recorded as `submitting` in the same transaction. Returns
-/// the ids routed, in no particular order: a task no longer routable (routed by another replica, cancelled) is skipped,
-/// and the tasks past the channel's room are left as they are.
+/// the ids routed, in no particular order, and how many of `tasks` (from the first) were tried:
+/// a task tried but not routed is no longer routable (routed by another replica, cancelled);
+/// the tasks past those were not tried, the channel being full.
 pub async fn route_many(
     db: &Db,
     channel: &str,
     max_in_flight: Option<i64>,
     tasks: &[(&str, Option<NewSubmission<'_>>)],
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<(Vec<String>, usize), sqlx::Error> {
     if tasks.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), 0));
     }
     let remote = tasks[0].1.is_some();
     let now_ms = super::super::upstream::now_ms();
@@ -393,11 +394,13 @@ pub async fn route_many(
         room = max_in_flight - in_flight;
     }
     let mut routed: Vec<String> = Vec::new();
+    let mut tried = 0;
     let mut rest = tasks;
     while room > 0 && !rest.is_empty() {
         let take = rest.len().min(ROUTE_CHUNK).min(room as usize);
         let (chunk, after) = rest.split_at(take);
         rest = after;
+        tried += chunk.len();
         let placeholders = (0..chunk.len())
             .map(|i| format!("${}", i + 3))
             .collect::<Vec<_>>()
@@ -470,7 +473,7 @@ pub async fn route_many(
         routed.extend(ids);
     }
     tx.commit().await?;
-    Ok(routed)
+    Ok((routed, tried))
 }
 
 /// The upstream surely did not accept the submission: forget it, and make a still-`queued` task

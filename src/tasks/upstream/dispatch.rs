@@ -290,7 +290,7 @@ impl Upstream {
                 .iter()
                 .map(|(task, _)| (task.id.as_str(), None))
                 .collect();
-            let routed = state::route_many(&self.db, name, max_in_flight, &items).await?;
+            let (routed, tried) = state::route_many(&self.db, name, max_in_flight, &items).await?;
             for _ in &routed {
                 channel.reserve_submit();
                 self.local_wake.notify_one();
@@ -299,12 +299,9 @@ impl Upstream {
             if !routed.is_empty() {
                 crate::store::notify::announce(&self.db, crate::store::notify::Topic::Local).await;
             }
-            left.extend(
-                group
-                    .into_iter()
-                    .map(|(task, _)| task)
-                    .filter(|task| !routed.contains(&task.id)),
-            );
+            // Those not tried (the channel is full) may go elsewhere; those tried and not
+            // routed are no longer routable.
+            left.extend(group.into_iter().skip(tried).map(|(task, _)| task));
             return Ok((routed.len(), left));
         }
         let markers: Vec<String> = group.iter().map(|(task, _)| marker_for(&task.id)).collect();
@@ -323,13 +320,17 @@ impl Upstream {
                 (task.id.as_str(), Some(submission))
             })
             .collect();
-        let routed = state::route_many(&self.db, name, max_in_flight, &items).await?;
+        let (routed, tried) = state::route_many(&self.db, name, max_in_flight, &items).await?;
         *in_flight.entry(name.to_string()).or_insert(0) += routed.len() as i64;
         let mut count = 0;
         let mut permits = permits.into_iter();
-        for ((task, upstream_model), marker) in group.into_iter().zip(markers) {
+        for (i, ((task, upstream_model), marker)) in group.into_iter().zip(markers).enumerate() {
             if !routed.contains(&task.id) {
-                left.push(task);
+                // Not tried: the channel is full, the task may go elsewhere. Tried and not
+                // routed: it is no longer routable.
+                if i >= tried {
+                    left.push(task);
+                }
                 continue;
             }
             channel.reserve_submit();
