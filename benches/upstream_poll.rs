@@ -18,7 +18,17 @@
 //! prints the bound the poll budget allows, `in flight ÷ (poll_rpm / 60 × poll_batch)` seconds,
 //! beside the measured delays, and how evenly the list calls were spread.
 //!
-//! Run: `cargo bench --bench upstream_poll` (env knobs: see `Knobs::from_env`).
+//! It also prints the rate at which creates reached the fake and the peak in flight upstream
+//! (the bound assumes every task in flight at once), the delays of the tasks that succeeded
+//! after the last create (no API creates competing for the database), calls per task, reelay's
+//! CPU apart from the harness's, and the peak RSS; a progress line every 5 s.
+//!
+//! `BENCH_CALLBACKS=1`: the channel sends `callback_url` (`callbacks = true`: the bench's origin
+//! is plain http) and the fake POSTs the task object to it when the task succeeds, as Ark does;
+//! reelay re-fetches the status before acting.
+//!
+//! Run: `cargo bench --bench upstream_poll` (release), `cargo bench --profile dev --bench
+//! upstream_poll` (reuses a debug build); env knobs: see `Knobs::from_env`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -97,16 +107,26 @@ struct FakeTask {
     /// Wall-clock ms at which the task turns `running` / `succeeded`.
     running_ms: i64,
     succeeded_ms: i64,
+    /// Where the delay went: reelay's answer to the callback, the first list answer that showed
+    /// the task `succeeded`, the download of its video (ms since the epoch).
+    callback_ms: Option<i64>,
+    seen_ms: Option<i64>,
+    downloaded_ms: Option<i64>,
 }
 
 #[derive(Default)]
 struct Counters {
     create: AtomicU64,
+    /// The first and the last create call (ms since the epoch).
+    first_create_ms: AtomicU64,
+    last_create_ms: AtomicU64,
     list: AtomicU64,
     listed_ids: AtomicU64,
     /// When each list call came (ms since the epoch).
     list_at: Mutex<Vec<i64>>,
     callbacks: AtomicU64,
+    /// Callbacks reelay did not answer 200.
+    callbacks_failed: AtomicU64,
     get: AtomicU64,
     delete: AtomicU64,
     files: AtomicU64,
@@ -168,6 +188,12 @@ fn authorized(headers: &HeaderMap) -> bool {
 
 async fn create(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: bytes::Bytes) -> Response {
     fake.calls.create.fetch_add(1, Ordering::Relaxed);
+    let at = now_ms() as u64;
+    let _ =
+        fake.calls
+            .first_create_ms
+            .compare_exchange(0, at, Ordering::Relaxed, Ordering::Relaxed);
+    fake.calls.last_create_ms.fetch_max(at, Ordering::Relaxed);
     tokio::time::sleep(fake.latency).await;
     if !authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
@@ -186,6 +212,9 @@ async fn create(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: bytes::
         created_s: now / 1000,
         running_ms: now + (after / 10).min(1_000),
         succeeded_ms: now + after,
+        callback_ms: None,
+        seen_ms: None,
+        downloaded_ms: None,
     };
     let succeeded_ms = task.succeeded_ms;
     let callback_url = body["callback_url"].as_str().map(str::to_string);
@@ -205,7 +234,13 @@ async fn create(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: bytes::
             };
             if let Some(object) = object {
                 fake.calls.callbacks.fetch_add(1, Ordering::Relaxed);
-                let _ = fake.client.post(&url).json(&object).send().await;
+                let answer = fake.client.post(&url).json(&object).send().await;
+                if !answer.is_ok_and(|r| r.status().is_success()) {
+                    fake.calls.callbacks_failed.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Some(task) = fake.tasks.lock().expect("fake").get_mut(&id) {
+                    task.callback_ms = Some(now_ms());
+                }
             }
         });
     }
@@ -236,9 +271,16 @@ async fn list(
         .fetch_add(ids.len() as u64, Ordering::Relaxed);
     let now = now_ms();
     let items: Vec<Value> = {
-        let tasks = fake.tasks.lock().expect("fake");
+        let mut tasks = fake.tasks.lock().expect("fake");
         ids.iter()
-            .filter_map(|id| tasks.get(id).map(|t| fake.task_json(id, t, now)))
+            .filter_map(|id| {
+                tasks.get_mut(id).map(|t| {
+                    if now >= t.succeeded_ms && t.seen_ms.is_none() {
+                        t.seen_ms = Some(now);
+                    }
+                    fake.task_json(id, t, now)
+                })
+            })
             .collect()
     };
     let total = items.len();
@@ -268,9 +310,13 @@ async fn delete_task(State(fake): State<Arc<Fake>>) -> Response {
     StatusCode::OK.into_response()
 }
 
-async fn file(State(fake): State<Arc<Fake>>, Path(_name): Path<String>) -> Response {
+async fn file(State(fake): State<Arc<Fake>>, Path(name): Path<String>) -> Response {
     fake.calls.files.fetch_add(1, Ordering::Relaxed);
     tokio::time::sleep(fake.latency).await;
+    let id = name.trim_end_matches(".mp4");
+    if let Some(task) = fake.tasks.lock().expect("fake").get_mut(id) {
+        task.downloaded_ms.get_or_insert(now_ms());
+    }
     ([("content-type", "video/mp4")], fake.mp4.clone()).into_response()
 }
 
@@ -592,6 +638,49 @@ fn main() {
             .collect()
     };
     delays.sort_unstable();
+    // The same for the tasks that succeeded once every create had reached the fake (no API
+    // creates or routing competing for the database any more).
+    let mut settled: Vec<i64> = {
+        let last_create = fake.calls.last_create_ms.load(Ordering::Relaxed) as i64;
+        let tasks = fake.tasks.lock().expect("fake");
+        done.iter()
+            .filter_map(|(id, at)| tasks.get(id).map(|t| (at - t.succeeded_ms, t.succeeded_ms)))
+            .filter(|(_, succeeded)| *succeeded > last_create)
+            .map(|(delay, _)| delay)
+            .collect()
+    };
+    settled.sort_unstable();
+    // Where the delay went, per stage (ms), over the completed tasks that reached each stage.
+    let stages: Vec<(&str, Vec<i64>)> = {
+        let tasks = fake.tasks.lock().expect("fake");
+        let done: Vec<(&FakeTask, i64)> = done
+            .iter()
+            .filter_map(|(id, at)| tasks.get(id).map(|t| (t, *at)))
+            .collect();
+        let stage = |f: &dyn Fn(&FakeTask, i64) -> Option<i64>| {
+            let mut v: Vec<i64> = done.iter().filter_map(|(t, at)| f(t, *at)).collect();
+            v.sort_unstable();
+            v
+        };
+        vec![
+            (
+                "succeeded → reelay answered its callback",
+                stage(&|t, _| t.callback_ms.map(|c| c - t.succeeded_ms)),
+            ),
+            (
+                "succeeded → first list answer showing it",
+                stage(&|t, _| t.seen_ms.map(|s| s - t.succeeded_ms)),
+            ),
+            (
+                "that answer → video downloaded",
+                stage(&|t, _| Some(t.downloaded_ms? - t.seen_ms?)),
+            ),
+            (
+                "video downloaded → completed",
+                stage(&|t, at| t.downloaded_ms.map(|d| at - d)),
+            ),
+        ]
+    };
     let mean = delays.iter().sum::<i64>() as f64 / delays.len().max(1) as f64;
     let n = created.max(1) as f64;
     let calls = &fake.calls;
@@ -638,6 +727,24 @@ fn main() {
     }
     println!("| delay mean | {mean:.0} ms |");
     println!(
+        "| delay p50 / p90 / p99 of the {} tasks that succeeded after the last create | {} / {} / {} ms |",
+        settled.len(),
+        percentile(&settled, 50.0),
+        percentile(&settled, 90.0),
+        percentile(&settled, 99.0)
+    );
+    for (label, values) in &stages {
+        if values.is_empty() {
+            continue;
+        }
+        println!(
+            "| stage: {label}, p50 / p90 / p99 | {} / {} / {} ms |",
+            percentile(values, 50.0),
+            percentile(values, 90.0),
+            percentile(values, 99.0)
+        );
+    }
+    println!(
         "| bound: in flight ÷ (poll_rpm/60 × poll_batch) | {:.1} s for {} tasks; {:.1} s for the peak {peak_in_flight} seen in flight upstream |",
         bound_s(knobs.tasks as f64),
         knobs.tasks,
@@ -648,8 +755,9 @@ fn main() {
         u64::from(knobs.poll_rpm).div_ceil(60)
     );
     println!(
-        "| callbacks sent by the fake | {} |",
-        load(&calls.callbacks)
+        "| callbacks sent by the fake (not answered 200) | {} ({}) |",
+        load(&calls.callbacks),
+        load(&calls.callbacks_failed)
     );
     println!(
         "| delay min / max | {} / {} ms |",
@@ -660,6 +768,12 @@ fn main() {
         "| create calls | {} ({:.2}/task) |",
         load(&calls.create),
         load(&calls.create) as f64 / n
+    );
+    let create_span_s =
+        load(&calls.last_create_ms).saturating_sub(load(&calls.first_create_ms)) as f64 / 1000.0;
+    println!(
+        "| creates reaching the fake: rate / span / peak in flight upstream | {:.0}/s / {create_span_s:.1} s / {peak_in_flight} |",
+        load(&calls.create) as f64 / create_span_s.max(0.001),
     );
     println!(
         "| list calls (filter.task_ids) | {} ({:.2}/task) |",

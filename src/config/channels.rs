@@ -124,6 +124,10 @@ pub struct UpstreamSettings {
     pub download_max_bytes: u64,
     /// Download attempts of a result before the task fails with a refund.
     pub download_attempts: u32,
+    /// Results copied at once per process (each copy holds its video in memory, at most
+    /// `download_max_bytes`): with N tasks in flight finishing over T seconds, copies must keep
+    /// up with N / T per second.
+    pub rehost_concurrency: u32,
 }
 
 impl Default for UpstreamSettings {
@@ -134,6 +138,7 @@ impl Default for UpstreamSettings {
             download_timeout_secs: 300,
             download_max_bytes: 500 * 1024 * 1024,
             download_attempts: 20,
+            rehost_concurrency: 32,
         }
     }
 }
@@ -262,6 +267,12 @@ pub fn validate(
     if upstream.dispatch_interval_ms == 0 {
         return Err(ConfigError::InvalidKey {
             key: "upstream.dispatch_interval_ms".into(),
+            message: "must be at least 1".into(),
+        });
+    }
+    if upstream.rehost_concurrency == 0 {
+        return Err(ConfigError::InvalidKey {
+            key: "upstream.rehost_concurrency".into(),
             message: "must be at least 1".into(),
         });
     }

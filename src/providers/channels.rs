@@ -145,6 +145,11 @@ impl Channel {
         !(self.limited && health.creates_paused_until.is_some_and(|until| now < until))
     }
 
+    /// The breaker opened and has cooled down: the next create is its one trial call.
+    pub(crate) fn on_trial(&self) -> bool {
+        self.health().open_until.is_some()
+    }
+
     /// The database refused a create slot: routing skips this channel until `until`.
     pub(crate) fn pause_creates_until(&self, until: Instant) {
         self.health().creates_paused_until = Some(until);

@@ -68,6 +68,71 @@ pub async fn take(
     Ok(Err(Duration::from_micros(wait as u64)))
 }
 
+/// Consecutive slots granted at once by [`take_many`]: `count` slots, the first at `first` (µs
+/// since the epoch), one `every` µs apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slots {
+    pub first: Slot,
+    pub count: i64,
+    pub every: i64,
+}
+
+impl Slots {
+    /// The moment of the `i`-th slot (from 0).
+    pub fn at(&self, i: i64) -> Slot {
+        self.first + i * self.every
+    }
+}
+
+/// Takes up to `n` consecutive slots of `scope`'s limit, as many as fall within `ahead` of
+/// `now_us` (what `n` calls of [`take`] in a row would grant, in one transaction): `Ok(slots)`
+/// with at least one slot, or `Err(wait)` as [`take`] answers when not even one is free.
+///
+/// The scope's row is locked before it is read (PostgreSQL: the upsert's row lock, held to
+/// commit; SQLite: the write lock), so concurrent takers, on any replica, never share a slot.
+pub async fn take_many(
+    db: &Db,
+    scope: &str,
+    rpm: i64,
+    now_us: i64,
+    ahead: Duration,
+    n: i64,
+) -> Result<Result<Slots, Duration>, sqlx::Error> {
+    let every = slot_us(rpm);
+    let ahead_us = ahead.as_micros() as i64;
+    let mut tx = db.write.begin().await?;
+    // An absent row means a TAT in the past; 0 is one.
+    sqlx::query(
+        "INSERT INTO rate_limits (scope, tat_us) VALUES ($1, 0) \
+         ON CONFLICT (scope) DO UPDATE SET tat_us = rate_limits.tat_us",
+    )
+    .bind(scope)
+    .execute(&mut *tx)
+    .await?;
+    let tat: i64 = sqlx::query_scalar("SELECT tat_us FROM rate_limits WHERE scope = $1")
+        .bind(scope)
+        .fetch_one(&mut *tx)
+        .await?;
+    let first = tat.max(now_us);
+    if first > now_us + ahead_us || n < 1 {
+        tx.commit().await?;
+        let wait = (first - ahead_us - now_us).max(1);
+        return Ok(Err(Duration::from_micros(wait as u64)));
+    }
+    let count = n.min((now_us + ahead_us - first) / every + 1);
+    sqlx::query("UPDATE rate_limits SET tat_us = $1 WHERE scope = $2")
+        .bind(first + count * every)
+        .bind(scope)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(Slots {
+        first,
+        count,
+        every,
+    }))
+}
+
 /// Deletes the scopes whose next slot freed more than a minute before `now_us` (an absent row
 /// means the same as a TAT in the past).
 pub(crate) async fn prune(db: &Db, now_us: i64) -> Result<u64, sqlx::Error> {
@@ -145,5 +210,52 @@ mod tests {
             .unwrap()
             .is_err());
         assert_eq!(prune(&db, later + 120_000_000).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn many_slots_at_once_are_the_slots_single_takes_would_get() {
+        let (a, b, _dir) = two_handles().await;
+        let now = 1_000_000_000_000;
+        let ahead = Duration::from_millis(250);
+        // 600 per minute, booking 250 ms ahead: the slots at +0, +100 and +200 ms.
+        let slots = take_many(&a, "s", 600, now, ahead, 10)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            slots,
+            Slots {
+                first: now,
+                count: 3,
+                every: 100_000
+            }
+        );
+        assert_eq!(slots.at(2), now + 200_000);
+        // Nothing is left within the booking, on either handle; the wait is to the next one.
+        assert_eq!(
+            take_many(&b, "s", 600, now, ahead, 1).await.unwrap(),
+            Err(Duration::from_micros(50_000))
+        );
+        assert_eq!(
+            take(&b, "s", 600, now, ahead).await.unwrap(),
+            Err(Duration::from_micros(50_000))
+        );
+        // A single take and a batch share one sequence of slots.
+        assert_eq!(
+            take(&b, "s", 600, now + 50_000, ahead).await.unwrap(),
+            Ok(now + 300_000)
+        );
+        let slots = take_many(&a, "s", 600, now + 250_000, ahead, 2)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((slots.first, slots.count), (now + 400_000, 2));
+        // An idle scope starts afresh at now, with no saved-up burst.
+        let later = now + 3_600_000_000;
+        let slots = take_many(&b, "s", 600, later, Duration::ZERO, 5)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((slots.first, slots.count), (later, 1));
     }
 }

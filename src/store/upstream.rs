@@ -165,10 +165,13 @@ pub(crate) async fn reschedule(
     Ok(())
 }
 
-/// Reschedules many rows in one transaction: `(task_id, next_poll_ms, last_status)`.
+/// Reschedules many rows in one transaction, after a status call asked at `asked_ms`:
+/// `(task_id, next_poll_ms, last_status)`. A row a callback poked after the call was asked
+/// stays due at once (the answer may predate what the callback announced).
 pub(crate) async fn reschedule_many(
     db: &Db,
     rows: &[(String, i64, String)],
+    asked_ms: i64,
 ) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
@@ -177,9 +180,11 @@ pub(crate) async fn reschedule_many(
     let mut tx = db.write.begin().await?;
     for (task_id, at, status) in rows {
         sqlx::query(
-            "UPDATE upstream_tasks SET next_poll_ms = $1, polls = polls + 1, last_status = $2, misses = 0, updated_ms = $3 \
-             WHERE task_id = $4 AND submit_state = 'submitted'",
+            "UPDATE upstream_tasks SET next_poll_ms = CASE WHEN next_poll_ms = 0 AND updated_ms >= $1 THEN 0 ELSE $2 END, \
+             polls = polls + 1, last_status = $3, misses = 0, updated_ms = $4 \
+             WHERE task_id = $5 AND submit_state = 'submitted'",
         )
+        .bind(asked_ms)
         .bind(at)
         .bind(status)
         .bind(now)
@@ -264,13 +269,15 @@ pub async fn orphaned(
     .await
 }
 
-/// A callback named this upstream task: look at it now. False when reelay does not know it.
+/// A callback named this upstream task: look at it now, before every planned look (its next
+/// look is planned at 0, so the next status call takes it first). False when reelay does not
+/// know it.
 pub(crate) async fn poke(db: &Db, channel: &str, upstream_id: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE upstream_tasks SET next_poll_ms = $1, updated_ms = $2 WHERE channel = $3 AND upstream_id = $4 \
          AND submit_state = 'submitted'",
     )
-    .bind(now_ms())
+    .bind(0_i64)
     .bind(now_ms())
     .bind(channel)
     .bind(upstream_id)

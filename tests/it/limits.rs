@@ -341,3 +341,71 @@ async fn the_shared_rate_limit_paces_evenly_and_exactly_across_two_replicas() {
     assert!(slots.len() as i64 <= span / interval + 1);
     app.finish().await;
 }
+
+/// Issue #23, the dispatcher's batches: one replica books many slots at once
+/// (`rate::take_many`, as a routing pass does) while another takes them one by one, both
+/// booking ahead. Every slot granted, by either, is at least one interval after the previous
+/// one, and never beyond the booking: a batch is exactly the slots single takes would get.
+#[tokio::test]
+async fn batched_and_single_slot_takes_never_share_a_slot_across_two_replicas() {
+    use reelay::store::rate;
+    let app = spawn_app().await;
+    let url = backend_settings(app.data_dir.path()).database_url();
+    let second = reelay::store::Db::connect(&url)
+        .await
+        .expect("second handle");
+    let rpm: i64 = 1200;
+    let interval = rate::slot_us(rpm);
+    let booking = Duration::from_millis(200);
+    let scope = "test:batched";
+    let batches = async {
+        let mut slots = Vec::new();
+        let until = std::time::Instant::now() + Duration::from_secs(2);
+        while std::time::Instant::now() < until {
+            let now = reelay::clock::now_us();
+            match rate::take_many(&app.db, scope, rpm, now, booking, 7)
+                .await
+                .expect("limiter")
+            {
+                Ok(taken) => {
+                    assert!((1..=7).contains(&taken.count), "{taken:?}");
+                    assert!(taken.first >= now);
+                    assert!(taken.at(taken.count - 1) <= now + booking.as_micros() as i64);
+                    slots.extend((0..taken.count).map(|i| taken.at(i)));
+                }
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+        slots
+    };
+    let singles = async {
+        let mut slots = Vec::new();
+        let until = std::time::Instant::now() + Duration::from_secs(2);
+        while std::time::Instant::now() < until {
+            let now = reelay::clock::now_us();
+            match rate::take(&second, scope, rpm, now, booking)
+                .await
+                .expect("limiter")
+            {
+                Ok(slot) => slots.push(slot),
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+        slots
+    };
+    let (batched, single) = tokio::join!(batches, singles);
+    assert!(
+        !batched.is_empty() && !single.is_empty(),
+        "both replicas were served"
+    );
+    let mut slots: Vec<i64> = batched.iter().chain(single.iter()).copied().collect();
+    slots.sort_unstable();
+    for pair in slots.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= interval,
+            "two slots {} µs apart (interval {interval} µs)",
+            pair[1] - pair[0]
+        );
+    }
+    app.finish().await;
+}

@@ -333,10 +333,8 @@ pub struct NewSubmission<'a> {
 }
 
 /// Routes an unrouted `queued` task to `channel`, only while fewer than `max_in_flight` tasks
-/// are in flight on it (`None`: no limit), counted in the database in the same transaction so
-/// the limit holds across replicas: an in-process channel's routed, unfinished tasks; a remote
-/// channel's open submissions. For a remote channel, `submission` is recorded as `submitting`
-/// in the same transaction. False when the task is no longer routable or the channel is full.
+/// are in flight on it (`None`: no limit); see [`route_many`]. False when the task is no longer
+/// routable or the channel is full.
 pub async fn route(
     db: &Db,
     task_id: &str,
@@ -344,8 +342,35 @@ pub async fn route(
     max_in_flight: Option<i64>,
     submission: Option<NewSubmission<'_>>,
 ) -> Result<bool, sqlx::Error> {
+    let (routed, _) = route_many(db, channel, max_in_flight, &[(task_id, submission)]).await?;
+    Ok(!routed.is_empty())
+}
+
+/// Tasks routed per statement by [`route_many`] (7 bound values each at most, far below both
+/// backends' limit on a statement's parameters).
+const ROUTE_CHUNK: usize = 100;
+
+/// Routes unrouted `queued` tasks to `channel` in one transaction, in the order given, while
+/// fewer than `max_in_flight` tasks are in flight on it (`None`: no limit), counted in the
+/// database in the same transaction so the limit holds across replicas: an in-process channel's
+/// routed, unfinished tasks; a remote channel's open submissions. For a remote channel, each
+/// task's `submission` (all `Some`) is recorded as `submitting` in the same transaction. Returns
+/// the ids routed, in no particular order, and how many of `tasks` (from the first) were tried:
+/// a task tried but not routed is no longer routable (routed by another replica, cancelled);
+/// the tasks past those were not tried, the channel being full.
+pub async fn route_many(
+    db: &Db,
+    channel: &str,
+    max_in_flight: Option<i64>,
+    tasks: &[(&str, Option<NewSubmission<'_>>)],
+) -> Result<(Vec<String>, usize), sqlx::Error> {
+    if tasks.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    let remote = tasks[0].1.is_some();
     let now_ms = super::super::upstream::now_ms();
     let mut tx = db.write.begin().await?;
+    let mut room = i64::MAX;
     if let Some(max_in_flight) = max_in_flight {
         // Serialise routing per channel (PostgreSQL: a row lock on the channel's state row,
         // held to commit; SQLite has one writer anyway), then count what is in flight.
@@ -357,7 +382,7 @@ pub async fn route(
         .bind(now())
         .execute(&mut *tx)
         .await?;
-        let count = if submission.is_some() {
+        let count = if remote {
             "SELECT COUNT(*) FROM upstream_tasks WHERE channel = $1 AND submit_state IN ('submitting', 'submitted')"
         } else {
             "SELECT COUNT(*) FROM tasks WHERE channel = $1 AND status IN ('queued', 'processing')"
@@ -366,42 +391,89 @@ pub async fn route(
             .bind(channel)
             .fetch_one(&mut *tx)
             .await?;
-        if in_flight >= max_in_flight {
-            return Ok(false);
+        room = max_in_flight - in_flight;
+    }
+    let mut routed: Vec<String> = Vec::new();
+    let mut tried = 0;
+    let mut rest = tasks;
+    while room > 0 && !rest.is_empty() {
+        let take = rest.len().min(ROUTE_CHUNK).min(room as usize);
+        let (chunk, after) = rest.split_at(take);
+        rest = after;
+        tried += chunk.len();
+        let placeholders = (0..chunk.len())
+            .map(|i| format!("${}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE tasks SET channel = $1, updated_at = $2 \
+             WHERE status = 'queued' AND channel IS NULL AND id IN ({placeholders}) RETURNING id"
+        );
+        let mut update = sqlx::query_scalar::<_, String>(&sql)
+            .bind(channel)
+            .bind(now());
+        for (task_id, _) in chunk {
+            update = update.bind(*task_id);
         }
-    }
-    let routed = sqlx::query(
-        "UPDATE tasks SET channel = $1, updated_at = $2 WHERE id = $3 AND status = 'queued' AND channel IS NULL",
-    )
-    .bind(channel)
-    .bind(now())
-    .bind(task_id)
-    .execute(&mut *tx)
-    .await?;
-    if routed.rows_affected() != 1 {
-        return Ok(false);
-    }
-    if let Some(submission) = submission {
-        sqlx::query("DELETE FROM upstream_tasks WHERE task_id = $1")
-            .bind(task_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO upstream_tasks (task_id, channel, upstream_model, submit_state, marker, submit_started_ms, \
-             next_poll_ms, updated_ms) VALUES ($1, $2, $3, 'submitting', $4, $5, $6, $7)",
-        )
-        .bind(task_id)
-        .bind(channel)
-        .bind(submission.upstream_model)
-        .bind(submission.marker)
-        .bind(now_ms)
-        .bind(submission.reconcile_at_ms)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
+        let ids = update.fetch_all(&mut *tx).await?;
+        room -= ids.len() as i64;
+        if remote && !ids.is_empty() {
+            let done: Vec<&(&str, Option<NewSubmission<'_>>)> = chunk
+                .iter()
+                .filter(|(task_id, _)| ids.iter().any(|id| id == task_id))
+                .collect();
+            let placeholders = (0..done.len())
+                .map(|i| format!("${}", i + 1))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("DELETE FROM upstream_tasks WHERE task_id IN ({placeholders})");
+            let mut delete = sqlx::query(&sql);
+            for (task_id, _) in &done {
+                delete = delete.bind(*task_id);
+            }
+            delete.execute(&mut *tx).await?;
+            let values = (0..done.len())
+                .map(|i| {
+                    let b = i * 7;
+                    format!(
+                        "(${}, ${}, ${}, 'submitting', ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO upstream_tasks (task_id, channel, upstream_model, submit_state, marker, \
+                 submit_started_ms, next_poll_ms, updated_ms) VALUES {values}"
+            );
+            let mut insert = sqlx::query(&sql);
+            for (task_id, submission) in &done {
+                let Some(submission) = submission else {
+                    return Err(sqlx::Error::Protocol(
+                        "route_many: a remote routing without its submission".into(),
+                    ));
+                };
+                insert = insert
+                    .bind(*task_id)
+                    .bind(channel)
+                    .bind(submission.upstream_model)
+                    .bind(submission.marker)
+                    .bind(now_ms)
+                    .bind(submission.reconcile_at_ms)
+                    .bind(now_ms);
+            }
+            insert.execute(&mut *tx).await?;
+        }
+        routed.extend(ids);
     }
     tx.commit().await?;
-    Ok(true)
+    Ok((routed, tried))
 }
 
 /// The upstream surely did not accept the submission: forget it, and make a still-`queued` task

@@ -9,6 +9,7 @@
 //! ambiguous → left `submitting` for the poller to reconcile.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,14 @@ use crate::tasks::state::{self, Holder, NewSubmission};
 
 /// Unrouted tasks looked at per pass.
 const PASS: i64 = 500;
+
+/// What one routing pass did.
+#[derive(Debug, Default)]
+struct Pass {
+    routed: usize,
+    /// The pass was full and routed some: more tasks are likely waiting.
+    more: bool,
+}
 /// How long an upstream may fetch a task's assets from reelay (it may queue the task for hours).
 const ASSET_URL_TTL_SECS: i64 = 24 * 3600;
 /// How far ahead a remote channel's create may book its `rpm` slot (the submission sleeps until
@@ -36,14 +45,26 @@ const CREATE_BOOKING: Duration = Duration::from_secs(1);
 /// How long a task skips a channel that refused it without a `Retry-After`.
 const DEFAULT_AVOID: Duration = Duration::from_secs(30);
 
+/// One routing pass's tasks picked for one channel, with the upstream model of each.
+type Group = Vec<(TaskRow, String)>;
+
 impl Upstream {
     pub(super) async fn dispatch_loop(self: Arc<Self>, shutdown: CancellationToken) {
         let mut submits = JoinSet::new();
         let every = Duration::from_millis(self.settings.dispatch_interval_ms);
         loop {
             while submits.try_join_next().is_some() {}
-            if let Err(error) = self.dispatch_once(&mut submits).await {
-                tracing::error!(%error, "dispatching queued tasks failed");
+            let more = match self.dispatch_pass(&mut submits).await {
+                Ok(pass) => pass.more,
+                Err(error) => {
+                    tracing::error!(%error, "dispatching queued tasks failed");
+                    false
+                }
+            };
+            if more {
+                // A full pass routed tasks: more are waiting; route them now.
+                tokio::task::yield_now().await;
+                continue;
             }
             // Tasks held back only by a channel's `rpm` are routed when its next slots free,
             // not a whole interval later.
@@ -70,10 +91,24 @@ impl Upstream {
         self: &Arc<Self>,
         submits: &mut JoinSet<()>,
     ) -> Result<usize, sqlx::Error> {
+        Ok(self.dispatch_pass(submits).await?.routed)
+    }
+
+    /// One routing pass over the oldest `PASS` unrouted tasks. Each task picks a channel by the
+    /// routing rules among those that can take it now; each channel's picks are then booked
+    /// together (its `rpm` slots in one take, its create permits) and routed in one transaction,
+    /// which counts the channel's `max_concurrency` in the database. A channel that could not
+    /// take all of its picks (out of slots, permits or room) is skipped by the next round of
+    /// the same pass, so the rest fall over to the other channels, as when routed one by one.
+    async fn dispatch_pass(
+        self: &Arc<Self>,
+        submits: &mut JoinSet<()>,
+    ) -> Result<Pass, sqlx::Error> {
         let tasks = crate::store::tasks::unrouted(&self.db, PASS).await?;
         if tasks.is_empty() {
-            return Ok(0);
+            return Ok(Pass::default());
         }
+        let full = tasks.len() as i64 >= PASS;
         // An operator's pause may have been set through another replica's admin API.
         let paused = rows::paused_channels(&self.db).await?;
         for channel in &self.channels.list {
@@ -88,126 +123,223 @@ impl Upstream {
             }
         }
         let timeout = self.settings.queue_timeout_secs as i64;
-        let mut routed = 0;
+        let mut pending = Vec::with_capacity(tasks.len());
         for task in tasks {
-            if now() - task.created_at >= timeout {
-                let message = format!(
-                    "no channel could take this task within {} minutes; the task was refunded",
-                    timeout / 60
-                );
-                if state::fail(
-                    &self.db,
-                    &task.id,
-                    Holder::Queued,
-                    &TaskFailure::new("queue_timeout", message),
-                )
-                .await?
-                {
-                    tracing::warn!(task_id = %task.id, model = %task.model, "task timed out waiting for a channel");
-                }
+            if now() - task.created_at < timeout {
+                pending.push(task);
                 continue;
             }
-            let avoided = self.avoided(&task.id);
-            let serving: Vec<(&Arc<Channel>, String)> = self
-                .channels
-                .list
-                .iter()
-                .filter_map(|c| {
-                    c.settings
-                        .upstream_model(&task.model)
-                        .map(|m| (c, m.to_string()))
-                })
-                .collect();
-            let candidates: Vec<Candidate> = serving
-                .iter()
-                .map(|(channel, _)| {
-                    let name = channel.name();
-                    let available = !avoided.iter().any(|a| a == name)
-                        && channel.can_submit()
-                        && (!channel.limited
-                            || in_flight.get(name).copied().unwrap_or(0)
-                                < i64::from(channel.settings.max_concurrency));
-                    Candidate {
-                        priority: channel.settings.priority,
-                        weight: channel.settings.weight,
-                        available,
-                    }
-                })
-                .collect();
-            let roll = rand::thread_rng().gen::<u64>();
-            let Some(index) = routing::pick(&candidates, roll) else {
-                continue;
-            };
-            let (channel, upstream_model) = &serving[index];
-            // The channel's create RPM, paced in the database so that it holds across replicas:
-            // a remote channel's create may book a slot up to `CREATE_BOOKING` ahead (its
-            // submission waits for it), an in-process routing takes only a slot that is due.
-            let mut not_before_us = None;
-            if channel.limited {
-                let booking = if channel.execution() == Execution::Remote {
-                    CREATE_BOOKING
-                } else {
-                    Duration::ZERO
-                };
-                let now_us = crate::clock::now_us();
-                match crate::store::rate::take(
-                    &self.db,
-                    &format!("channel:{}", channel.name()),
-                    i64::from(channel.settings.rpm),
-                    now_us,
-                    booking,
-                )
-                .await?
-                {
-                    Ok(slot) => not_before_us = (slot > now_us).then_some(slot),
-                    Err(wait) => {
-                        // Look again when half a booking's worth of slots has freed (at least
-                        // the next slot), so that one pass books several.
-                        channel.pause_creates_until(Instant::now() + wait.max(booking / 2));
-                        continue;
-                    }
-                }
-            }
-            let max_in_flight = channel
-                .limited
-                .then_some(i64::from(channel.settings.max_concurrency));
-            if channel.execution() == Execution::InProcess {
-                if state::route(&self.db, &task.id, channel.name(), max_in_flight, None).await? {
-                    channel.reserve_submit();
-                    *in_flight.entry(channel.name().to_string()).or_insert(0) += 1;
-                    self.local_wake.notify_one();
-                    crate::store::notify::announce(&self.db, crate::store::notify::Topic::Local)
-                        .await;
-                    routed += 1;
-                }
-                continue;
-            }
-            let marker = marker_for(&task.id);
-            let reconcile_at_ms = now_ms()
-                + channel.settings.request_timeout_ms as i64
-                + channel.settings.reconcile_after_ms as i64;
-            let submission = NewSubmission {
-                upstream_model,
-                marker: &marker,
-                reconcile_at_ms,
-            };
-            if !state::route(
+            let message = format!(
+                "no channel could take this task within {} minutes; the task was refunded",
+                timeout / 60
+            );
+            if state::fail(
                 &self.db,
                 &task.id,
-                channel.name(),
-                max_in_flight,
-                Some(submission),
+                Holder::Queued,
+                &TaskFailure::new("queue_timeout", message),
             )
             .await?
             {
+                tracing::warn!(task_id = %task.id, model = %task.model, "task timed out waiting for a channel");
+            }
+        }
+        let mut routed = 0;
+        // Channels that take nothing more in this pass.
+        let mut spent: Vec<bool> = vec![false; self.channels.list.len()];
+        while !pending.is_empty() {
+            let mut groups: Vec<Group> = vec![Vec::new(); self.channels.list.len()];
+            for task in pending {
+                let avoided = self.avoided(&task.id);
+                let serving: Vec<(usize, String)> = self
+                    .channels
+                    .list
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, c)| {
+                        c.settings
+                            .upstream_model(&task.model)
+                            .map(|m| (i, m.to_string()))
+                    })
+                    .collect();
+                let candidates: Vec<Candidate> = serving
+                    .iter()
+                    .map(|(i, _)| {
+                        let channel = &self.channels.list[*i];
+                        let name = channel.name();
+                        let picked = groups[*i].len() as i64;
+                        let available = !spent[*i]
+                            && !avoided.iter().any(|a| a == name)
+                            && channel.can_submit()
+                            // A cooled-down breaker lets one trial call through.
+                            && (picked == 0 || !channel.on_trial())
+                            && (!channel.limited
+                                || in_flight.get(name).copied().unwrap_or(0) + picked
+                                    < i64::from(channel.settings.max_concurrency));
+                        Candidate {
+                            priority: channel.settings.priority,
+                            weight: channel.settings.weight,
+                            available,
+                        }
+                    })
+                    .collect();
+                let roll = rand::thread_rng().gen::<u64>();
+                // A task no channel can take now stays unrouted until a later pass.
+                if let Some(index) = routing::pick(&candidates, roll) {
+                    let (i, upstream_model) = &serving[index];
+                    groups[*i].push((task, upstream_model.clone()));
+                }
+            }
+            pending = Vec::new();
+            for (i, group) in groups.into_iter().enumerate() {
+                if group.is_empty() {
+                    continue;
+                }
+                let channel = self.channels.list[i].clone();
+                let (count, left) = self
+                    .route_group(&channel, group, &mut in_flight, submits)
+                    .await?;
+                routed += count;
+                if !left.is_empty() {
+                    spent[i] = true;
+                    pending.extend(left);
+                }
+            }
+        }
+        Ok(Pass {
+            routed,
+            more: full && routed > 0,
+        })
+    }
+
+    /// Books and routes one channel's picks (oldest first); returns how many were routed and
+    /// the picks it could not take (out of `rpm` slots, create permits or `max_concurrency`).
+    async fn route_group(
+        self: &Arc<Self>,
+        channel: &Arc<Channel>,
+        mut group: Group,
+        in_flight: &mut HashMap<String, i64>,
+        submits: &mut JoinSet<()>,
+    ) -> Result<(usize, Vec<TaskRow>), sqlx::Error> {
+        let remote = channel.execution() == Execution::Remote;
+        let mut left: Vec<TaskRow> = Vec::new();
+        // Create calls in flight in this process: a permit per routed task, taken first.
+        let mut permits = Vec::new();
+        if remote {
+            if let Some(semaphore) = self.create_permits.get(channel.name()) {
+                while permits.len() < group.len() {
+                    match semaphore.clone().try_acquire_owned() {
+                        Ok(permit) => permits.push(permit),
+                        Err(_) => {
+                            self.creates_starved.store(true, Ordering::SeqCst);
+                            break;
+                        }
+                    }
+                }
+                left.extend(group.drain(permits.len()..).map(|(task, _)| task));
+                if group.is_empty() {
+                    return Ok((0, left));
+                }
+            }
+        }
+        // The channel's create RPM, paced in the database so that it holds across replicas:
+        // a remote channel's creates may book slots up to `CREATE_BOOKING` ahead (each
+        // submission waits for its own), an in-process routing takes only a slot that is due.
+        let mut slots = None;
+        if channel.limited {
+            let booking = if remote {
+                CREATE_BOOKING
+            } else {
+                Duration::ZERO
+            };
+            let now_us = crate::clock::now_us();
+            match crate::store::rate::take_many(
+                &self.db,
+                &format!("channel:{}", channel.name()),
+                i64::from(channel.settings.rpm),
+                now_us,
+                booking,
+                group.len() as i64,
+            )
+            .await?
+            {
+                Ok(taken) => {
+                    if (taken.count as usize) < group.len() {
+                        // Look again when half a booking's worth of slots has freed (at least
+                        // the next slot), so that one pass books several.
+                        let next = taken.at(taken.count) - booking.as_micros() as i64 - now_us;
+                        let wait = Duration::from_micros(next.max(1) as u64);
+                        channel.pause_creates_until(Instant::now() + wait.max(booking / 2));
+                        left.extend(group.drain(taken.count as usize..).map(|(task, _)| task));
+                    }
+                    slots = Some(taken);
+                }
+                Err(wait) => {
+                    channel.pause_creates_until(Instant::now() + wait.max(booking / 2));
+                    left.extend(group.into_iter().map(|(task, _)| task));
+                    return Ok((0, left));
+                }
+            }
+        }
+        let max_in_flight = channel
+            .limited
+            .then_some(i64::from(channel.settings.max_concurrency));
+        let name = channel.name();
+        if !remote {
+            let items: Vec<(&str, Option<NewSubmission<'_>>)> = group
+                .iter()
+                .map(|(task, _)| (task.id.as_str(), None))
+                .collect();
+            let (routed, tried) = state::route_many(&self.db, name, max_in_flight, &items).await?;
+            for _ in &routed {
+                channel.reserve_submit();
+                self.local_wake.notify_one();
+            }
+            *in_flight.entry(name.to_string()).or_insert(0) += routed.len() as i64;
+            if !routed.is_empty() {
+                crate::store::notify::announce(&self.db, crate::store::notify::Topic::Local).await;
+            }
+            // Those not tried (the channel is full) may go elsewhere; those tried and not
+            // routed are no longer routable.
+            left.extend(group.into_iter().skip(tried).map(|(task, _)| task));
+            return Ok((routed.len(), left));
+        }
+        let markers: Vec<String> = group.iter().map(|(task, _)| marker_for(&task.id)).collect();
+        let reconcile_at_ms = now_ms()
+            + channel.settings.request_timeout_ms as i64
+            + channel.settings.reconcile_after_ms as i64;
+        let items: Vec<(&str, Option<NewSubmission<'_>>)> = group
+            .iter()
+            .zip(&markers)
+            .map(|((task, upstream_model), marker)| {
+                let submission = NewSubmission {
+                    upstream_model,
+                    marker,
+                    reconcile_at_ms,
+                };
+                (task.id.as_str(), Some(submission))
+            })
+            .collect();
+        let (routed, tried) = state::route_many(&self.db, name, max_in_flight, &items).await?;
+        *in_flight.entry(name.to_string()).or_insert(0) += routed.len() as i64;
+        let mut count = 0;
+        let mut permits = permits.into_iter();
+        for (i, ((task, upstream_model), marker)) in group.into_iter().zip(markers).enumerate() {
+            if !routed.contains(&task.id) {
+                // Not tried: the channel is full, the task may go elsewhere. Tried and not
+                // routed: it is no longer routable.
+                if i >= tried {
+                    left.push(task);
+                }
                 continue;
             }
             channel.reserve_submit();
-            *in_flight.entry(channel.name().to_string()).or_insert(0) += 1;
-            routed += 1;
+            // Slots in the order of the picks routed; a pick not routed leaves its slot unused.
+            let not_before_us = slots.map(|slots| slots.at(count as i64));
+            count += 1;
+            let permit = permits.next();
             let upstream = self.clone();
-            let channel = (*channel).clone();
-            let upstream_model = upstream_model.clone();
+            let channel = channel.clone();
             submits.spawn(async move {
                 if let Some(slot) = not_before_us {
                     let wait = slot - crate::clock::now_us();
@@ -218,9 +350,13 @@ impl Upstream {
                 upstream
                     .submit(&channel, &task, &upstream_model, &marker)
                     .await;
+                drop(permit);
+                if upstream.creates_starved.swap(false, Ordering::SeqCst) {
+                    upstream.wake.notify_one();
+                }
             });
         }
-        Ok(routed)
+        Ok((count, left))
     }
 
     /// Signed URLs of the request's assets (valid for `ASSET_URL_TTL_SECS`), by asset id; an

@@ -16,6 +16,7 @@ mod rehost;
 mod runtime;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -28,8 +29,9 @@ use crate::providers::channels::Channels;
 use crate::storage::Storage;
 use crate::store::Db;
 
-/// Downloads of results running at once in this process.
-const REHOST_CONCURRENCY: usize = 8;
+/// Create calls a remote channel has in flight at once in this process (counting those waiting
+/// for their `rpm` slot): the dispatcher routes no more to it until one ends.
+const CREATES_IN_FLIGHT: usize = 256;
 
 /// Everything the dispatcher and pollers share.
 pub struct Upstream {
@@ -55,6 +57,11 @@ pub struct Upstream {
     /// Run times learned from the tasks seen to end, by class (plans the poller's looks).
     run_times: runtime::RunTimes,
     rehost_permits: Arc<Semaphore>,
+    /// Per remote channel, its create calls in flight ([`CREATES_IN_FLIGHT`]).
+    create_permits: HashMap<String, Arc<Semaphore>>,
+    /// A routing pass left tasks because a channel had no create permit left: the next create
+    /// that ends wakes the dispatcher.
+    creates_starved: AtomicBool,
 }
 
 impl Upstream {
@@ -73,6 +80,14 @@ impl Upstream {
             .redirect(reqwest::redirect::Policy::limited(5))
             .build()
             .map_err(|e| format!("result downloader: {e}"))?;
+        let rehost_concurrency = settings.rehost_concurrency.max(1) as usize;
+        let create_permits = channels
+            .remote()
+            .map(|c| {
+                let permits = Arc::new(Semaphore::new(CREATES_IN_FLIGHT));
+                (c.name().to_string(), permits)
+            })
+            .collect();
         Ok(Upstream {
             db,
             channels,
@@ -87,7 +102,9 @@ impl Upstream {
             rehosting: Mutex::new(HashSet::new()),
             polling: Mutex::new(HashSet::new()),
             run_times: runtime::RunTimes::default(),
-            rehost_permits: Arc::new(Semaphore::new(REHOST_CONCURRENCY)),
+            rehost_permits: Arc::new(Semaphore::new(rehost_concurrency)),
+            create_permits,
+            creates_starved: AtomicBool::new(false),
         })
     }
 

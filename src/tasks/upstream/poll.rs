@@ -14,7 +14,7 @@
 //! then completed; `failed` → failed with the upstream's code; `expired` / `cancelled` → failed
 //! with that code at once; unknown → logged, polled again. Every failure is refunded once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,8 +37,19 @@ const POLLER_LEASE_MS: i64 = 15_000;
 const RENEW_EVERY: Duration = Duration::from_millis((POLLER_LEASE_MS / 5) as u64);
 /// How often orphans are cancelled and unknown submissions reconciled.
 const CHORES_EVERY: Duration = Duration::from_secs(1);
+/// How far ahead the poller books its `poll_rpm` slots (at least two slots): one pick books
+/// every slot within it, so a fast `poll_rpm` does not wait on one database write per call.
+const POLL_BOOKING: Duration = Duration::from_millis(100);
 /// How long a task being copied is left alone by the poller.
 const REHOST_HOLD_MS: i64 = 60_000;
+
+/// When the poll loop picks again.
+struct Next {
+    wait: Duration,
+    /// The wait is for the next `poll_rpm` slot (a wake-up changes nothing), not for something
+    /// to become worth a call.
+    for_slot: bool,
+}
 
 impl Upstream {
     pub(super) async fn poll_loop(
@@ -70,9 +81,9 @@ impl Upstream {
                 };
                 renewed = Some(Instant::now());
             }
-            let wait = if !holds {
+            let (wait, for_slot) = if !holds {
                 // Another replica polls this channel; look again well before its lease ends.
-                RENEW_EVERY
+                (RENEW_EVERY, false)
             } else {
                 if chores.is_none_or(|at| at.elapsed() >= CHORES_EVERY) {
                     chores = Some(Instant::now());
@@ -80,25 +91,37 @@ impl Upstream {
                         tracing::error!(%error, channel = %channel.name(), "reconciling submissions failed");
                     }
                 }
-                let permit = tokio::select! {
+                // Wait for room among the calls in flight; each call takes its own permit once
+                // its slot has come, so waiting for a slot does not count as a call in flight.
+                let room = tokio::select! {
                     _ = shutdown.cancelled() => break,
                     permit = permits.clone().acquire_owned() => permit,
                 };
-                let Ok(permit) = permit else { break };
-                match self.poll_next(&channel, permit, &shutdown).await {
-                    Ok(wait) if wait.is_zero() => continue,
-                    Ok(wait) => wait,
+                let Ok(room) = room else { break };
+                drop(room);
+                match self.poll_next(&channel, permits.clone(), &shutdown).await {
+                    Ok(next) if next.wait.is_zero() => continue,
+                    Ok(next) => (next.wait, next.for_slot),
                     Err(error) => {
                         tracing::error!(%error, channel = %channel.name(), "polling failed");
-                        Duration::from_millis(channel.settings.poll_min_ms)
+                        (Duration::from_millis(channel.settings.poll_min_ms), false)
                     }
                 }
             };
             let wait = wait.min(RENEW_EVERY).min(CHORES_EVERY);
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = channel.wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
+            if for_slot {
+                // Waiting for the next slot: a wake-up (a callback, a submission) could not be
+                // served sooner; the next pick takes what became due meanwhile.
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            } else {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = channel.wake.notified() => {}
+                    _ = tokio::time::sleep(wait) => {}
+                }
             }
         }
         // Let the calls in flight upstream end.
@@ -132,90 +155,126 @@ impl Upstream {
         Ok(())
     }
 
-    /// Picks the next batch, books its `poll_rpm` slot and starts its status call, which waits
-    /// for the slot and keeps `permit` until it has recorded what it saw. Returns how long to
-    /// wait before picking again: until the slot after this one can be booked, or, when nothing
-    /// is worth a call, until something may be.
+    /// Picks the next batches, books their `poll_rpm` slots (all the slots within the booking
+    /// window, in one take) and starts their status calls; each waits for its slot, then for
+    /// one of `permits` (`poll_concurrency`), held until the upstream answered. Returns how long
+    /// to wait before picking again: until the slot after the last one booked can be booked,
+    /// or, when nothing is worth a call, until something may be.
     async fn poll_next(
         self: &Arc<Self>,
         channel: &Arc<Channel>,
-        permit: OwnedSemaphorePermit,
+        permits: Arc<Semaphore>,
         shutdown: &CancellationToken,
-    ) -> Result<Duration, sqlx::Error> {
+    ) -> Result<Next, sqlx::Error> {
         let name = channel.name();
         let batch = channel.provider.max_batch().max(1);
         let now = now_ms();
         let min_ms = channel.settings.poll_min_ms as i64;
-        let busy: Vec<String> = {
+        let rpm = i64::from(channel.settings.poll_rpm);
+        let interval_us = crate::store::rate::slot_us(rpm);
+        // Slots are booked up to `POLL_BOOKING` (at least two slots) ahead, so that the next
+        // batches are picked while these wait for their slots; the calls stay one slot apart.
+        let ahead_us = (2 * interval_us).max(POLL_BOOKING.as_micros() as i64);
+        let most = (ahead_us / interval_us + 1) as usize;
+        let busy: HashSet<String> = {
             let polling = self.polling_set();
             let rehosting = self.rehosting_set();
             polling.iter().chain(rehosting.iter()).cloned().collect()
         };
-        let limit = (batch + busy.len()) as i64;
+        let limit = (batch * most + busy.len()) as i64;
         let rows = rows::due(&self.db, name, now, now - min_ms, limit).await?;
         let picked: Vec<DueRow> = rows
             .into_iter()
             .filter(|row| !busy.contains(&row.task_id))
-            .take(batch)
+            .take(batch * most)
             .collect();
-        let any_due = picked.iter().any(|row| row.next_poll_ms <= now);
-        let rpm = i64::from(channel.settings.poll_rpm);
-        let interval_us = crate::store::rate::slot_us(rpm);
-        if picked.is_empty() || (!any_due && picked.len() < batch) {
+        // Due rows come first (earliest planned first), then the filler: a batch is worth a
+        // call when it holds a due row or is full.
+        let mut batches: Vec<Vec<DueRow>> = Vec::new();
+        let mut picked = picked.into_iter().peekable();
+        while picked.peek().is_some() {
+            let chunk: Vec<DueRow> = picked.by_ref().take(batch).collect();
+            if chunk.len() == batch || chunk.iter().any(|row| row.next_poll_ms <= now) {
+                batches.push(chunk);
+            }
+        }
+        if batches.is_empty() {
             // Not sooner than a slot: rows due but in a call now are rescheduled by its answer.
             let soonest = (interval_us / 1000).max(5).min(min_ms);
             let next = match rows::next_due(&self.db, name).await? {
                 Some(at) => (at - now).clamp(soonest, min_ms),
                 None => min_ms,
             };
-            return Ok(Duration::from_millis(next as u64));
+            return Ok(Next {
+                wait: Duration::from_millis(next as u64),
+                for_slot: false,
+            });
         }
-        // The slot: booked up to two slots ahead, so that the next batch is picked while this
-        // one waits for its slot; the calls stay one slot apart.
-        let ahead = Duration::from_micros(2 * interval_us as u64);
         let now_us = crate::clock::now_us();
-        let slot =
-            match crate::store::rate::take(&self.db, &format!("poll:{name}"), rpm, now_us, ahead)
-                .await?
-            {
-                Ok(slot) => slot,
-                Err(wait) => return Ok(wait),
-            };
+        let slots = match crate::store::rate::take_many(
+            &self.db,
+            &format!("poll:{name}"),
+            rpm,
+            now_us,
+            Duration::from_micros(ahead_us as u64),
+            batches.len() as i64,
+        )
+        .await?
         {
-            let mut polling = self.polling_set();
-            for row in &picked {
-                polling.insert(row.task_id.clone());
+            Ok(slots) => slots,
+            Err(wait) => {
+                return Ok(Next {
+                    wait,
+                    for_slot: true,
+                })
             }
+        };
+        for (i, picked) in batches.into_iter().take(slots.count as usize).enumerate() {
+            {
+                let mut polling = self.polling_set();
+                for row in &picked {
+                    polling.insert(row.task_id.clone());
+                }
+            }
+            let slot = slots.at(i as i64);
+            let upstream = self.clone();
+            let channel = channel.clone();
+            let shutdown = shutdown.clone();
+            let permits = permits.clone();
+            tokio::spawn(async move {
+                let wait = slot - crate::clock::now_us();
+                if wait > 0 {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {}
+                        _ = tokio::time::sleep(Duration::from_micros(wait as u64)) => {}
+                    }
+                }
+                let ids: Vec<String> = picked.iter().map(|row| row.task_id.clone()).collect();
+                let permit = tokio::select! {
+                    _ = shutdown.cancelled() => None,
+                    permit = permits.acquire_owned() => permit.ok(),
+                };
+                if let Some(permit) = permit.filter(|_| !shutdown.is_cancelled()) {
+                    let provider = channel.provider.clone();
+                    if let Err(error) = upstream
+                        .poll_batch(&channel, provider.as_ref(), picked, permit)
+                        .await
+                    {
+                        tracing::error!(%error, channel = %channel.name(), "recording polled statuses failed");
+                    }
+                }
+                let mut polling = upstream.polling_set();
+                for id in &ids {
+                    polling.remove(id);
+                }
+            });
         }
-        let upstream = self.clone();
-        let channel = channel.clone();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            let wait = slot - crate::clock::now_us();
-            if wait > 0 {
-                tokio::select! {
-                    _ = shutdown.cancelled() => {}
-                    _ = tokio::time::sleep(Duration::from_micros(wait as u64)) => {}
-                }
-            }
-            let ids: Vec<String> = picked.iter().map(|row| row.task_id.clone()).collect();
-            if !shutdown.is_cancelled() {
-                let provider = channel.provider.clone();
-                if let Err(error) = upstream
-                    .poll_batch(&channel, provider.as_ref(), picked, permit)
-                    .await
-                {
-                    tracing::error!(%error, channel = %channel.name(), "recording polled statuses failed");
-                }
-            }
-            let mut polling = upstream.polling_set();
-            for id in &ids {
-                polling.remove(id);
-            }
-        });
-        // The next slot can be booked once this one is less than two slots ahead.
-        let next_booking = slot - interval_us - crate::clock::now_us();
-        Ok(Duration::from_micros(next_booking.max(0) as u64))
+        // The slot after the last one booked can be booked once it is within the window.
+        let next_booking = slots.at(slots.count) - ahead_us - crate::clock::now_us();
+        Ok(Next {
+            wait: Duration::from_micros(next_booking.max(0) as u64),
+            for_slot: true,
+        })
     }
 
     /// The next poll time of a task seen still running (or queued) now: planned by its class's
@@ -236,6 +295,7 @@ impl Upstream {
         permit: OwnedSemaphorePermit,
     ) -> Result<(), sqlx::Error> {
         let ids: Vec<String> = rows.iter().map(|r| r.upstream_id.clone()).collect();
+        let asked_ms = now_ms();
         let answer = provider.statuses(&ids).await;
         // `poll_concurrency` bounds the calls in flight upstream, not the recording.
         drop(permit);
@@ -259,7 +319,7 @@ impl Upstream {
                         )
                     })
                     .collect();
-                return rows::reschedule_many(&self.db, &later).await;
+                return rows::reschedule_many(&self.db, &later, asked_ms).await;
             }
         };
         let mut by_id: HashMap<String, UpstreamTask> =
@@ -297,13 +357,17 @@ impl Upstream {
                     status_word,
                 )),
                 UpstreamStatus::Running => {
-                    state::running(
-                        &self.db,
-                        &row.task_id,
-                        channel.name(),
-                        task.progress.unwrap_or(1),
-                    )
-                    .await?;
+                    // A task already `processing` changes only when the upstream reports
+                    // progress (Ark does not): no write for the looks in between.
+                    if row.task_status != "processing" || task.progress.is_some() {
+                        state::running(
+                            &self.db,
+                            &row.task_id,
+                            channel.name(),
+                            task.progress.unwrap_or(1),
+                        )
+                        .await?;
+                    }
                     later.push((
                         row.task_id.clone(),
                         self.next_poll(channel, &row),
@@ -377,7 +441,7 @@ impl Upstream {
                 }
             }
         }
-        rows::reschedule_many(&self.db, &later).await
+        rows::reschedule_many(&self.db, &later, asked_ms).await
     }
 
     /// Resolves a submission whose create never reported back (see the module doc of `upstream`).
