@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject, Path, Query};
-use super::listing::parse_limit;
+use super::listing::{parse_limit, seq_cursor, split_by_seq};
 use super::AppState;
 use crate::accounts::{AccountError, ApiKey};
 use crate::wire::envelope::{
@@ -146,25 +146,12 @@ pub(crate) async fn ledger_of(
     params: &LedgerParams,
 ) -> Result<LedgerPage, ApiError> {
     let limit = parse_limit(params.limit.as_deref())?;
-    let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
-            ApiError::field(
-                "cursor",
-                "cursor: not a cursor this server issued; pass next_cursor unchanged",
-            )
-        })?),
-        None => None,
-    };
+    let before = seq_cursor(params.cursor.as_deref())?;
     let entries = state
         .accounts
         .ledger_page(account_id, before, limit + 1)
         .await?;
-    let has_more = entries.len() as i64 > limit;
-    let entries = &entries[..entries.len().min(limit as usize)];
-    let next_cursor = match (has_more, entries.last()) {
-        (true, Some(last)) => Some(last.seq.to_string()),
-        _ => None,
-    };
+    let (entries, next_cursor) = split_by_seq(&entries, limit, |e| e.seq);
     let items = entries
         .iter()
         .map(|e| LedgerEntry {

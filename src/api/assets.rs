@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject, Path, Query};
-use super::listing::{decode_cursor, parse_limit, split_by};
+use super::listing::{decode_cursor, one_of, parse_limit, split_by};
 use super::upload::{read_form, take_upload_slot, to_upload, upload_body_limit};
 use super::AppState;
 use crate::assets::intake::{IntakeError, Source};
@@ -554,22 +554,6 @@ struct ListParams {
     kind: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
-}
-
-/// `value` when it is one of `allowed`; else an error naming the parameter and what it takes.
-fn one_of<'a>(
-    name: &str,
-    value: &'a Option<String>,
-    allowed: &[&str],
-) -> Result<Option<&'a str>, ApiError> {
-    match value.as_deref().filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) if allowed.contains(&v) => Ok(Some(v)),
-        Some(v) => Err(ApiError::field(
-            name,
-            format!("{name}: must be one of {} (got {v:?})", allowed.join(", ")),
-        )),
-    }
 }
 
 /// (ext) The caller's assets of every purpose, newest first.

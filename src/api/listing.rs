@@ -42,17 +42,7 @@ impl TaskListParams {
     /// Checks every parameter; an error names the first one that is wrong and what it takes.
     pub(crate) fn check(&self) -> Result<TaskListRequest, ApiError> {
         let limit = parse_limit(self.limit.as_deref())?;
-        let status = non_empty(&self.status);
-        if let Some(status) = status {
-            if !STATUSES.contains(&status) {
-                return Err(ApiError::field(
-                    "status",
-                    format!(
-                        "status: must be one of queued, processing, completed, failed (got {status:?})"
-                    ),
-                ));
-            }
-        }
+        let status = one_of("status", &self.status, &STATUSES)?;
         let text = non_empty(&self.q).map(str::trim).filter(|q| !q.is_empty());
         if let Some(text) = text {
             let chars = text.chars().count();
@@ -82,11 +72,22 @@ impl TaskListParams {
 }
 
 impl TaskListRequest {
-    /// The store's filter: one more row than the page, to know whether another page follows.
-    pub(crate) fn filter<'a>(&'a self, account_id: Option<&'a str>) -> ListFilter<'a> {
+    /// The store's filter for one account's own list (tasks it deleted are not shown).
+    pub(crate) fn for_account<'a>(&'a self, account_id: &'a str) -> ListFilter<'a> {
+        self.filter(Some(account_id), false)
+    }
+
+    /// The store's filter for the operator's log: every account's tasks, or one account's,
+    /// deleted ones included.
+    pub(crate) fn for_operator<'a>(&'a self, account_id: Option<&'a str>) -> ListFilter<'a> {
+        self.filter(account_id, true)
+    }
+
+    /// One more row than the page, to know whether another page follows.
+    fn filter<'a>(&'a self, account_id: Option<&'a str>, include_hidden: bool) -> ListFilter<'a> {
         ListFilter {
             account_id,
-            include_hidden: account_id.is_none(),
+            include_hidden,
             status: self.status.as_deref(),
             model: self.model.as_deref(),
             text: self.text.as_deref(),
@@ -95,6 +96,23 @@ impl TaskListRequest {
             before: self.before.clone(),
             limit: self.limit + 1,
         }
+    }
+}
+
+/// A filter's `value` when it is one of `allowed` (absent or empty: no filter); else an error
+/// naming the parameter and what it takes.
+pub(crate) fn one_of<'a>(
+    name: &str,
+    value: &'a Option<String>,
+    allowed: &[&str],
+) -> Result<Option<&'a str>, ApiError> {
+    match non_empty(value) {
+        None => Ok(None),
+        Some(v) if allowed.contains(&v) => Ok(Some(v)),
+        Some(v) => Err(ApiError::field(
+            name,
+            format!("{name}: must be one of {} (got {v:?})", allowed.join(", ")),
+        )),
     }
 }
 
@@ -125,15 +143,18 @@ pub(crate) fn split_by<T>(
     limit: i64,
     position: impl Fn(&T) -> (i64, &str),
 ) -> (&[T], Option<String>) {
+    split(rows, limit, |row| {
+        let (at, id) = position(row);
+        encode_cursor(at, id)
+    })
+}
+
+/// The first `limit` of `rows` (read with `limit + 1`) and, when more follow, the cursor of
+/// the last one shown.
+fn split<T>(rows: &[T], limit: i64, cursor: impl Fn(&T) -> String) -> (&[T], Option<String>) {
     let has_more = rows.len() as i64 > limit;
     let rows = &rows[..rows.len().min(usize::try_from(limit).unwrap_or(0))];
-    let next_cursor = match (has_more, rows.last()) {
-        (true, Some(last)) => {
-            let (at, id) = position(last);
-            Some(encode_cursor(at, id))
-        }
-        _ => None,
-    };
+    let next_cursor = rows.last().filter(|_| has_more).map(cursor);
     (rows, next_cursor)
 }
 
@@ -151,18 +172,39 @@ pub(crate) fn parse_limit(limit: Option<&str>) -> Result<i64, ApiError> {
     }
 }
 
+/// The one answer to a cursor this server did not issue.
+fn bad_cursor() -> ApiError {
+    ApiError::field(
+        "cursor",
+        "cursor: not a cursor this server issued; pass next_cursor unchanged",
+    )
+}
+
+/// The `seq` of a cursor of a listing ordered by a sequence number (the ledger, the audit
+/// trail); `None` for the first page.
+pub(crate) fn seq_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match cursor.filter(|c| !c.is_empty()) {
+        Some(cursor) => cursor.parse::<i64>().map(Some).map_err(|_| bad_cursor()),
+        None => Ok(None),
+    }
+}
+
+/// [`split_by`] for rows ordered by a sequence number: the next cursor is the last row's `seq`.
+pub(crate) fn split_by_seq<T>(
+    rows: &[T],
+    limit: i64,
+    seq: impl Fn(&T) -> i64,
+) -> (&[T], Option<String>) {
+    split(rows, limit, |row| seq(row).to_string())
+}
+
 fn encode_cursor(created_at: i64, id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
 }
 
 /// The `(created_at, id)` position of a `cursor` this server issued.
 pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
-    let bad = || {
-        ApiError::field(
-            "cursor",
-            "cursor: not a cursor this server issued; pass next_cursor unchanged",
-        )
-    };
+    let bad = bad_cursor;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| bad())?;

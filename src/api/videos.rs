@@ -283,7 +283,7 @@ async fn list(
     let request = params.check()?;
     let rows = state
         .tasks
-        .page(&request.filter(Some(&caller.account_id)))
+        .page(&request.for_account(&caller.account_id))
         .await?;
     let (rows, next_cursor) = split_page(&rows, request.limit);
     let view = state.view();

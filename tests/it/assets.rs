@@ -640,12 +640,18 @@ async fn the_asset_list_shows_every_purpose_newest_first_with_working_content_ur
     let page2 = app.get(&format!("/assets?limit=2&cursor={cursor}")).await;
     assert_eq!(page2.data()["items"][0]["asset_id"], json!(library));
     assert_eq!(page2.data()["next_cursor"], json!(null));
+    // The library and audited images are Active (auto policy); the person waits for review.
     let active = app.get("/assets?status=Active&type=image").await;
-    assert!(active.data()["items"]
+    let active: Vec<&str> = active.data()["items"]
         .as_array()
         .expect("items")
         .iter()
-        .all(|a| a["status"] == "Active"));
+        .inspect(|a| assert_eq!(a["status"], "Active"))
+        .map(|a| a["asset_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(active, [audited.as_str(), library.as_str()]);
+    let processing = app.get("/assets?status=Processing").await;
+    assert_eq!(processing.data()["items"][0]["asset_id"], json!(person));
     for (query, param) in [
         ("purpose=people", "purpose"),
         ("status=active", "status"),

@@ -149,31 +149,18 @@ async fn audit(
         None => 50,
         limit => crate::api::listing::parse_limit(limit)?,
     };
-    let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
-            ApiError::field(
-                "cursor",
-                "cursor: not a cursor this server issued; pass next_cursor unchanged",
-            )
-        })?),
-        None => None,
-    };
-    let mut actions = state.audit.recent(before, limit + 1).await?;
-    let next_cursor = if actions.len() as i64 > limit {
-        actions.truncate(usize::try_from(limit).unwrap_or(0));
-        actions.last().map(|a| a.seq.to_string())
-    } else {
-        None
-    };
+    let before = crate::api::listing::seq_cursor(params.cursor.as_deref())?;
+    let actions = state.audit.recent(before, limit + 1).await?;
+    let (actions, next_cursor) = crate::api::listing::split_by_seq(&actions, limit, |a| a.seq);
     let items = actions
-        .into_iter()
+        .iter()
         .map(|action| AuditEntry {
-            action: action.action,
-            actor: action.actor,
+            action: action.action.clone(),
+            actor: action.actor.clone(),
             at: action.at,
-            detail: action.detail,
+            detail: action.detail.clone(),
             seq: action.seq,
-            target: action.target,
+            target: action.target.clone(),
         })
         .collect();
     Ok(Data(state.success, AuditList { items, next_cursor }))

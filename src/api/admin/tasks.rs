@@ -96,9 +96,7 @@ async fn list(
 ) -> Result<axum::response::Response, ApiError> {
     let request = params.list.check()?;
     let account_id = params.account_id.as_deref().filter(|a| !a.is_empty());
-    let mut filter = request.filter(None);
-    filter.account_id = account_id;
-    let rows = state.tasks.page(&filter).await?;
+    let rows = state.tasks.page(&request.for_operator(account_id)).await?;
     let (rows, next_cursor) = split_page(&rows, request.limit);
     let page = AdminTaskViewPage {
         items: rows.iter().map(|row| admin_view(&state, row)).collect(),
