@@ -346,7 +346,7 @@ pub async fn route(
     Ok(!routed.is_empty())
 }
 
-/// Tasks routed per statement by [`route_many`] (7 bound values each at most, far below both
+/// Tasks routed per statement by [`route_many`] (8 bound values each at most, far below both
 /// backends' limit on a statement's parameters).
 const ROUTE_CHUNK: usize = 100;
 
@@ -401,13 +401,10 @@ pub async fn route_many(
         let (chunk, after) = rest.split_at(take);
         rest = after;
         tried += chunk.len();
-        let placeholders = (0..chunk.len())
-            .map(|i| format!("${}", i + 3))
-            .collect::<Vec<_>>()
-            .join(", ");
         let sql = format!(
             "UPDATE tasks SET channel = $1, updated_at = $2 \
-             WHERE status = 'queued' AND channel IS NULL AND id IN ({placeholders}) RETURNING id"
+             WHERE status = 'queued' AND channel IS NULL AND id IN {} RETURNING id",
+            super::super::list_placeholders(3, chunk.len())
         );
         let mut update = sqlx::query_scalar::<_, String>(&sql)
             .bind(channel)
@@ -422,35 +419,19 @@ pub async fn route_many(
                 .iter()
                 .filter(|(task_id, _)| ids.iter().any(|id| id == task_id))
                 .collect();
-            let placeholders = (0..done.len())
-                .map(|i| format!("${}", i + 1))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!("DELETE FROM upstream_tasks WHERE task_id IN ({placeholders})");
+            let sql = format!(
+                "DELETE FROM upstream_tasks WHERE task_id IN {}",
+                super::super::list_placeholders(1, done.len())
+            );
             let mut delete = sqlx::query(&sql);
             for (task_id, _) in &done {
                 delete = delete.bind(*task_id);
             }
             delete.execute(&mut *tx).await?;
-            let values = (0..done.len())
-                .map(|i| {
-                    let b = i * 7;
-                    format!(
-                        "(${}, ${}, ${}, 'submitting', ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 7
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
             let sql = format!(
                 "INSERT INTO upstream_tasks (task_id, channel, upstream_model, submit_state, marker, \
-                 submit_started_ms, next_poll_ms, updated_ms) VALUES {values}"
+                 submit_started_ms, next_poll_ms, updated_ms) VALUES {}",
+                super::super::values_placeholders(done.len(), 8)
             );
             let mut insert = sqlx::query(&sql);
             for (task_id, submission) in &done {
@@ -463,6 +444,7 @@ pub async fn route_many(
                     .bind(*task_id)
                     .bind(channel)
                     .bind(submission.upstream_model)
+                    .bind("submitting")
                     .bind(submission.marker)
                     .bind(now_ms)
                     .bind(submission.reconcile_at_ms)
