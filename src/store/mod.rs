@@ -230,6 +230,11 @@ pub(crate) fn list_placeholders(first: usize, count: usize) -> String {
 
 /// `($1, …, $cols), ($cols+1, …), …` for a multi-row `INSERT … VALUES` of `rows` rows.
 pub(crate) fn values_placeholders(rows: usize, cols: usize) -> String {
+    values_placeholders_from(rows, cols, 1)
+}
+
+/// [`values_placeholders`] numbered from `$first` (after parameters bound before the list).
+pub(crate) fn values_placeholders_from(rows: usize, cols: usize, first: usize) -> String {
     let mut sql = String::with_capacity(rows * cols * 5);
     for row in 0..rows {
         if row > 0 {
@@ -241,7 +246,7 @@ pub(crate) fn values_placeholders(rows: usize, cols: usize) -> String {
                 sql.push_str(", ");
             }
             sql.push('$');
-            sql.push_str(&(row * cols + col + 1).to_string());
+            sql.push_str(&(first + row * cols + col).to_string());
         }
         sql.push(')');
     }

@@ -165,7 +165,7 @@ pub(crate) async fn reschedule(
     Ok(())
 }
 
-/// Reschedules many rows in one transaction, after a status call asked at `asked_ms`:
+/// Reschedules many rows in one statement (per 500), after a status call asked at `asked_ms`:
 /// `(task_id, next_poll_ms, last_status)`. A row a callback poked after the call was asked
 /// stays due at once (the answer may predate what the callback announced).
 pub(crate) async fn reschedule_many(
@@ -177,23 +177,29 @@ pub(crate) async fn reschedule_many(
         return Ok(());
     }
     let now = now_ms();
-    let mut tx = db.write.begin().await?;
-    for (task_id, at, status) in rows {
-        sqlx::query(
-            "UPDATE upstream_tasks SET next_poll_ms = CASE WHEN next_poll_ms = 0 AND updated_ms >= $1 THEN 0 ELSE $2 END, \
-             polls = polls + 1, last_status = $3, misses = 0, updated_ms = $4 \
-             WHERE task_id = $5 AND submit_state = 'submitted'",
-        )
-        .bind(asked_ms)
-        .bind(at)
-        .bind(status)
-        .bind(now)
-        .bind(task_id)
-        .execute(&mut *tx)
-        .await?;
+    // One statement per chunk (SQLite ≥ 3.33 and PostgreSQL both update from a VALUES list,
+    // whose columns are `column1`…): a poll call's rows cost the single writer one statement,
+    // not one each.
+    for chunk in rows.chunks(RESCHEDULE_CHUNK) {
+        let sql = format!(
+            "UPDATE upstream_tasks SET next_poll_ms = CASE WHEN upstream_tasks.next_poll_ms = 0 \
+             AND upstream_tasks.updated_ms >= $1 THEN 0 ELSE v.column2 END, \
+             polls = upstream_tasks.polls + 1, last_status = v.column3, misses = 0, updated_ms = $2 \
+             FROM (VALUES {}) AS v WHERE upstream_tasks.task_id = v.column1 \
+             AND upstream_tasks.submit_state = 'submitted'",
+            super::values_placeholders_from(chunk.len(), 3, 3)
+        );
+        let mut query = sqlx::query(&sql).bind(asked_ms).bind(now);
+        for (task_id, at, status) in chunk {
+            query = query.bind(task_id).bind(*at).bind(status);
+        }
+        query.execute(&db.write).await?;
     }
-    tx.commit().await
+    Ok(())
 }
+
+/// Most rows in one rescheduling statement (3 parameters each, well under SQLite's limit).
+const RESCHEDULE_CHUNK: usize = 500;
 
 /// The upstream did not list an accepted task; returns the misses so far.
 pub(crate) async fn record_miss(
