@@ -143,6 +143,32 @@ pub(crate) async fn mark_submitted(
     Ok(done.rows_affected() == 1)
 }
 
+/// The upstream accepted these submissions, `(task_id, upstream_id, next_poll_ms)`: one
+/// statement for all of them. Returns the tasks recorded (a row no longer `submitting`, whose
+/// submission was resolved meanwhile, is left as it is and not returned).
+pub(crate) async fn mark_submitted_many(
+    db: &Db,
+    rows: &[(String, String, i64)],
+) -> Result<Vec<String>, sqlx::Error> {
+    let now = now_ms();
+    let mut recorded = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE upstream_tasks SET submit_state = 'submitted', upstream_id = v.column2, submitted_ms = $1, \
+             next_poll_ms = v.column3, last_error = NULL, updated_ms = $1 \
+             FROM (VALUES {}) AS v WHERE upstream_tasks.task_id = v.column1 \
+             AND upstream_tasks.submit_state = 'submitting' RETURNING upstream_tasks.task_id",
+            super::values_placeholders_from(chunk.len(), 3, 2)
+        );
+        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(now);
+        for (task_id, upstream_id, next_poll_ms) in chunk {
+            query = query.bind(task_id).bind(upstream_id).bind(*next_poll_ms);
+        }
+        recorded.extend(query.fetch_all(&db.write).await?);
+    }
+    Ok(recorded)
+}
+
 /// Sets when a row is looked at next, with what was seen.
 pub(crate) async fn reschedule(
     db: &Db,
@@ -167,7 +193,8 @@ pub(crate) async fn reschedule(
 
 /// Reschedules many rows in one statement (per 500), after a status call asked at `asked_ms`:
 /// `(task_id, next_poll_ms, last_status)`. A row a callback poked after the call was asked
-/// stays due at once (the answer may predate what the callback announced).
+/// stays due at once (the answer may predate what the callback announced), unless the answer
+/// says it succeeded (its result is being copied).
 pub(crate) async fn reschedule_many(
     db: &Db,
     rows: &[(String, i64, String)],
@@ -180,10 +207,10 @@ pub(crate) async fn reschedule_many(
     // One statement per chunk (SQLite ≥ 3.33 and PostgreSQL both update from a VALUES list,
     // whose columns are `column1`…): a poll call's rows cost the single writer one statement,
     // not one each.
-    for chunk in rows.chunks(RESCHEDULE_CHUNK) {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "UPDATE upstream_tasks SET next_poll_ms = CASE WHEN upstream_tasks.next_poll_ms = 0 \
-             AND upstream_tasks.updated_ms >= $1 THEN 0 ELSE v.column2 END, \
+             AND upstream_tasks.updated_ms >= $1 AND v.column3 <> 'succeeded' THEN 0 ELSE v.column2 END, \
              polls = upstream_tasks.polls + 1, last_status = v.column3, misses = 0, updated_ms = $2 \
              FROM (VALUES {}) AS v WHERE upstream_tasks.task_id = v.column1 \
              AND upstream_tasks.submit_state = 'submitted'",
@@ -198,8 +225,8 @@ pub(crate) async fn reschedule_many(
     Ok(())
 }
 
-/// Most rows in one rescheduling statement (3 parameters each, well under SQLite's limit).
-const RESCHEDULE_CHUNK: usize = 500;
+/// Most rows in one multi-row statement (3 parameters each, well under SQLite's limit).
+const ROWS_PER_STATEMENT: usize = 500;
 
 /// The upstream did not list an accepted task; returns the misses so far.
 pub(crate) async fn record_miss(

@@ -17,7 +17,7 @@ use crate::store::Db;
 
 pub use crate::store::tasks::transitions::{
     claim, discard_done, discards_due, due_for_expiry, exhausted, heartbeat, mark_expired,
-    release_claims, route, route_many, running, unroute, Holder, NewSubmission,
+    release_claims, route, route_many, running_many, unroute, Holder, NewSubmission,
 };
 
 /// Why a cancel was refused.

@@ -479,23 +479,33 @@ pub async fn unroute(db: &Db, task_id: &str, channel: &str) -> Result<bool, sqlx
     Ok(done.rows_affected() == 1)
 }
 
-/// The channel reports the task running: `queued → processing` (or progress while processing).
-/// Never moves a task backwards.
-pub async fn running(
+/// The channel reports tasks running, `(task_id, progress)`: `queued → processing` (or progress
+/// while processing), in one statement for all of them. Never moves a task backwards. Returns
+/// how many moved.
+pub async fn running_many(
     db: &Db,
-    task_id: &str,
     channel: &str,
-    progress: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE tasks SET status = 'processing', progress = CASE WHEN progress < $1 THEN $1 ELSE progress END, updated_at = $2 \
-         WHERE id = $3 AND channel = $4 AND status IN ('queued', 'processing')",
-    )
-    .bind(progress.clamp(1, 99))
-    .bind(now())
-    .bind(task_id)
-    .bind(channel)
-    .execute(&db.write)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    rows: &[(String, i64)],
+) -> Result<u64, sqlx::Error> {
+    let mut moved = 0;
+    for chunk in rows.chunks(RUNNING_CHUNK) {
+        // SQLite (≥ 3.33) and PostgreSQL both update from a VALUES list, whose columns are
+        // `column1`, `column2`; the join is on the primary key.
+        let sql = format!(
+            "UPDATE tasks SET status = 'processing', \
+             progress = CASE WHEN tasks.progress < v.column2 THEN v.column2 ELSE tasks.progress END, \
+             updated_at = $1 FROM (VALUES {}) AS v \
+             WHERE tasks.id = v.column1 AND tasks.channel = $2 AND tasks.status IN ('queued', 'processing')",
+            super::super::values_placeholders_from(chunk.len(), 2, 3)
+        );
+        let mut query = sqlx::query(&sql).bind(now()).bind(channel);
+        for (task_id, progress) in chunk {
+            query = query.bind(task_id).bind((*progress).clamp(1, 99));
+        }
+        moved += query.execute(&db.write).await?.rows_affected();
+    }
+    Ok(moved)
 }
+
+/// Most tasks moved by one `running_many` statement.
+const RUNNING_CHUNK: usize = 500;

@@ -444,7 +444,11 @@ impl Upstream {
             Ok(upstream_id) => {
                 channel.record_success();
                 let next = now_ms() + channel.settings.poll_min_ms as i64;
-                match rows::mark_submitted(&self.db, task_id, &upstream_id, next).await {
+                match self
+                    .accepted
+                    .record(&self.db, task_id, &upstream_id, next)
+                    .await
+                {
                     Ok(true) => tracing::info!(%upstream_id, "accepted upstream"),
                     Ok(false) => {
                         // The answer came after the submission was resolved (reconciled as never

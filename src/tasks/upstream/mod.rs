@@ -10,6 +10,7 @@
 //! submission's marker; only when it is still absent `reconcile_grace_ms` after the submit
 //! started is the task submitted again.
 
+mod accepted;
 mod dispatch;
 mod poll;
 mod rehost;
@@ -62,6 +63,8 @@ pub struct Upstream {
     /// A routing pass left tasks because a channel had no create permit left: the next create
     /// that ends wakes the dispatcher.
     creates_starved: AtomicBool,
+    /// Accepted submissions waiting to be recorded together.
+    accepted: accepted::AcceptedSubmissions,
 }
 
 impl Upstream {
@@ -105,6 +108,7 @@ impl Upstream {
             rehost_permits: Arc::new(Semaphore::new(rehost_concurrency)),
             create_permits,
             creates_starved: AtomicBool::new(false),
+            accepted: accepted::AcceptedSubmissions::default(),
         })
     }
 

@@ -324,7 +324,11 @@ impl Upstream {
         };
         let mut by_id: HashMap<String, UpstreamTask> =
             tasks.into_iter().map(|t| (t.id.clone(), t)).collect();
+        // What the answer says is written once per call, not once per task: the tasks seen
+        // running for the first time, then every task's next look; then the copies start.
         let mut later = Vec::new();
+        let mut running = Vec::new();
+        let mut succeeded = Vec::new();
         for row in rows {
             let Some(task) = by_id.remove(&row.upstream_id) else {
                 let misses = rows::record_miss(
@@ -360,13 +364,7 @@ impl Upstream {
                     // A task already `processing` changes only when the upstream reports
                     // progress (Ark does not): no write for the looks in between.
                     if row.task_status != "processing" || task.progress.is_some() {
-                        state::running(
-                            &self.db,
-                            &row.task_id,
-                            channel.name(),
-                            task.progress.unwrap_or(1),
-                        )
-                        .await?;
+                        running.push((row.task_id.clone(), task.progress.unwrap_or(1)));
                     }
                     later.push((
                         row.task_id.clone(),
@@ -380,15 +378,10 @@ impl Upstream {
                     let ended = row.last_look_ms.clamp(row.submitted_ms, now) / 2 + now / 2;
                     self.run_times
                         .record(class_of(&row), ended - row.submitted_ms);
-                    rows::reschedule(
-                        &self.db,
-                        &row.task_id,
-                        now_ms() + REHOST_HOLD_MS,
-                        Some("succeeded"),
-                        None,
-                    )
-                    .await?;
-                    self.start_rehost(channel.clone(), row, task);
+                    // Left alone while its result is copied (the copy reschedules it if it
+                    // fails); recorded before the copy starts.
+                    later.push((row.task_id.clone(), now + REHOST_HOLD_MS, status_word));
+                    succeeded.push((row, task));
                 }
                 UpstreamStatus::Failed => {
                     let (code, message) = task.error.clone().unwrap_or_else(|| {
@@ -441,7 +434,12 @@ impl Upstream {
                 }
             }
         }
-        rows::reschedule_many(&self.db, &later, asked_ms).await
+        state::running_many(&self.db, channel.name(), &running).await?;
+        rows::reschedule_many(&self.db, &later, asked_ms).await?;
+        for (row, task) in succeeded {
+            self.start_rehost(channel.clone(), row, task);
+        }
+        Ok(())
     }
 
     /// Resolves a submission whose create never reported back (see the module doc of `upstream`).
