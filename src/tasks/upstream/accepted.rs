@@ -23,12 +23,22 @@ use crate::store::Db;
 /// Most answers recorded by one statement.
 const MAX_BATCH: usize = 256;
 
+/// Why an answer may not have been recorded (it then stays `submitting` and is reconciled).
+#[derive(Debug, Clone, thiserror::Error)]
+pub(super) enum NotRecorded {
+    #[error("{0}")]
+    Database(Arc<sqlx::Error>),
+    /// The write that held it was cut short (shutdown aborts the submissions in flight).
+    #[error("the write holding it was cut short")]
+    CutShort,
+}
+
 struct Job {
     task_id: String,
     upstream_id: String,
     next_poll_ms: i64,
     /// True when recorded; false when the submission was already resolved.
-    reply: oneshot::Sender<Result<bool, Arc<sqlx::Error>>>,
+    reply: oneshot::Sender<Result<bool, NotRecorded>>,
 }
 
 /// The queue of accepted submissions not yet recorded.
@@ -49,7 +59,7 @@ impl AcceptedSubmissions {
         task_id: &str,
         upstream_id: &str,
         next_poll_ms: i64,
-    ) -> Result<bool, Arc<sqlx::Error>> {
+    ) -> Result<bool, NotRecorded> {
         let (reply, mut answer) = oneshot::channel();
         self.queued().push(Job {
             task_id: task_id.to_string(),
@@ -61,7 +71,7 @@ impl AcceptedSubmissions {
             tokio::select! {
                 biased;
                 answered = &mut answer => {
-                    return answered.unwrap_or_else(|_| Err(Arc::new(sqlx::Error::PoolClosed)));
+                    return answered.unwrap_or(Err(NotRecorded::CutShort));
                 }
                 _turn = self.writing.lock() => {
                     // Nobody else writes now, so this answer is either written already or
@@ -118,7 +128,7 @@ async fn write_once(db: &Db, jobs: Vec<Job>) {
             }
         }
         Err(error) => {
-            let error = Arc::new(error);
+            let error = NotRecorded::Database(Arc::new(error));
             for job in jobs {
                 let _ = job.reply.send(Err(error.clone()));
             }
