@@ -33,29 +33,72 @@ const ID_CHARS: usize = 20;
 /// epoch in base 36 (`0-9a-z`), enough until the year 5138.
 const TIME_CHARS: usize = 9;
 
-/// An id whose characters after the prefix sort in creation order (to the millisecond), then
-/// random, e.g. `vid_mi9x2k0qa3f8kq0c2m1`. Task ids are made this way: the API's timestamps are
-/// whole seconds, and listings order by `(created_at, id)`, so tasks made in the same second still
-/// list in the order they were made ("newest first" means it). The random part (11 characters,
-/// 56 bits) keeps ids made in the same millisecond apart. Same length and alphabet as [`new_id`].
+/// An id whose characters after the prefix sort in creation order, then random, e.g.
+/// `vid_mi9x2k0qa3f8kq0c2m1`. Task ids are made this way: the API's timestamps are whole
+/// seconds, and listings order by `(created_at, id)`, so tasks made in the same second still list
+/// in the order they were made ("newest first" means it). The time is to the millisecond; ids a
+/// process makes in the same millisecond (or while the clock steps back) take the previous id's
+/// time and its random part plus one, as ULID's monotonic mode does, so they too sort in the order
+/// they were made. Across replicas, ids of the same millisecond sort at random. The random part
+/// (11 characters, 56 bits) keeps ids of different processes apart. Same length and alphabet as
+/// [`new_id`].
 pub(crate) fn new_ordered_id(prefix: &str) -> String {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis());
+    let fresh = new_id(prefix);
+    let mut tail = [0u8; ID_CHARS - TIME_CHARS];
+    tail.copy_from_slice(&fresh.as_bytes()[prefix.len() + 1 + TIME_CHARS..]);
+    let millis = {
+        let mut last = LAST_ORDERED.lock().unwrap_or_else(|p| p.into_inner());
+        let millis = match *last {
+            Some((at, previous)) if millis <= at => match successor(previous) {
+                Some(next) => {
+                    tail = next;
+                    at
+                }
+                // 36^11 ids in one millisecond: the next millisecond's.
+                None => at + 1,
+            },
+            _ => millis,
+        };
+        *last = Some((millis, tail));
+        millis
+    };
     let mut time = [b'0'; TIME_CHARS];
     let mut rest = millis;
     for slot in time.iter_mut().rev() {
         *slot = DIGITS[(rest % 36) as usize];
         rest /= 36;
     }
-    let random = new_id(prefix);
-    let mut id = String::with_capacity(random.len());
+    let mut id = String::with_capacity(fresh.len());
     id.push_str(prefix);
     id.push('_');
-    id.extend(time.iter().map(|&b| char::from(b)));
-    id.push_str(&random[prefix.len() + 1 + TIME_CHARS..]);
+    id.extend(time.iter().chain(tail.iter()).map(|&b| char::from(b)));
     id
+}
+
+/// The time and random part of the last [`new_ordered_id`] of this process.
+static LAST_ORDERED: std::sync::Mutex<Option<(u128, [u8; ID_CHARS - TIME_CHARS])>> =
+    std::sync::Mutex::new(None);
+
+/// The next random part in byte order (`0-9` then `a-z`), or none past `zz…z`.
+fn successor(mut tail: [u8; ID_CHARS - TIME_CHARS]) -> Option<[u8; ID_CHARS - TIME_CHARS]> {
+    for slot in tail.iter_mut().rev() {
+        match *slot {
+            b'9' => {
+                *slot = b'a';
+                return Some(tail);
+            }
+            b'z' => *slot = b'0',
+            _ => {
+                *slot += 1;
+                return Some(tail);
+            }
+        }
+    }
+    None
 }
 
 /// Random alphanumeric characters from the OS-seeded generator.
@@ -171,5 +214,24 @@ mod tests {
         let same_millisecond: std::collections::HashSet<_> =
             (0..1000).map(|_| new_ordered_id("vid")).collect();
         assert_eq!(same_millisecond.len(), 1000);
+        // Made faster than the clock moves (many in one millisecond): still in order.
+        let burst: Vec<String> = (0..10_000).map(|_| new_ordered_id("vid")).collect();
+        let mut sorted = burst.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, burst);
+    }
+
+    #[test]
+    fn the_random_part_counts_up_in_byte_order() {
+        let next = |tail: &str| {
+            let mut bytes = [0u8; ID_CHARS - TIME_CHARS];
+            bytes.copy_from_slice(tail.as_bytes());
+            successor(bytes).map(|b| String::from_utf8(b.to_vec()).expect("ascii"))
+        };
+        assert_eq!(next("0000000000a").as_deref(), Some("0000000000b"));
+        assert_eq!(next("00000000009").as_deref(), Some("0000000000a"));
+        assert_eq!(next("000000000az").as_deref(), Some("000000000b0"));
+        assert_eq!(next("zzzzzzzzzzz"), None);
     }
 }

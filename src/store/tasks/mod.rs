@@ -2,7 +2,10 @@
 
 use sqlx::{AnyConnection, FromRow};
 
+mod conditions;
 pub mod transitions;
+
+use conditions::{Bound, Conditions};
 
 pub use super::task_types::{ClientMeta, StoredRequest, TaskStatus};
 
@@ -263,13 +266,6 @@ pub struct ListFilter<'a> {
     pub limit: i64,
 }
 
-/// A value bound to a listing's statement.
-enum Bound<'a> {
-    Text(&'a str),
-    Owned(String),
-    Int(i64),
-}
-
 /// The `LIKE` pattern that finds `text` anywhere, with `\` escaping `%`, `_` and itself.
 fn contains_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
@@ -284,31 +280,24 @@ fn contains_pattern(text: &str) -> String {
     pattern
 }
 
-/// Binds `value` and answers its placeholder (`$n`).
-fn next<'a>(binds: &mut Vec<Bound<'a>>, value: Bound<'a>) -> String {
-    binds.push(value);
-    format!("${}", binds.len())
-}
-
 /// A page of tasks, newest first. The statement holds only the filters that are set; the
 /// prompt is read from the stored request (`$.prompt`) with each backend's JSON function.
 pub async fn page(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<TaskRow>, sqlx::Error> {
-    let mut sql = String::from("SELECT * FROM tasks WHERE 1 = 1");
-    let mut binds: Vec<Bound<'_>> = Vec::new();
+    let mut w = Conditions::default();
     if let Some(account) = filter.account_id {
-        let p = next(&mut binds, Bound::Text(account));
-        sql.push_str(&format!(" AND account_id = {p}"));
+        let p = w.text(account);
+        w.and(format!("account_id = {p}"));
     }
     if !filter.include_hidden {
-        sql.push_str(" AND hidden_at IS NULL");
+        w.and("hidden_at IS NULL".to_string());
     }
     if let Some(status) = filter.status {
-        let p = next(&mut binds, Bound::Text(status));
-        sql.push_str(&format!(" AND status = {p}"));
+        let p = w.text(status);
+        w.and(format!("status = {p}"));
     }
     if let Some(model) = filter.model {
-        let p = next(&mut binds, Bound::Text(model));
-        sql.push_str(&format!(" AND model = {p}"));
+        let p = w.text(model);
+        w.and(format!("model = {p}"));
     }
     if let Some(text) = filter.text {
         let pattern = contains_pattern(text);
@@ -316,39 +305,36 @@ pub async fn page(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<TaskRow>, sqlx
             crate::config::Backend::Sqlite => "json_extract(request, '$.prompt')",
             crate::config::Backend::Postgres => "(request::jsonb ->> 'prompt')",
         };
-        let p = next(&mut binds, Bound::Owned(pattern.clone()));
-        let q = next(&mut binds, Bound::Owned(pattern));
-        sql.push_str(&format!(
-            " AND (LOWER(COALESCE({prompt}, '')) LIKE {p} ESCAPE '\\' OR LOWER(id) LIKE {q} ESCAPE '\\')"
+        let p = w.bind(Bound::Owned(pattern.clone()));
+        let q = w.bind(Bound::Owned(pattern));
+        w.and(format!(
+            "(LOWER(COALESCE({prompt}, '')) LIKE {p} ESCAPE '\\' OR LOWER(id) LIKE {q} ESCAPE '\\')"
         ));
     }
     if let Some(since) = filter.since {
-        let p = next(&mut binds, Bound::Int(since));
-        sql.push_str(&format!(" AND created_at >= {p}"));
+        let p = w.int(since);
+        w.and(format!("created_at >= {p}"));
     }
     if let Some(until) = filter.until {
-        let p = next(&mut binds, Bound::Int(until));
-        sql.push_str(&format!(" AND created_at < {p}"));
+        let p = w.int(until);
+        w.and(format!("created_at < {p}"));
     }
     if let Some((at, id)) = &filter.before {
-        let a = next(&mut binds, Bound::Int(*at));
-        let b = next(&mut binds, Bound::Int(*at));
-        let c = next(&mut binds, Bound::Text(id));
-        sql.push_str(&format!(
-            " AND (created_at < {a} OR (created_at = {b} AND id < {c}))"
+        let a = w.int(*at);
+        let b = w.int(*at);
+        let c = w.text(id);
+        w.and(format!(
+            "(created_at < {a} OR (created_at = {b} AND id < {c}))"
         ));
     }
-    let p = next(&mut binds, Bound::Int(filter.limit));
-    sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT {p}"));
-    let mut query = sqlx::query_as::<_, TaskRow>(&sql);
-    for bound in binds {
-        query = match bound {
-            Bound::Text(text) => query.bind(text),
-            Bound::Owned(text) => query.bind(text),
-            Bound::Int(n) => query.bind(n),
-        };
-    }
-    query.fetch_all(&db.read).await
+    let limit = w.int(filter.limit);
+    let sql = format!(
+        "SELECT * FROM tasks{} ORDER BY created_at DESC, id DESC LIMIT {limit}",
+        w.where_clause()
+    );
+    sqlx::query_as_with::<_, TaskRow, _>(&sql, w.arguments()?)
+        .fetch_all(&db.read)
+        .await
 }
 
 /// A page of an account's tasks, oldest first, strictly after the `(created_at, id)` position.
@@ -420,62 +406,48 @@ pub async fn numbered_page(
     db: &Db,
     filter: &NumberedFilter<'_>,
 ) -> Result<(Vec<TaskRow>, i64), sqlx::Error> {
-    let mut conditions = vec![
-        "account_id = $1".to_string(),
-        "hidden_at IS NULL".to_string(),
-    ];
-    let mut binds: Vec<String> = vec![filter.account_id.to_string()];
-    let next = |value: &str, binds: &mut Vec<String>| {
-        binds.push(value.to_string());
-        format!("${}", binds.len())
-    };
+    let mut w = Conditions::default();
+    let p = w.text(filter.account_id);
+    w.and(format!("account_id = {p}"));
+    w.and("hidden_at IS NULL".to_string());
     match filter.status {
         None => {}
         Some(StatusFilter::Is(status)) => {
-            let n = next(status, &mut binds);
-            conditions.push(format!("status = {n}"));
+            let p = w.text(status);
+            w.and(format!("status = {p}"));
         }
         Some(StatusFilter::FailedWith(code)) => {
-            let n = next(code, &mut binds);
-            conditions.push(format!("status = 'failed' AND error_code = {n}"));
+            let p = w.text(code);
+            w.and(format!("status = 'failed' AND error_code = {p}"));
         }
         Some(StatusFilter::FailedExcept(codes)) => {
-            let mut list = Vec::new();
-            for code in codes {
-                list.push(next(code, &mut binds));
-            }
-            conditions.push(format!(
+            let list: Vec<String> = codes.iter().map(|code| w.text(code)).collect();
+            w.and(format!(
                 "status = 'failed' AND (error_code IS NULL OR error_code NOT IN ({}))",
                 list.join(", ")
             ));
         }
     }
     if let Some(model) = filter.model {
-        let n = next(model, &mut binds);
-        conditions.push(format!("model = {n}"));
+        let p = w.text(model);
+        w.and(format!("model = {p}"));
     }
     if !filter.ids.is_empty() {
-        let mut list = Vec::new();
-        for id in filter.ids {
-            list.push(next(id, &mut binds));
-        }
-        conditions.push(format!("id IN ({})", list.join(", ")));
+        let list: Vec<String> = filter.ids.iter().map(|id| w.text(id)).collect();
+        w.and(format!("id IN ({})", list.join(", ")));
     }
-    let condition = conditions.join(" AND ");
-    let count_sql = format!("SELECT COUNT(*) FROM tasks WHERE {condition}");
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    for value in &binds {
-        count = count.bind(value);
-    }
-    let total = count.fetch_one(&db.read).await?;
+    let count_sql = format!("SELECT COUNT(*) FROM tasks{}", w.where_clause());
+    let total = sqlx::query_scalar_with::<_, i64, _>(&count_sql, w.arguments()?)
+        .fetch_one(&db.read)
+        .await?;
     let page_sql = format!(
-        "SELECT * FROM tasks WHERE {condition} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
+        "SELECT * FROM tasks{} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
+        w.where_clause(),
         filter.limit.max(0),
         filter.offset.max(0)
     );
-    let mut page = sqlx::query_as::<_, TaskRow>(&page_sql);
-    for value in &binds {
-        page = page.bind(value);
-    }
-    Ok((page.fetch_all(&db.read).await?, total))
+    let page = sqlx::query_as_with::<_, TaskRow, _>(&page_sql, w.arguments()?)
+        .fetch_all(&db.read)
+        .await?;
+    Ok((page, total))
 }
