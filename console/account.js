@@ -261,35 +261,23 @@ function assetUploadForm(onDone) {
       field("asset-url", t("assets.url"), url, t("assets.url_hint")),
       field("asset-file", t("assets.file"), file)),
     formError, done, submit);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearFieldErrors(form);
-    done.textContent = "";
-    const chosen = file.files[0];
-    const link = url.value.trim();
-    if (!chosen && !link) { fieldError({ param: "url", message: t("assets.need_source") }, "asset-", formError); return; }
-    if (chosen && link) { fieldError({ param: "url", message: t("assets.one_source") }, "asset-", formError); return; }
-    let body;
-    if (chosen) {
-      body = new FormData();
-      body.append("name", name.value.trim() || chosen.name);
-      body.append("type", type.value);
-      body.append("file", chosen);
-    } else {
-      body = { type: type.value, url: link };
+  whenSourceSubmitted(form, {
+    prefix: "asset-", url, file, formError, done, submit,
+    body: (chosen, link) => {
+      if (chosen) {
+        const body = new FormData();
+        body.append("name", name.value.trim() || chosen.name);
+        body.append("type", type.value);
+        body.append("file", chosen);
+        return body;
+      }
+      const body = { type: type.value, url: link };
       if (name.value.trim()) body.name = name.value.trim();
-    }
-    submit.disabled = true;
-    try {
-      const made = await api("POST", purpose.value === "audit" ? "/seedance/assets/audit" : "/seedance/sp/assets/upload", body);
-      form.reset();
-      done.textContent = t("assets.uploaded", { id: made.asset_id, status: assetStatusLabel(made.status) });
-      await onDone(made);
-    } catch (e) {
-      fieldError(e, "asset-", formError);
-    } finally {
-      submit.disabled = false;
-    }
+      return body;
+    },
+    path: () => purpose.value === "audit" ? "/seedance/assets/audit" : "/seedance/sp/assets/upload",
+    doneText: (made) => t("assets.uploaded", { id: made.asset_id, status: assetStatusLabel(made.status) }),
+    onDone,
   });
   return form;
 }
@@ -426,34 +414,49 @@ function personForm(onDone) {
     field("person-name", t("people.name"), name),
     h("div", { class: "row" }, field("person-url", t("people.url"), url), field("person-file", t("people.file"), file)),
     formError, done, submit);
+  whenSourceSubmitted(form, {
+    prefix: "person-", url, file, formError, done, submit,
+    check: () => (name.value.trim() ? null : { param: "name", message: t("people.name_error") }),
+    body: (chosen, link) => {
+      if (chosen) {
+        const body = new FormData();
+        body.append("name", name.value.trim());
+        body.append("file", chosen);
+        return body;
+      }
+      return { name: name.value.trim(), url: link };
+    },
+    path: () => "/seedance/sp/realperson/submit",
+    doneText: (made) => t("people.submitted", { id: made.asset_id, status: assetStatusLabel(made.status) }),
+    onDone,
+  });
+  return form;
+}
+
+// The submit of a form that sends a photo or clip as a file or by URL (an asset, a person):
+// the form's own check first, then exactly one source; the errors the server names shown by
+// their fields; the button off while the request is out; the form emptied once it is taken.
+function whenSourceSubmitted(form, { prefix, url, file, formError, done, submit, check, body, path, doneText, onDone }) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearFieldErrors(form);
     done.textContent = "";
     const chosen = file.files[0];
     const link = url.value.trim();
-    if (!name.value.trim()) { fieldError({ param: "name", message: t("people.name_error") }, "person-", formError); return; }
-    if (!chosen && !link) { fieldError({ param: "url", message: t("assets.need_source") }, "person-", formError); return; }
-    if (chosen && link) { fieldError({ param: "url", message: t("assets.one_source") }, "person-", formError); return; }
-    let body;
-    if (chosen) {
-      body = new FormData();
-      body.append("name", name.value.trim());
-      body.append("file", chosen);
-    } else {
-      body = { name: name.value.trim(), url: link };
-    }
+    const problem = (check && check())
+      || (!chosen && !link ? { param: "url", message: t("assets.need_source") } : null)
+      || (chosen && link ? { param: "url", message: t("assets.one_source") } : null);
+    if (problem) { fieldError(problem, prefix, formError); return; }
     submit.disabled = true;
     try {
-      const made = await api("POST", "/seedance/sp/realperson/submit", body);
+      const made = await api("POST", path(), body(chosen, link));
       form.reset();
-      done.textContent = t("people.submitted", { id: made.asset_id, status: assetStatusLabel(made.status) });
+      done.textContent = doneText(made);
       await onDone(made);
     } catch (e) {
-      fieldError(e, "person-", formError);
+      fieldError(e, prefix, formError);
     } finally {
       submit.disabled = false;
     }
   });
-  return form;
 }

@@ -1702,7 +1702,21 @@ async fn in_a_browser_a_user_uploads_previews_and_deletes_assets_and_whitelists_
         .wait_for("const p = document.querySelector('#people-page'); return p !== null && p.textContent !== ''")
         .await;
     assert_no_unlabelled_controls(&browser, "people").await;
+    // The form's own check comes first: a person needs a name, then exactly one photo source.
+    browser.click("#person-submit").await;
+    let no_name = browser
+        .wait_for("const e = document.querySelector('#err-person-name'); return e && e.textContent !== '' ? e.textContent : null")
+        .await;
+    assert!(!no_name.as_str().unwrap_or("").is_empty(), "{no_name}");
     browser.type_into("#person-name", "Ada").await;
+    browser.click("#person-submit").await;
+    browser
+        .wait_for("const e = document.querySelector('#err-person-url'); return e && e.textContent !== '' ? e.textContent : null")
+        .await;
+    let name_error = browser
+        .eval("return document.querySelector('#err-person-name').textContent")
+        .await;
+    assert_eq!(name_error, json!(""), "a fixed field's error is cleared");
     browser
         .type_into("#person-url", &format!("{}/face.png", media.base))
         .await;
