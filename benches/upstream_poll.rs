@@ -14,7 +14,8 @@
 //!
 //! Every poll setting defaults to the product's own channel defaults (`ChannelSettings::default()`:
 //! `poll_min_ms` 2000, `poll_max_ms` 30000, `poll_rpm` 600, `poll_batch` 100, `poll_concurrency`
-//! 4); only the create `rpm` is raised (60,000) so that all tasks are in flight at once. The bench
+//! unset: `poll_rpm / 300`, at least 4); only the create `rpm` is raised (60,000) so that all tasks
+//! are in flight at once. The bench
 //! prints the bound the poll budget allows, `in flight ÷ (poll_rpm / 60 × poll_batch)` seconds,
 //! beside the measured delays, and how evenly the list calls were spread.
 //!
@@ -70,7 +71,8 @@ struct Knobs {
     poll_max_ms: u64,
     poll_rpm: u32,
     poll_batch: u32,
-    poll_concurrency: u32,
+    /// Unset: the product's default for the run's `poll_rpm`.
+    poll_concurrency: Option<u32>,
     create_concurrency: usize,
     /// The fake POSTs each task's `callback_url` when it succeeds (reelay re-fetches it).
     callbacks: bool,
@@ -89,10 +91,10 @@ impl Knobs {
             poll_max_ms: env_u64("BENCH_POLL_MAX_MS", product.poll_max_ms),
             poll_rpm: env_u64("BENCH_POLL_RPM", u64::from(product.poll_rpm)) as u32,
             poll_batch: env_u64("BENCH_POLL_BATCH", u64::from(product.poll_batch)) as u32,
-            poll_concurrency: env_u64(
-                "BENCH_POLL_CONCURRENCY",
-                u64::from(product.poll_concurrency),
-            ) as u32,
+            poll_concurrency: std::env::var("BENCH_POLL_CONCURRENCY")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .or(product.poll_concurrency),
             callbacks: env_u64("BENCH_CALLBACKS", 0) == 1,
             create_concurrency: env_u64("BENCH_CREATE_CONCURRENCY", 64) as usize,
         }
@@ -712,7 +714,17 @@ fn main() {
     );
     println!(
         "channel: rpm {}, poll_min_ms {}, poll_max_ms {}, poll_rpm {}, poll_batch {}, poll_concurrency {}",
-        knobs.rpm, knobs.poll_min_ms, knobs.poll_max_ms, knobs.poll_rpm, knobs.poll_batch, knobs.poll_concurrency
+        knobs.rpm,
+        knobs.poll_min_ms,
+        knobs.poll_max_ms,
+        knobs.poll_rpm,
+        knobs.poll_batch,
+        ChannelSettings {
+            poll_rpm: knobs.poll_rpm,
+            poll_concurrency: knobs.poll_concurrency,
+            ..ChannelSettings::default()
+        }
+        .poll_concurrency()
     );
     println!("final statuses: {counts:?}");
     println!();

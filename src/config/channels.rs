@@ -40,8 +40,9 @@ pub struct ChannelSettings {
     pub weight: u32,
     /// Status calls (list/get) per minute, paced evenly (one every `60 s / poll_rpm`).
     pub poll_rpm: u32,
-    /// Status calls in flight at once.
-    pub poll_concurrency: u32,
+    /// Status calls in flight at once; unset: `poll_rpm / 300`, at least 4 (see
+    /// [`ChannelSettings::poll_concurrency`]).
+    pub poll_concurrency: Option<u32>,
     /// Task ids per status call (Ark's list with `filter.task_ids`).
     pub poll_batch: u32,
     /// The shortest time between two looks at a task (and the first look after acceptance);
@@ -66,6 +67,9 @@ pub struct ChannelSettings {
     pub callbacks: Option<bool>,
 }
 
+/// The fewest status calls in flight a channel allows by default.
+const DEFAULT_POLL_CONCURRENCY: u32 = 4;
+
 impl Default for ChannelSettings {
     fn default() -> Self {
         ChannelSettings {
@@ -79,7 +83,7 @@ impl Default for ChannelSettings {
             priority: 0,
             weight: 1,
             poll_rpm: 600,
-            poll_concurrency: 4,
+            poll_concurrency: None,
             poll_batch: 100,
             poll_min_ms: 2_000,
             poll_max_ms: 30_000,
@@ -99,6 +103,15 @@ impl ChannelSettings {
     pub fn sends_callbacks(&self, public_url: &str) -> bool {
         self.callbacks
             .unwrap_or_else(|| public_url.starts_with("https://"))
+    }
+
+    /// Status calls in flight at once: as set, or enough for every `poll_rpm` slot while a call
+    /// takes up to 200 ms (`poll_rpm / 60 × 0.2 s`), at least 4. With fewer, a call slower than
+    /// `poll_concurrency / (poll_rpm / 60)` seconds leaves slots unused (4 calls of 50 ms
+    /// allowed ~80 of the 100 a second that 6,000 rpm allows).
+    pub fn poll_concurrency(&self) -> u32 {
+        self.poll_concurrency
+            .unwrap_or_else(|| (self.poll_rpm / 300).max(DEFAULT_POLL_CONCURRENCY))
     }
 
     /// The upstream model for a catalog model, when this channel serves it.
@@ -195,7 +208,7 @@ pub fn validate(
             ("rpm", channel.rpm),
             ("weight", channel.weight),
             ("poll_rpm", channel.poll_rpm),
-            ("poll_concurrency", channel.poll_concurrency),
+            ("poll_concurrency", channel.poll_concurrency()),
             ("poll_batch", channel.poll_batch),
             ("breaker_threshold", channel.breaker_threshold),
         ] {
@@ -313,6 +326,28 @@ mod tests {
     #[test]
     fn a_complete_ark_channel_is_valid() {
         validate(&[ark()], &UpstreamSettings::default()).expect("valid");
+    }
+
+    #[test]
+    fn poll_concurrency_follows_poll_rpm_unless_set() {
+        let at = |poll_rpm, set| {
+            ChannelSettings {
+                poll_rpm,
+                poll_concurrency: set,
+                ..ark()
+            }
+            .poll_concurrency()
+        };
+        // Enough calls in flight for every slot while a call takes up to 200 ms, at least 4.
+        assert_eq!(at(600, None), 4);
+        assert_eq!(at(6_000, None), 20);
+        assert_eq!(at(60_000, None), 200);
+        assert_eq!(at(6_000, Some(2)), 2);
+        let zero = ChannelSettings {
+            poll_concurrency: Some(0),
+            ..ark()
+        };
+        assert!(error_of(&[zero]).contains("poll_concurrency"));
     }
 
     #[test]

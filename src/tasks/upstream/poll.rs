@@ -57,7 +57,7 @@ impl Upstream {
         channel: Arc<Channel>,
         shutdown: CancellationToken,
     ) {
-        let permits = Arc::new(Semaphore::new(channel.settings.poll_concurrency as usize));
+        let permits = Arc::new(Semaphore::new(channel.settings.poll_concurrency() as usize));
         let mut holds = false;
         let mut renewed: Option<Instant> = None;
         let mut chores: Option<Instant> = None;
@@ -126,7 +126,7 @@ impl Upstream {
         }
         // Let the calls in flight upstream end.
         let _ = permits
-            .acquire_many(channel.settings.poll_concurrency)
+            .acquire_many(channel.settings.poll_concurrency())
             .await;
         if let Err(error) = rows::release_poller(&self.db, channel.name(), &self.instance).await {
             tracing::warn!(%error, channel = %channel.name(), "releasing the poller lease failed");
