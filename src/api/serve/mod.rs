@@ -6,6 +6,9 @@
 //!   watchdog that closes the connection when one passes.
 //! - [`body_rate`]: per request, a body that stops arriving, or arrives slower than
 //!   `server.min_body_bytes_per_sec`, ends with 408.
+//! - [`leftover`]: what a handler left of its request body is read after it answers (up to
+//!   256 KiB within 2 s), so the connection carries the client's next request; a larger or
+//!   slower rest, and the answer says `Connection: close`.
 //! - [`descriptors`]: the open-file limit raised to its hard limit at start, and the connection
 //!   cap derived from it.
 //! - Past the cap, a new connection is served by the overflow router (`/healthz`, `/readyz`, and
@@ -15,6 +18,7 @@
 
 pub(crate) mod body_rate;
 pub mod descriptors;
+mod leftover;
 mod watch;
 
 use std::sync::Arc;

@@ -244,12 +244,24 @@ impl tower::Service<axum::http::Request<Incoming>> for Tracked {
         self.activity.request_started();
         let answered = Answered(self.activity.clone());
         let rate = self.rate.clone();
-        let request = request.map(|body| Body::new(RateLimitedBody::new(body, rate)));
+        let (parts, body) = request.into_parts();
+        let (body, leftover) = super::leftover::share(RateLimitedBody::new(body, rate));
+        let request = axum::http::Request::from_parts(parts, Body::new(body));
         let call = tower::ServiceExt::oneshot(self.router.clone(), request);
         Box::pin(async move {
-            let response = call.await;
+            let mut response = match call.await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            // Still a request in flight for the watchdog while its unread body is read.
+            if !leftover.drain().await {
+                response.headers_mut().insert(
+                    axum::http::header::CONNECTION,
+                    axum::http::HeaderValue::from_static("close"),
+                );
+            }
             drop(answered);
-            response
+            Ok(response)
         })
     }
 }
