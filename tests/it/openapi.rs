@@ -111,7 +111,7 @@ const ROUTE_FILES: [(&str, Option<&str>); 21] = [
 ];
 
 /// Files of `src/api` with no routes (helpers); anything else must be in [`ROUTE_FILES`].
-const HELPER_FILES: [&str; 16] = [
+const HELPER_FILES: [&str; 17] = [
     "mod.rs",
     "lang.rs",
     "listing.rs",
@@ -124,6 +124,7 @@ const HELPER_FILES: [&str; 16] = [
     "serve/watch.rs",
     "serve/body_rate.rs",
     "serve/descriptors.rs",
+    "serve/leftover.rs",
     "ark/error.rs",
     "ark/request.rs",
     "openai/error.rs",
