@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::envelope::Data;
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject, Path, Query};
-use super::listing::{decode_cursor, one_of, parse_limit, split_by};
+use super::listing::{one_of, parse_limit, position_cursor, split_by};
 use super::upload::{read_form, take_upload_slot, to_upload, upload_body_limit};
 use super::AppState;
 use crate::assets::intake::{IntakeError, Source};
@@ -598,10 +598,7 @@ async fn list(
     )?;
     let kind = one_of("type", &params.kind, &["image", "video", "audio"])?;
     let limit = parse_limit(params.limit.as_deref())?;
-    let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(cursor) => Some(decode_cursor(cursor)?),
-        None => None,
-    };
+    let before = position_cursor(params.cursor.as_deref())?;
     let rows = state
         .assets
         .page(&AssetFilter {

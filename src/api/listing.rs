@@ -55,10 +55,7 @@ impl TaskListParams {
         }
         let since = unix_seconds("since", non_empty(&self.since))?;
         let until = unix_seconds("until", non_empty(&self.until))?;
-        let before = match non_empty(&self.cursor) {
-            Some(cursor) => Some(decode_cursor(cursor)?),
-            None => None,
-        };
+        let before = position_cursor(non_empty(&self.cursor))?;
         Ok(TaskListRequest {
             limit,
             status: status.map(str::to_string),
@@ -189,6 +186,15 @@ pub(crate) fn seq_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> 
     }
 }
 
+/// The `(created_at, id)` position of a listing ordered by creation (tasks, assets); `None` for
+/// the first page.
+pub(crate) fn position_cursor(cursor: Option<&str>) -> Result<Option<(i64, String)>, ApiError> {
+    match cursor.filter(|c| !c.is_empty()) {
+        Some(cursor) => decode_cursor(cursor).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// [`split_by`] for rows ordered by a sequence number: the next cursor is the last row's `seq`.
 pub(crate) fn split_by_seq<T>(
     rows: &[T],
@@ -203,7 +209,7 @@ fn encode_cursor(created_at: i64, id: &str) -> String {
 }
 
 /// The `(created_at, id)` position of a `cursor` this server issued.
-pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
+fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
     let bad = bad_cursor;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)

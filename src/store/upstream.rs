@@ -121,28 +121,6 @@ pub(crate) async fn next_due(db: &Db, channel: &str) -> Result<Option<i64>, sqlx
     .await
 }
 
-/// The upstream accepted the task.
-pub(crate) async fn mark_submitted(
-    db: &Db,
-    task_id: &str,
-    upstream_id: &str,
-    next_poll_ms: i64,
-) -> Result<bool, sqlx::Error> {
-    let now = now_ms();
-    let done = sqlx::query(
-        "UPDATE upstream_tasks SET submit_state = 'submitted', upstream_id = $1, submitted_ms = $2, next_poll_ms = $3, \
-         last_error = NULL, updated_ms = $4 WHERE task_id = $5 AND submit_state = 'submitting'",
-    )
-    .bind(upstream_id)
-    .bind(now)
-    .bind(next_poll_ms)
-    .bind(now)
-    .bind(task_id)
-    .execute(&db.write)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
 /// The upstream accepted these submissions, `(task_id, upstream_id, next_poll_ms)`: one
 /// statement for all of them. Returns the tasks recorded (a row no longer `submitting`, whose
 /// submission was resolved meanwhile, is left as it is and not returned).

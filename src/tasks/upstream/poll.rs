@@ -456,7 +456,11 @@ impl Upstream {
         {
             Ok(Some(upstream_id)) => {
                 tracing::info!(task_id = %row.task_id, %upstream_id, channel = %channel.name(), "reconciled: the upstream had accepted the task");
-                rows::mark_submitted(&self.db, &row.task_id, &upstream_id, now_ms()).await?;
+                rows::mark_submitted_many(
+                    &self.db,
+                    &[(row.task_id.clone(), upstream_id.clone(), now_ms())],
+                )
+                .await?;
                 channel.wake.notify_one();
             }
             Ok(None) if provider.idempotent_create() => {
